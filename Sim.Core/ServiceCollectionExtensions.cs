@@ -1,6 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
+using Sim.Core.Mm;
 using Sim.Core.Time;
 
 namespace Sim.Core;
@@ -19,6 +22,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(_ => new Ktime(options.Hz));
         services.AddSingleton<Warnings>();
         services.AddSingleton<LiveObjects>();
+        // Processes and files (fs/, mm/mmap.c).
+        services.AddSingleton<IPageDataAccess, SparsePageData>();
+        services.AddSingleton<CharDevices>();
+        services.AddSingleton<Vfs>();
+        services.AddSingleton<ProcessTable>();
         return services;
     }
 }

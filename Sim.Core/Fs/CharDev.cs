@@ -1,0 +1,100 @@
+// Models fs/char_dev.c: char device majors (register_chrdev, dynamic majors), cdev lookup at open, /proc/devices.
+using Sim.Core.Uapi;
+
+namespace Sim.Core.Fs;
+
+/// <summary>
+/// The machine's char device registry. <c>register_chrdev(0, ...)</c> picks a dynamic major as 6.1's
+/// <c>find_dynamic_major</c> does: the highest free major from 254 down to 234, then 511 down to 384.
+/// </summary>
+[Kernel("chrdevs", "fs/char_dev.c")]
+public sealed class CharDevices
+{
+    /// <summary>CHRDEV_MAJOR_MAX.</summary>
+    public const int CHRDEV_MAJOR_MAX = 512;
+
+    private readonly List<Region> _regions = [];
+
+    /// <summary>One registered region: major, minor range, name and the fops of its cdev (null = region only).</summary>
+    public sealed record Region(int Major, int BaseMinor, int MinorCount, string Name, IFileOperations? Fops);
+
+    /// <summary>Registered regions.</summary>
+    public IReadOnlyList<Region> Regions => _regions;
+
+    /// <summary>
+    /// <c>__register_chrdev(major, 0, 256, name, fops)</c>: a whole major with a cdev. Returns the major (the
+    /// dynamic one when <paramref name="major"/> is 0), <c>-EBUSY</c> when taken, <c>-EINVAL</c> out of range.
+    /// </summary>
+    [Kernel("register_chrdev", "fs/char_dev.c")]
+    public int RegisterChrdev(int major, string name, IFileOperations? fops, int baseMinor = 0, int count = 256)
+    {
+        if (major >= CHRDEV_MAJOR_MAX)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        if (major == 0)
+        {
+            major = FindDynamicMajor();
+            if (major < 0)
+            {
+                return major;
+            }
+        }
+        foreach (var r in _regions)
+        {
+            if (r.Major == major && r.BaseMinor < baseMinor + count && baseMinor < r.BaseMinor + r.MinorCount)
+            {
+                return -(int)Errno.EBUSY;
+            }
+        }
+        _regions.Add(new Region(major, baseMinor, count, name, fops));
+        return major;
+    }
+
+    /// <summary><c>unregister_chrdev</c>.</summary>
+    [Kernel("unregister_chrdev", "fs/char_dev.c")]
+    public void UnregisterChrdev(int major, string name) => _regions.RemoveAll(r => r.Major == major && r.Name == name);
+
+    private int FindDynamicMajor()
+    {
+        for (int i = 254; i >= 234; i--)
+        {
+            if (!_regions.Exists(r => r.Major == i))
+            {
+                return i;
+            }
+        }
+        for (int i = 511; i >= 384; i--)
+        {
+            if (!_regions.Exists(r => r.Major == i))
+            {
+                return i;
+            }
+        }
+        return -(int)Errno.EBUSY;
+    }
+
+    /// <summary>The cdev's fops for (major, minor), or null (<c>chrdev_open</c> then fails with <c>-ENXIO</c>).</summary>
+    public IFileOperations? Lookup(uint major, uint minor)
+    {
+        foreach (var r in _regions)
+        {
+            if (r.Major == major && minor >= r.BaseMinor && minor < r.BaseMinor + r.MinorCount)
+            {
+                return r.Fops;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The "Character devices:" part of <c>/proc/devices</c> (<c>chrdev_show</c>: "%3d %s").</summary>
+    public IEnumerable<string> ProcDevicesLines()
+    {
+        var sorted = new List<Region>(_regions);
+        sorted.Sort((a, b) => a.Major != b.Major ? a.Major.CompareTo(b.Major) : a.BaseMinor.CompareTo(b.BaseMinor));
+        foreach (var r in sorted)
+        {
+            yield return $"{r.Major,3} {r.Name}";
+        }
+    }
+}

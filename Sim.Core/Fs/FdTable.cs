@@ -1,0 +1,118 @@
+// Models struct files_struct / fdtable of fs/file.c: lowest free fd, close-on-exec bits, dup, close.
+using Sim.Core.Uapi;
+
+namespace Sim.Core.Fs;
+
+/// <summary>
+/// A process's descriptor table (<c>files_struct</c>). New descriptors are always the lowest free number
+/// (<c>alloc_fd</c>), up to RLIMIT_NOFILE (<c>-EMFILE</c> past it).
+/// </summary>
+[Kernel("struct files_struct", "fs/file.c")]
+public sealed class FdTable
+{
+    private readonly List<KernelFile?> _files = [];
+    private readonly List<bool> _cloexec = [];
+
+    /// <summary>Creates a table with the given RLIMIT_NOFILE (1024 by default, as on Linux).</summary>
+    public FdTable(int rlimitNofile = 1024)
+    {
+        Limit = rlimitNofile;
+    }
+
+    /// <summary>RLIMIT_NOFILE.</summary>
+    public int Limit { get; set; }
+
+    /// <summary><c>alloc_fd</c> + <c>fd_install</c>: the lowest free fd at or above <paramref name="start"/>, or <c>-EMFILE</c>. Takes over the caller's reference.</summary>
+    [Kernel("alloc_fd", "fs/file.c")]
+    public int Install(KernelFile file, bool cloexec, int start = 0)
+    {
+        int fd = start;
+        while (fd < _files.Count && _files[fd] is not null)
+        {
+            fd++;
+        }
+        if (fd >= Limit)
+        {
+            return -(int)Errno.EMFILE;
+        }
+        while (_files.Count <= fd)
+        {
+            _files.Add(null);
+            _cloexec.Add(false);
+        }
+        _files[fd] = file;
+        _cloexec[fd] = cloexec;
+        return fd;
+    }
+
+    /// <summary>The lowest fd that <see cref="Install"/> would hand out (<c>get_unused_fd_flags</c> peek), or -EMFILE.</summary>
+    public int NextFree(int start = 0)
+    {
+        int fd = start;
+        while (fd < _files.Count && _files[fd] is not null)
+        {
+            fd++;
+        }
+        return fd >= Limit ? -(int)Errno.EMFILE : fd;
+    }
+
+    /// <summary>Installs at a given fd (dup2 semantics): closes what was there. Returns fd or -EBADF.</summary>
+    public int InstallAt(int fd, KernelFile file, bool cloexec)
+    {
+        if (fd < 0 || fd >= Limit)
+        {
+            return -(int)Errno.EBADF;
+        }
+        while (_files.Count <= fd)
+        {
+            _files.Add(null);
+            _cloexec.Add(false);
+        }
+        var old = _files[fd];
+        _files[fd] = file;
+        _cloexec[fd] = cloexec;
+        old?.Put();
+        return fd;
+    }
+
+    /// <summary><c>fget</c> without taking a reference: the file at <paramref name="fd"/>, or null.</summary>
+    public KernelFile? Lookup(int fd) => fd >= 0 && fd < _files.Count ? _files[fd] : null;
+
+    /// <summary>The close-on-exec bit of <paramref name="fd"/>.</summary>
+    public bool GetCloexec(int fd) => fd >= 0 && fd < _cloexec.Count && _files[fd] is not null && _cloexec[fd];
+
+    /// <summary>Sets the close-on-exec bit (F_SETFD).</summary>
+    public void SetCloexec(int fd, bool value)
+    {
+        if (Lookup(fd) is not null)
+        {
+            _cloexec[fd] = value;
+        }
+    }
+
+    /// <summary>Removes <paramref name="fd"/> and returns its file (the caller drops the reference), or null for a bad fd.</summary>
+    [Kernel("close_fd", "fs/file.c")]
+    public KernelFile? Remove(int fd)
+    {
+        var f = Lookup(fd);
+        if (f is null)
+        {
+            return null;
+        }
+        _files[fd] = null;
+        _cloexec[fd] = false;
+        return f;
+    }
+
+    /// <summary>Open fds in ascending order.</summary>
+    public IEnumerable<int> OpenFds()
+    {
+        for (int fd = 0; fd < _files.Count; fd++)
+        {
+            if (_files[fd] is not null)
+            {
+                yield return fd;
+            }
+        }
+    }
+}
