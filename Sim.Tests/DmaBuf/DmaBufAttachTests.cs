@@ -1,0 +1,366 @@
+using Sim.Core.Dma;
+using Sim.Core.Fs;
+using Sim.Core.Uapi;
+using Sim.DmaBuf;
+using Sim.Tests.Infrastructure;
+using Xunit;
+using Buf = Sim.DmaBuf.DmaBuf;
+
+namespace Sim.Tests.DmaBuf;
+
+/// <summary>The dma-buf kernel API (drivers/dma-buf/dma-buf.c): export, get/put, attach, map, unmap, detach.</summary>
+public class DmaBufAttachTests
+{
+    private static readonly ulong[] Pfns = [0x6483, 0x6487, 0x6488];
+
+    private const int EINVAL = -(int)Errno.EINVAL;
+
+    /// <summary>
+    /// Port of the design notes' <c>importer_test2</c>: attach, map DMA_BIDIRECTIONAL, read the first entry, unmap,
+    /// detach, then the last reference goes. The first entry of a dma-direct table is the first page:
+    /// 0x6483 * 4096 = 0x6483000, 4096 bytes.
+    /// </summary>
+    [Fact]
+    public void ImporterTest2()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns);
+        var (dmabuf, err) = exp.Export(m.List);
+        Assert.Equal(0, err);
+        var dev = new TestDevice("importer");
+
+        var (attachment, aerr) = dmabuf!.Attach(dev);
+        Assert.Equal(0, aerr);
+        var (table, merr) = Buf.MapAttachment(attachment, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Equal(0, merr);
+        ref var sgl = ref table!.At(table.Sgl);
+        Assert.Equal(0x6483000UL, sgl.DmaAddress);
+        Assert.Equal(0x1000U, sgl.DmaLength);
+        Buf.UnmapAttachment(attachment, table, DmaDataDirection.DMA_BIDIRECTIONAL);
+        dmabuf.Detach(attachment);
+
+        Assert.Equal(["attach", "map_dma_buf DMA_BIDIRECTIONAL", "unmap_dma_buf DMA_BIDIRECTIONAL", "detach"], exp.Calls);
+        Assert.Equal(0, exp.LiveTables);
+        Assert.Equal(1, m.Live.Count("dma_buf"));
+        dmabuf.Put();
+        Assert.Equal(1, exp.Released);
+        Assert.Equal(0, m.Live.Count());
+        Assert.Empty(m.List.Buffers);
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    public static TheoryData<string> BadOps => new() { "priv", "ops", "map", "unmap", "release", "pin-without-unpin", "unpin-without-pin", "cache-with-pin" };
+
+    /// <summary>dma_buf_export's WARN_ONs: each missing mandatory op or bad combination is a WARN and -EINVAL.</summary>
+    [Theory]
+    [MemberData(nameof(BadOps))]
+    public void ExportValidatesOps(string what)
+    {
+        using var m = new DmaBufMachine();
+        var good = new TestExporter(Pfns).Ops;
+        DmaBufOps? ops = what switch
+        {
+            "ops" => null,
+            "map" => new DmaBufOps { UnmapDmaBuf = good.UnmapDmaBuf, Release = good.Release },
+            "unmap" => new DmaBufOps { MapDmaBuf = good.MapDmaBuf, Release = good.Release },
+            "release" => new DmaBufOps { MapDmaBuf = good.MapDmaBuf, UnmapDmaBuf = good.UnmapDmaBuf },
+            "pin-without-unpin" => new DmaBufOps { MapDmaBuf = good.MapDmaBuf, UnmapDmaBuf = good.UnmapDmaBuf, Release = good.Release, Pin = a => 0 },
+            "unpin-without-pin" => new DmaBufOps { MapDmaBuf = good.MapDmaBuf, UnmapDmaBuf = good.UnmapDmaBuf, Release = good.Release, Unpin = a => { } },
+            "cache-with-pin" => new DmaBufOps { CacheSgtMapping = true, MapDmaBuf = good.MapDmaBuf, UnmapDmaBuf = good.UnmapDmaBuf, Release = good.Release, Pin = a => 0, Unpin = a => { } },
+            _ => good,
+        };
+        var info = new DmaBufExportInfo { Ops = ops, Size = 4096, Flags = OpenFlags.O_RDWR, Priv = what == "priv" ? null : new object() };
+        var (buf, err) = Buf.Export(m.List, info);
+        Assert.Null(buf);
+        Assert.Equal(EINVAL, err);
+        Assert.Equal(1, m.Warnings.Count);
+        Assert.Equal(0, m.Live.Count());
+        Assert.Empty(m.List.Buffers);
+    }
+
+    private sealed class GoingAway : IModuleOwner
+    {
+        public int Puts;
+        public bool TryModuleGet() => false;
+        public void ModulePut() => Puts++;
+    }
+
+    /// <summary>An owner module that is going away: -ENOENT, no WARN, no module_put.</summary>
+    [Fact]
+    public void ExportOfAModuleGoingAwayIsEnoent()
+    {
+        using var m = new DmaBufMachine();
+        var owner = new GoingAway();
+        var (buf, err) = Buf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = owner });
+        Assert.Null(buf);
+        Assert.Equal(-(int)Errno.ENOENT, err);
+        Assert.Equal(0, owner.Puts);
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    /// <summary>dma_buf_get: -1 is -EBADF, a file that is not a dma-buf -EINVAL (and keeps its count); a dma-buf fd gives the buffer with a new reference.</summary>
+    [Fact]
+    public void DmaBufGetErrors()
+    {
+        using var m = new DmaBufMachine();
+        var vfs = (Vfs)m.Services.GetService(typeof(Vfs))!;
+        vfs.AddFile("/proc/self/stat", NullFileOperations.Instance);
+        int other = m.Process.Openat("/proc/self/stat", OpenFlags.O_RDONLY);
+        Assert.Equal(0, other);
+        var (buf, _) = new TestExporter(Pfns).Export(m.List);
+        int fd = buf!.Fd(m.Process, OpenFlags.O_CLOEXEC);
+        Assert.Equal(1, fd);
+
+        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.Process, -1).Err);
+        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.Process, 7).Err);
+        var (none, err) = Buf.Get(m.Process, other);
+        Assert.Null(none);
+        Assert.Equal(EINVAL, err);
+        Assert.Equal(1, m.Process.Fget(other)!.Count);
+
+        var (same, gerr) = Buf.Get(m.Process, fd);
+        Assert.Equal(0, gerr);
+        Assert.Same(buf, same);
+        Assert.Equal(2, buf.File.Count);
+        same!.Put();
+        Assert.Equal(0, m.Process.Close(fd));
+        Assert.Equal(0, m.Live.Count("dma_buf"));
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    /// <summary>
+    /// cache_sgt_mapping (the vgem rule of the sg traces): the first map is kept, a second map returns the same table,
+    /// another direction is -EBUSY, unmap does nothing until detach.
+    /// </summary>
+    [Fact]
+    public void CachedMappingIsReusedAndOtherDirectionIsEbusy()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns, cacheSgtMapping: true);
+        var (buf, _) = exp.Export(m.List);
+        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        Assert.Null(a!.Sgt);
+        var (t1, e1) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
+        Assert.Equal(0, e1);
+        Assert.Same(t1, a.Sgt);
+        var (t2, e2) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
+        Assert.Equal(0, e2);
+        Assert.Same(t1, t2);
+        var (t3, e3) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_FROM_DEVICE);
+        Assert.Null(t3);
+        Assert.Equal(-(int)Errno.EBUSY, e3);
+        Buf.UnmapAttachmentUnlocked(a, t1, DmaDataDirection.DMA_TO_DEVICE);
+        Assert.Same(t1, a.Sgt);
+        Assert.Equal(["attach", "map_dma_buf DMA_TO_DEVICE"], exp.Calls);
+        buf.Detach(a);
+        Assert.Equal(["attach", "map_dma_buf DMA_TO_DEVICE", "unmap_dma_buf DMA_TO_DEVICE", "detach"], exp.Calls);
+        buf.Put();
+        Assert.Equal(0, m.Live.Count());
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    /// <summary>A bidirectional cached mapping serves every direction.</summary>
+    [Fact]
+    public void BidirectionalCacheServesEveryDirection()
+    {
+        using var m = new DmaBufMachine();
+        var (buf, _) = new TestExporter(Pfns, cacheSgtMapping: true).Export(m.List);
+        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var (t1, _) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_FROM_DEVICE).Sgt);
+        Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_TO_DEVICE).Sgt);
+        buf.Detach(a);
+        buf.Put();
+    }
+
+    private static readonly DmaBufAttachOps Importer = new() { MoveNotify = a => { } };
+
+    /// <summary>A dynamic importer of a static exporter gets its mapping made and cached (bidirectional) at attach time.</summary>
+    [Fact]
+    public void DynamicImporterOfStaticExporterIsMappedAtAttach()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns);
+        var (buf, _) = exp.Export(m.List);
+        var (a, err) = buf!.DynamicAttach(new TestDevice("mlx"), Importer, null);
+        Assert.Equal(0, err);
+        Assert.True(a!.IsDynamic);
+        Assert.NotNull(a.Sgt);
+        Assert.Equal(DmaDataDirection.DMA_BIDIRECTIONAL, a.Dir);
+        Assert.Equal(["attach", "map_dma_buf DMA_BIDIRECTIONAL"], exp.Calls);
+        Assert.Same(a.Sgt, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Sgt);
+        buf.Detach(a);
+        Assert.Equal(0, exp.LiveTables);
+        buf.Put();
+        Assert.Equal(0, m.Live.Count());
+    }
+
+    /// <summary>The WARN_ONs of dma_buf_dynamic_attach: a NULL device, importer ops without move_notify.</summary>
+    [Fact]
+    public void AttachArgumentWarnings()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns);
+        var (buf, _) = exp.Export(m.List);
+        Assert.Equal(EINVAL, buf!.Attach(null).Err);
+        Assert.Equal(EINVAL, buf.DynamicAttach(new TestDevice("x"), new DmaBufAttachOps(), null).Err);
+        Assert.Equal(2, m.Warnings.Count);
+        Assert.Empty(exp.Calls);
+        buf.Put();
+        Assert.Equal(0, m.Live.Count());
+    }
+
+    /// <summary>The exporter's attach error is returned; nothing is left behind (no detach op: err_attach only frees).</summary>
+    [Fact]
+    public void ExporterAttachErrorIsReturned()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns) { AttachError = -(int)Errno.EBUSY };
+        var (buf, _) = exp.Export(m.List);
+        var (a, err) = buf!.Attach(new TestDevice("far"));
+        Assert.Null(a);
+        Assert.Equal(-(int)Errno.EBUSY, err);
+        Assert.Equal(["attach"], exp.Calls);
+        Assert.Empty(buf.Attachments);
+        Assert.Equal(0, m.Live.Count("dma_buf_attachment"));
+        buf.Put();
+    }
+
+    /// <summary>
+    /// dma_buf_dynamic_attach's unwind ladder for a static importer of a dynamic exporter: a failed pin goes to
+    /// err_unlock (no unpin) and detaches; a failed (NULL) map is -ENOMEM and goes to err_unpin (unpin, then detach).
+    /// </summary>
+    [Fact]
+    public void AttachUnwindsInKernelOrder()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns, dynamic: true) { PinError = -(int)Errno.ENOMEM };
+        var (buf, _) = exp.Export(m.List);
+        var (a, err) = buf!.Attach(new TestDevice("static"));
+        Assert.Null(a);
+        Assert.Equal(-(int)Errno.ENOMEM, err);
+        Assert.Equal(["attach", "pin", "detach"], exp.Calls);
+
+        exp.Calls.Clear();
+        exp.PinError = 0;
+        exp.MapFails = 0;
+        (a, err) = buf.Attach(new TestDevice("static"));
+        Assert.Null(a);
+        Assert.Equal(-(int)Errno.ENOMEM, err);
+        Assert.Equal(["attach", "pin", "map_dma_buf DMA_BIDIRECTIONAL", "unpin", "detach"], exp.Calls);
+        Assert.Empty(buf.Attachments);
+        Assert.Equal(0, m.Live.Count("dma_buf_attachment"));
+        Assert.Equal(0, m.Warnings.Count);
+        buf.Put();
+    }
+
+    /// <summary>A dynamic exporter is pinned for each uncached map of a dynamic importer and unpinned at its unmap.</summary>
+    [Fact]
+    public void DynamicExporterIsPinnedWhileMapped()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns, dynamic: true);
+        var (buf, _) = exp.Export(m.List);
+        var (a, _) = buf!.DynamicAttach(new TestDevice("mlx"), Importer, null);
+        Assert.Null(a!.Sgt);
+        Assert.Equal(0, Buf.Pin(a));
+        var (t, err) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Equal(0, err);
+        Buf.UnmapAttachment(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Buf.Unpin(a);
+        buf.Detach(a);
+        Assert.Equal(["attach", "pin", "pin", "map_dma_buf DMA_BIDIRECTIONAL", "unmap_dma_buf DMA_BIDIRECTIONAL", "unpin", "unpin", "detach"], exp.Calls);
+        buf.Put();
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    /// <summary>A NULL table from map_dma_buf is -ENOMEM; an ERR_PTR passes through.</summary>
+    [Fact]
+    public void MapFailures()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns) { MapFails = 0 };
+        var (buf, _) = exp.Export(m.List);
+        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        Assert.Equal(-(int)Errno.ENOMEM, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+        exp.MapFails = -(int)Errno.EIO;
+        Assert.Equal(-(int)Errno.EIO, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+        buf.Detach(a);
+        buf.Put();
+        Assert.Equal(0, m.Warnings.Count);
+    }
+
+    /// <summary>
+    /// Wrong use is a recorded WARN and the kernel's errno, never an exception: map with a NULL attachment (-EINVAL,
+    /// the sg traces' rule), double detach, unmap of a table never mapped, put of a released buffer.
+    /// </summary>
+    [Fact]
+    public void WrongUseIsWarnNotException()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns);
+        var (buf, _) = exp.Export(m.List);
+
+        Assert.Equal(EINVAL, Buf.MapAttachmentUnlocked(null, DmaDataDirection.DMA_BIDIRECTIONAL, m.Warnings).Err);
+        Assert.Equal(1, m.Warnings.Count);
+
+        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var stranger = new Sim.Core.Lib.SgTable();
+        Buf.UnmapAttachment(a, stranger, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Equal(2, m.Warnings.Count);
+        Assert.DoesNotContain(exp.Calls, c => c.StartsWith("unmap", StringComparison.Ordinal));
+
+        buf.Detach(a);
+        buf.Detach(a);
+        Assert.Equal(3, m.Warnings.Count);
+        Assert.Single(exp.Calls, "detach");
+        Assert.Equal(EINVAL, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+
+        buf.Put();
+        Assert.Equal(1, exp.Released);
+        buf.Put();
+        Assert.Equal(4, m.Warnings.Count);
+        Assert.Equal(1, exp.Released);
+        Assert.Equal(0, m.Live.Count());
+    }
+
+    /// <summary>dma_buf_vmap is shared and counted: the exporter's vmap/vunmap run once; no vmap op is -EINVAL.</summary>
+    [Fact]
+    public void VmapIsCounted()
+    {
+        using var m = new DmaBufMachine();
+        var exp = new TestExporter(Pfns);
+        var (buf, _) = exp.Export(m.List);
+        Assert.Equal(0, buf!.Vmap(out var m1));
+        Assert.Equal(0, buf.Vmap(out var m2));
+        Assert.Equal(m1, m2);
+        Assert.Equal(2, buf.VmappingCounter);
+        buf.Vunmap(m1);
+        buf.Vunmap(m2);
+        Assert.Equal(["vmap", "vunmap"], exp.Calls);
+        buf.Put();
+
+        var ops = new DmaBufOps { MapDmaBuf = exp.Ops.MapDmaBuf, UnmapDmaBuf = exp.Ops.UnmapDmaBuf, Release = exp.Ops.Release };
+        var (b2, _) = Buf.Export(m.List, new DmaBufExportInfo { Ops = ops, Size = 4096, Priv = this });
+        Assert.Equal(EINVAL, b2!.Vmap(out var none));
+        Assert.True(none.IsNull);
+        b2.Put();
+    }
+
+    /// <summary>move_notify reaches every dynamic importer, not the static ones.</summary>
+    [Fact]
+    public void MoveNotifyReachesDynamicImporters()
+    {
+        using var m = new DmaBufMachine();
+        var (buf, _) = new TestExporter(Pfns, dynamic: true).Export(m.List);
+        int notified = 0;
+        var ops = new DmaBufAttachOps { MoveNotify = a => notified++ };
+        var (d1, _) = buf!.DynamicAttach(new TestDevice("a"), ops, null);
+        var (d2, _) = buf.DynamicAttach(new TestDevice("b"), ops, null);
+        buf.MoveNotify();
+        Assert.Equal(2, notified);
+        buf.Detach(d1);
+        buf.Detach(d2);
+        buf.Put();
+    }
+}
