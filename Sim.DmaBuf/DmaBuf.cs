@@ -123,7 +123,7 @@ public sealed partial class DmaBuf
 
         var file = GetFile(dbList, expInfo.Size, expInfo.Flags);
         var dmabuf = new DmaBuf(dbList, expInfo, ops, file);
-        dmabuf.InitResv();
+        dmabuf.InitResv(expInfo.Resv);
         file.PrivateData = dmabuf;
         dmabuf._liveId = dbList.Live.Register("dma_buf", $"dma-buf ino {file.Inode.Ino} {expInfo.ExpName} {expInfo.Size} bytes",
             () => $"file count {file.Count}");

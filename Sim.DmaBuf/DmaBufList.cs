@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Sim.Core;
 using Sim.Core.Debug;
+using Sim.Core.Fs;
 using Sim.Core.Time;
 
 namespace Sim.DmaBuf;
@@ -14,7 +15,7 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs)
 {
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
@@ -27,6 +28,14 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock)
 
     /// <summary>The machine's clock (waits of SYNC and poll).</summary>
     public Ktime Clock { get; } = clock;
+
+    /// <summary>The machine's fence core (embedded reservation objects, the stub fence).</summary>
+    public DmaFenceCore FenceCore { get; } = fenceCore;
+
+    /// <summary>
+    /// <c>anon_inode_inode</c> (fs/anon_inodes.c): the one inode shared by every anon-inode file (sync_file, ...).
+    /// </summary>
+    public Inode AnonInode { get; } = new(vfs.NextIno(), 0x180);
 
     /// <summary>The live dma-bufs in list order (newest first).</summary>
     public IReadOnlyList<DmaBuf> Buffers => _head;

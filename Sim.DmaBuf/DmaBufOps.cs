@@ -104,6 +104,9 @@ public sealed class DmaBufExportInfo
     /// <summary><c>flags</c>: O_* flags of the file (only O_ACCMODE and O_NONBLOCK are kept).</summary>
     public uint Flags { get; init; }
 
+    /// <summary><c>resv</c>: the exporter's reservation object (a GEM object's), or null for one embedded in the dma-buf.</summary>
+    public DmaResv? Resv { get; init; }
+
     /// <summary><c>priv</c>: the exporter's object (mandatory).</summary>
     public object? Priv { get; init; }
 }

@@ -263,11 +263,15 @@ public class DmaBufAttachTests
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.DynamicAttach(new TestDevice("mlx"), Importer, null);
         Assert.Null(a!.Sgt);
+        // A dynamic importer holds the reservation lock around pin/map/unmap/unpin (dma_resv_assert_held).
+        Assert.Equal(0, buf.Resv.Lock(null));
         Assert.Equal(0, Buf.Pin(a));
         var (t, err) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(0, err);
         Buf.UnmapAttachment(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
         Buf.Unpin(a);
+        buf.Resv.Unlock();
+        Assert.Equal(0, m.Warnings.Count);
         buf.Detach(a);
         Assert.Equal(["attach", "pin", "pin", "map_dma_buf DMA_BIDIRECTIONAL", "unmap_dma_buf DMA_BIDIRECTIONAL", "unpin", "unpin", "detach"], exp.Calls);
         buf.Put();
@@ -357,7 +361,10 @@ public class DmaBufAttachTests
         var ops = new DmaBufAttachOps { MoveNotify = a => notified++ };
         var (d1, _) = buf!.DynamicAttach(new TestDevice("a"), ops, null);
         var (d2, _) = buf.DynamicAttach(new TestDevice("b"), ops, null);
+        buf.Resv.Lock(null);
         buf.MoveNotify();
+        buf.Resv.Unlock();
+        Assert.Equal(0, m.Warnings.Count);
         Assert.Equal(2, notified);
         buf.Detach(d1);
         buf.Detach(d2);
