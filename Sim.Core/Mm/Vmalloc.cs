@@ -74,6 +74,7 @@ public sealed class Vmalloc
     private readonly SortedDictionary<ulong, VmStruct> _areas = [];
     private readonly int _bitsPerLong;
     private bool _zeroSizeWarned;
+    private bool _ratelimitStarted;
     private long _ratelimitBegin;
     private int _ratelimitPrinted;
 
@@ -187,7 +188,8 @@ public sealed class Vmalloc
         {
             if (!_frames.TryAllocPage(out ulong pfn))
             {
-                WarnAlloc(gfpMask, $"vmalloc error: size {((ulong)nrPages * Align.PAGE_SIZE).ToString(CultureInfo.InvariantCulture)}, page order 0, failed to allocate pages");
+                // area->nr_pages * PAGE_SIZE: the pages that were allocated, not the request.
+                WarnAlloc(gfpMask, $"vmalloc error: size {((ulong)i * Align.PAGE_SIZE).ToString(CultureInfo.InvariantCulture)}, page order 0, failed to allocate pages");
                 for (int j = 0; j < i; j++)
                 {
                     _frames.FreePage(pages[j]);
@@ -362,8 +364,10 @@ public sealed class Vmalloc
         }
         long now = _clock.Jiffies;
         long interval = 10L * _clock.Hz;
-        if (_ratelimitBegin == 0)
+        if (!_ratelimitStarted)
         {
+            // ___ratelimit's "if (!rs->begin) rs->begin = jiffies" (real jiffies never read 0 after boot).
+            _ratelimitStarted = true;
             _ratelimitBegin = now;
         }
         if (now - (_ratelimitBegin + interval) > 0)
