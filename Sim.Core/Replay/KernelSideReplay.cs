@@ -26,6 +26,12 @@ public sealed class KernelSideState : IDisposable
     /// <summary>True once a trace sink is attached.</summary>
     public bool Attached => _recorder is not null;
 
+    /// <summary>
+    /// The first event with traced CMA activity (<c>cma_*</c> kernel-side events) whose handler skipped it: from
+    /// then on the model's CMA state lacks that allocation or release, and reads of it are not comparable.
+    /// </summary>
+    public long? FirstUnmodelledCmaEvent { get; set; }
+
     /// <summary>True when this file compares kernel-side events (it has a CMA area, or one was traced).</summary>
     public bool Compares { get; set; }
 
@@ -157,6 +163,10 @@ public sealed class KernelSideReplayOps : IReplayOpProvider
             if (ev.KernelSide.Count > 0)
             {
                 state.Compares = true;
+            }
+            if (check.Skipped && state.FirstUnmodelledCmaEvent is null && ev.KernelSide.Exists(k => k.Op.StartsWith("cma_", StringComparison.Ordinal)))
+            {
+                state.FirstUnmodelledCmaEvent = ev.I;
             }
             if (!state.Compares || check.Skipped || ReplayEngine.InformationalOps.Contains(ev.Op))
             {

@@ -24,7 +24,7 @@ public class CmaReplayTests
     }
 
     /// <summary>Stand-in for drm_gem_dma_create / drm_gem_dma_free, steered by the traced kernel-side events.</summary>
-    private sealed class FakeGemDmaDriver : IReplayOpProvider
+    private sealed class FakeGemDmaDriver(bool oversize) : IReplayOpProvider
     {
         public static readonly string[] UserOps =
         [
@@ -35,7 +35,7 @@ public class CmaReplayTests
 
         public void Register(ReplayOpTable table) => table.Add(UserOps, Handle);
 
-        private static void Handle(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+        private void Handle(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
         {
             if (ev.KernelSide.Count == 0)
             {
@@ -53,7 +53,7 @@ public class CmaReplayTests
                 switch (k.Op)
                 {
                     case "drm_gem_dma_create":
-                        size = Align.PageAlign(k.ArgU64("size"));
+                        size = Align.PageAlign(k.ArgU64("size")) + (oversize ? 4096UL : 0);
                         trace.Emit(new KernelTraceRecord("drm_gem_dma_create", new KernelTraceField("size", k.ArgU64("size"))));
                         if (reachesCma)
                         {
@@ -97,7 +97,7 @@ public class CmaReplayTests
         }
     }
 
-    private static FileResult Replay(string file, bool withDriver)
+    private static FileResult Replay(string file, bool withDriver, bool oversize = false)
     {
         var engine = new ReplayEngine(o =>
         {
@@ -105,7 +105,7 @@ public class CmaReplayTests
             services.AddSimCore(o);
             if (withDriver)
             {
-                services.AddSingleton<IReplayOpProvider, FakeGemDmaDriver>();
+                services.AddSingleton<IReplayOpProvider>(new FakeGemDmaDriver(oversize));
             }
             return services.BuildServiceProvider();
         });
@@ -137,13 +137,23 @@ public class CmaReplayTests
     }
 
     [Fact]
-    public void WithoutTheAllocationsTheReadsAfterThemFail()
+    public void WrongAllocationsMakeTheReadsFail()
     {
-        // The handlers really compare: with nobody allocating, only the reads that find the pool as it was at
-        // the start pass (the first read, and reads after everything was freed again).
-        var r = Replay("cma_holes.jsonl", withDriver: false);
+        // The handlers really compare: a driver asking one page too many per object leaves other bitmaps.
+        var r = Replay("cma_holes.jsonl", withDriver: true, oversize: true);
         Assert.True(r.Ops["cma_state"].Failed > 0);
-        Assert.Contains(r.Differences, d => d.Field == "result.used");
+        Assert.Contains(r.Differences, d => d.Op == "cma_state" && d.Field == "result.used");
+        Assert.Contains(r.Differences, d => d.Op == "DRM_IOCTL_MODE_CREATE_DUMB" && d.Field.StartsWith("kernel_side", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void WithoutTheAllocationsTheReadsAfterThemAreSkippedNamingTheEvent()
+    {
+        // Until the DRM driver models CREATE_DUMB, a read after it cannot be compared: skipped with the reason.
+        var r = Replay("cma_holes.jsonl", withDriver: false);
+        Assert.Equal(1, r.Ops["cma_state"].Passed); // after=-1, before any allocation
+        Assert.Equal(0, r.Ops["cma_state"].Failed);
+        Assert.Equal("depends on the CMA allocations of event i=2, which is not modelled yet", r.SkipReasons["cma_state"]);
     }
 
     [Fact]
