@@ -86,6 +86,9 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         {
             vfs.AddFile("/proc/self/stat", NullFileOperations.Instance, Inode.S_IFREG | 0x124);
         }
+        // The exit and the leak check are counted for files whose events use the process (first use registers them).
+        ctx.State<ExitSteps>().Register = () =>
+        {
         ctx.AtExit("process exit", _ => p.Exit());
         ctx.AtExit("leak check", check =>
         {
@@ -98,11 +101,27 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
                 check.Fail("leak", "0 shmem pages", pages.PagesInUse.ToString(CultureInfo.InvariantCulture));
             }
         });
+        };
+    }
+
+    /// <summary>Per-file: the deferred registration of the exit steps.</summary>
+    public sealed class ExitSteps
+    {
+        /// <summary>Registers the exit steps (null once done).</summary>
+        public Action? Register { get; set; }
     }
 
     /// <summary>The traced process of the file being replayed.</summary>
-    public static Process Proc(ReplayContext ctx) =>
-        ctx.State<TracedProcess>().Process ?? throw new InvalidOperationException("no traced process");
+    public static Process Proc(ReplayContext ctx)
+    {
+        var steps = ctx.State<ExitSteps>();
+        if (steps.Register is { } register)
+        {
+            steps.Register = null;
+            register();
+        }
+        return ctx.State<TracedProcess>().Process ?? throw new InvalidOperationException("no traced process");
+    }
 
     private static int Fd(TraceEvent ev) => (int)(ev.Fd ?? ev.ArgI64("fd"));
 
