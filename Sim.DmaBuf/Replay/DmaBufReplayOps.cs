@@ -147,7 +147,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         check.Ret(0);
         if (ev.Result.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
         {
-            CompareBufinfo(check, t.GetString()!, text, ctx.State<InodePattern>());
+            CompareBufinfo(check, t.GetString()!, text, ctx.State<TracedProcess>());
         }
     }
 
@@ -155,7 +155,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
     /// Compares bufinfo texts: every line exactly, except the <c>ino</c> column of object lines, which follows the
     /// file's inode equality pattern.
     /// </summary>
-    public static bool CompareBufinfo(ReplayCheck check, string expected, string actual, InodePattern inodes)
+    public static bool CompareBufinfo(ReplayCheck check, string expected, string actual, TracedProcess inodes)
     {
         var e = expected.Split('\n');
         var a = actual.Split('\n');
@@ -167,7 +167,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
                 var cols = e[k].Split('\t');
                 if (IsObjectLine(cols))
                 {
-                    ok = inodes.Match(ulong.Parse(cols[5], CultureInfo.InvariantCulture), ulong.Parse(cols[5], CultureInfo.InvariantCulture));
+                    ok = inodes.InoMatches(ulong.Parse(cols[5], CultureInfo.InvariantCulture), ulong.Parse(cols[5], CultureInfo.InvariantCulture));
                 }
                 continue;
             }
@@ -185,7 +185,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
                     ok = false;
                 }
             }
-            ok = ok && inodes.Match(ulong.Parse(ec[5], CultureInfo.InvariantCulture), ulong.Parse(ac[5], CultureInfo.InvariantCulture));
+            ok = ok && inodes.InoMatches(ulong.Parse(ec[5], CultureInfo.InvariantCulture), ulong.Parse(ac[5], CultureInfo.InvariantCulture));
         }
         if (!ok)
         {
