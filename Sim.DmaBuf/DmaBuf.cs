@@ -253,7 +253,7 @@ public sealed partial class DmaBuf
 
     /// <summary><c>dma_buf_attach</c>: <see cref="DynamicAttach"/> for a static importer (no importer ops).</summary>
     [Kernel("dma_buf_attach", "drivers/dma-buf/dma-buf.c")]
-    public (DmaBufAttachment? Attach, int Err) Attach(object? dev) => DynamicAttach(dev, null, null);
+    public (DmaBufAttachment? Attach, int Err) Attach(Device? dev) => DynamicAttach(dev, null, null);
 
     /// <summary>
     /// <c>dma_buf_dynamic_attach</c>: adds <paramref name="dev"/> to the attachments. A NULL device or importer ops
@@ -262,7 +262,7 @@ public sealed partial class DmaBuf
     /// first; a failure then unwinds in the kernel's order (unpin, unlock, <c>dma_buf_detach</c>).
     /// </summary>
     [Kernel("dma_buf_dynamic_attach", "drivers/dma-buf/dma-buf.c")]
-    public (DmaBufAttachment? Attach, int Err) DynamicAttach(object? dev, DmaBufAttachOps? importerOps, object? importerPriv)
+    public (DmaBufAttachment? Attach, int Err) DynamicAttach(Device? dev, DmaBufAttachOps? importerOps, object? importerPriv)
     {
         int ret;
         if (Warn.On(dev is null, "!dmabuf || !dev"))

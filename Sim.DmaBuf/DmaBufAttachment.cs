@@ -16,7 +16,7 @@ public sealed class DmaBufAttachment
     internal readonly List<SgTable> OutstandingMaps = [];
     internal long LiveId;
 
-    internal DmaBufAttachment(DmaBuf dmabuf, object dev, DmaBufAttachOps? importerOps, object? importerPriv)
+    internal DmaBufAttachment(DmaBuf dmabuf, Device dev, DmaBufAttachOps? importerOps, object? importerPriv)
     {
         DmaBuf = dmabuf;
         Dev = dev;
@@ -28,11 +28,8 @@ public sealed class DmaBufAttachment
     /// <summary><c>dmabuf</c> (null once freed by <c>dma_buf_detach</c>).</summary>
     public DmaBuf? DmaBuf { get; internal set; }
 
-    /// <summary>
-    /// <c>dev</c>: the importing device (opaque to the dma-buf core; the exporter's <c>map_dma_buf</c> maps for it).
-    /// Its <see cref="object.ToString"/> is <c>dev_name(dev)</c> (bufinfo's "Attached Devices").
-    /// </summary>
-    public object Dev { get; }
+    /// <summary><c>dev</c>: the importing device (the exporter's <c>map_dma_buf</c> maps for it).</summary>
+    public Device Dev { get; }
 
     /// <summary><c>sgt</c>: the cached mapping (cache_sgt_mapping exporters, or created at attach time).</summary>
     public SgTable? Sgt { get; internal set; }

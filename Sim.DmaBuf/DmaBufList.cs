@@ -70,7 +70,7 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock,
             int attachCount = 0;
             foreach (var a in buf.Attachments)
             {
-                s.Append('\t').Append(a.Dev.ToString()).Append('\n');
+                s.Append('\t').Append(a.Dev.Name).Append('\n');
                 attachCount++;
             }
             s.Append(CultureInfo.InvariantCulture, $"Total {attachCount} devices attached\n\n");

@@ -245,7 +245,20 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         });
     }
 
-    private static object? Device(ReplayContext ctx, string name) => ctx.State<ReplayDevices>().ByName.GetValueOrDefault(name);
+    /// <summary>The sg traces' DMA device: the edu device of the sg core replay (made on first use, as it does).</summary>
+    private static Device? Device(ReplayContext ctx, string name)
+    {
+        if (ctx.State<ReplayDevices>().ByName.GetValueOrDefault(name) is Device d)
+        {
+            return d;
+        }
+        if (name != "0000:00:01.0")
+        {
+            return null;
+        }
+        var st = ctx.State<SgCoreReplayState>();
+        return st.Edu ??= ctx.Get<DmaMapping>().CreateDevice(name);
+    }
 
     private static void DmaBufGet(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {
@@ -288,7 +301,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             check.Skip("no dma-buf from a preceding dma_buf_get");
             return;
         }
-        object? dev = null;
+        Device? dev = null;
         string? name = ev.ArgString("dev");
         if (name is not null)
         {

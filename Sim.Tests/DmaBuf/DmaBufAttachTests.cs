@@ -27,7 +27,7 @@ public class DmaBufAttachTests
         var exp = new TestExporter(Pfns);
         var (dmabuf, err) = exp.Export(m.List);
         Assert.Equal(0, err);
-        var dev = new TestDevice("importer");
+        var dev = new Device("importer");
 
         var (attachment, aerr) = dmabuf!.Attach(dev);
         Assert.Equal(0, aerr);
@@ -138,7 +138,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns, cacheSgtMapping: true);
         var (buf, _) = exp.Export(m.List);
-        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var (a, _) = buf!.Attach(new Device("edu"));
         Assert.Null(a!.Sgt);
         var (t1, e1) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(0, e1);
@@ -165,7 +165,7 @@ public class DmaBufAttachTests
     {
         using var m = new DmaBufMachine();
         var (buf, _) = new TestExporter(Pfns, cacheSgtMapping: true).Export(m.List);
-        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var (a, _) = buf!.Attach(new Device("edu"));
         var (t1, _) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_FROM_DEVICE).Sgt);
         Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_TO_DEVICE).Sgt);
@@ -182,7 +182,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
-        var (a, err) = buf!.DynamicAttach(new TestDevice("mlx"), Importer, null);
+        var (a, err) = buf!.DynamicAttach(new Device("mlx"), Importer, null);
         Assert.Equal(0, err);
         Assert.True(a!.IsDynamic);
         Assert.NotNull(a.Sgt);
@@ -203,7 +203,7 @@ public class DmaBufAttachTests
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
         Assert.Equal(EINVAL, buf!.Attach(null).Err);
-        Assert.Equal(EINVAL, buf.DynamicAttach(new TestDevice("x"), new DmaBufAttachOps(), null).Err);
+        Assert.Equal(EINVAL, buf.DynamicAttach(new Device("x"), new DmaBufAttachOps(), null).Err);
         Assert.Equal(2, m.Warnings.Count);
         Assert.Empty(exp.Calls);
         buf.Put();
@@ -217,7 +217,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns) { AttachError = -(int)Errno.EBUSY };
         var (buf, _) = exp.Export(m.List);
-        var (a, err) = buf!.Attach(new TestDevice("far"));
+        var (a, err) = buf!.Attach(new Device("far"));
         Assert.Null(a);
         Assert.Equal(-(int)Errno.EBUSY, err);
         Assert.Equal(["attach"], exp.Calls);
@@ -236,7 +236,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns, dynamic: true) { PinError = -(int)Errno.ENOMEM };
         var (buf, _) = exp.Export(m.List);
-        var (a, err) = buf!.Attach(new TestDevice("static"));
+        var (a, err) = buf!.Attach(new Device("static"));
         Assert.Null(a);
         Assert.Equal(-(int)Errno.ENOMEM, err);
         Assert.Equal(["attach", "pin", "detach"], exp.Calls);
@@ -244,7 +244,7 @@ public class DmaBufAttachTests
         exp.Calls.Clear();
         exp.PinError = 0;
         exp.MapFails = 0;
-        (a, err) = buf.Attach(new TestDevice("static"));
+        (a, err) = buf.Attach(new Device("static"));
         Assert.Null(a);
         Assert.Equal(-(int)Errno.ENOMEM, err);
         Assert.Equal(["attach", "pin", "map_dma_buf DMA_BIDIRECTIONAL", "unpin", "detach"], exp.Calls);
@@ -261,7 +261,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns, dynamic: true);
         var (buf, _) = exp.Export(m.List);
-        var (a, _) = buf!.DynamicAttach(new TestDevice("mlx"), Importer, null);
+        var (a, _) = buf!.DynamicAttach(new Device("mlx"), Importer, null);
         Assert.Null(a!.Sgt);
         // A dynamic importer holds the reservation lock around pin/map/unmap/unpin (dma_resv_assert_held).
         Assert.Equal(0, buf.Resv.Lock(null));
@@ -285,7 +285,7 @@ public class DmaBufAttachTests
         using var m = new DmaBufMachine();
         var exp = new TestExporter(Pfns) { MapFails = 0 };
         var (buf, _) = exp.Export(m.List);
-        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var (a, _) = buf!.Attach(new Device("edu"));
         Assert.Equal(-(int)Errno.ENOMEM, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
         exp.MapFails = -(int)Errno.EIO;
         Assert.Equal(-(int)Errno.EIO, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
@@ -308,7 +308,7 @@ public class DmaBufAttachTests
         Assert.Equal(EINVAL, Buf.MapAttachmentUnlocked(null, DmaDataDirection.DMA_BIDIRECTIONAL, m.Warnings).Err);
         Assert.Equal(1, m.Warnings.Count);
 
-        var (a, _) = buf!.Attach(new TestDevice("edu"));
+        var (a, _) = buf!.Attach(new Device("edu"));
         var stranger = new Sim.Core.Lib.SgTable();
         Buf.UnmapAttachment(a, stranger, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(2, m.Warnings.Count);
@@ -359,8 +359,8 @@ public class DmaBufAttachTests
         var (buf, _) = new TestExporter(Pfns, dynamic: true).Export(m.List);
         int notified = 0;
         var ops = new DmaBufAttachOps { MoveNotify = a => notified++ };
-        var (d1, _) = buf!.DynamicAttach(new TestDevice("a"), ops, null);
-        var (d2, _) = buf.DynamicAttach(new TestDevice("b"), ops, null);
+        var (d1, _) = buf!.DynamicAttach(new Device("a"), ops, null);
+        var (d2, _) = buf.DynamicAttach(new Device("b"), ops, null);
         buf.Resv.Lock(null);
         buf.MoveNotify();
         buf.Resv.Unlock();

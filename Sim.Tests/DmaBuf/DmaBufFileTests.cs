@@ -1,3 +1,4 @@
+using Sim.Core.Dma;
 using System.Buffers.Binary;
 using System.Text;
 using Sim.Core.Fs;
@@ -250,7 +251,7 @@ public class DmaBufFileTests
     {
         using var m = new DmaBufMachine();
         var (b, _) = new TestExporter([1]).Export(m.List, OpenFlags.O_RDWR, "virtio_gpu");
-        var (a, _) = b!.Attach(new TestDevice("vgem"));
+        var (a, _) = b!.Attach(new Device("vgem"));
         Assert.Contains("\tAttached Devices:\n\tvgem\nTotal 1 devices attached\n", m.List.DebugShow(), StringComparison.Ordinal);
         b.Detach(a);
         b.Put();

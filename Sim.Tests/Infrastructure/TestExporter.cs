@@ -92,9 +92,3 @@ public sealed class TestExporter : IVmOperations
 
     public long Fault(Vma vma, ulong pgoff) => pgoff < (ulong)_pfns.Length ? (long)_pfns[pgoff] : -(long)Errno.EFAULT;
 }
-
-/// <summary>A device for attachments (<c>dev_name</c> = its name).</summary>
-public sealed record TestDevice(string Name)
-{
-    public override string ToString() => Name;
-}
