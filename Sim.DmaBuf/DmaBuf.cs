@@ -20,7 +20,7 @@ namespace Sim.DmaBuf;
 /// </summary>
 /// <remarks>
 /// The usual sequence ("DOC: dma buf device access"): the exporter calls <see cref="Export"/> and <see cref="Fd"/>;
-/// an importer turns the fd into the buffer with <see cref="Get(Process, int)"/>, attaches its device with
+/// an importer turns the fd into the buffer with <see cref="Get(DmaBufList, Process, int)"/>, attaches its device with
 /// <see cref="Attach"/>, maps with <see cref="MapAttachment"/> / unmaps with <see cref="UnmapAttachment"/>,
 /// then <see cref="Detach"/> and <see cref="Put"/>.
 /// </remarks>
@@ -101,6 +101,14 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_export", "drivers/dma-buf/dma-buf.c")]
     public static (DmaBuf? DmaBuf, int Err) Export(DmaBufList dbList, DmaBufExportInfo expInfo)
     {
+        dbList.Kprobe("dma_buf_export");
+        var (dmabuf, err) = ExportRaw(dbList, expInfo);
+        dbList.Kprobe("dma_buf_export:return", new KernelTraceField("ret", err != 0 ? err : (long)dmabuf!.File.Inode.Ino));
+        return (dmabuf, err);
+    }
+
+    private static (DmaBuf? DmaBuf, int Err) ExportRaw(DmaBufList dbList, DmaBufExportInfo expInfo)
+    {
         var warn = dbList.Warnings;
         var ops = expInfo.Ops;
         if (warn.On(expInfo.Priv is null || ops is null || ops.MapDmaBuf is null || ops.UnmapDmaBuf is null || ops.Release is null,
@@ -155,20 +163,20 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_fd", "drivers/dma-buf/dma-buf.c")]
     public int Fd(Process current, uint flags)
     {
-        if (Released)
-        {
-            return -(int)Errno.EINVAL;
-        }
-        return current.InstallFile(File, (flags & OpenFlags.O_CLOEXEC) != 0);
+        _dbList.Kprobe("dma_buf_fd", new KernelTraceField("flags", (ulong)flags));
+        int fd = Released ? -(int)Errno.EINVAL : current.InstallFile(File, (flags & OpenFlags.O_CLOEXEC) != 0);
+        _dbList.Kprobe("dma_buf_fd:return", new KernelTraceField("ret", (long)fd));
+        return fd;
     }
 
     /// <summary>
-    /// <c>dma_buf_get</c>: the dma-buf behind <paramref name="fd"/> of <paramref name="current"/>, with a new
+    /// <c>dma_buf_get</c> (on the machine of <paramref name="dbList"/>): the dma-buf behind <paramref name="fd"/> of <paramref name="current"/>, with a new
     /// reference (<c>fget</c>). <c>-EBADF</c> for a bad fd, <c>-EINVAL</c> for a file that is not a dma-buf.
     /// </summary>
     [Kernel("dma_buf_get", "drivers/dma-buf/dma-buf.c")]
-    public static (DmaBuf? DmaBuf, int Err) Get(Process current, int fd)
+    public static (DmaBuf? DmaBuf, int Err) Get(DmaBufList dbList, Process current, int fd)
     {
+        dbList.Kprobe("dma_buf_get", new KernelTraceField("fd", (long)fd));
         var file = current.Fget(fd);
         if (file is null)
         {
@@ -212,6 +220,7 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_release", "drivers/dma-buf/dma-buf.c")]
     internal void ReleaseLast()
     {
+        _dbList.Kprobe("dma_buf_release");
         KernelBugException.On(VmappingCounter != 0, "dma_buf_release: vmapping_counter");
         ReleaseResvCallbacksCheck();
         Ops.Release!(this);
@@ -265,6 +274,7 @@ public sealed partial class DmaBuf
     public (DmaBufAttachment? Attach, int Err) DynamicAttach(Device? dev, DmaBufAttachOps? importerOps, object? importerPriv)
     {
         int ret;
+        _dbList.Kprobe("dma_buf_dynamic_attach");
         if (Warn.On(dev is null, "!dmabuf || !dev"))
         {
             return (null, -(int)Errno.EINVAL);
@@ -351,6 +361,7 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_detach", "drivers/dma-buf/dma-buf.c")]
     public void Detach(DmaBufAttachment? attach)
     {
+        _dbList.Kprobe("dma_buf_detach");
         if (Warn.On(attach is null, "!dmabuf || !attach"))
         {
             return;
@@ -423,12 +434,26 @@ public sealed partial class DmaBuf
     public static (SgTable? Sgt, int Err) MapAttachment(DmaBufAttachment? attach, DmaDataDirection direction, Warnings? warn = null)
     {
         var dmabuf = attach?.DmaBuf;
+        dmabuf?._dbList.Kprobe("dma_buf_map_attachment", new KernelTraceField("dir", (long)direction));
         if (dmabuf is null)
         {
             warn?.On(true, "!attach || !attach->dmabuf");
             return (null, -(int)Errno.EINVAL);
         }
-        if (attach!.IsDynamic)
+        var r = MapAttachmentRaw(attach!, dmabuf, direction);
+        if (r.Sgt is { } t && dmabuf._dbList.Trace.Enabled)
+        {
+            ref var sg0 = ref t.At(t.Sgl);
+            dmabuf._dbList.Kprobe("dma_buf_map_attachment:return", new KernelTraceField("nents", (long)t.Nents),
+                new KernelTraceField("orig_nents", (long)t.OrigNents), new KernelTraceField("sg0_offset", (long)sg0.Offset),
+                new KernelTraceField("sg0_length", (long)sg0.Length), new KernelTraceField("sg0_dma_length", (long)sg0.DmaLength));
+        }
+        return r;
+    }
+
+    private static (SgTable? Sgt, int Err) MapAttachmentRaw(DmaBufAttachment attach, DmaBuf dmabuf, DmaDataDirection direction)
+    {
+        if (attach.IsDynamic)
         {
             dmabuf.ResvAssertHeld();
         }
@@ -502,6 +527,7 @@ public sealed partial class DmaBuf
     public static void UnmapAttachment(DmaBufAttachment? attach, SgTable? sgt, DmaDataDirection direction, Warnings? warn = null)
     {
         var dmabuf = attach?.DmaBuf;
+        dmabuf?._dbList.Kprobe("dma_buf_unmap_attachment", new KernelTraceField("dir", (long)direction));
         if (dmabuf is null || sgt is null)
         {
             (dmabuf?.Warn ?? warn)?.On(true, "!attach || !attach->dmabuf || !sg_table");
@@ -564,6 +590,7 @@ public sealed partial class DmaBuf
     public int BeginCpuAccess(DmaDataDirection direction)
     {
         int ret = 0;
+        _dbList.Kprobe("dma_buf_begin_cpu_access", new KernelTraceField("dir", (long)direction));
         if (Ops.BeginCpuAccess is not null)
         {
             ret = Ops.BeginCpuAccess(this, direction);
@@ -577,8 +604,11 @@ public sealed partial class DmaBuf
 
     /// <summary><c>dma_buf_end_cpu_access</c>: the exporter's <c>end_cpu_access</c>, or 0.</summary>
     [Kernel("dma_buf_end_cpu_access", "drivers/dma-buf/dma-buf.c")]
-    public int EndCpuAccess(DmaDataDirection direction) =>
-        Ops.EndCpuAccess is not null ? Ops.EndCpuAccess(this, direction) : 0;
+    public int EndCpuAccess(DmaDataDirection direction)
+    {
+        _dbList.Kprobe("dma_buf_end_cpu_access", new KernelTraceField("dir", (long)direction));
+        return Ops.EndCpuAccess is not null ? Ops.EndCpuAccess(this, direction) : 0;
+    }
 
     /// <summary>
     /// <c>dma_buf_mmap</c> (kernel-internal, for importers that forward their mmap): bounds-checks

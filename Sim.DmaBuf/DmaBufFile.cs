@@ -63,6 +63,7 @@ public sealed class DmaBufFile : IFileOperations
             return -(int)Errno.EINVAL;
         }
         var dmabuf = (DmaBuf)file.PrivateData!;
+        dmabuf.DbList.Kprobe("dma_buf_mmap_internal");
         if (dmabuf.Ops.Mmap is null)
         {
             return -(int)Errno.EINVAL;

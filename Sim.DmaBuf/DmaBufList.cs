@@ -15,7 +15,7 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace)
 {
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
@@ -28,6 +28,21 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock,
 
     /// <summary>The machine's clock (waits of SYNC and poll).</summary>
     public Ktime Clock { get; } = clock;
+
+    /// <summary>The machine's trace sink: the kprobe events of the vgem/kvmfr ftrace captures (group <c>drmcap</c>).</summary>
+    public KernelTrace Trace { get; } = trace;
+
+    /// <summary>
+    /// Fires a kprobe record (<c>dma_buf_fd</c>, <c>dma_buf_fd:return</c>, ...) when anyone listens. Pointers are not
+    /// modelled: a returned <c>struct dma_buf *</c> is its inode number, or the negative errno.
+    /// </summary>
+    public void Kprobe(string op, params KernelTraceField[] fields)
+    {
+        if (Trace.Enabled)
+        {
+            Trace.Emit(new KernelTraceRecord(op, fields));
+        }
+    }
 
     /// <summary>The machine's fence core (embedded reservation objects, the stub fence).</summary>
     public DmaFenceCore FenceCore { get; } = fenceCore;

@@ -272,7 +272,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             return;
         }
         var st = ctx.State<DmaBufReplayState>();
-        var (buf, err) = DmaBuf.Get(p, (int)ev.ArgI64("fd"));
+        var (buf, err) = DmaBuf.Get(ctx.Get<DmaBufList>(), p, (int)ev.ArgI64("fd"));
         check.Ret(err);
         if (buf is not null)
         {

@@ -111,14 +111,14 @@ public class DmaBufAttachTests
         int fd = buf!.Fd(m.Process, OpenFlags.O_CLOEXEC);
         Assert.Equal(1, fd);
 
-        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.Process, -1).Err);
-        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.Process, 7).Err);
-        var (none, err) = Buf.Get(m.Process, other);
+        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, -1).Err);
+        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, 7).Err);
+        var (none, err) = Buf.Get(m.List, m.Process, other);
         Assert.Null(none);
         Assert.Equal(EINVAL, err);
         Assert.Equal(1, m.Process.Fget(other)!.Count);
 
-        var (same, gerr) = Buf.Get(m.Process, fd);
+        var (same, gerr) = Buf.Get(m.List, m.Process, fd);
         Assert.Equal(0, gerr);
         Assert.Same(buf, same);
         Assert.Equal(2, buf.File.Count);
@@ -369,5 +369,39 @@ public class DmaBufAttachTests
         buf.Detach(d1);
         buf.Detach(d2);
         buf.Put();
+    }
+}
+
+/// <summary>The drmcap kprobes of the vgem/kvmfr ftrace captures fire where the kernel functions are entered/return.</summary>
+public class DmaBufKprobeTests
+{
+    [Fact]
+    public void KprobesInKernelOrder()
+    {
+        using var m = new DmaBufMachine();
+        var trace = (Sim.Core.Debug.KernelTrace)m.Services.GetService(typeof(Sim.Core.Debug.KernelTrace))!;
+        using var rec = trace.Record();
+        var (buf, _) = new TestExporter([7, 8]).Export(m.List);
+        int fd = buf!.Fd(m.Process, OpenFlags.O_CLOEXEC | OpenFlags.O_RDWR);
+        var (got, _) = Buf.Get(m.List, m.Process, fd);
+        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, -1).Err);
+        var (a, _) = got!.Attach(new Device("vgem"));
+        var (t, _) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Buf.UnmapAttachmentUnlocked(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
+        got.Detach(a);
+        got.Put();
+        m.Process.Close(fd);
+        var recs = rec.Drain();
+        Assert.Equal(
+            ["dma_buf_export", "dma_buf_export:return", "dma_buf_fd", "dma_buf_fd:return", "dma_buf_get", "dma_buf_get",
+             "dma_buf_dynamic_attach", "dma_buf_map_attachment", "dma_buf_map_attachment:return", "dma_buf_unmap_attachment",
+             "dma_buf_detach", "dma_buf_release"],
+            recs.Select(r => r.Op).Where(o => o.StartsWith("dma_buf", StringComparison.Ordinal)));
+        Assert.Equal(0x80002UL, recs.First(r => r.Op == "dma_buf_fd").U64("flags"));
+        Assert.Equal(0L, recs.First(r => r.Op == "dma_buf_fd:return").I64("ret"));
+        Assert.Equal(-1L, recs.Where(r => r.Op == "dma_buf_get").ElementAt(1).I64("fd"));
+        var mapRet = recs.First(r => r.Op == "dma_buf_map_attachment:return");
+        Assert.Equal(2L, mapRet.I64("nents"));
+        Assert.Equal(4096L, mapRet.I64("sg0_length"));
     }
 }
