@@ -27,6 +27,15 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CharDevices>();
         services.AddSingleton<Vfs>();
         services.AddSingleton<ProcessTable>();
+        // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), vmalloc seam.
+        services.AddSingleton<Printk>();
+        services.AddSingleton<Taint>();
+        services.AddSingleton<CurrentTask>();
+        services.AddSingleton<ModuleLoader>();
+        services.AddSingleton<Bug>();
+        services.AddSingleton<WarnAlloc>();
+        services.AddSingleton<IVmalloc, SeamVmalloc>();
+        services.AddSingleton<Base.Devtmpfs>();
         return services;
     }
 }
