@@ -31,11 +31,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Printk>();
         services.AddSingleton<Taint>();
         services.AddSingleton<CurrentTask>();
+        services.AddSingleton<ModuleList>();
         services.AddSingleton<ModuleLoader>();
         services.AddSingleton<Bug>();
         services.AddSingleton<WarnAlloc>();
         services.AddSingleton<IVmalloc, SeamVmalloc>();
         services.AddSingleton<Base.Devtmpfs>();
+        services.AddSingleton<BootState>();
+        services.AddSingleton<Userspace.Busybox>();
         return services;
     }
 }

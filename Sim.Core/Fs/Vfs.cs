@@ -10,7 +10,7 @@ namespace Sim.Core.Fs;
 /// with their own operations (<c>/proc/self/stat</c>, the logger's output files). Opening a char node goes
 /// through <see cref="CharDevices"/> (<c>chrdev_open</c>): no cdev for the node's numbers is <c>-ENXIO</c>.
 /// </summary>
-public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleLoader? modules = null)
+public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList? modules = null)
 {
     private readonly Dictionary<string, Inode> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<Inode, IFileOperations> _plain = [];

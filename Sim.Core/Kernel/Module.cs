@@ -117,33 +117,24 @@ public sealed class Module
 }
 
 /// <summary>
-/// The module loader: <c>finit_module</c>/<c>init_module</c> (load_module's taint, signature, parameter and init
-/// steps in the kernel's order), <c>delete_module</c>, module reference counts (<c>try_module_get</c>/<c>module_put</c>,
-/// taken by open files of a module's char devices and by its dma-bufs), <c>/proc/modules</c> and "Modules linked in:".
+/// The kernel's <c>modules</c> list with the state other subsystems use: <c>find_module</c>, module reference
+/// counts (<c>try_module_get</c>/<c>module_put</c>, taken by open files of a module's char devices and by its
+/// dma-bufs), <c>last_unloaded_module</c> and the "Modules linked in:" text.
 /// </summary>
-[Kernel("load_module", "kernel/module/main.c")]
-public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModuleImage> images, LiveObjects live)
+[Kernel("modules", "kernel/module/main.c")]
+public sealed class ModuleList
 {
-    /// <summary>O_NONBLOCK as delete_module's flags use it.</summary>
-    public const uint O_NONBLOCK = 0x800;
-    /// <summary>O_TRUNC (forced unload, not configured).</summary>
-    public const uint O_TRUNC = 0x200;
-
     private readonly List<Module> _modules = [];
-    private readonly Dictionary<Module, long> _liveIds = [];
-    private bool _sigNoticePrinted;
 
-    /// <summary>Loaded modules, most recently loaded first (the kernel's <c>modules</c> list).</summary>
+    /// <summary>Loaded modules, most recently loaded first.</summary>
     public IReadOnlyList<Module> Modules => _modules;
-
-    /// <summary>The module images this machine has on disk.</summary>
-    public IEnumerable<IModuleImage> Images => images;
 
     /// <summary><c>last_unloaded_module</c>: name and taint flags ("(OE)"), or null.</summary>
     public (string Name, string Taints)? LastUnloaded { get; set; }
 
-    /// <summary>True once the one-time "module verification failed" notice has been printed in this boot.</summary>
-    public bool SignatureNoticePrinted { get => _sigNoticePrinted; set => _sigNoticePrinted = value; }
+    internal void AddFirst(Module m) => _modules.Insert(0, m);
+
+    internal void Remove(Module m) => _modules.Remove(m);
 
     /// <summary><c>find_module(name)</c>: the module, also while it is loading.</summary>
     [Kernel("find_module", "kernel/module/main.c")]
@@ -158,6 +149,97 @@ public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModule
         }
         return null;
     }
+
+    /// <summary>Records a module as loaded and live without modelling its code (modules present at start, e.g. drm).</summary>
+    public Module AddPresent(string name, uint size = 0)
+    {
+        var m = new Module(name, null, null, size) { State = ModuleState.Live };
+        _modules.Insert(0, m);
+        return m;
+    }
+
+    /// <summary><c>try_module_get(owner)</c> by module name (null = built in: always succeeds).</summary>
+    [Kernel("try_module_get", "kernel/module/main.c")]
+    public bool TryModuleGet(string? owner)
+    {
+        if (owner is null)
+        {
+            return true;
+        }
+        var m = Find(owner);
+        if (m is null || m.State == ModuleState.Going)
+        {
+            return false;
+        }
+        m.Refcount++;
+        return true;
+    }
+
+    /// <summary><c>module_put(owner)</c>.</summary>
+    [Kernel("module_put", "kernel/module/main.c")]
+    public void ModulePut(string? owner)
+    {
+        if (owner is null)
+        {
+            return;
+        }
+        var m = Find(owner);
+        if (m is not null)
+        {
+            m.Refcount--;
+        }
+    }
+
+    /// <summary>The text <c>print_modules</c> prints: "Modules linked in: a(OE+) b c [last unloaded: m]".</summary>
+    public string ModulesLinkedIn()
+    {
+        var sb = new StringBuilder("Modules linked in:");
+        foreach (var m in _modules)
+        {
+            if (m.State == ModuleState.Unformed)
+            {
+                continue;
+            }
+            sb.Append(' ').Append(m.Name).Append(m.Flags(true));
+        }
+        if (LastUnloaded is { } lu)
+        {
+            sb.Append(" [last unloaded: ").Append(lu.Name).Append(lu.Taints).Append(']');
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// The module loader: <c>finit_module</c>/<c>init_module</c> (load_module's taint, signature, parameter and init
+/// steps in the kernel's order), <c>delete_module</c>, module reference counts (<c>try_module_get</c>/<c>module_put</c>,
+/// taken by open files of a module's char devices and by its dma-bufs), <c>/proc/modules</c> and "Modules linked in:".
+/// </summary>
+[Kernel("load_module", "kernel/module/main.c")]
+public sealed class ModuleLoader(ModuleList list, Printk printk, Taint taint, IEnumerable<IModuleImage> images, LiveObjects live)
+{
+    /// <summary>O_NONBLOCK as delete_module's flags use it.</summary>
+    public const uint O_NONBLOCK = 0x800;
+    /// <summary>O_TRUNC (forced unload, not configured).</summary>
+    public const uint O_TRUNC = 0x200;
+
+    private readonly Dictionary<Module, long> _liveIds = [];
+    private bool _sigNoticePrinted;
+
+
+    /// <summary>The module list.</summary>
+    public ModuleList List => list;
+
+    /// <summary><c>find_module(name)</c>.</summary>
+    public Module? Find(string name) => list.Find(name);
+
+    /// <summary>The module images this machine has on disk.</summary>
+    public IEnumerable<IModuleImage> Images => images;
+
+
+    /// <summary>True once the one-time "module verification failed" notice has been printed in this boot.</summary>
+    public bool SignatureNoticePrinted { get => _sigNoticePrinted; set => _sigNoticePrinted = value; }
+
 
     /// <summary>The image named <paramref name="nameOrPath"/> (<c>kvmfr</c>, <c>kvmfr.ko</c>, <c>/mods/kvmfr.ko</c>).</summary>
     public IModuleImage? FindImage(string nameOrPath)
@@ -177,13 +259,6 @@ public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModule
         return null;
     }
 
-    /// <summary>Records a module as loaded and live without modelling its code (modules present at start, e.g. drm).</summary>
-    public Module AddPresent(string name, uint size = 0)
-    {
-        var m = new Module(name, null, null, size) { State = ModuleState.Live };
-        _modules.Insert(0, m);
-        return m;
-    }
 
     /// <summary>
     /// <c>finit_module(fd of path, args, flags)</c>: loads the image at <paramref name="path"/> with the parameter
@@ -221,7 +296,7 @@ public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModule
         {
             return old.State == ModuleState.Live ? -(int)Errno.EEXIST : -(int)Errno.EBUSY;
         }
-        _modules.Insert(0, mod);
+        list.AddFirst(mod);
         if (!image.Signed)
         {
             if (!_sigNoticePrinted)
@@ -237,7 +312,7 @@ public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModule
         if (err != 0)
         {
             mod.State = ModuleState.Going;
-            _modules.Remove(mod);
+            list.Remove(mod);
             return err;
         }
         _liveIds[mod] = live.Register("module", mod.Name, () => $"refcount {mod.Refcount}");
@@ -306,85 +381,36 @@ public sealed class ModuleLoader(Printk printk, Taint taint, IEnumerable<IModule
         }
         mod.State = ModuleState.Going;
         mod.Code?.Exit();
-        LastUnloaded = (mod.Name, mod.Flags(false));
+        list.LastUnloaded = (mod.Name, mod.Flags(false));
         Unlink(mod);
         return 0;
     }
 
     private void Unlink(Module mod)
     {
-        _modules.Remove(mod);
+        list.Remove(mod);
         if (_liveIds.Remove(mod, out long id))
         {
             live.Unregister(id);
         }
     }
 
-    /// <summary><c>try_module_get(owner)</c> by module name (null = built in: always succeeds).</summary>
-    [Kernel("try_module_get", "kernel/module/main.c")]
-    public bool TryModuleGet(string? owner)
-    {
-        if (owner is null)
-        {
-            return true;
-        }
-        var m = Find(owner);
-        if (m is null || m.State == ModuleState.Going)
-        {
-            return false;
-        }
-        m.Refcount++;
-        return true;
-    }
 
-    /// <summary><c>module_put(owner)</c>.</summary>
-    [Kernel("module_put", "kernel/module/main.c")]
-    public void ModulePut(string? owner)
-    {
-        if (owner is null)
-        {
-            return;
-        }
-        var m = Find(owner);
-        if (m is not null)
-        {
-            m.Refcount--;
-        }
-    }
-
-    /// <summary>The text <c>print_modules</c> prints: "Modules linked in: a(OE+) b c [last unloaded: m]".</summary>
-    public string ModulesLinkedIn()
-    {
-        var sb = new StringBuilder("Modules linked in:");
-        foreach (var m in _modules)
-        {
-            if (m.State == ModuleState.Unformed)
-            {
-                continue;
-            }
-            sb.Append(' ').Append(m.Name).Append(m.Flags(true));
-        }
-        if (LastUnloaded is { } lu)
-        {
-            sb.Append(" [last unloaded: ").Append(lu.Name).Append(lu.Taints).Append(']');
-        }
-        return sb.ToString();
-    }
 
     /// <summary>
-    /// Sets <see cref="LastUnloaded"/> from a name (a trace's <c>boot_state.last_unloaded</c>); its taint flags
+    /// Sets <see cref="ModuleList.LastUnloaded"/> from a name (a trace's <c>boot_state.last_unloaded</c>); its taint flags
     /// follow from the image when this machine has one (kvmfr: out of tree and unsigned, "(OE)").
     /// </summary>
     public void SetLastUnloaded(string? name)
     {
         if (name is null)
         {
-            LastUnloaded = null;
+            list.LastUnloaded = null;
             return;
         }
         var image = FindImage(name);
         string letters = image is null ? "" : (image.InTree ? "" : "O") + (image.Signed ? "" : "E");
-        LastUnloaded = (name, letters.Length == 0 ? "" : "(" + letters + ")");
+        list.LastUnloaded = (name, letters.Length == 0 ? "" : "(" + letters + ")");
     }
 
     /// <summary>

@@ -15,21 +15,33 @@ public sealed class CurrentTask
     /// <summary><c>current-&gt;comm</c>.</summary>
     public string Comm { get; private set; } = "init";
 
+    /// <summary>The process whose fd table <c>fd_install</c> fills (null outside a simulated syscall).</summary>
+    public Process? Process { get; private set; }
+
     /// <summary>Runs the next kernel calls as (<paramref name="pid"/>, <paramref name="comm"/>) until disposed.</summary>
     public IDisposable Enter(int pid, string comm)
     {
-        var saved = (Pid, Comm);
+        var saved = new Restore(this, Pid, Comm, Process);
         Pid = pid;
         Comm = comm;
-        return new Restore(this, saved.Pid, saved.Comm);
+        return saved;
     }
 
-    private sealed class Restore(CurrentTask task, int pid, string comm) : IDisposable
+    /// <summary>Runs the next kernel calls in <paramref name="process"/> until disposed.</summary>
+    public IDisposable Enter(Process process)
+    {
+        var saved = Enter(process.Pid, process.Comm);
+        Process = process;
+        return saved;
+    }
+
+    private sealed class Restore(CurrentTask task, int pid, string comm, Process? process) : IDisposable
     {
         public void Dispose()
         {
             task.Pid = pid;
             task.Comm = comm;
+            task.Process = process;
         }
     }
 }
@@ -137,7 +149,7 @@ public sealed class Taint
 /// drops them); a short placeholder stands in for them.
 /// </summary>
 [Kernel("__warn", "kernel/panic.c")]
-public sealed class Bug(Printk printk, Taint taint, CurrentTask current, ModuleLoader modules, MachineOptions options)
+public sealed class Bug(Printk printk, Taint taint, CurrentTask current, ModuleList modules, MachineOptions options)
 {
     private readonly HashSet<string> _onceFired = new(StringComparer.Ordinal);
 
