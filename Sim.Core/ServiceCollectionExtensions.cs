@@ -1,9 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
+using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
+using Sim.Core.Replay;
 using Sim.Core.Time;
 
 namespace Sim.Core;
@@ -12,9 +14,11 @@ namespace Sim.Core;
 public static class ServiceCollectionExtensions
 {
     /// <summary>
-    /// <c>AddSimCore</c>: the machine's options, clock, WARN log and live-object accounting (and, as they land,
-    /// memory, page allocator, CMA, DMA mapping, processes and files). Every service is a singleton of this
-    /// machine's container.
+    /// <c>AddSimCore</c>: the machine's options, clock, WARN log and live-object accounting, physical memory
+    /// (<see cref="PhysicalMemory"/> over a sparse <see cref="IPhysicalPageStore"/>), the memmap
+    /// (<see cref="PageMap"/>), the buddy allocator (<see cref="PageAlloc"/>), the swiotlb pool
+    /// (<see cref="Swiotlb"/>), dma-direct and the DMA mapping API (<see cref="DmaMapping"/>), and the replay
+    /// handlers of the scatterlist/DMA ops. Every service is a singleton of this machine's container.
     /// </summary>
     public static IServiceCollection AddSimCore(this IServiceCollection services, MachineOptions options)
     {
@@ -22,8 +26,16 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(_ => new Ktime(options.Hz));
         services.AddSingleton<Warnings>();
         services.AddSingleton<LiveObjects>();
-        // Processes and files (fs/, mm/mmap.c).
-        services.AddSingleton<IPageDataAccess, SparsePageData>();
+        services.AddSingleton<IPhysicalPageStore, DictionaryPageStore>();
+        services.AddSingleton(sp => new PhysicalMemory(options, sp.GetRequiredService<IPhysicalPageStore>()));
+        services.AddSingleton<PageMap>();
+        services.AddSingleton(sp => new PageAlloc(sp.GetRequiredService<PhysicalMemory>(), sp.GetRequiredService<PageMap>(), options));
+        services.AddSingleton(sp => new Swiotlb(options, sp.GetRequiredService<PhysicalMemory>()));
+        services.AddSingleton(sp => new DmaDirect(sp.GetRequiredService<PhysicalMemory>(), sp.GetRequiredService<PageAlloc>(), sp.GetRequiredService<Warnings>()));
+        services.AddSingleton(sp => new DmaMapping(options, sp.GetRequiredService<DmaDirect>(), sp.GetRequiredService<Swiotlb>(), sp.GetRequiredService<Warnings>()));
+        services.AddSingleton<IReplayOpProvider, SgDmaReplayOps>();
+        // Processes and files (fs/, mm/mmap.c): CPU accesses through mappings reach physical memory.
+        services.AddSingleton<IPageDataAccess>(sp => sp.GetRequiredService<PhysicalMemory>());
         services.AddSingleton<CharDevices>();
         services.AddSingleton<Vfs>();
         services.AddSingleton<ProcessTable>();

@@ -1,13 +1,23 @@
 using Microsoft.Extensions.DependencyInjection;
+using Sim.Core.Replay;
+using Sim.DmaBuf.Replay;
 
 namespace Sim.DmaBuf;
 
 /// <summary>DI registration of the Sim.DmaBuf models for one machine.</summary>
 public static class ServiceCollectionExtensions
 {
-    /// <summary>Registers the Sim.DmaBuf models (and their replay ops) in a machine's container.</summary>
+    /// <summary>
+    /// Registers the Sim.DmaBuf models (and their replay ops) in a machine's container: the fence context
+    /// allocator, the <c>dma_fence</c> tracepoints, the fence core (stub fence, <c>reservation_ww_class</c>) and
+    /// the dma_fence/dma_resv replay handlers.
+    /// </summary>
     public static IServiceCollection AddDmaBuf(this IServiceCollection services)
     {
+        services.AddSingleton<DmaFenceContextAllocator>();
+        services.AddSingleton<DmaFenceTrace>();
+        services.AddSingleton<DmaFenceCore>();
+        services.AddSingleton<IReplayOpProvider, DmaResvReplayOps>();
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();
         services.AddSingleton<Sim.Core.Kernel.IModuleImage>(sp => sp.GetRequiredService<Kvmfr.KvmfrModuleImage>());

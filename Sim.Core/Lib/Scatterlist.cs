@@ -93,7 +93,7 @@ public readonly record struct SgCursor(int Chunk, int Index)
 /// chain slots, not the array order, define the list.
 /// </summary>
 [Kernel("struct sg_table", "include/linux/scatterlist.h")]
-public sealed class SgTable
+public sealed partial class SgTable
 {
     /// <summary><c>SG_MAX_SINGLE_ALLOC</c>: slots per chunk (PAGE_SIZE / sizeof(struct scatterlist)).</summary>
     public const int SG_MAX_SINGLE_ALLOC = 128;

@@ -38,19 +38,15 @@ public interface IVmalloc
 /// <summary>
 /// The interim vmalloc: <c>__vmalloc_node_range</c>'s checks in its order (<c>WARN_ON_ONCE(!size)</c> at
 /// mm/vmalloc.c:3227, then "vmalloc error: size %lu, exceeds total pages" through <c>warn_alloc</c> when
-/// <c>size &gt;&gt; PAGE_SHIFT &gt; totalram_pages()</c>), then page frames from a private frame range
-/// (zeroed; frames are returned to a free list by vfree). totalram_pages is the machine's RAM less the
+/// <c>size &gt;&gt; PAGE_SHIFT &gt; totalram_pages()</c>), then zeroed order-0 pages from the buddy allocator
+/// (returned by vfree). totalram_pages is the machine's RAM less the
 /// reserved pages: on the traced x86_64 QEMU <c>pc</c> machine with 1 GiB, 262014 pages RAM and 16078
 /// reserved (its Mem-Info dump), i.e. 245936; other sizes are scaled from that.
 /// </summary>
 [Kernel("__vmalloc_node_range", "mm/vmalloc.c")]
-public sealed class SeamVmalloc(MachineOptions options, Bug bug, WarnAlloc warnAlloc, IPageDataAccess pages) : IVmalloc
+public sealed class SeamVmalloc(MachineOptions options, Bug bug, WarnAlloc warnAlloc, PageAlloc pageAlloc) : IVmalloc
 {
     private const ulong PAGE_SIZE = 4096;
-    // Frames of the seam: above 4 GiB of physical address space, so they never meet frames other models hand out.
-    private const ulong FrameBase = 0x100000;
-    private readonly Stack<ulong> _free = new();
-    private ulong _next = FrameBase;
     private ulong _nextAddr = 0xffffc90000000000UL;
 
     /// <summary><c>totalram_pages()</c>.</summary>
@@ -60,7 +56,7 @@ public sealed class SeamVmalloc(MachineOptions options, Bug bug, WarnAlloc warnA
     [Kernel("vmalloc_user", "mm/vmalloc.c")]
     public VmArea? VmallocUser(ulong size)
     {
-        const uint gfp = Gfp.GFP_KERNEL | Gfp.__GFP_ZERO;
+        const uint gfp = GfpFormat.GFP_KERNEL | GfpFormat.__GFP_ZERO;
         if (bug.WarnOnOnce(size == 0, "mm/vmalloc.c", 3227, "__vmalloc_node_range"))
         {
             return null;
@@ -74,7 +70,16 @@ public sealed class SeamVmalloc(MachineOptions options, Bug bug, WarnAlloc warnA
         var pfns = new ulong[aligned >> 12];
         for (int k = 0; k < pfns.Length; k++)
         {
-            pfns[k] = _free.Count > 0 ? _free.Pop() : _next++;
+            // __vmalloc_area_node: order-0 pages, zeroed (__GFP_ZERO); on failure the pages so far go back.
+            if (pageAlloc.AllocPage(Gfp.GFP_KERNEL | Gfp.__GFP_ZERO, out pfns[k]) < 0)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    pageAlloc.FreePage(pfns[j]);
+                }
+                warnAlloc.Report(gfp, $"vmalloc error: size {size}, vm_struct allocation failed");
+                return null;
+            }
         }
         var area = new VmArea(_nextAddr, aligned, pfns) { Flags = VmArea.VM_USERMAP };
         _nextAddr += aligned + PAGE_SIZE;
@@ -87,15 +92,7 @@ public sealed class SeamVmalloc(MachineOptions options, Bug bug, WarnAlloc warnA
     {
         foreach (ulong pfn in area.Pfns)
         {
-            if (pages is SparsePageData sparse)
-            {
-                sparse.Clear(pfn);
-            }
-            else
-            {
-                pages.Write(pfn, 0, new byte[PAGE_SIZE]);
-            }
-            _free.Push(pfn);
+            pageAlloc.FreePage(pfn);
         }
     }
 }

@@ -7,8 +7,8 @@ using Sim.Core.Time;
 
 namespace Sim.Core.Mm;
 
-/// <summary>gfp_t bits and masks of include/linux/gfp_types.h (6.1, no lockdep).</summary>
-public static class Gfp
+/// <summary>gfp_t bits and masks of include/linux/gfp_types.h (6.1, no lockdep) and their printed names.</summary>
+public static class GfpFormat
 {
     /// <summary>__GFP_DMA.</summary>
     public const uint __GFP_DMA = 0x01;
@@ -98,11 +98,11 @@ public sealed class WarnAlloc
     /// <summary><c>warn_alloc(gfp_mask, NULL, message)</c>.</summary>
     public void Report(uint gfpMask, string message)
     {
-        if ((gfpMask & Gfp.__GFP_NOWARN) != 0 || !Ratelimit.Ratelimit(_clock, _printk, "warn_alloc"))
+        if ((gfpMask & GfpFormat.__GFP_NOWARN) != 0 || !Ratelimit.Ratelimit(_clock, _printk, "warn_alloc"))
         {
             return;
         }
-        _printk.Warn($"{_current.Comm}: {message}, mode:0x{gfpMask:x}({Gfp.Names(gfpMask)}), nodemask=(null)");
+        _printk.Warn($"{_current.Comm}: {message}, mode:0x{gfpMask:x}({GfpFormat.Names(gfpMask)}), nodemask=(null)");
         _printk.Cont(",cpuset=/,mems_allowed=0");
         _printk.Cont("\n");
         _bug.DumpStack();

@@ -64,6 +64,8 @@ public enum Errno
     EROFS = 30,
     /// <summary>Broken pipe.</summary>
     EPIPE = 32,
+    /// <summary>Timer expired (dma_fence_wait on a fence with a timeout error, sync_file).</summary>
+    ETIME = 62,
     /// <summary>Math result not representable.</summary>
     ERANGE = 34,
     /// <summary>Resource deadlock would occur.</summary>
@@ -82,6 +84,8 @@ public enum Errno
     EALREADY = 114,
     /// <summary>Key was rejected by service (module signature).</summary>
     EKEYREJECTED = 129,
+    /// <summary>Kernel-internal: restart the syscall after a signal (include/linux/errno.h).</summary>
+    ERESTARTSYS = 512,
 }
 
 /// <summary>Helpers for errno values as the syscall boundary returns them (negative numbers).</summary>
