@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Dma;
@@ -51,6 +52,23 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Base.Devtmpfs>();
         services.AddSingleton<BootState>();
         services.AddSingleton<Userspace.Busybox>();
+
+        // --- CMA, DMA contiguous allocator, ARM dma_alloc_wc, vmalloc, kernel trace sink (wip/cma) ---
+        services.AddSingleton<KernelTrace>();
+        services.TryAddSingleton<Mm.IPageFrames, Mm.BuddyPageFrames>(); // vmalloc and zeroing over the buddy allocator
+        if (Dma.DmaContiguous.TryReserve(options, out _, out _) == 0)
+        {
+            services.AddSingleton<Dma.DmaContiguous>();
+            services.AddSingleton(sp => sp.GetRequiredService<Dma.DmaContiguous>().DefaultArea!);
+            if (options.Is32Bit)
+            {
+                services.AddSingleton<Dma.ArmDmaMapping>();
+            }
+        }
+        services.AddSingleton<Mm.Vmalloc>();
+        services.AddSingleton<Replay.IReplayOpProvider, Mm.CmaReplayOps>();
+        services.AddSingleton<Replay.IReplayOpProvider, Replay.KernelSideReplayOps>();
+        // --- end wip/cma ---
         return services;
     }
 }

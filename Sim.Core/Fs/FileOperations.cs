@@ -108,6 +108,23 @@ public sealed class UserArg
         return 0;
     }
 
+    /// <summary>
+    /// Other user memory the program owns, by address (the buffers a struct's pointer fields point at, e.g.
+    /// <c>drm_version.name</c>); null = none.
+    /// </summary>
+    public IReadOnlyDictionary<ulong, byte[]>? Pointees { get; init; }
+
+    /// <summary><c>copy_to_user(addr, src, n)</c> for a pointer found inside the struct: 0 or <c>-EFAULT</c>.</summary>
+    public int CopyToUserAt(ulong address, ReadOnlySpan<byte> source)
+    {
+        if (Pointees is null || !Pointees.TryGetValue(address, out var buf) || buf.Length < source.Length)
+        {
+            return -(int)Errno.EFAULT;
+        }
+        source.CopyTo(buf);
+        return 0;
+    }
+
     /// <summary><c>copy_to_user(arg, src, n)</c>: 0 or <c>-EFAULT</c>.</summary>
     [Kernel("copy_to_user")]
     public int CopyToUser(ReadOnlySpan<byte> source)

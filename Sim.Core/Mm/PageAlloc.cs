@@ -8,7 +8,7 @@ using Sim.Core.Uapi;
 namespace Sim.Core.Mm;
 
 /// <summary>The <c>/proc/meminfo</c> lines the models report, in KiB.</summary>
-public readonly record struct Meminfo(ulong MemTotal, ulong MemFree, ulong CmaTotal, ulong CmaFree);
+public readonly record struct BuddyMeminfo(ulong MemTotal, ulong MemFree, ulong CmaTotal, ulong CmaFree);
 
 /// <summary>
 /// The buddy allocator of one zone covering all of RAM. Free blocks of order &lt; <see cref="MAX_ORDER"/>−1 sit
@@ -87,7 +87,7 @@ public sealed class PageAlloc
 
     /// <summary><c>si_meminfo</c>: MemTotal / MemFree / CmaTotal / CmaFree in KiB (CMA frames count as free when unused).</summary>
     [Kernel("si_meminfo", "mm/page_alloc.c")]
-    public Meminfo Meminfo() => new(
+    public BuddyMeminfo Meminfo() => new(
         (ulong)TotalPages * 4,
         (ulong)(FreePages + CmaFreePages) * 4,
         (ulong)CmaTotalPages * 4,

@@ -18,6 +18,7 @@ public sealed class ReplayOpTable
 {
     private readonly Dictionary<string, ReplayOpHandler> _handlers = new(StringComparer.Ordinal);
     private readonly List<Action<ReplayContext>> _fileStart = [];
+    private readonly List<ReplayOpHandler> _afterEvent = [];
 
     /// <summary>Registers <paramref name="handler"/> for <paramref name="op"/> (a later registration wins).</summary>
     public ReplayOpTable Add(string op, ReplayOpHandler handler)
@@ -43,6 +44,16 @@ public sealed class ReplayOpTable
         return this;
     }
 
+    /// <summary>
+    /// Runs <paramref name="handler"/> after every event (counted or not, handled or skipped), with the event's
+    /// check: e.g. to compare the kernel-side events the model fired during it (<c>args.during</c>).
+    /// </summary>
+    public ReplayOpTable AfterEvent(ReplayOpHandler handler)
+    {
+        _afterEvent.Add(handler);
+        return this;
+    }
+
     /// <summary>The handler of <paramref name="op"/>, or null.</summary>
     public ReplayOpHandler? Find(string op) => _handlers.GetValueOrDefault(op);
 
@@ -50,6 +61,8 @@ public sealed class ReplayOpTable
     public IEnumerable<string> Ops => _handlers.Keys;
 
     internal IReadOnlyList<Action<ReplayContext>> FileStart => _fileStart;
+
+    internal IReadOnlyList<ReplayOpHandler> AfterEventHandlers => _afterEvent;
 }
 
 /// <summary>

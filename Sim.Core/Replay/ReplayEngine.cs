@@ -152,6 +152,10 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 {
                     Run(() => handler(ctx, ev, check), check);
                 }
+                foreach (var after in table.AfterEventHandlers)
+                {
+                    Run(() => after(ctx, ev, check), check);
+                }
                 if (!InformationalOps.Contains(ev.Op))
                 {
                     result.Count(ev.Op, check);

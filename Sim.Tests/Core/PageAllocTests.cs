@@ -109,12 +109,12 @@ public class PageAllocTests
     public void MeminfoCountsKilobytesAndReservations()
     {
         var alloc = NewAlloc(64UL << 20);
-        Assert.Equal(new Meminfo(65536, 65536, 0, 0), alloc.Meminfo());
+        Assert.Equal(new BuddyMeminfo(65536, 65536, 0, 0), alloc.Meminfo());
         Assert.Equal(256L, alloc.Reserve(1024, 256));
         Assert.Equal(0, alloc.AllocPages(Gfp.GFP_KERNEL, 2, out _));
-        Assert.Equal(new Meminfo(65536 - 1024, 65536 - 1024 - 16, 0, 0), alloc.Meminfo());
+        Assert.Equal(new BuddyMeminfo(65536 - 1024, 65536 - 1024 - 16, 0, 0), alloc.Meminfo());
         alloc.AccountCma(256, 256);
-        Assert.Equal(new Meminfo(65536 - 1024, 65536 - 1024 - 16 + 1024, 1024, 1024), alloc.Meminfo());
+        Assert.Equal(new BuddyMeminfo(65536 - 1024, 65536 - 1024 - 16 + 1024, 1024, 1024), alloc.Meminfo());
     }
 
     [Fact]

@@ -1,0 +1,73 @@
+// Models drivers/gpu/drm/vgem/vgem_drv.c (Linux 6.1): the virtual GEM provider (shmem objects with
+// write-combined maps, dumb buffers, PRIME through the DRM core, and the fence ioctls of vgem_fence.c).
+using Sim.Core;
+using Sim.Drm.Uapi;
+
+namespace Sim.Drm.Drivers.Vgem;
+
+/// <summary><c>struct vgem_file</c>: the per-file fence ids (<c>fence_idr</c>, from 1, never reused).</summary>
+[Kernel("struct vgem_file", "drivers/gpu/drm/vgem/vgem_drv.h")]
+public sealed class VgemFile
+{
+    /// <summary><c>fence_idr</c>: fence id to fence (null once signalled by ioctl).</summary>
+    public Dictionary<int, object?> FenceIdr { get; } = [];
+    /// <summary>The next fence id (<c>idr_alloc(..., 1, 0)</c> of a table whose ids stay reserved).</summary>
+    public int NextFenceId { get; set; } = 1;
+}
+
+/// <summary>The vgem driver table (<c>vgem_driver</c>).</summary>
+[Kernel("vgem_driver", "drivers/gpu/drm/vgem/vgem_drv.c")]
+public static class VgemDrv
+{
+    /// <summary>DRIVER_NAME.</summary>
+    public const string DRIVER_NAME = "vgem";
+
+    /// <summary>The registration that binds <c>vgem</c> devices of the machine.</summary>
+    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver);
+
+    /// <summary>
+    /// <c>vgem_driver</c>: DRIVER_GEM | DRIVER_RENDER, <c>DRM_GEM_SHMEM_DRIVER_OPS</c> (dumb_create =
+    /// drm_gem_shmem_dumb_create, PRIME through the core), <c>gem_create_object</c> = vgem_gem_create_object, the
+    /// fence ioctls at DRM_COMMAND_BASE + 1 and + 2.
+    /// </summary>
+    public static DrmDriver CreateDriver() => new()
+    {
+        Name = DRIVER_NAME,
+        Desc = "Virtual GEM provider",
+        Date = "20120112",
+        Major = 1,
+        Minor = 0,
+        Patchlevel = 0,
+        DriverFeatures = DrmDriverFeature.DRIVER_GEM | DrmDriverFeature.DRIVER_RENDER,
+        Open = Open,
+        Postclose = Postclose,
+        GemCreateObject = GemCreateObject,
+        DumbCreate = DrmGemShmemHelper.DumbCreate,
+        Ioctls =
+        [
+            null!,
+            new DrmIoctlDesc("DRM_IOCTL_VGEM_FENCE_ATTACH", VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH, DrmIoctlFlags.DRM_RENDER_ALLOW, VgemFence.FenceAttachIoctl),
+            new DrmIoctlDesc("DRM_IOCTL_VGEM_FENCE_SIGNAL", VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, DrmIoctlFlags.DRM_RENDER_ALLOW, VgemFence.FenceSignalIoctl),
+        ],
+    };
+
+    /// <summary><c>vgem_open</c>: a <see cref="VgemFile"/> with its fence table.</summary>
+    [Kernel("vgem_open", "drivers/gpu/drm/vgem/vgem_drv.c")]
+    public static int Open(DrmDevice dev, DrmFile file)
+    {
+        file.DriverPriv = new VgemFile();
+        return 0;
+    }
+
+    /// <summary><c>vgem_postclose</c>: <c>vgem_fence_close</c> signals the file's pending fences.</summary>
+    [Kernel("vgem_postclose", "drivers/gpu/drm/vgem/vgem_drv.c")]
+    public static void Postclose(DrmDevice dev, DrmFile file)
+    {
+        VgemFence.FenceClose((VgemFile)file.DriverPriv!);
+        file.DriverPriv = null;
+    }
+
+    /// <summary><c>vgem_gem_create_object</c>: a shmem object with <c>map_wc</c>.</summary>
+    [Kernel("vgem_gem_create_object", "drivers/gpu/drm/vgem/vgem_drv.c")]
+    public static (DrmGemObject? Obj, int Err) GemCreateObject(DrmDevice dev, ulong size) => (new DrmGemShmemObject { MapWc = true }, 0);
+}

@@ -1,0 +1,115 @@
+// Models drivers/gpu/drm/virtio/virtgpu_gem.c and the parts of virtgpu_drv.c / virtgpu_object.c that user
+// space sees through dumb buffers (Linux 6.1): XRGB8888 dumb buffers backed by shmem objects.
+using Sim.Core;
+using Sim.Core.Uapi;
+using Sim.Drm.Uapi;
+
+namespace Sim.Drm.Drivers.VirtioGpu;
+
+/// <summary><c>struct virtio_gpu_object</c> (a shmem object of the virtio-gpu device).</summary>
+[Kernel("struct virtio_gpu_object_shmem", "drivers/gpu/drm/virtio/virtgpu_drv.h")]
+public sealed class VirtioGpuObject : DrmGemShmemObject
+{
+}
+
+/// <summary>The virtio-gpu driver table and its GEM entry points.</summary>
+[Kernel("virtio_gpu_driver", "drivers/gpu/drm/virtio/virtgpu_drv.c")]
+public static class VirtgpuGem
+{
+    /// <summary>DRIVER_NAME.</summary>
+    public const string DRIVER_NAME = "virtio_gpu";
+
+    /// <summary>The registration that binds <c>virtio_gpu</c> devices of the machine.</summary>
+    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver);
+
+    /// <summary><c>virtio_gpu_shmem_funcs</c> (shmem mmap and vm_ops; open/close only notify the host without virgl).</summary>
+    public static readonly DrmGemObjectFuncs ShmemFuncs = new()
+    {
+        Free = o => DrmGemShmemHelper.Free((DrmGemShmemObject)o),
+        Mmap = (o, vma) => DrmGemShmemHelper.Mmap((DrmGemShmemObject)o, vma),
+        VmOps = DrmGemShmemHelper.VmOps,
+    };
+
+    /// <summary>
+    /// <c>driver</c> of virtgpu_drv.c: DRIVER_MODESET | DRIVER_GEM | DRIVER_RENDER | DRIVER_ATOMIC, version 0.1.0,
+    /// date "0", dumb_create / dumb_map_offset of virtgpu_gem.c.
+    /// </summary>
+    public static DrmDriver CreateDriver() => new()
+    {
+        Name = DRIVER_NAME,
+        Desc = "virtio GPU",
+        Date = "0",
+        Major = 0,
+        Minor = 1,
+        Patchlevel = 0,
+        DriverFeatures = DrmDriverFeature.DRIVER_MODESET | DrmDriverFeature.DRIVER_GEM | DrmDriverFeature.DRIVER_RENDER | DrmDriverFeature.DRIVER_ATOMIC,
+        GemCreateObject = CreateObject,
+        DumbCreate = ModeDumbCreate,
+        DumbMapOffset = ModeDumbMmap,
+    };
+
+    /// <summary><c>virtio_gpu_create_object</c>: a shmem object with the virtio-gpu funcs.</summary>
+    [Kernel("virtio_gpu_create_object", "drivers/gpu/drm/virtio/virtgpu_object.c")]
+    public static (DrmGemObject? Obj, int Err) CreateObject(DrmDevice dev, ulong size) => (new VirtioGpuObject { Funcs = ShmemFuncs }, 0);
+
+    /// <summary>
+    /// <c>virtio_gpu_mode_dumb_create</c>: bpp other than 32 <c>-EINVAL</c>; pitch = width * 4, size =
+    /// ALIGN(pitch * height, PAGE_SIZE) (the product in u32), then <c>virtio_gpu_gem_create</c>.
+    /// </summary>
+    [Kernel("virtio_gpu_mode_dumb_create", "drivers/gpu/drm/virtio/virtgpu_gem.c")]
+    public static int ModeDumbCreate(DrmFile file, DrmDevice dev, Span<drm_mode_create_dumb> argsSpan)
+    {
+        ref var args = ref argsSpan[0];
+        if (args.bpp != 32)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        uint pitch = unchecked(args.width * 4);
+        args.size = unchecked(pitch * args.height);
+        args.size = (args.size + 4095) & ~4095UL;
+        var (err, handle) = GemCreate(file, dev, args.size);
+        if (err != 0)
+        {
+            return err;
+        }
+        args.handle = handle;
+        args.pitch = pitch;
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>virtio_gpu_gem_create</c>: <c>virtio_gpu_object_create</c> (a shmem object with its fake offset), a
+    /// handle, then the creation reference is dropped.
+    /// </summary>
+    [Kernel("virtio_gpu_gem_create", "drivers/gpu/drm/virtio/virtgpu_gem.c")]
+    public static (int Err, uint Handle) GemCreate(DrmFile file, DrmDevice dev, ulong size)
+    {
+        var (obj, err) = DrmGemShmemHelper.Create(dev, size);
+        if (obj is null)
+        {
+            return (err, 0);
+        }
+        int ret = DrmGem.HandleCreate(file, obj, out uint handle);
+        if (ret != 0)
+        {
+            obj.Put();
+            return (ret, 0);
+        }
+        obj.Put();
+        return (0, handle);
+    }
+
+    /// <summary><c>virtio_gpu_mode_dumb_mmap</c>: the object's offset as it is (<c>-ENOENT</c> for a bad handle).</summary>
+    [Kernel("virtio_gpu_mode_dumb_mmap", "drivers/gpu/drm/virtio/virtgpu_gem.c")]
+    public static (ulong Offset, int Err) ModeDumbMmap(DrmFile file, DrmDevice dev, uint handle)
+    {
+        var obj = DrmGem.ObjectLookup(file, handle);
+        if (obj is null)
+        {
+            return (0, -(int)Errno.ENOENT);
+        }
+        ulong offset = obj.VmaNode.OffsetAddr;
+        obj.Put();
+        return (offset, 0);
+    }
+}

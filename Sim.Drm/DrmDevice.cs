@@ -1,0 +1,85 @@
+// Models struct drm_device and struct drm_minor (include/drm/drm_device.h, include/drm/drm_file.h, Linux 6.1).
+using Sim.Core;
+using Sim.Core.Boot;
+using Sim.Core.Debug;
+using Sim.Core.Lib;
+
+namespace Sim.Drm;
+
+/// <summary><c>enum drm_minor_type</c>.</summary>
+public enum DrmMinorType
+{
+    /// <summary>DRM_MINOR_PRIMARY (/dev/dri/cardN).</summary>
+    Primary = 0,
+    /// <summary>DRM_MINOR_CONTROL.</summary>
+    Control = 1,
+    /// <summary>DRM_MINOR_RENDER (/dev/dri/renderD128+N).</summary>
+    Render = 2,
+}
+
+/// <summary><c>struct drm_minor</c>: one device node of a DRM device.</summary>
+[Kernel("struct drm_minor", "include/drm/drm_file.h")]
+public sealed class DrmMinor(DrmDevice dev, int index, DrmMinorType type)
+{
+    /// <summary><c>dev</c>.</summary>
+    public DrmDevice Dev { get; } = dev;
+    /// <summary><c>index</c>: the char minor.</summary>
+    public int Index { get; } = index;
+    /// <summary><c>type</c>.</summary>
+    public DrmMinorType Type { get; } = type;
+    /// <summary>The node's path.</summary>
+    public string Path => Type == DrmMinorType.Render ? $"/dev/dri/renderD{Index}" : $"/dev/dri/card{Index}";
+}
+
+/// <summary>
+/// <c>struct drm_device</c>: one DRM device with its driver, minors, flink name table
+/// (<c>object_name_idr</c>) and fake-offset manager.
+/// </summary>
+[Kernel("struct drm_device", "include/drm/drm_device.h")]
+public sealed class DrmDevice
+{
+    /// <summary>Creates a device (<c>drm_dev_alloc</c> + <c>drm_gem_init</c>); the minors come from <see cref="DrmCore"/>.</summary>
+    public DrmDevice(DrmDriver driver, DrmDeviceConfig config, MachineOptions options, LiveObjects live, Warnings warnings, IGemPageSource pages)
+    {
+        Driver = driver;
+        Config = config;
+        Live = live;
+        Warnings = warnings;
+        Pages = pages;
+        Is32Bit = options.Is32Bit;
+        // drm_gem_init: drm_vma_offset_manager_init(mgr, DRM_FILE_PAGE_OFFSET_START, DRM_FILE_PAGE_OFFSET_SIZE).
+        ulong start = (config.MmapOffsetStart ?? options.DefaultMmapOffsetStart) >> 12;
+        ulong size = Is32Bit ? (0xFFFFFFFUL >> 12) * 16 : (0xFFFFFFFFUL >> 12) * 256;
+        VmaOffsetManager = new DrmVmaOffsetManager(start, size);
+        foreach (var (s, p) in config.MmapOffsetsInUse)
+        {
+            // Objects made by the kernel before the trace (fbdev): their ranges stay taken.
+            VmaOffsetManager.Reserve(new DrmVmaOffsetNode(), s >> 12, p);
+        }
+    }
+
+    /// <summary><c>driver</c>.</summary>
+    public DrmDriver Driver { get; }
+    /// <summary>The configuration it was built from.</summary>
+    public DrmDeviceConfig Config { get; }
+    /// <summary><c>primary</c>.</summary>
+    public DrmMinor Primary { get; internal set; } = null!;
+    /// <summary><c>render</c> (null when the driver has no DRIVER_RENDER).</summary>
+    public DrmMinor? Render { get; internal set; }
+    /// <summary><c>object_name_idr</c>: flink names (from 1).</summary>
+    public Idr<DrmGemObject> ObjectNameIdr { get; } = new();
+    /// <summary><c>vma_offset_manager</c>.</summary>
+    public DrmVmaOffsetManager VmaOffsetManager { get; }
+    /// <summary><c>dev_private</c>: the driver's per-device state.</summary>
+    public object? DevPrivate { get; set; }
+    /// <summary>The machine's live-object accounting.</summary>
+    public LiveObjects Live { get; }
+    /// <summary>The machine's WARN log.</summary>
+    public Warnings Warnings { get; }
+    /// <summary>Where shmem pages come from.</summary>
+    public IGemPageSource Pages { get; }
+    /// <summary>True on a 32-bit kernel (uAPI struct layouts).</summary>
+    public bool Is32Bit { get; }
+    /// <summary><c>open_count</c>.</summary>
+    public int OpenCount { get; internal set; }
+}

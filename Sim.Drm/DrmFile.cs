@@ -1,0 +1,174 @@
+// Models drivers/gpu/drm/drm_file.c (Linux 6.1): struct drm_file and the file operations of DRM nodes
+// (drm_open, drm_release, drm_poll, drm_read; DEFINE_DRM_GEM_FOPS: mmap = drm_gem_mmap, ioctl = drm_ioctl).
+using System.Text;
+using Sim.Core;
+using Sim.Core.Fs;
+using Sim.Core.Lib;
+using Sim.Core.Mm;
+using Sim.Core.Uapi;
+
+namespace Sim.Drm;
+
+/// <summary>A slot of a file's handle table: null while the handle is reserved but not yet published.</summary>
+public sealed class DrmHandleSlot
+{
+    /// <summary>The object, or null (the kernel's NULL placeholder of <c>idr_alloc</c>).</summary>
+    public DrmGemObject? Obj { get; set; }
+}
+
+/// <summary>
+/// <c>struct drm_file</c>: one open() of a DRM node, with its GEM handle table (<c>object_idr</c>, from 1), PRIME
+/// state and the driver's private data.
+/// </summary>
+[Kernel("struct drm_file", "include/drm/drm_file.h")]
+public sealed class DrmFile
+{
+    private readonly long _liveId;
+
+    internal DrmFile(DrmMinor minor, bool authenticated)
+    {
+        Minor = minor;
+        Authenticated = authenticated;
+        _liveId = minor.Dev.Live.Register("drm_file", minor.Path, () => $"{ObjectIdr.Count} handles");
+    }
+
+    /// <summary><c>minor</c>.</summary>
+    public DrmMinor Minor { get; }
+    /// <summary>The device (<c>minor-&gt;dev</c>).</summary>
+    public DrmDevice Dev => Minor.Dev;
+    /// <summary><c>authenticated</c> (root at open: <c>capable(CAP_SYS_ADMIN)</c>).</summary>
+    public bool Authenticated { get; set; }
+    /// <summary><c>object_idr</c>: handles from 1, lowest free.</summary>
+    public Idr<DrmHandleSlot> ObjectIdr { get; } = new();
+    /// <summary><c>prime</c>: the per-file PRIME cache.</summary>
+    public DrmPrimeFilePrivate Prime { get; } = new();
+    /// <summary><c>driver_priv</c>.</summary>
+    public object? DriverPriv { get; set; }
+    /// <summary>The user argument of the ioctl being executed (the handler's <c>copy_to_user</c> target), or null.</summary>
+    public UserArg? UserArg { get; internal set; }
+    /// <summary><c>filp</c>.</summary>
+    public KernelFile? Filp { get; internal set; }
+
+    /// <summary><c>drm_is_render_client</c>.</summary>
+    public bool IsRenderClient => Minor.Type == DrmMinorType.Render;
+
+    /// <summary><c>drm_is_primary_client</c>.</summary>
+    public bool IsPrimaryClient => Minor.Type == DrmMinorType.Primary;
+
+    /// <summary>
+    /// <c>drm_file_alloc</c>: a new file of <paramref name="minor"/> (GEM handle table, PRIME cache, then the
+    /// driver's <c>open</c>); the file or the driver's error.
+    /// </summary>
+    [Kernel("drm_file_alloc", "drivers/gpu/drm/drm_file.c")]
+    public static (DrmFile? File, int Err) Alloc(DrmMinor minor, bool root)
+    {
+        var dev = minor.Dev;
+        var file = new DrmFile(minor, root);
+        if (dev.Driver.Open is not null)
+        {
+            int ret = dev.Driver.Open(dev, file);
+            if (ret < 0)
+            {
+                file.Unregister();
+                return (null, ret);
+            }
+        }
+        return (file, 0);
+    }
+
+    /// <summary>
+    /// <c>drm_file_free</c>: GEM handles released (<c>drm_gem_release</c>), the driver's <c>postclose</c>, then the
+    /// PRIME cache (<c>drm_prime_destroy_file_private</c>).
+    /// </summary>
+    [Kernel("drm_file_free", "drivers/gpu/drm/drm_file.c")]
+    public void Free()
+    {
+        var dev = Dev;
+        if (dev.Driver.HasFeature(DrmDriverFeature.DRIVER_GEM))
+        {
+            DrmGem.Release(dev, this);
+        }
+        dev.Driver.Postclose?.Invoke(dev, this);
+        Prime.Destroy(dev.Warnings);
+        Unregister();
+    }
+
+    private void Unregister() => Minor.Dev.Live.Unregister(_liveId);
+}
+
+/// <summary>
+/// The file operations of a DRM node: <c>drm_stub_fops</c> resolving the minor at open, then the driver's
+/// <c>DEFINE_DRM_GEM_FOPS</c> (open = drm_open, release = drm_release, unlocked_ioctl = drm_ioctl,
+/// mmap = drm_gem_mmap, poll = drm_poll, read = drm_read, llseek = noop_llseek).
+/// </summary>
+[Kernel("drm_stub_fops", "drivers/gpu/drm/drm_drv.c")]
+public sealed class DrmFops(DrmCore core) : IFileOperations
+{
+    /// <summary>The core (minor lookup).</summary>
+    public DrmCore Core { get; } = core;
+
+    /// <summary>True when the simulated process is root (every DRM file is authenticated).</summary>
+    public bool Root { get; set; } = true;
+
+    /// <summary><c>drm_stub_open</c> + <c>drm_open</c> + <c>drm_open_helper</c>.</summary>
+    [Kernel("drm_open_helper", "drivers/gpu/drm/drm_file.c")]
+    public int Open(Inode inode, KernelFile file)
+    {
+        var minor = Core.MinorAcquire(inode.Minor);
+        if (minor is null)
+        {
+            return -(int)Errno.ENODEV;
+        }
+        if ((file.Flags & OpenFlags.O_EXCL) != 0)
+        {
+            return -(int)Errno.EBUSY;
+        }
+        var (priv, err) = DrmFile.Alloc(minor, Root);
+        if (priv is null)
+        {
+            return err;
+        }
+        file.PrivateData = priv;
+        priv.Filp = file;
+        minor.Dev.OpenCount++;
+        return 0;
+    }
+
+    /// <summary><c>drm_release</c>: <c>drm_close_helper</c> -> <c>drm_file_free</c>.</summary>
+    [Kernel("drm_release", "drivers/gpu/drm/drm_file.c")]
+    public void Release(Inode inode, KernelFile file)
+    {
+        if (file.PrivateData is DrmFile priv)
+        {
+            priv.Dev.OpenCount--;
+            priv.Free();
+            file.PrivateData = null;
+        }
+    }
+
+    /// <summary><c>drm_ioctl</c>.</summary>
+    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg) => DrmIoctl.Ioctl(file, cmd, arg);
+
+    /// <summary><c>drm_gem_mmap</c>.</summary>
+    public int Mmap(KernelFile file, Vma vma) => DrmGem.Mmap(file, vma);
+
+    /// <summary><c>noop_llseek</c>: returns the current position.</summary>
+    [Kernel("noop_llseek", "fs/read_write.c")]
+    public long Llseek(KernelFile file, long offset, int whence) => file.Pos;
+
+    /// <summary><c>drm_poll</c>: readable only when an event is queued (never here).</summary>
+    [Kernel("drm_poll", "drivers/gpu/drm/drm_file.c")]
+    public uint Poll(KernelFile file) => 0;
+
+    /// <summary><c>drm_read</c> with no event queued: <c>-EAGAIN</c> for O_NONBLOCK (a blocking read would wait forever).</summary>
+    [Kernel("drm_read", "drivers/gpu/drm/drm_file.c")]
+    public long Read(KernelFile file, Span<byte> buffer) => -(long)Errno.EAGAIN;
+
+    /// <summary>No <c>.write</c>: <c>-EINVAL</c>.</summary>
+    public long Write(KernelFile file, ReadOnlySpan<byte> buffer) => -(long)Errno.EINVAL;
+
+    /// <summary>No <c>.show_fdinfo</c> in 6.1's DRM core.</summary>
+    public void ShowFdinfo(KernelFile file, StringBuilder m)
+    {
+    }
+}

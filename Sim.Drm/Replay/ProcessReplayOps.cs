@@ -1,0 +1,396 @@
+// Process-level replay of the traced program: the header's open fds, the syscalls (openat, close, mmap,
+// munmap, lseek, read, write, fstat, fcntl, kcmp, poll), CPU accesses through mappings (mem_*), fdinfo, raw
+// ioctls, and the exit with its leak check.
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Sim.Core.Debug;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
+using Sim.Core.Replay;
+using Sim.Core.Time;
+using Sim.Drm.Uapi;
+
+namespace Sim.Drm.Replay;
+
+/// <summary>Replays the traced process's syscalls and memory accesses.</summary>
+public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, IGemPageSource pages, DrmCore drm) : IReplayOpProvider
+{
+    /// <inheritdoc/>
+    public void Register(ReplayOpTable table)
+    {
+        table.OnFileStart(Start);
+        table.Add("openat", Openat)
+            .Add("close", Close)
+            .Add("mmap", Mmap)
+            .Add("munmap", Munmap)
+            .Add("mem_read", MemRead)
+            .Add("mem_write", MemWrite)
+            .Add("mem_read_u32", MemReadU32)
+            .Add("mem_write_u32", MemWriteU32)
+            .Add("mem_fill", MemFill)
+            .Add("mem_scan_u32", MemScanU32)
+            .Add("lseek", Lseek)
+            .Add("read", Read)
+            .Add("write", Write)
+            .Add("fstat", Fstat)
+            .Add("fcntl", Fcntl)
+            .Add("kcmp", Kcmp)
+            .Add("poll", Poll)
+            .Add("fdinfo", Fdinfo)
+            .Add("ioctl", RawIoctl);
+    }
+
+    /// <summary>The file-start hook: the traced process with the header's <c>open_fds</c> installed at their numbers.</summary>
+    private void Start(ReplayContext ctx)
+    {
+        if (ctx.Kind != DataFileKind.Trace)
+        {
+            return;
+        }
+        drm.Fops.Root = ctx.Options.Root;
+        var state = ctx.State<TracedProcess>();
+        var p = processes.Spawn("traced");
+        state.Process = p;
+        var fds = new List<(int Fd, string Path, uint Flags)>();
+        if (ctx.Header.TryGetProperty("open_fds", out var open) && open.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var prop in open.EnumerateObject())
+            {
+                string path = prop.Value.TryGetProperty("path", out var pe) ? pe.GetString() ?? "" : "";
+                string flags = prop.Value.TryGetProperty("flags", out var fe) && fe.ValueKind == JsonValueKind.String ? fe.GetString()! : "O_RDWR";
+                fds.Add((int.Parse(prop.Name, CultureInfo.InvariantCulture), path, OpenFlags.Parse(flags)));
+            }
+        }
+        else
+        {
+            fds.Add((0, "/dev/console", OpenFlags.O_RDWR));
+            fds.Add((1, "/dev/console", OpenFlags.O_RDWR));
+            fds.Add((2, "/dev/console", OpenFlags.O_RDWR));
+        }
+        foreach (var (fd, path, flags) in fds)
+        {
+            if (vfs.Lookup(path) is null)
+            {
+                vfs.AddFile(path, NullFileOperations.Instance);
+            }
+            var (file, err) = vfs.Open(path, flags);
+            if (file is not null)
+            {
+                p.InstallAt(fd, file, (flags & OpenFlags.O_CLOEXEC) != 0);
+            }
+            _ = err;
+        }
+        // /proc/self/stat: a plain readable file that is not a dma-buf.
+        if (vfs.Lookup("/proc/self/stat") is null)
+        {
+            vfs.AddFile("/proc/self/stat", NullFileOperations.Instance, Inode.S_IFREG | 0x124);
+        }
+        // The exit and the leak check are counted for files whose events use the process (first use registers them).
+        ctx.State<ExitSteps>().Register = () =>
+        {
+        ctx.AtExit("process exit", _ => p.Exit());
+        ctx.AtExit("leak check", check =>
+        {
+            foreach (var o in live.Alive())
+            {
+                check.Fail("leak", "nothing alive after exit", $"{o.Type} {o.Description} ({o.Holder?.Invoke()})");
+            }
+            if (pages.PagesInUse != 0)
+            {
+                check.Fail("leak", "0 shmem pages", pages.PagesInUse.ToString(CultureInfo.InvariantCulture));
+            }
+        });
+        };
+    }
+
+    /// <summary>Per-file: the deferred registration of the exit steps.</summary>
+    public sealed class ExitSteps
+    {
+        /// <summary>Registers the exit steps (null once done).</summary>
+        public Action? Register { get; set; }
+    }
+
+    /// <summary>The traced process of the file being replayed.</summary>
+    public static Process Proc(ReplayContext ctx)
+    {
+        var steps = ctx.State<ExitSteps>();
+        if (steps.Register is { } register)
+        {
+            steps.Register = null;
+            register();
+        }
+        return ctx.State<TracedProcess>().Process ?? throw new InvalidOperationException("no traced process");
+    }
+
+    private static int Fd(TraceEvent ev) => (int)(ev.Fd ?? ev.ArgI64("fd"));
+
+    private static void Openat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        string path = ev.ArgString("path") ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "args.path");
+        check.Ret(Proc(ctx).Openat(path, (uint)ev.ArgU64("flags")));
+    }
+
+    private static void Close(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Close(Fd(ev)));
+
+    private static void Mmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        long addr = Proc(ctx).Mmap(ev.ArgU64("length"), (uint)ev.ArgU64("prot"), (uint)ev.ArgU64("flags"), Fd(ev), ev.ArgU64("offset"));
+        if (addr >= 0)
+        {
+            ctx.State<TracedProcess>().Mappings[ev.I] = (ulong)addr;
+            check.Ret(0);
+        }
+        else
+        {
+            check.Ret(addr);
+        }
+    }
+
+    private static ulong MappingAddr(ReplayContext ctx, TraceEvent ev)
+    {
+        long m = ev.ArgI64("mapping");
+        if (!ctx.State<TracedProcess>().Mappings.TryGetValue(m, out ulong addr))
+        {
+            throw new InvalidOperationException($"mapping {m} was not made by the model");
+        }
+        return addr;
+    }
+
+    private static void Munmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        ulong addr = MappingAddr(ctx, ev) + ev.ArgU64("offset", 0);
+        check.Ret(Proc(ctx).Munmap(addr, ev.ArgU64("length")));
+    }
+
+    private static void MemRead(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var buf = new byte[ev.ArgU64("length")];
+        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
+        check.Ret(ret);
+        if (ret != 0)
+        {
+            return;
+        }
+        int nul = Array.IndexOf(buf, (byte)0);
+        check.ResultString("string", Encoding.Latin1.GetString(buf, 0, nul < 0 ? buf.Length : nul));
+        check.ResultString("hex", Convert.ToHexStringLower(buf));
+        if (ev.Result.TryGetProperty("u32", out var words) && words.ValueKind == JsonValueKind.Array)
+        {
+            int k = 0;
+            foreach (var w in words.EnumerateArray())
+            {
+                uint model = k * 4 + 4 <= buf.Length ? BitConverter.ToUInt32(buf, k * 4) : 0;
+                check.Equal($"result.u32[{k}]", w.GetUInt64(), model);
+                k++;
+            }
+        }
+    }
+
+    private static void MemWrite(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        string data = ev.ArgString("data") ?? "";
+        var bytes = Encoding.Latin1.GetBytes(data);
+        int len = (int)ev.ArgU64("length", (ulong)bytes.Length);
+        Array.Resize(ref bytes, len);
+        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), bytes));
+    }
+
+    private static void MemReadU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var buf = new byte[4];
+        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), buf);
+        check.Ret(ret);
+        if (ret == 0)
+        {
+            check.ResultU64("value", BitConverter.ToUInt32(buf));
+        }
+    }
+
+    private static void MemWriteU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), BitConverter.GetBytes((uint)ev.ArgU64("value"))));
+
+    private static void MemFill(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var buf = new byte[ev.ArgU64("length")];
+        Array.Fill(buf, (byte)ev.ArgU64("byte"));
+        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf));
+    }
+
+    private static void MemScanU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var buf = new byte[ev.ArgU64("length")];
+        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
+        check.Ret(ret);
+        if (ret != 0)
+        {
+            return;
+        }
+        uint expect = (uint)ev.ArgU64("expect");
+        ulong mismatches = 0;
+        for (int k = 0; k + 4 <= buf.Length; k += 4)
+        {
+            if (BitConverter.ToUInt32(buf, k) != expect)
+            {
+                mismatches++;
+            }
+        }
+        check.ResultU64("mismatch_count", mismatches);
+    }
+
+    private static void Lseek(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(Proc(ctx).Lseek(Fd(ev), ev.ArgI64("offset"), (int)ev.ArgI64("whence")));
+
+    private static void Read(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(Proc(ctx).Read(Fd(ev), new byte[ev.ArgU64("count")]));
+
+    private static void Write(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(Proc(ctx).Write(Fd(ev), new byte[ev.ArgU64("count")]));
+
+    private static void Fstat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var (ret, st) = Proc(ctx).Fstat(Fd(ev));
+        check.Ret(ret);
+        if (ret != 0)
+        {
+            return;
+        }
+        if (ev.HasResult("st_ino") && !ctx.State<TracedProcess>().InoMatches(ev.ResultU64("st_ino"), st.Ino))
+        {
+            check.Fail("result.st_ino", $"{ev.ResultU64("st_ino")} (pattern)", st.Ino.ToString(CultureInfo.InvariantCulture));
+        }
+        check.ResultU64("st_mode", st.Mode);
+        check.ResultU64("st_size", (ulong)st.Size);
+        check.ResultU64("st_blksize", (ulong)st.Blksize);
+    }
+
+    private static void Fcntl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        int cmd = (int)ev.ArgI64("cmd_value");
+        long ret = Proc(ctx).Fcntl(Fd(ev), cmd, ev.ArgI64("arg", 0));
+        if (cmd == Process.F_GETFL && ret >= 0)
+        {
+            // drmtrace logs the access mode as ret (fcntl(fd, F_GETFL) & O_ACCMODE).
+            check.Ret(ret & OpenFlags.O_ACCMODE);
+            check.ResultString("accmode", (ret & OpenFlags.O_ACCMODE) switch { 0 => "O_RDONLY", 1 => "O_WRONLY", _ => "O_RDWR" });
+            return;
+        }
+        check.Ret(ret);
+        if (cmd == Process.F_GETFD && ret >= 0)
+        {
+            check.ResultBool("FD_CLOEXEC", (ret & Process.FD_CLOEXEC) != 0);
+        }
+    }
+
+    private static void Kcmp(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        int ret = Proc(ctx).KcmpFile((int)ev.ArgI64("idx1"), (int)ev.ArgI64("idx2"));
+        long expected = ev.Ret;
+        if (expected > 0 && ret > 0)
+        {
+            // Non-zero results follow kernel pointer order: only "non-zero" is compared.
+        }
+        else
+        {
+            check.Ret(ret);
+        }
+        check.ResultBool("same_file", ret == 0);
+    }
+
+    private void Poll(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        long before = clock.NowNs;
+        var (ret, revents) = Proc(ctx).Poll(Fd(ev), (uint)ev.ArgU64("events"), ev.ArgI64("timeout_ms"));
+        double elapsed = (clock.NowNs - before) / 1e9;
+        check.Ret(ret);
+        check.ResultU64("revents", revents);
+        check.ResultBool("POLLIN", (revents & Poll_h.POLLIN) != 0);
+        check.ResultBool("POLLOUT", (revents & Poll_h.POLLOUT) != 0);
+        CheckElapsed(ev, check, elapsed);
+    }
+
+    /// <summary>Compares <c>elapsed_s</c> against the family's thresholds (captured 0: &lt; 1 s; captured &gt;= 10: [10, 11)).</summary>
+    public static void CheckElapsed(TraceEvent ev, ReplayCheck check, double elapsed)
+    {
+        if (!ev.Result.TryGetProperty("elapsed_s", out var e) || e.ValueKind != JsonValueKind.Number)
+        {
+            return;
+        }
+        double captured = e.GetDouble();
+        bool ok = captured >= 10 ? elapsed >= 10.0 && elapsed < 11.0 : captured < 1 ? elapsed < 1.0 : Math.Abs(elapsed - captured) < 1.0;
+        if (!ok)
+        {
+            check.Fail("result.elapsed_s", captured.ToString(CultureInfo.InvariantCulture), elapsed.ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static void Fdinfo(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        string? text = Proc(ctx).Fdinfo(Fd(ev));
+        if (text is null)
+        {
+            check.Ret(-2);
+            return;
+        }
+        check.Ret(0);
+        string? expected = ev.Result.TryGetProperty("text", out var t) ? t.GetString() : null;
+        if (expected is null)
+        {
+            return;
+        }
+        var exp = ParseFdinfo(expected);
+        var act = ParseFdinfo(text);
+        if (exp.Count != act.Count)
+        {
+            check.Fail("result.text", expected, text);
+            return;
+        }
+        for (int k = 0; k < exp.Count; k++)
+        {
+            var (ek, ev2) = exp[k];
+            var (ak, av) = act[k];
+            if (ek != ak)
+            {
+                check.Fail("result.text", expected, text);
+                return;
+            }
+            if (ek == "mnt_id")
+            {
+                continue;
+            }
+            if (ek == "ino")
+            {
+                if (!ctx.State<TracedProcess>().InoMatches(ulong.Parse(ev2, CultureInfo.InvariantCulture), ulong.Parse(av, CultureInfo.InvariantCulture)))
+                {
+                    check.Fail("result.fields.ino", ev2 + " (pattern)", av);
+                }
+                continue;
+            }
+            check.Equal("result.fields." + ek, ev2, av);
+        }
+    }
+
+    private static List<(string Key, string Value)> ParseFdinfo(string text)
+    {
+        var list = new List<(string, string)>();
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+            int c = line.IndexOf(':', StringComparison.Ordinal);
+            string key = c < 0 ? line : line[..c];
+            string value = c < 0 ? "" : line[(c + 1)..].TrimStart('\t', ' ');
+            list.Add((key, value));
+        }
+        return list;
+    }
+
+    private static void RawIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        uint request = (uint)(ev.Request ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "request"));
+        var buf = new byte[Math.Max(Ioctl._IOC_SIZE(request), 8)];
+        check.Ret(Proc(ctx).Ioctl(Fd(ev), request, new UserArg(0x7fff0000, buf)));
+    }
+}

@@ -1,0 +1,102 @@
+using System.Buffers.Binary;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Sim.Core.Boot;
+using Sim.Core.Debug;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
+using Sim.Drm;
+using Sim.Drm.Uapi;
+
+namespace Sim.Tests.Drm;
+
+/// <summary>A machine with DRM devices and one process, with helpers that make the uAPI calls like libdrm does.</summary>
+internal sealed class DrmTestMachine : IDisposable
+{
+    private readonly ServiceProvider _sp;
+
+    public DrmTestMachine(params string[] drivers)
+    {
+        var o = new MachineOptions();
+        foreach (var d in drivers)
+        {
+            o.AddDrmDevice(d);
+        }
+        _sp = Sim.Cli.Composition.BuildMachine(o);
+        Core = _sp.GetRequiredService<DrmCore>();
+        P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
+        Live = _sp.GetRequiredService<LiveObjects>();
+        Pages = _sp.GetRequiredService<IGemPageSource>();
+    }
+
+    public DrmCore Core { get; }
+    public Process P { get; }
+    public LiveObjects Live { get; }
+    public IGemPageSource Pages { get; }
+
+    public int Open(string path) => P.Openat(path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
+
+    public long Ioctl(int fd, uint cmd, byte[] buf) => P.Ioctl(fd, cmd, new UserArg(0x1000, buf));
+
+    public (long Ret, uint Handle, uint Pitch, ulong Size) CreateDumb(int fd, uint width, uint height, uint bpp, uint flags = 0)
+    {
+        var b = new byte[32];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, height);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), width);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), bpp);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), flags);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16)), BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(20)), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(24)));
+    }
+
+    public (long Ret, ulong Offset) MapDumb(int fd, uint handle)
+    {
+        var b = new byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_MODE_MAP_DUMB, b);
+        return (r, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
+    }
+
+    public long DestroyDumb(int fd, uint handle)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        return Ioctl(fd, DrmH.DRM_IOCTL_MODE_DESTROY_DUMB, b);
+    }
+
+    public long GemClose(int fd, uint handle, uint pad = 0)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), pad);
+        return Ioctl(fd, DrmH.DRM_IOCTL_GEM_CLOSE, b);
+    }
+
+    public (long Ret, uint Name) Flink(int fd, uint handle)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_GEM_FLINK, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4)));
+    }
+
+    public (long Ret, uint Handle, ulong Size) GemOpen(int fd, uint name)
+    {
+        var b = new byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, name);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_GEM_OPEN, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4)), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
+    }
+
+    public (long Ret, string Name, ulong NameLen, int Major) Version(int fd, int nameBuf)
+    {
+        var b = new byte[64];
+        var name = new byte[nameBuf];
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(16), (ulong)nameBuf);
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(24), nameBuf == 0 ? 0 : 0x5000UL);
+        long r = P.Ioctl(fd, DrmH.DRM_IOCTL_VERSION(false), new UserArg(0x1000, b) { Pointees = new Dictionary<ulong, byte[]> { [0x5000] = name } });
+        return (r, Encoding.ASCII.GetString(name).TrimEnd('\0'), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32LittleEndian(b));
+    }
+
+    public void Dispose() => _sp.Dispose();
+}
