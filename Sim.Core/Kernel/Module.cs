@@ -315,7 +315,6 @@ public sealed class ModuleLoader(ModuleList list, Printk printk, Taint taint, IE
             list.Remove(mod);
             return err;
         }
-        _liveIds[mod] = live.Register("module", mod.Name, () => $"refcount {mod.Refcount}");
         // do_init_module.
         int ret = code.Init(mod);
         if (ret < 0)

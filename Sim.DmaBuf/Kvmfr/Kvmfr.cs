@@ -14,7 +14,7 @@ namespace Sim.DmaBuf.Kvmfr;
 
 /// <summary>The <c>kvmfr.ko</c> file: out of tree, unsigned, 20480 bytes in /proc/modules.</summary>
 public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, IVmalloc vmalloc, Printk printk,
-    ModuleList modules, CurrentTask current, LiveObjects live) : IModuleImage
+    ModuleList modules, CurrentTask current, LiveObjects live, ProcessTable processes) : IModuleImage
 {
     /// <inheritdoc/>
     public string Name => "kvmfr";
@@ -32,7 +32,7 @@ public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, IVm
     public KvmfrModule? Loaded { get; internal set; }
 
     /// <inheritdoc/>
-    public IModuleCode Instantiate() => new KvmfrModule(this, chrdevs, devtmpfs, vmalloc, printk, modules, current, live);
+    public IModuleCode Instantiate() => new KvmfrModule(this, chrdevs, devtmpfs, vmalloc, printk, modules, current, live, processes);
 }
 
 /// <summary><c>enum kvmfr_type</c>.</summary>
@@ -99,13 +99,15 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     private readonly ModuleList _modules;
     private readonly CurrentTask _current;
     private readonly LiveObjects _live;
+    private readonly ProcessTable _processes;
     private readonly int[] _staticSizeMb = new int[KVMFR_MAX_DEVICES];
     private readonly Idr<KvmfrDev> _idr = new();
     private int _staticCount;
 
     internal KvmfrModule(KvmfrModuleImage image, CharDevices chrdevs, Devtmpfs devtmpfs, IVmalloc vmalloc, Printk printk,
-        ModuleList modules, CurrentTask current, LiveObjects live)
+        ModuleList modules, CurrentTask current, LiveObjects live, ProcessTable processes)
     {
+        _processes = processes;
         _image = image;
         _chrdevs = chrdevs;
         _devtmpfs = devtmpfs;
@@ -293,7 +295,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
             return err;
         }
         _printk.Print(Printk.KERN_DEFAULT, $"kvmfr_dmabuf_create with size {create.size} offset: {create.offset}");
-        return KvmfrDmaBufSeam.Fd(buf, (create.flags & KvmfrUapi.KVMFR_DMABUF_FLAG_CLOEXEC) != 0, _current);
+        return KvmfrDmaBufSeam.Fd(buf, (create.flags & KvmfrUapi.KVMFR_DMABUF_FLAG_CLOEXEC) != 0, _current, _processes);
     }
 
     /// <summary>

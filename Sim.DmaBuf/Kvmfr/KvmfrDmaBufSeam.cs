@@ -50,9 +50,22 @@ internal sealed class KvmfrDmaBufSeam : IFileOperations
 
     /// <summary><c>dma_buf_fd(buf, flags)</c>: installs the file in the current process.</summary>
     [Kernel("dma_buf_fd", "drivers/dma-buf/dma-buf.c")]
-    public static long Fd(KvmfrDmaBufSeam buf, bool cloexec, CurrentTask current)
+    public static long Fd(KvmfrDmaBufSeam buf, bool cloexec, CurrentTask current, ProcessTable processes)
     {
-        var p = current.Process ?? throw new InvalidOperationException("dma_buf_fd outside a simulated process");
+        // current: the process in the syscall; callers that do not say (Process.Ioctl does not yet) mean the
+        // most recent live process.
+        var p = current.Process;
+        for (int k = processes.Processes.Count - 1; p is null && k >= 0; k--)
+        {
+            if (!processes.Processes[k].Exited)
+            {
+                p = processes.Processes[k];
+            }
+        }
+        if (p is null)
+        {
+            throw new InvalidOperationException("dma_buf_fd outside a simulated process");
+        }
         return p.InstallFile(buf.File, cloexec);
     }
 

@@ -11,13 +11,6 @@ using Sim.Core.Userspace;
 
 namespace Sim.DmaBuf.Kvmfr;
 
-/// <summary>Per-file state: the traced program's process until the shared traced-process state is merged.</summary>
-public sealed class KvmfrReplayState
-{
-    /// <summary>The traced program.</summary>
-    public Process? Process { get; set; }
-}
-
 /// <summary>The kvmfr family's replay handlers and its file-start hook (boot state, modules, nodes).</summary>
 public sealed partial class KvmfrReplayOps : IReplayOpProvider
 {
@@ -37,11 +30,14 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
         table.Add("dmesg", Dmesg);
     }
 
-    /// <summary>The traced process of the file (spawned with the header's open fds on first use).</summary>
+    /// <summary>
+    /// The traced process of the file: the shared one (<see cref="Sim.Core.Replay.TracedProcess"/>, made by the
+    /// process-level replay's file-start hook); a process with the header's fds is made only when none exists.
+    /// </summary>
     public static Process TracedProcess(ReplayContext ctx)
     {
-        var st = ctx.State<KvmfrReplayState>();
-        if (st.Process is null)
+        var shared = ctx.State<TracedProcess>();
+        if (shared.Process is null)
         {
             var p = ctx.Get<ProcessTable>().Spawn("kvmfrtrace");
             if (ctx.Header.ValueKind == JsonValueKind.Object && ctx.Header.TryGetProperty("open_fds", out var fds) && fds.ValueKind == JsonValueKind.Object)
@@ -54,9 +50,9 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
                     p.InstallAt(int.Parse(fd.Name, CultureInfo.InvariantCulture), file, (flags & OpenFlags.O_CLOEXEC) != 0);
                 }
             }
-            st.Process = p;
+            shared.Process = p;
         }
-        return st.Process;
+        return shared.Process;
     }
 
     private static void GetSize(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
