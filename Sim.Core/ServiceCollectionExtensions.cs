@@ -40,6 +40,18 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CharDevices>();
         services.AddSingleton<Vfs>();
         services.AddSingleton<ProcessTable>();
+        // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), vmalloc seam.
+        services.AddSingleton<Printk>();
+        services.AddSingleton<Taint>();
+        services.AddSingleton<CurrentTask>();
+        services.AddSingleton<ModuleList>();
+        services.AddSingleton<ModuleLoader>();
+        services.AddSingleton<Bug>();
+        services.AddSingleton<WarnAlloc>();
+        services.AddSingleton<IVmalloc, SeamVmalloc>();
+        services.AddSingleton<Base.Devtmpfs>();
+        services.AddSingleton<BootState>();
+        services.AddSingleton<Userspace.Busybox>();
 
         // --- CMA, DMA contiguous allocator, ARM dma_alloc_wc, vmalloc, kernel trace sink (wip/cma) ---
         services.AddSingleton<KernelTrace>();

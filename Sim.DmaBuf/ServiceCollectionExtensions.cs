@@ -23,6 +23,11 @@ public static class ServiceCollectionExtensions
         // dma-buf core (drivers/dma-buf/dma-buf.c): db_list + the dma-buf inode counter, and its replay ops.
         services.AddSingleton<DmaBufList>();
         services.AddSingleton<IReplayOpProvider, DmaBufReplayOps>();
+
+        // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
+        services.AddSingleton<Kvmfr.KvmfrModuleImage>();
+        services.AddSingleton<Sim.Core.Kernel.IModuleImage>(sp => sp.GetRequiredService<Kvmfr.KvmfrModuleImage>());
+        services.AddSingleton<Sim.Core.Replay.IReplayOpProvider, Kvmfr.KvmfrReplayOps>();
         return services;
     }
 }

@@ -86,6 +86,19 @@ public sealed class MachineOptions
     /// <summary>The kvmfr char major when known (246 in the traces).</summary>
     public int? KvmfrMajor { get; set; }
 
+    /// <summary>
+    /// Dynamic char majors (254 downwards) taken by built-in drivers at boot. Machine fact of the traced x86_64
+    /// Debian 6.1 kernel under QEMU <c>pc</c>: 8 (254..247), so the first module's <c>register_chrdev(0)</c>
+    /// gets 246 (kvmfr traces); set from a header's <c>kvmfr.major</c> as 254 - major; 0 on ARM.
+    /// </summary>
+    public int BootDynamicMajors
+    {
+        get => _bootDynamicMajors ?? (KvmfrMajor is int m and >= 234 and <= 254 ? 254 - m : Is32Bit ? 0 : 8);
+        set => _bootDynamicMajors = value;
+    }
+
+    private int? _bootDynamicMajors;
+
     /// <summary>Modules loaded at start, in load order (name, parameters or null).</summary>
     public List<(string Name, string? Params)> ModulesAtStart { get; } = [];
 

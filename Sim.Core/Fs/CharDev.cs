@@ -15,6 +15,24 @@ public sealed class CharDevices
 
     private readonly List<Region> _regions = [];
 
+    /// <summary>An empty registry.</summary>
+    public CharDevices()
+    {
+    }
+
+    /// <summary>
+    /// The registry after boot: built-in drivers of the traced x86_64 Debian 6.1 kernel take
+    /// <see cref="Boot.MachineOptions.BootDynamicMajors"/> dynamic majors (254 downwards) before any module
+    /// loads, which is why kvmfr's <c>register_chrdev(0, ...)</c> gets 246 there.
+    /// </summary>
+    public CharDevices(Boot.MachineOptions options)
+    {
+        for (int k = 0; k < options.BootDynamicMajors; k++)
+        {
+            _regions.Add(new Region(254 - k, 0, 256, "(built-in)", null));
+        }
+    }
+
     /// <summary>One registered region: major, minor range, name and the fops of its cdev (null = region only).</summary>
     public sealed record Region(int Major, int BaseMinor, int MinorCount, string Name, IFileOperations? Fops);
 

@@ -73,6 +73,12 @@ public sealed class KernelFile
     /// <summary>True once released.</summary>
     public bool Released { get; private set; }
 
+    /// <summary>
+    /// What <c>__fput</c> does after <c>f_op-&gt;release</c> (<c>cdev_put</c>, <c>fops_put</c>: the module references
+    /// taken at open), or null.
+    /// </summary>
+    public Action? AfterRelease { get; set; }
+
     /// <summary><c>get_file</c>.</summary>
     [Kernel("get_file")]
     public KernelFile Get()
@@ -99,6 +105,7 @@ public sealed class KernelFile
     {
         Released = true;
         Ops.Release(Inode, this);
+        AfterRelease?.Invoke();
         if (_live is not null)
         {
             _live.Unregister(_liveId);

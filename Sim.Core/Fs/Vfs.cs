@@ -10,7 +10,7 @@ namespace Sim.Core.Fs;
 /// with their own operations (<c>/proc/self/stat</c>, the logger's output files). Opening a char node goes
 /// through <see cref="CharDevices"/> (<c>chrdev_open</c>): no cdev for the node's numbers is <c>-ENXIO</c>.
 /// </summary>
-public sealed class Vfs(CharDevices chrdevs, LiveObjects live)
+public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList? modules = null)
 {
     private readonly Dictionary<string, Inode> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<Inode, IFileOperations> _plain = [];
@@ -66,11 +66,38 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live)
         {
             return (null, -(int)Errno.ENXIO);
         }
+        // chrdev_open: cdev_get (try_module_get(cdev->owner)), then fops_get (try_module_get(fops->owner)).
+        string? owner = inode.IsChr ? fops.Owner : null;
+        if (owner is not null && modules is not null)
+        {
+            if (!modules.TryModuleGet(owner))
+            {
+                return (null, -(int)Errno.ENXIO);
+            }
+            if (!modules.TryModuleGet(owner))
+            {
+                modules.ModulePut(owner);
+                return (null, -(int)Errno.ENODEV);
+            }
+        }
         var file = new KernelFile(inode, fops, flags & ~OpenFlags.O_CLOEXEC, live, path);
+        if (owner is not null && modules is not null)
+        {
+            file.AfterRelease = () =>
+            {
+                modules.ModulePut(owner);
+                modules.ModulePut(owner);
+            };
+        }
         int err = fops.Open(inode, file);
         if (err < 0)
         {
             file.Discard();
+            if (owner is not null && modules is not null)
+            {
+                modules.ModulePut(owner);
+                modules.ModulePut(owner);
+            }
             return (null, err);
         }
         return (file, 0);

@@ -390,7 +390,12 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
     private static void RawIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {
         uint request = (uint)(ev.Request ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "request"));
-        var buf = new byte[Math.Max(Ioctl._IOC_SIZE(request), 8)];
-        check.Ret(Proc(ctx).Ioctl(Fd(ev), request, new UserArg(0x7fff0000, buf)));
+        // args.arg is the raw argument when the program passed a value rather than its own struct (NULL, 8:
+        // nothing is mapped there, so a copy_from_user gives -EFAULT); otherwise it passed a zeroed struct
+        // of the request's size.
+        var arg = ev.HasArg("arg")
+            ? new UserArg(ev.ArgU64("arg"))
+            : new UserArg(0x7fff0000, new byte[Math.Max(Ioctl._IOC_SIZE(request), 8)]);
+        check.Ret(Proc(ctx).Ioctl(Fd(ev), request, arg));
     }
 }
