@@ -66,7 +66,7 @@ public sealed partial class DmaBuf
     public string ExpName { get; }
 
     /// <summary><c>owner</c>.</summary>
-    public IModuleOwner? Owner { get; }
+    public string? Owner { get; }
 
     /// <summary><c>name</c> (<c>DMA_BUF_SET_NAME</c>), null until set.</summary>
     public string? Name { get; internal set; }
@@ -124,7 +124,7 @@ public sealed partial class DmaBuf
         {
             return (null, -(int)Errno.EINVAL);
         }
-        if (expInfo.Owner is not null && !expInfo.Owner.TryModuleGet())
+        if (!dbList.Modules.TryModuleGet(expInfo.Owner))
         {
             return (null, -(int)Errno.ENOENT);
         }
@@ -226,7 +226,7 @@ public sealed partial class DmaBuf
         Ops.Release!(this);
         FiniResv();
         Warn.On(_attachments.Count != 0, "!list_empty(&dmabuf->attachments)");
-        Owner?.ModulePut();
+        _dbList.Modules.ModulePut(Owner);
         Released = true;
         _dbList.Live.Unregister(_liveId);
     }

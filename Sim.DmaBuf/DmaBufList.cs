@@ -5,6 +5,7 @@ using System.Text;
 using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
+using Sim.Core.Kernel;
 using Sim.Core.Time;
 
 namespace Sim.DmaBuf;
@@ -15,7 +16,7 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules)
 {
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
@@ -43,6 +44,9 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock,
             Trace.Emit(new KernelTraceRecord(op, fields));
         }
     }
+
+    /// <summary>The machine's modules (<c>try_module_get</c>/<c>module_put</c> of an exporter's owner).</summary>
+    public ModuleList Modules { get; } = modules;
 
     /// <summary>The machine's fence core (embedded reservation objects, the stub fence).</summary>
     public DmaFenceCore FenceCore { get; } = fenceCore;

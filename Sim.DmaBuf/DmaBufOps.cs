@@ -75,16 +75,6 @@ public sealed class DmaBufAttachOps
     public Action<DmaBufAttachment>? MoveNotify { get; init; }
 }
 
-/// <summary>A module reference (<c>try_module_get</c>/<c>module_put</c>) that an exporter's module provides.</summary>
-public interface IModuleOwner
-{
-    /// <summary><c>try_module_get</c>: false while the module is going away.</summary>
-    bool TryModuleGet();
-
-    /// <summary><c>module_put</c>.</summary>
-    void ModulePut();
-}
-
 /// <summary><c>struct dma_buf_export_info</c> (<c>DEFINE_DMA_BUF_EXPORT_INFO</c>).</summary>
 [Kernel("struct dma_buf_export_info", "include/linux/dma-buf.h")]
 public sealed class DmaBufExportInfo
@@ -92,8 +82,8 @@ public sealed class DmaBufExportInfo
     /// <summary><c>exp_name</c> (KBUILD_MODNAME of the exporter: <c>drm</c>, <c>kvmfr</c>).</summary>
     public string ExpName { get; init; } = "";
 
-    /// <summary><c>owner</c> (null = built in: no module reference).</summary>
-    public IModuleOwner? Owner { get; init; }
+    /// <summary><c>owner</c>: the exporting module's name (<c>THIS_MODULE</c>; null = built in, no module reference).</summary>
+    public string? Owner { get; init; }
 
     /// <summary><c>ops</c>.</summary>
     public DmaBufOps? Ops { get; init; }
