@@ -353,6 +353,44 @@ public class DmaBufAttachTests
         b2.Put();
     }
 
+    /// <summary>
+    /// dma_buf_mmap (an importer forwarding its mmap): pgoff + pages past the size is -EINVAL, a wrapping pgoff
+    /// -EOVERFLOW, no exporter mmap -EINVAL; on success the mapping points at the dma-buf's file (one more reference,
+    /// the importer's file dropped) at the given pgoff.
+    /// </summary>
+    [Fact]
+    public void KernelMmapRetargetsTheMapping()
+    {
+        using var m = new DmaBufMachine();
+        var (buf, _) = new TestExporter(Pfns).Export(m.List);
+        var vma = new Sim.Core.Mm.Vma(0x10000, 0x12000, 0, Sim.Core.Mm.Vma.VM_READ | Sim.Core.Mm.Vma.VM_SHARED, null);
+        Assert.Equal(EINVAL, buf!.Mmap(vma, 2));
+        Assert.Equal(-(int)Errno.EOVERFLOW, buf.Mmap(vma, ulong.MaxValue));
+        Assert.Equal(0, buf.Mmap(vma, 1));
+        Assert.Same(buf.File, vma.File);
+        Assert.Equal(1UL, vma.PgOff);
+        Assert.Equal(2, buf.File.Count);
+        Assert.Equal(EINVAL, buf.Mmap(null, 0));
+        Assert.Equal(1, m.Warnings.Count);
+        vma.File = null;
+        buf.Put();
+        buf.Put();
+        Assert.Equal(0, m.Live.Count("dma_buf"));
+    }
+
+    /// <summary>dma_buf_fd with a full descriptor table is -EMFILE and leaves the caller's reference.</summary>
+    [Fact]
+    public void FdWithAFullTableIsEmfile()
+    {
+        using var m = new DmaBufMachine();
+        var (buf, _) = new TestExporter(Pfns).Export(m.List);
+        m.Process.Files.Limit = 0;
+        Assert.Equal(-(int)Errno.EMFILE, buf!.Fd(m.Process, 0));
+        Assert.Equal(1, buf.File.Count);
+        buf.Put();
+        Assert.Equal(0, m.Live.Count());
+    }
+
     /// <summary>move_notify reaches every dynamic importer, not the static ones.</summary>
     [Fact]
     public void MoveNotifyReachesDynamicImporters()
