@@ -35,6 +35,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             .Add("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", ExportSyncFile)
             .Add("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", ImportSyncFile)
             .Add(BufinfoOp, Bufinfo)
+            .Add("dma_buf_bufinfo", BufinfoObjects)
             .Add("dma_buf_get", DmaBufGet)
             .Add("dma_buf_attach", DmaBufAttach)
             .Add("dma_buf_map_attachment_unlocked", DmaBufMap)
@@ -148,6 +149,40 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         if (ev.Result.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
         {
             CompareBufinfo(check, t.GetString()!, text, ctx.State<TracedProcess>());
+        }
+    }
+
+    // cma-arm: the bufinfo rows parsed into objects {size, flags, mode, count, exp_name, ino, name}, in list order.
+    private static void BufinfoObjects(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var list = ctx.Get<DmaBufList>().Buffers;
+        check.Ret(0);
+        if (!ev.Result.TryGetProperty("objects", out var objs) || objs.ValueKind != JsonValueKind.Array)
+        {
+            return;
+        }
+        if (!check.Equal("result.objects.length", (ulong)objs.GetArrayLength(), (ulong)list.Count))
+        {
+            return;
+        }
+        var inodes = ctx.State<TracedProcess>();
+        int k = 0;
+        foreach (var o in objs.EnumerateArray())
+        {
+            var b = list[k];
+            string f = $"result.objects[{k}].";
+            check.Equal(f + "size", o.GetProperty("size").GetUInt64(), b.Size);
+            check.Equal(f + "flags", o.GetProperty("flags").GetUInt64(), (ulong)b.File.Flags);
+            check.Equal(f + "mode", o.GetProperty("mode").GetUInt64(), (ulong)b.File.Mode);
+            check.Equal(f + "count", o.GetProperty("count").GetUInt64(), (ulong)b.File.Count);
+            check.Equal(f + "exp_name", o.GetProperty("exp_name").GetString(), b.ExpName);
+            check.Equal(f + "name", o.GetProperty("name").GetString(), b.Name ?? "<none>");
+            ulong ino = o.GetProperty("ino").GetUInt64();
+            if (!inodes.InoMatches(ino, b.File.Inode.Ino))
+            {
+                check.Fail(f + "ino", ino.ToString(CultureInfo.InvariantCulture), b.File.Inode.Ino.ToString(CultureInfo.InvariantCulture) + " (equality pattern)");
+            }
+            k++;
         }
     }
 
