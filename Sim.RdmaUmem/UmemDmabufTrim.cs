@@ -85,17 +85,24 @@ public static class UmemDmabufTrim
                 seg = seg[..(n - done)];
             }
             int j = 0;
-            for (; j < seg.Length; j++)
+            while (true)
             {
+                // Entries where the loop only counts and advances, in a tight loop; it stops at the next entry
+                // that is a chain slot, the end of the list, first_sg or last_sg.
+                j += Scan(seg[j..], start, end, ref cur, ref nmap);
+                if (j >= seg.Length)
+                {
+                    break;
+                }
                 ref Scatterlist e = ref seg[j];
                 ulong link = e.PageLink;
                 if ((link & Scatterlist.SG_CHAIN) != 0)
                 {
                     break;
                 }
+                // One iteration of the kernel loop, literally.
                 ulong len = e.DmaLength;
-                ulong next = cur + len;
-                if (start < next && cur < end)
+                if (start < cur + len && cur < end)
                 {
                     nmap++;
                 }
@@ -107,7 +114,7 @@ public static class UmemDmabufTrim
                     firstIndex = done + j;
                     e.DmaAddress = unchecked(e.DmaAddress + firstOffset);
                     e.DmaLength = unchecked(e.DmaLength - (uint)firstOffset);
-                    cur = start;
+                    cur += firstOffset;
                     len = e.DmaLength;
                 }
                 if (end - cur - 1 < len)
@@ -124,6 +131,7 @@ public static class UmemDmabufTrim
                     // sg_next() is NULL: the list ends here.
                     return new TrimResult(first, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, done + j + 1, start, end);
                 }
+                j++;
             }
             done += j;
             if (done >= n)
@@ -138,6 +146,44 @@ public static class UmemDmabufTrim
             chunkId = seg[j].ChainChunk;
             slot = 0;
         }
+    }
+
+    /// <summary>
+    /// The kernel loop's iterations over <paramref name="seg"/> for as long as an entry is plain: not a chain slot, not
+    /// the end of the list, and neither <c>first_sg</c> (<c>cur &lt;= start &lt; cur + len</c>) nor <c>last_sg</c>
+    /// (<c>cur &lt; end &lt;= cur + len</c>). For such an entry the iteration is exactly <c>nmap</c> counting and
+    /// <c>cur += len</c>. Returns how many entries it consumed; the caller runs the literal iteration on the next one.
+    /// Kept out of line so that its few locals stay in registers.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Scan(ReadOnlySpan<Scatterlist> seg, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
+    {
+        ulong cur = curRef;
+        uint nmap = nmapRef;
+        ulong endMinus1 = unchecked(end - 1);
+        int j = 0;
+        for (; j < seg.Length; j++)
+        {
+            ref readonly Scatterlist e = ref seg[j];
+            if ((e.PageLink & Scatterlist.SG_PAGE_LINK_MASK) != 0)
+            {
+                break;
+            }
+            ulong len = e.DmaLength;
+            if (start - cur < len || endMinus1 - cur < len)
+            {
+                break;
+            }
+            ulong next = cur + len;
+            if (start < next && cur < end)
+            {
+                nmap++;
+            }
+            cur = next;
+        }
+        curRef = cur;
+        nmapRef = nmap;
+        return j;
     }
 
     /// <summary>
