@@ -190,7 +190,9 @@ public static class UmemDmabufTrim
     /// The same trimming as <see cref="Walk"/> (same <see cref="TrimResult"/>, same table afterwards), found by binary
     /// search over <paramref name="index"/>, a prefix-sum index of the DMA lengths that is (re)built here when it does
     /// not describe <paramref name="sgt"/> (another table, or <see cref="SgTable.Generation"/> moved). Where the index
-    /// cannot be used it falls back to <see cref="Walk"/>.
+    /// cannot be used it falls back to <see cref="Walk"/>. Code that rewrites entries in place must call
+    /// <see cref="SgTable.MarkChanged"/>; as a guard, the entries the search lands on are checked against the index
+    /// (a mismatch rebuilds it once, then walks), which catches a stale index there but not elsewhere.
     /// </summary>
     /// <remarks>
     /// With <c>P[i]</c> the sum of the untrimmed lengths before entry i (the kernel's <c>cur</c> at entry i), the
