@@ -27,6 +27,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(_ => new Ktime(options.Hz));
         services.AddSingleton<Warnings>();
         services.AddSingleton<LiveObjects>();
+        services.AddSingleton<FaultInject>();
         services.AddSingleton<IPhysicalPageStore, DictionaryPageStore>();
         services.AddSingleton(sp => new PhysicalMemory(options, sp.GetRequiredService<IPhysicalPageStore>()));
         services.AddSingleton<PageMap>();

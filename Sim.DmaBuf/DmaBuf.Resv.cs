@@ -188,6 +188,11 @@ public sealed partial class DmaBuf
             return ret;
         }
         fence ??= _dbList.FenceCore.GetStub();
+        if (SyncFile.s_kzalloc.ShouldFail())
+        {
+            fence.Put(); // sync_file_create returned NULL: -ENOMEM (err_put_fd)
+            return -(long)Errno.ENOMEM;
+        }
         var syncFile = SyncFile.Create(_dbList, fence);
         fence.Put();
 

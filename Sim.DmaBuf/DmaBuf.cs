@@ -107,6 +107,11 @@ public sealed partial class DmaBuf
         return (dmabuf, err);
     }
 
+    private static readonly FaultSite s_allocAnonInode = FaultSite.Register("dma_buf_getfile:alloc_anon_inode", FaultKind.File);
+    private static readonly FaultSite s_allocFilePseudo = FaultSite.Register("dma_buf_getfile:alloc_file_pseudo", FaultKind.File);
+    private static readonly FaultSite s_kzallocDmaBuf = FaultSite.Register("dma_buf_export:kzalloc");
+    private static readonly FaultSite s_kzallocAttach = FaultSite.Register("dma_buf_dynamic_attach:kzalloc");
+
     private static (DmaBuf? DmaBuf, int Err) ExportRaw(DmaBufList dbList, DmaBufExportInfo expInfo)
     {
         var warn = dbList.Warnings;
@@ -130,6 +135,17 @@ public sealed partial class DmaBuf
         }
 
         var file = GetFile(dbList, expInfo.Size, expInfo.Flags);
+        if (file is null)
+        {
+            dbList.Modules.ModulePut(expInfo.Owner); // err_module
+            return (null, -(int)Errno.ENOMEM);
+        }
+        if (s_kzallocDmaBuf.ShouldFail())
+        {
+            file.Put();                              // err_file: fput(file)
+            dbList.Modules.ModulePut(expInfo.Owner); // err_module
+            return (null, -(int)Errno.ENOMEM);
+        }
         var dmabuf = new DmaBuf(dbList, expInfo, ops, file);
         dmabuf.InitResv(expInfo.Resv);
         file.PrivateData = dmabuf;
@@ -142,8 +158,12 @@ public sealed partial class DmaBuf
     // dma_buf_getfile: an anon inode of the dmabuf pseudo fs (mode 0600, no file type bits), its own inode number
     // counter, i_size = size; f_flags keeps O_ACCMODE | O_NONBLOCK; f_mode as alloc_file sets it.
     [Kernel("dma_buf_getfile", "drivers/dma-buf/dma-buf.c")]
-    private static KernelFile GetFile(DmaBufList dbList, ulong size, uint flags)
+    private static KernelFile? GetFile(DmaBufList dbList, ulong size, uint flags)
     {
+        if (s_allocAnonInode.ShouldFail() || s_allocFilePseudo.ShouldFail())
+        {
+            return null; // alloc_anon_inode / alloc_file_pseudo: ERR_PTR(-ENOMEM) (the inode is iput)
+        }
         var inode = new Inode(dbList.NextInodeNumber(), 0x180 /* S_IRUSR | S_IWUSR */, size: (long)size);
         flags &= OpenFlags.O_ACCMODE | OpenFlags.O_NONBLOCK;
         var file = new KernelFile(inode, DmaBufFile.Fops, flags, dbList.Live, "dmabuf:");
@@ -284,6 +304,10 @@ public sealed partial class DmaBuf
             return (null, -(int)Errno.EINVAL);
         }
 
+        if (s_kzallocAttach.ShouldFail())
+        {
+            return (null, -(int)Errno.ENOMEM);
+        }
         var attach = new DmaBufAttachment(this, dev!, importerOps, importerPriv);
         attach.LiveId = _dbList.Live.Register("dma_buf_attachment", $"attachment of {dev} to dma-buf ino {File.Inode.Ino}");
 

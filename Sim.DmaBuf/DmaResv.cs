@@ -33,10 +33,16 @@ internal sealed class DmaResvList
 
     public readonly DmaResvSlot[] Table;
 
+    private static readonly FaultSite s_kmalloc = FaultSite.Register("dma_resv_list_alloc:kmalloc");
+
     /// <summary><c>dma_resv_list_alloc(max_fences)</c>: null when kmalloc fails.</summary>
     [Kernel("dma_resv_list_alloc", "drivers/dma-buf/dma-resv.c")]
     public static DmaResvList? Alloc(uint maxFences)
     {
+        if (s_kmalloc.ShouldFail())
+        {
+            return null;
+        }
         ulong size = TableOffset + 8UL * maxFences;
         ulong ksize = SlabCommon.KmallocSizeRoundup(size);
         if (ksize == 0)

@@ -4,6 +4,8 @@ using Sim.Core;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 
+using Sim.Core.Debug;
+
 namespace Sim.DmaBuf;
 
 /// <summary>
@@ -35,6 +37,9 @@ public sealed class SyncFile
 
     /// <summary><c>fence</c>.</summary>
     public DmaFence Fence { get; }
+
+    /// <summary><c>sync_file_alloc</c>'s kzalloc (and its anon inode file): callers fail with -ENOMEM.</summary>
+    internal static readonly FaultSite s_kzalloc = FaultSite.Register("sync_file_alloc:kzalloc");
 
     /// <summary><c>sync_file_create</c>: a new sync_file with its own reference to <paramref name="fence"/>.</summary>
     [Kernel("sync_file_create", "drivers/dma-buf/sync_file.c")]

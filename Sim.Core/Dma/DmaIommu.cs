@@ -79,7 +79,7 @@ public sealed class DmaIommu
         ulong iova = 0;
         if (dmaLimit > DmaAttrs.DMA_BIT_MASK(32) && dev.IsPci)
         {
-            iova = iovad.AllocFast(iovaLen, DmaAttrs.DMA_BIT_MASK(32) >> shift);
+            iova = iovad.AllocFast(iovaLen, DmaAttrs.DMA_BIT_MASK(32) >> shift, flushRcache: false);
         }
         if (iova == 0)
         {

@@ -32,7 +32,7 @@ public sealed class IovaDomain
 
     /// <summary><c>alloc_iova_fast(iovad, size, limit_pfn, flush_rcache)</c>: the first pfn of the range, or 0 when none fits.</summary>
     [Kernel("alloc_iova_fast", "drivers/iommu/iova.c")]
-    public ulong AllocFast(ulong size, ulong limitPfn)
+    public ulong AllocFast(ulong size, ulong limitPfn, bool flushRcache = true)
     {
         if (size == 0)
         {
@@ -42,13 +42,21 @@ public sealed class IovaDomain
         {
             size = System.Numerics.BitOperations.RoundUpToPowerOf2(size);
         }
-        return Alloc(size, limitPfn, sizeAligned: true);
+        ulong pfn = Alloc(size, limitPfn, sizeAligned: true);
+        // retry: with flush_rcache the rcaches are flushed and alloc_iova tried once more.
+        return pfn != 0 || !flushRcache ? pfn : Alloc(size, limitPfn, sizeAligned: true);
     }
+
+    private static readonly Debug.FaultSite s_allocIovaMem = Debug.FaultSite.Register("alloc_iova:alloc_iova_mem");
 
     /// <summary><c>alloc_iova(iovad, size, limit_pfn, size_aligned)</c>: the first pfn of the new range, or 0.</summary>
     [Kernel("alloc_iova", "drivers/iommu/iova.c")]
     public ulong Alloc(ulong size, ulong limitPfn, bool sizeAligned)
     {
+        if (s_allocIovaMem.ShouldFail())
+        {
+            return 0; // alloc_iova_mem: kmem_cache_zalloc(iova_cache) failed
+        }
         ulong alignMask = ulong.MaxValue;
         if (sizeAligned && size > 1)
         {

@@ -12,6 +12,8 @@ public sealed class FdTable
 {
     private readonly List<KernelFile?> _files = [];
     private readonly List<bool> _cloexec = [];
+    private static readonly Debug.FaultSite s_allocFdtable = Debug.FaultSite.Register("alloc_fdtable:kmalloc");
+    private int _capacity = 64; // NR_OPEN_DEFAULT (BITS_PER_LONG)
 
     /// <summary>Creates a table with the given RLIMIT_NOFILE (1024 by default, as on Linux).</summary>
     public FdTable(int rlimitNofile = 1024)
@@ -35,6 +37,11 @@ public sealed class FdTable
         {
             return -(int)Errno.EMFILE;
         }
+        int err = ExpandFiles(fd);
+        if (err != 0)
+        {
+            return err;
+        }
         while (_files.Count <= fd)
         {
             _files.Add(null);
@@ -43,6 +50,26 @@ public sealed class FdTable
         _files[fd] = file;
         _cloexec[fd] = cloexec;
         return fd;
+    }
+
+    /// <summary>
+    /// <c>expand_files</c>: the table holds NR_OPEN_DEFAULT (64) fds at first and is reallocated to the next
+    /// power of two of 128-fd units (<c>alloc_fdtable</c>) when <paramref name="nr"/> does not fit; 0 or -ENOMEM.
+    /// </summary>
+    [Kernel("expand_files", "fs/file.c")]
+    private int ExpandFiles(int nr)
+    {
+        if (nr < _capacity)
+        {
+            return 0;
+        }
+        if (s_allocFdtable.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM;
+        }
+        const int Unit = 1024 / 8; // 1024 / sizeof(struct file *)
+        _capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(nr / Unit + 1)) * Unit;
+        return 0;
     }
 
     /// <summary>The lowest fd that <see cref="Install"/> would hand out (<c>get_unused_fd_flags</c> peek), or -EMFILE.</summary>

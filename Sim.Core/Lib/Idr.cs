@@ -11,7 +11,11 @@ namespace Sim.Core.Lib;
 [Kernel("idr", "lib/idr.c")]
 public sealed class Idr<T> where T : class
 {
+    // RADIX_TREE_MAP_SHIFT: one leaf node holds 64 slots; an id in a leaf with no entry needs a new node.
+    private const int IDR_LEAF_SHIFT = 6;
+    private static readonly Debug.FaultSite s_radixTreeNode = Debug.FaultSite.Register("idr_alloc:radix_tree_node_alloc");
     private readonly SortedDictionary<int, T> _map = [];
+    private readonly Dictionary<int, int> _leaves = [];
 
     /// <summary>Number of ids in use.</summary>
     public int Count => _map.Count;
@@ -41,6 +45,11 @@ public sealed class Idr<T> where T : class
         {
             return -(int)Errno.ENOSPC;
         }
+        if (!_leaves.ContainsKey((int)(id >> IDR_LEAF_SHIFT)) && s_radixTreeNode.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM; // a new radix_tree_node was needed for this id and could not be allocated
+        }
+        _leaves[(int)(id >> IDR_LEAF_SHIFT)] = _leaves.GetValueOrDefault((int)(id >> IDR_LEAF_SHIFT)) + 1;
         _map.Add((int)id, value);
         return (int)id;
     }
@@ -51,7 +60,19 @@ public sealed class Idr<T> where T : class
 
     /// <summary><c>idr_remove</c>: removes and returns the object, or null.</summary>
     [Kernel("idr_remove")]
-    public T? Remove(int id) => _map.Remove(id, out var v) ? v : null;
+    public T? Remove(int id)
+    {
+        if (!_map.Remove(id, out var v))
+        {
+            return null;
+        }
+        int leaf = id >> IDR_LEAF_SHIFT;
+        if (--_leaves[leaf] == 0)
+        {
+            _leaves.Remove(leaf);
+        }
+        return v;
+    }
 
     /// <summary><c>idr_replace</c>: puts <paramref name="value"/> at an existing id; returns the old one or null.</summary>
     [Kernel("idr_replace")]

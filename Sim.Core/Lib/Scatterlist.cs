@@ -226,6 +226,8 @@ public sealed partial class SgTable
         }
     }
 
+    private static readonly Debug.FaultSite s_sgKmalloc = Debug.FaultSite.Register("sg_kmalloc");
+
     /// <summary>
     /// <c>sg_alloc_table(table, nents, gfp)</c> (<c>__sg_alloc_table</c> with SG_MAX_SINGLE_ALLOC): chunks of
     /// 128 slots, each full one holding 127 entries and a chain link, the last the rest; the last entry gets
@@ -245,6 +247,10 @@ public sealed partial class SgTable
         {
             int allocSize = left > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC : left;
             int sgSize = left > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC - 1 : left;
+            if (s_sgKmalloc.ShouldFail())
+            {
+                return -(int)Errno.ENOMEM; // __sg_alloc_table failed; sg_alloc_table frees what was built
+            }
             listOrder.Add(new Scatterlist[allocSize]);
             left -= sgSize;
         }

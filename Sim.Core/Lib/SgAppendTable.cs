@@ -53,9 +53,11 @@ public sealed class SgAppendTable
             throw new ArgumentException("the pages array must hold n_pages frames (and at least one: the kernel reads pages[0])", nameof(pages));
         }
         int pageBase = 0;
+        uint prvLen = 0;
         if (!Prv.IsNull)
         {
             ref var prv = ref At(Prv);
+            prvLen = prv.Length;
             ulong paddr = (prv.Pfn * PAGE_SIZE + prv.Offset + prv.Length) / PAGE_SIZE;
             if (warnings?.On(offset != 0, "offset on append", "sg_alloc_append_table_from_pages") ?? offset != 0)
             {
@@ -105,6 +107,16 @@ public sealed class SgAppendTable
                 }
             }
             s = GetNextSg(s, (ulong)(chunks - i) + leftPages);
+            if (s == s_enomem)
+            {
+                // Adjust entry length to be as before function was called.
+                if (!Prv.IsNull)
+                {
+                    At(Prv).Length = prvLen;
+                }
+                Sgt.Chunks = [.. _chunks];
+                return -(int)Errno.ENOMEM;
+            }
             chunkSize = unchecked(((j - curPage) << 12) - offset);
             At(s).SetPage(p[(int)curPage], (uint)Math.Min(size, chunkSize), offset);
             addedNents++;
@@ -137,6 +149,9 @@ public sealed class SgAppendTable
 
     private ref Scatterlist At(SgCursor c) => ref _chunks[c.Chunk][c.Index];
 
+    private static readonly FaultSite s_sgKmalloc = FaultSite.Register("get_next_sg:sg_kmalloc");
+    private static readonly SgCursor s_enomem = new(-2, -2);
+
     /// <summary>
     /// <c>get_next_sg</c>: the slot after <paramref name="cur"/>, unless it is the last slot of its chunk and more
     /// than one entry is still needed: then a new chunk of min(needed, 128) slots is chained in its place.
@@ -156,6 +171,10 @@ public sealed class SgAppendTable
             }
         }
         int allocSize = (int)Math.Min(neededSges, SgTable.SG_MAX_SINGLE_ALLOC);
+        if (s_sgKmalloc.ShouldFail())
+        {
+            return s_enomem; // ERR_PTR(-ENOMEM)
+        }
         var chunk = new Scatterlist[allocSize];
         chunk[^1].PageLink = Scatterlist.SG_END;
         _chunks.Add(chunk);

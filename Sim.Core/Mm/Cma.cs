@@ -225,6 +225,8 @@ public sealed class Cma
     [Kernel("cma_alloc", "mm/cma.c")]
     public ulong? Alloc(ulong count, uint align, bool noWarn) => AllocCore(count, align, noWarn, emit: true);
 
+    private static readonly Debug.FaultSite s_allocContigRange = Debug.FaultSite.Register("cma_alloc:alloc_contig_range", Debug.FaultKind.Cma);
+
     private ulong? AllocCore(ulong count, uint align, bool noWarn, bool emit)
     {
         ulong pfn = ulong.MaxValue;
@@ -266,7 +268,7 @@ public sealed class Cma
             }
             SetBits(bitmapNo, bitmapCount);
             pfn = BasePfn + (bitmapNo << OrderPerBit);
-            ret = AllocContigRange?.Invoke(pfn, pfn + count) ?? 0;
+            ret = s_allocContigRange.ShouldFail() ? -(int)Errno.ENOMEM : AllocContigRange?.Invoke(pfn, pfn + count) ?? 0;
             if (ret == 0)
             {
                 page = pfn;

@@ -33,6 +33,8 @@ public sealed class PageAlloc
     private readonly PhysicalMemory _memory;
     private readonly PageMap _pages;
 
+    private static readonly Debug.FaultSite s_failPageAlloc = Debug.FaultSite.Register("alloc_pages:fail_page_alloc", Debug.FaultKind.Page);
+
     /// <summary>Builds the allocator over all of <paramref name="memory"/>, minus the swiotlb pool when the machine has one.</summary>
     public PageAlloc(PhysicalMemory memory, PageMap pages, MachineOptions options)
         : this(memory, pages)
@@ -115,6 +117,10 @@ public sealed class PageAlloc
         if ((uint)order >= MAX_ORDER)
         {
             return -(int)Errno.ENOMEM;
+        }
+        if (s_failPageAlloc.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM; // prepare_alloc_pages: should_fail_alloc_page
         }
         ulong limit = ZoneLimitPfn(gfp);
         for (int o = order; o <= TopOrder; o++)
