@@ -120,6 +120,11 @@ public static class DrmPrime
         return err;
     }
 
+    /// <summary><c>drm_prime_gem_destroy</c>: unmaps, detaches and drops the dma-buf of an imported object.</summary>
+    [Kernel("drm_prime_gem_destroy", "drivers/gpu/drm/drm_prime.c")]
+    public static void GemDestroy(DrmGemObject obj, Sim.Core.Lib.SgTable? sg) =>
+        throw new InvalidOperationException("drm_prime_gem_destroy: imports need the dma-buf core");
+
     /// <summary><c>dma_buf_put</c> of a dma-buf the DRM core holds (its file's reference).</summary>
     [Kernel("dma_buf_put", "drivers/dma-buf/dma-buf.c")]
     public static void DmaBufPut(object dmaBuf)

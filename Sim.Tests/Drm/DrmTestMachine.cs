@@ -26,13 +26,13 @@ internal sealed class DrmTestMachine : IDisposable
         Core = _sp.GetRequiredService<DrmCore>();
         P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
         Live = _sp.GetRequiredService<LiveObjects>();
-        Pages = _sp.GetRequiredService<IGemPageSource>();
+        Pages = _sp.GetRequiredService<Sim.Core.Mm.Shmem>();
     }
 
     public DrmCore Core { get; }
     public Process P { get; }
     public LiveObjects Live { get; }
-    public IGemPageSource Pages { get; }
+    public Sim.Core.Mm.Shmem Pages { get; }
 
     public int Open(string path) => P.Openat(path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
 

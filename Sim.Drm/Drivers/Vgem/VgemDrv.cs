@@ -9,10 +9,8 @@ namespace Sim.Drm.Drivers.Vgem;
 [Kernel("struct vgem_file", "drivers/gpu/drm/vgem/vgem_drv.h")]
 public sealed class VgemFile
 {
-    /// <summary><c>fence_idr</c>: fence id to fence (null once signalled by ioctl).</summary>
-    public Dictionary<int, object?> FenceIdr { get; } = [];
-    /// <summary>The next fence id (<c>idr_alloc(..., 1, 0)</c> of a table whose ids stay reserved).</summary>
-    public int NextFenceId { get; set; } = 1;
+    /// <summary><c>fence_idr</c>: fence id (from 1) to its slot; a slot emptied by FENCE_SIGNAL keeps its id taken.</summary>
+    public Sim.Core.Lib.Idr<VgemFenceSlot> FenceIdr { get; } = new();
 }
 
 /// <summary>The vgem driver table (<c>vgem_driver</c>).</summary>
@@ -55,8 +53,9 @@ public static class VgemDrv
     [Kernel("vgem_open", "drivers/gpu/drm/vgem/vgem_drv.c")]
     public static int Open(DrmDevice dev, DrmFile file)
     {
-        file.DriverPriv = new VgemFile();
-        return 0;
+        var vfile = new VgemFile();
+        file.DriverPriv = vfile;
+        return VgemFence.FenceOpen(vfile);
     }
 
     /// <summary><c>vgem_postclose</c>: <c>vgem_fence_close</c> signals the file's pending fences.</summary>
