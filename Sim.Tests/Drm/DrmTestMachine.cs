@@ -27,6 +27,29 @@ internal sealed class DrmTestMachine : IDisposable
         P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
         Live = _sp.GetRequiredService<LiveObjects>();
         Pages = _sp.GetRequiredService<Sim.Core.Mm.Shmem>();
+        Clock = _sp.GetRequiredService<Sim.Core.Time.Ktime>();
+    }
+
+    public Sim.Core.Time.Ktime Clock { get; }
+
+    /// <summary>DRM_IOCTL_VGEM_FENCE_ATTACH: (ret, out_fence).</summary>
+    public (long Ret, uint Fence) FenceAttach(int fd, uint handle, uint flags, uint pad = 0)
+    {
+        var b = new byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), pad);
+        long r = Ioctl(fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8)));
+    }
+
+    /// <summary>DRM_IOCTL_VGEM_FENCE_SIGNAL.</summary>
+    public long FenceSignal(int fd, uint fence, uint flags = 0)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, fence);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), flags);
+        return Ioctl(fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
     }
 
     public DrmCore Core { get; }
