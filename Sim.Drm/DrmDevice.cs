@@ -41,7 +41,8 @@ public sealed class DrmMinor(DrmDevice dev, int index, DrmMinorType type)
 public sealed class DrmDevice
 {
     /// <summary>Creates a device (<c>drm_dev_alloc</c> + <c>drm_gem_init</c>); the minors come from <see cref="DrmCore"/>.</summary>
-    public DrmDevice(DrmDriver driver, DrmDeviceConfig config, MachineOptions options, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore)
+    public DrmDevice(DrmDriver driver, DrmDeviceConfig config, MachineOptions options, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore,
+        DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping)
     {
         Driver = driver;
         Config = config;
@@ -49,6 +50,9 @@ public sealed class DrmDevice
         Warnings = warnings;
         Shmem = shmem;
         FenceCore = fenceCore;
+        DbList = dbList;
+        DmaMapping = dmaMapping;
+        DmaDev = new Sim.Core.Dma.Device(driver.Name);
         Is32Bit = options.Is32Bit;
         // drm_gem_init: drm_vma_offset_manager_init(mgr, DRM_FILE_PAGE_OFFSET_START, DRM_FILE_PAGE_OFFSET_SIZE).
         ulong start = (config.MmapOffsetStart ?? options.DefaultMmapOffsetStart) >> 12;
@@ -83,6 +87,12 @@ public sealed class DrmDevice
     public Shmem Shmem { get; }
     /// <summary>The machine's fence core (reservation objects of the device's GEM objects).</summary>
     public DmaFenceCore FenceCore { get; }
+    /// <summary>The machine's dma-buf list (<c>dma_buf_export</c>).</summary>
+    public DmaBufList DbList { get; }
+    /// <summary>The machine's DMA mapping API.</summary>
+    public Sim.Core.Dma.DmaMapping DmaMapping { get; }
+    /// <summary><c>dev</c>: the parent device (DMA mappings of imports, <c>dma_max_mapping_size</c>); set by the driver's probe.</summary>
+    public Sim.Core.Dma.Device DmaDev { get; set; }
     /// <summary>True on a 32-bit kernel (uAPI struct layouts).</summary>
     public bool Is32Bit { get; }
     /// <summary><c>open_count</c>.</summary>

@@ -27,7 +27,7 @@ public sealed class DrmCore
     private readonly List<DrmDevice> _devices = [];
 
     /// <summary>Initialises the core and registers every configured device whose driver is known.</summary>
-    public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore,
+    public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore, DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping,
         IEnumerable<DrmDriverRegistration> drivers)
     {
         Live = live;
@@ -45,7 +45,7 @@ public sealed class DrmCore
             {
                 continue;
             }
-            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore);
+            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping);
             DevRegister(dev, vfs);
             reg.Probe?.Invoke(dev);
         }

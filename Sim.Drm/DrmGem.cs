@@ -162,7 +162,7 @@ public static class DrmGem
             // drm_gem_object_exported_dma_buf_free
             if (obj.DmaBuf is not null)
             {
-                DrmPrime.DmaBufPut(obj.DmaBuf);
+                obj.DmaBuf.Put();
                 obj.DmaBuf = null;
             }
             obj.Put();

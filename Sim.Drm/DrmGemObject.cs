@@ -25,7 +25,7 @@ public sealed class DrmGemObjectFuncs
     /// <summary><c>.vm_ops</c>.</summary>
     public IVmOperations? VmOps { get; init; }
     /// <summary><c>.export</c> (null = <c>drm_gem_prime_export</c>); returns the dma-buf or an errno.</summary>
-    public Func<DrmGemObject, int, (object? DmaBuf, int Err)>? Export { get; init; }
+    public Func<DrmGemObject, int, (Sim.DmaBuf.DmaBuf? DmaBuf, int Err)>? Export { get; init; }
     /// <summary><c>.pin</c>.</summary>
     public Func<DrmGemObject, int>? Pin { get; init; }
     /// <summary><c>.unpin</c>.</summary>
@@ -64,9 +64,9 @@ public class DrmGemObject
     /// <summary><c>funcs</c>.</summary>
     public DrmGemObjectFuncs Funcs { get; set; } = null!;
     /// <summary><c>dma_buf</c>: the dma-buf exported from this object while any handle exists (a counted reference).</summary>
-    public object? DmaBuf { get; set; }
+    public Sim.DmaBuf.DmaBuf? DmaBuf { get; set; }
     /// <summary><c>import_attach</c>: the attachment of an imported object, or null.</summary>
-    public object? ImportAttach { get; set; }
+    public DmaBufAttachment? ImportAttach { get; set; }
     /// <summary>
     /// <c>resv</c>: the reservation object in use (<see cref="EmbeddedResv"/>, or the imported dma-buf's when the
     /// driver set it before <see cref="DrmGem.PrivateObjectInit"/>).

@@ -40,6 +40,9 @@ public static class DrmGemShmemHelper
         Free = o => Free((DrmGemShmemObject)o),
         Mmap = (o, vma) => Mmap((DrmGemShmemObject)o, vma),
         VmOps = VmOps,
+        Pin = o => Pin((DrmGemShmemObject)o),
+        Unpin = o => Unpin((DrmGemShmemObject)o),
+        GetSgTable = o => GetSgTable((DrmGemShmemObject)o),
     };
 
     /// <summary>
@@ -149,6 +152,36 @@ public static class DrmGemShmemHelper
         shmem.Pages = null; // drm_gem_put_pages
     }
 
+    /// <summary><c>drm_gem_shmem_get_sg_table</c>: the pinned pages as a table (<c>drm_prime_pages_to_sg</c>).</summary>
+    [Kernel("drm_gem_shmem_get_sg_table", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static (Sim.Core.Lib.SgTable? Table, int Err) GetSgTable(DrmGemShmemObject shmem)
+    {
+        shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_get_sg_table: imported object");
+        if (shmem.Pages is null)
+        {
+            // NULL pages: the kernel would oops; the callers pin first.
+            throw new InvalidOperationException("drm_gem_shmem_get_sg_table without pinned pages");
+        }
+        return DrmPrime.PagesToSg(shmem.Dev, shmem.Pages, (uint)(shmem.Size >> 12));
+    }
+
+    /// <summary>
+    /// <c>drm_gem_shmem_prime_import_sg_table</c>: a private shmem object of PAGE_ALIGN(dma-buf size) holding the
+    /// importer's table.
+    /// </summary>
+    [Kernel("drm_gem_shmem_prime_import_sg_table", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static (DrmGemObject? Obj, int Err) PrimeImportSgTable(DrmDevice dev, Sim.DmaBuf.DmaBufAttachment attach, Sim.Core.Lib.SgTable sgt)
+    {
+        ulong size = (attach.DmaBuf!.Size + 4095) & ~4095UL;
+        var (shmem, err) = Create(dev, size, isPrivate: true);
+        if (shmem is null)
+        {
+            return (null, err);
+        }
+        shmem.Sgt = sgt;
+        return (shmem, 0);
+    }
+
     /// <summary><c>drm_gem_shmem_pin</c>: the pages are held while the buffer is exported.</summary>
     [Kernel("drm_gem_shmem_pin", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
     public static int Pin(DrmGemShmemObject shmem)
@@ -174,7 +207,15 @@ public static class DrmGemShmemHelper
     {
         if (shmem.ImportAttach is not null)
         {
-            return -(int)Errno.EINVAL;
+            // Reset vm_ops and vm_private_data, then map through the dma-buf; success drops drm_gem_mmap_obj's reference.
+            vma.PrivateData = null;
+            vma.Ops = null;
+            int r = shmem.DmaBuf!.Mmap(vma, 0);
+            if (r == 0)
+            {
+                shmem.Put();
+            }
+            return r;
         }
         // is_cow_mapping: VM_MAYWRITE without VM_SHARED.
         if ((vma.Flags & (Vma.VM_SHARED | Vma.VM_MAYWRITE)) == Vma.VM_MAYWRITE)

@@ -21,7 +21,24 @@ public static class VgemDrv
     public const string DRIVER_NAME = "vgem";
 
     /// <summary>The registration that binds <c>vgem</c> devices of the machine.</summary>
-    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver);
+    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver, Probe);
+
+    /// <summary>
+    /// <c>vgem_init</c>'s device: the platform device "vgem" (dma-direct, the swiotlb pool when there is one) with
+    /// <c>dma_coerce_mask_and_coherent(DMA_BIT_MASK(64))</c>; it is <c>dev-&gt;dev</c> (imports map for it).
+    /// </summary>
+    [Kernel("vgem_init", "drivers/gpu/drm/vgem/vgem_drv.c")]
+    public static void Probe(DrmDevice dev)
+    {
+        var swiotlb = dev.DmaMapping.Swiotlb;
+        dev.DmaDev = new Sim.Core.Dma.Device("vgem")
+        {
+            DmaMask = Sim.Core.Dma.DmaAttrs.DMA_BIT_MASK(64),
+            CoherentDmaMask = Sim.Core.Dma.DmaAttrs.DMA_BIT_MASK(64),
+            Ops = Sim.Core.Dma.DmaOps.Direct,
+            DmaIoTlbMem = swiotlb.IsActive ? swiotlb : null,
+        };
+    }
 
     /// <summary>
     /// <c>vgem_driver</c>: DRIVER_GEM | DRIVER_RENDER, <c>DRM_GEM_SHMEM_DRIVER_OPS</c> (dumb_create =
@@ -41,6 +58,10 @@ public static class VgemDrv
         Postclose = Postclose,
         GemCreateObject = GemCreateObject,
         DumbCreate = DrmGemShmemHelper.DumbCreate,
+        PrimeHandleToFd = DrmPrime.GemPrimeHandleToFd,
+        PrimeFdToHandle = DrmPrime.GemPrimeFdToHandle,
+        GemPrimeImportSgTable = DrmGemShmemHelper.PrimeImportSgTable,
+        GemPrimeMmap = DrmPrime.GemPrimeMmap,
         Ioctls =
         [
             null!,
