@@ -61,7 +61,7 @@ public sealed class Shmem(PageAlloc pageAlloc, PhysicalMemory memory)
 /// <summary>
 /// A shmem file (<c>obj-&gt;filp</c> of a GEM object): its page cache, page index to frame, filled on demand.
 /// </summary>
-[Kernel("struct file (shmem)", "mm/shmem.c")]
+[Kernel("shmem_file_setup", "mm/shmem.c")]
 public sealed class ShmemFile
 {
     private readonly Shmem _shmem;
