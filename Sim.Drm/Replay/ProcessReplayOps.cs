@@ -45,6 +45,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
     /// <summary>The file-start hook: the traced process with the header's <c>open_fds</c> installed at their numbers.</summary>
     private void Start(ReplayContext ctx)
     {
+        DrmUnloggedActions.Register(ctx);
         if (ctx.Kind != DataFileKind.Trace)
         {
             return;
