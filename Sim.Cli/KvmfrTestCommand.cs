@@ -32,8 +32,13 @@ public static class KvmfrTestCommand
     /// <summary>Runs the test; returns its exit status (0, or 255 for test.c's <c>return -1</c>).</summary>
     public static int Run(string? staticSizeMb, TextWriter stdout, TextWriter stderr)
     {
-        var options = new MachineOptions();
-        using var machine = Composition.BuildMachine(options);
+        using var machine = Composition.BuildMachine(new MachineOptions());
+        return Run(machine, staticSizeMb, stdout, stderr);
+    }
+
+    /// <summary>Runs the test program on an already built <paramref name="machine"/> (the failure sweep arms its injector first).</summary>
+    public static int Run(IServiceProvider machine, string? staticSizeMb, TextWriter stdout, TextWriter stderr)
+    {
         var loader = (ModuleLoader)machine.GetService(typeof(ModuleLoader))!;
         var vfs = (Vfs)machine.GetService(typeof(Vfs))!;
         var current = (CurrentTask)machine.GetService(typeof(CurrentTask))!;

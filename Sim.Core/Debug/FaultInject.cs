@@ -164,6 +164,12 @@ public sealed class FaultInject
     /// <summary>Failures injected since the last <see cref="Reset"/>, in order (site and call number).</summary>
     public List<(FaultSite Site, int Call)> Injected { get; } = [];
 
+    /// <summary>Whether to keep the call stack of each injected failure (<c>fail_dump</c>'s dump_stack).</summary>
+    public bool CaptureStacks { get; set; }
+
+    /// <summary>The call stacks of the injected failures (while <see cref="CaptureStacks"/>).</summary>
+    public List<string> InjectedStacks { get; } = [];
+
     /// <summary>Whether a failure is still pending.</summary>
     public bool Armed => _failNth > 0 || _namedSite is not null;
 
@@ -182,16 +188,35 @@ public sealed class FaultInject
     /// <summary>Fails the site named <paramref name="name"/> on its next <paramref name="times"/> calls (-1: every call).</summary>
     public void FailSite(string name, int times = 1)
     {
-        FaultSite? site = null;
+        var site = Find(name);
+        if (site is null)
+        {
+            // Sites register as their declaring types initialise: read every loaded model assembly's sites.
+            var models = new List<Assembly>();
+            foreach (var asm in AppDomain.CurrentDomain.GetAssemblies())
+            {
+                if (asm.GetName().Name?.StartsWith("Sim.", StringComparison.Ordinal) == true)
+                {
+                    models.Add(asm);
+                }
+            }
+            FaultSite.Discover([.. models]);
+            site = Find(name);
+        }
+        _namedSite = site ?? throw new ArgumentException($"no fault site named '{name}'", nameof(name));
+        _namedTimes = times;
+    }
+
+    private static FaultSite? Find(string name)
+    {
         foreach (var s in FaultSite.Registered())
         {
             if (s.Name == name)
             {
-                site = s;
+                return s;
             }
         }
-        _namedSite = site ?? throw new ArgumentException($"no fault site named '{name}'", nameof(name));
-        _namedTimes = times;
+        return null;
     }
 
     /// <summary>Disarms without forgetting what was reached.</summary>
@@ -210,6 +235,7 @@ public sealed class FaultInject
         _trail.Clear();
         _reached.Clear();
         Injected.Clear();
+        InjectedStacks.Clear();
     }
 
     /// <summary><c>should_fail_ex(attr, size, flags)</c> for <paramref name="site"/>.</summary>
@@ -225,7 +251,7 @@ public sealed class FaultInject
         {
             if (--_failNth == 0)
             {
-                Injected.Add((site, Calls));
+                Fail(site);
                 return true;
             }
             return false;
@@ -236,10 +262,20 @@ public sealed class FaultInject
             {
                 _namedSite = null;
             }
-            Injected.Add((site, Calls));
+            Fail(site);
             return true;
         }
         return false;
+    }
+
+    // fail_dump: what failed, and where.
+    private void Fail(FaultSite site)
+    {
+        Injected.Add((site, Calls));
+        if (CaptureStacks)
+        {
+            InjectedStacks.Add(Environment.StackTrace);
+        }
     }
 
     /// <summary>Restores the previously active injector when disposed.</summary>

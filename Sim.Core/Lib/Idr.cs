@@ -13,7 +13,6 @@ public sealed class Idr<T> where T : class
 {
     // RADIX_TREE_MAP_SHIFT: one leaf node holds 64 slots; an id in a leaf with no entry needs a new node.
     private const int IDR_LEAF_SHIFT = 6;
-    private static readonly Debug.FaultSite s_radixTreeNode = Debug.FaultSite.Register("idr_alloc:radix_tree_node_alloc");
     private readonly SortedDictionary<int, T> _map = [];
     private readonly Dictionary<int, int> _leaves = [];
 
@@ -45,7 +44,7 @@ public sealed class Idr<T> where T : class
         {
             return -(int)Errno.ENOSPC;
         }
-        if (!_leaves.ContainsKey((int)(id >> IDR_LEAF_SHIFT)) && s_radixTreeNode.ShouldFail())
+        if (!_leaves.ContainsKey((int)(id >> IDR_LEAF_SHIFT)) && IdrFaultSites.RadixTreeNode.ShouldFail())
         {
             return -(int)Errno.ENOMEM; // a new radix_tree_node was needed for this id and could not be allocated
         }
@@ -88,4 +87,11 @@ public sealed class Idr<T> where T : class
 
     /// <summary><c>idr_for_each</c>: ids and objects in ascending id order (a snapshot).</summary>
     public IReadOnlyList<KeyValuePair<int, T>> Entries() => [.. _map];
+}
+
+/// <summary>The allocation site of <c>idr_alloc</c> (outside the generic <see cref="Idr{T}"/>, so it is registered once).</summary>
+internal static class IdrFaultSites
+{
+    /// <summary><c>radix_tree_node_alloc</c> under <c>idr_alloc</c>: a new leaf node is needed.</summary>
+    public static readonly Debug.FaultSite RadixTreeNode = Debug.FaultSite.Register("idr_alloc:radix_tree_node_alloc");
 }
