@@ -38,7 +38,11 @@ public static class SweepCommand
             foreach (var c in report.Cases)
             {
                 stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{c.Scenario} [{c.Site}] {(c.Reached ? "failed" : "not reached")}: {(c.Ret == 0 ? "completed" : $"{c.Call} -> {c.Ret}")}  at {c.Where}"));
+                    $"{c.Scenario} [{c.Site}] {(c.Reached ? "failed" : "not reached")}: {(c.Call.Length == 0 ? "completed" : c.Ret < -1 ? $"{c.Call} -> {c.Ret}" : c.Call)}  at {c.Where}"));
+                foreach (var n in c.Notes)
+                {
+                    stdout.WriteLine("    note: " + n);
+                }
             }
         }
         foreach (var p in report.BaselineProblems)
@@ -63,9 +67,28 @@ public static class SweepCommand
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {site.Name,-40} {site.Kind,-7} -{site.Errno,-7} {(r ? "reached by " + string.Join(", ", by!.Take(4)) + (by!.Count > 4 ? $" (+{by.Count - 4})" : "") : "NOT REACHED")}; {cases} cases, {bad} with problems"));
         }
-        int problems = report.ProblemCount;
+        int problems = report.ProblemCount - report.BaselineProblems.Count;
+        int leaks = 0, exceptions = 0, states = 0;
+        foreach (var c in report.Cases)
+        {
+            foreach (var p in c.Problems)
+            {
+                if (p.StartsWith("leak", StringComparison.Ordinal) || p.StartsWith("pages", StringComparison.Ordinal) || p.StartsWith("CMA", StringComparison.Ordinal))
+                {
+                    leaks++;
+                }
+                else if (p.Contains("exception", StringComparison.Ordinal))
+                {
+                    exceptions++;
+                }
+                else
+                {
+                    states++;
+                }
+            }
+        }
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{report.Sites.Count} sites registered, {reached} reached, {report.Cases.Count} cases run ({report.CasesSkipped} over budget), {problems} problems (seed {seed})"));
+            $"{report.Sites.Count} sites registered, {reached} reached, {report.Cases.Count} cases run ({report.CasesSkipped} over budget): {leaks} leaks, {exceptions} exceptions, {states} state differences; {report.BaselineProblems.Count} replay failures without any injected failure (seed {seed})"));
         return problems == 0 ? 0 : 1;
     }
 }

@@ -281,34 +281,150 @@ public sealed class ReplayScenario(string path, string name) : SweepScenario
     /// <summary>The services of <see cref="LastMachine"/>, resolved before the engine disposes it.</summary>
     public MachineView? LastView { get; private set; }
 
-    /// <summary>Arms the injector of each machine the engine builds (the thread's current injector must be set by the caller).</summary>
+    /// <summary>Arms the injector of each machine the engine builds (null: a baseline run that only records).</summary>
     public Action<FaultInject>? Arm { get; set; }
 
     /// <summary>The engine's result for the last run.</summary>
     public FileResult? LastResult { get; private set; }
 
+    /// <summary>The injector of the last run's machine.</summary>
+    public FaultInject? LastInjector { get; private set; }
+
+    /// <summary>The event whose allocation failed in the last run, and what it returned (its first difference).</summary>
+    public string FailedAt { get; private set; } = "";
+
+    /// <summary>What the failing call returned, as its check saw it (empty: the same as the trace).</summary>
+    public string FailedResult { get; private set; } = "";
+
+    /// <summary>The differences the replay has without any failure (the model's known gaps), as text.</summary>
+    public HashSet<string> BaselineDifferences { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether the last run's failure hit a step the capture did not log.</summary>
+    public bool Unlogged { get; private set; }
+
+    /// <summary>Whether the last run's failure was absorbed by the kernel path (the call still succeeded).</summary>
+    public bool Absorbed { get; private set; }
+
+    /// <summary>Problems seen at the failing event: an exception, or a retry that did not give the trace's result.</summary>
+    public List<string> EventProblems { get; } = [];
+
     /// <inheritdoc/>
     public override ServiceProvider Build() => Composition.BuildMachine(new MachineOptions());
 
-    /// <summary>Replays the file; the injector of the engine's machine is activated and armed by <see cref="Arm"/>.</summary>
-    public FileResult Replay(out FaultInject injector, out FaultInject.Scope scope)
+    /// <summary>
+    /// Replays the file. Each event runs once; when the injector failed an allocation during it, the attempt's
+    /// result is kept aside, the injector disarmed, and the event run again (the same call repeated without the
+    /// failure), which must give the trace's result so the replay goes on in step with the trace.
+    /// </summary>
+    public FileResult Replay()
     {
         FaultInject? inj = null;
-        FaultInject.Scope sc = default;
+        FaultInject.Scope scope = default;
+        bool armed = false;
+        Unlogged = false;
+        Absorbed = false;
+        FailedAt = "";
+        FailedResult = "";
+        EventProblems.Clear();
         var engine = new ReplayEngine(o =>
         {
             var m = Composition.BuildMachine(o);
             LastMachine = m;
             LastView = new MachineView(m);
             inj = m.GetRequiredService<FaultInject>();
-            sc = inj.Activate();
-            Arm?.Invoke(inj);
+            scope = inj.Activate();
+            armed = false;
             return m;
-        });
-        // The engine disposes its machine at the end of the file; the model objects stay readable.
-        LastResult = engine.ReplayFile(Path, Name);
-        injector = inj ?? new FaultInject();
-        scope = sc;
+        })
+        {
+            AroundEvent = (ev, check, run) =>
+            {
+                if (!armed)
+                {
+                    // Armed at the first user call: the machine's own setup (boot, the trace's file-start steps) is not swept.
+                    armed = true;
+                    Arm?.Invoke(inj!);
+                }
+                int before = inj!.Injected.Count;
+                var attempt = new ReplayCheck(ev);
+                Exception? thrown = null;
+                try
+                {
+                    run(attempt);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException and not TraceFormatException)
+                {
+                    thrown = e;
+                }
+                if (inj.Injected.Count == before)
+                {
+                    if (thrown is not null)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(thrown).Throw();
+                    }
+                    foreach (var d in attempt.Differences)
+                    {
+                        check.Fail(d.Field, d.Expected, d.Actual);
+                    }
+                    if (attempt.SkipReason is { } why)
+                    {
+                        check.Skip(why);
+                    }
+                    return;
+                }
+                FailedAt = ev.ToString();
+                FailedResult = attempt.Differences.Count > 0 ? $"{attempt.Differences[0].Field} {attempt.Differences[0].Actual} (trace {attempt.Differences[0].Expected})" : "";
+                inj.Disarm();
+                if (thrown is InvalidOperationException && thrown.Message.StartsWith("unlogged", StringComparison.Ordinal))
+                {
+                    // The failure hit a step the capture did not log (the replay performs it to rebuild state): no
+                    // traced call returned the error, and the replay cannot go on in step with the trace.
+                    Unlogged = true;
+                    FailedResult = thrown.Message;
+                    check.Fail("exception", "no exception", thrown.GetType().Name + ": " + thrown.Message);
+                    return;
+                }
+                if (thrown is not null)
+                {
+                    EventProblems.Add($"exception at the failing call {ev}: {thrown.GetType().Name}: {thrown.Message}");
+                }
+                bool failed = thrown is not null;
+                foreach (var d in attempt.Differences)
+                {
+                    failed |= d.Field is "result.ret" or "ret" && d.Actual.StartsWith('-');
+                }
+                if (!failed)
+                {
+                    // The kernel path absorbed the failure (a retry or a fallback): the call succeeded, maybe with
+                    // another result (an IOVA from another range); that attempt stands.
+                    Absorbed = true;
+                    foreach (var d in attempt.Differences)
+                    {
+                        check.Fail(d.Field, d.Expected, d.Actual);
+                    }
+                    return;
+                }
+                run(check);
+                foreach (var d in check.Differences)
+                {
+                    if (!BaselineDifferences.Contains(d.ToString()))
+                    {
+                        EventProblems.Add($"repeated without the failure, {d}");
+                        break;
+                    }
+                }
+            },
+        };
+        try
+        {
+            // The engine disposes its machine at the end of the file; the model objects stay readable.
+            LastResult = engine.ReplayFile(Path, Name);
+        }
+        finally
+        {
+            scope.Dispose();
+        }
+        LastInjector = inj ?? new FaultInject();
         return LastResult;
     }
 
@@ -363,6 +479,9 @@ public sealed record SweepCase(string Scenario, string Site, bool Reached, long 
 {
     /// <summary>The model frames that called the failing site (innermost first).</summary>
     public string Where { get; init; } = "";
+
+    /// <summary>What is reported but is not a defect (a replay that cannot stay in step with its trace after a failure).</summary>
+    public List<string> Notes { get; init; } = [];
 
     /// <summary>The first model frames of a stack trace, innermost first, without the injector's own.</summary>
     public static string Frames(string? stack, int count = 4)
@@ -439,7 +558,7 @@ public sealed class FailureSweep
         typeof(Sim.RdmaUmem.UmemDmabufTrim).Assembly,
     ];
 
-    private readonly record struct EndState(Dictionary<string, int> Live, ulong MemFree, long Shmem, ulong Cma, int Warns);
+    private readonly record struct EndState(Dictionary<string, int> Live, ulong MemFree, long Shmem, ulong Cma, int Warns, int Differences = 0);
 
     private static EndState Capture(MachineView m)
     {
@@ -567,28 +686,27 @@ public sealed class FailureSweep
             rs.Arm = null;
             try
             {
-                var result = rs.Replay(out var inj, out var scope);
-                try
+                var result = rs.Replay();
+                rs.LastView!.ExitAll();
+                if (result.FormatError is not null)
                 {
-                    rs.LastView!.ExitAll();
-                    foreach (var d in result.Differences)
-                    {
-                        if (d.Field == "exception")
-                        {
-                            problems.Add("baseline exception: " + d);
-                        }
-                    }
-                    if (result.FormatError is not null)
-                    {
-                        problems.Add("baseline: " + result.FormatError);
-                        return ([], default, false);
-                    }
-                    return ([.. inj.Trail], Capture(rs.LastView!), true);
+                    problems.Add("baseline: " + result.FormatError);
+                    return ([], default, false);
                 }
-                finally
+                foreach (var d in result.Differences)
                 {
-                    scope.Dispose();
+                    if (d.Field == "exception")
+                    {
+                        problems.Add("baseline exception: " + d);
+                    }
                 }
+                rs.BaselineDifferences.Clear();
+                foreach (var d in result.Differences)
+                {
+                    rs.BaselineDifferences.Add(d.ToString());
+                }
+                var end = Capture(rs.LastView!);
+                return ([.. rs.LastInjector!.Trail], end with { Differences = result.Differences.Count }, true);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -639,36 +757,56 @@ public sealed class FailureSweep
             rs.Arm = Arm;
             try
             {
-                var result = rs.Replay(out var inj, out var scope);
-                try
+                var result = rs.Replay();
+                var inj = rs.LastInjector!;
+                inj.Disarm();
+                rs.LastView!.ExitAll();
+                problems.AddRange(rs.EventProblems);
+                var notes = new List<string>();
+                int extra = 0;
+                Difference? firstExtra = null;
+                foreach (var d in result.Differences)
                 {
-                    inj.Disarm();
-                    rs.LastView!.ExitAll();
-                    foreach (var d in result.Differences)
+                    if (!rs.BaselineDifferences.Contains(d.ToString()))
                     {
-                        if (d.Field == "exception")
-                        {
-                            problems.Add("exception: " + d);
-                        }
+                        extra++;
+                        firstExtra ??= d;
                     }
-                    Compare(baseline, Capture(rs.LastView!), rs.LastView!, problems);
-                    var hit = inj.Injected.Count > 0 ? inj.Injected[0] : default;
-                    return new SweepCase(sc.Name, site?.Name ?? hit.Site?.Name ?? label, inj.Injected.Count > 0,
-                        -result.Differences.Count, result.Differences.Count > 0 ? result.Differences[0].ToString() ?? "" : "", problems)
-                    {
-                        Where = SweepCase.Frames(inj.InjectedStacks.Count > 0 ? inj.InjectedStacks[0] : null),
-                    };
                 }
-                finally
+                if (extra > 0)
                 {
-                    scope.Dispose();
-                    rs.Arm = null;
+                    notes.Add($"{extra} differences from the trace beyond the {baseline.Differences} it has without the failure; first: {firstExtra}");
                 }
+                if (rs.Unlogged)
+                {
+                    notes.Add("the failure hit an unlogged step of the replay (" + rs.FailedResult + "): not a traced call, the replay leaves the trace");
+                    var end = new List<string>();
+                    Compare(baseline, Capture(rs.LastView!), rs.LastView!, end);
+                    notes.AddRange(end);
+                }
+                else
+                {
+                    Compare(baseline, Capture(rs.LastView!), rs.LastView!, problems);
+                }
+                if (rs.Absorbed)
+                {
+                    notes.Add("absorbed: the kernel path retried or fell back, the call succeeded");
+                }
+                return new SweepCase(sc.Name, site?.Name ?? (inj.Injected.Count > 0 ? inj.Injected[0].Site.Name : label), inj.Injected.Count > 0,
+                    rs.FailedResult.Length > 0 ? -1 : 0, rs.FailedAt + (rs.FailedResult.Length > 0 ? " -> " + rs.FailedResult : ""), problems)
+                {
+                    Where = SweepCase.Frames(inj.InjectedStacks.Count > 0 ? inj.InjectedStacks[0] : null),
+                    Notes = notes,
+                };
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 problems.Add("exception: " + e.GetType().Name + ": " + e.Message);
                 return new SweepCase(sc.Name, label, true, 0, "", problems);
+            }
+            finally
+            {
+                rs.Arm = null;
             }
         }
 

@@ -85,6 +85,12 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
     /// <summary>Options applied on top of every header (<c>--machine</c>), or null.</summary>
     public string? MachineOverrides { get; init; }
 
+    /// <summary>
+    /// Wraps each modelled event: called with the event, its check and the handler (which it may run more than
+    /// once with other checks). The failure sweep uses it to retry an event whose allocation it failed.
+    /// </summary>
+    public Action<TraceEvent, ReplayCheck, Action<ReplayCheck>>? AroundEvent { get; init; }
+
     /// <summary>Expands files and directories (recursively, <c>*.jsonl</c>) in a stable order.</summary>
     public static List<string> ExpandPaths(IEnumerable<string> paths)
     {
@@ -147,6 +153,10 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 if (handler is null)
                 {
                     check.Skip("not modelled");
+                }
+                else if (AroundEvent is { } around)
+                {
+                    Run(() => around(ev, check, c => handler(ctx, ev, c)), check);
                 }
                 else
                 {
