@@ -400,3 +400,32 @@ const char *tf_accmode_name(long flags)
 	default: return "O_RDWR";
 	}
 }
+
+unsigned long tf_ioctl_by_name(const char *name)
+{
+	for (size_t k = 0; k < sizeof tf_table / sizeof tf_table[0]; k++)
+		if (strcmp(tf_table[k].name, name) == 0)
+			return tf_table[k].req;
+	return 0;
+}
+
+int tf_ioctl_put(unsigned long req, void *s, const char *field, uint64_t v)
+{
+	const struct tf_ioctl *t = tf_find(req);
+	for (int k = 0; t && k < t->nfields; k++) {
+		const struct tf_field *f = &t->fields[k];
+		if (strcmp(f->name, field) != 0)
+			continue;
+		unsigned char *p = (unsigned char *)s + f->off;
+		if (f->size == 1) {
+			p[0] = (unsigned char)v;
+		} else if (f->size == 4) {
+			uint32_t w = (uint32_t)v;
+			memcpy(p, &w, 4);
+		} else {
+			memcpy(p, &v, 8);
+		}
+		return 0;
+	}
+	return -1;
+}

@@ -49,6 +49,11 @@ void tf_ioctl_args(struct jb *j, unsigned long req, const void *in, unsigned lon
  * struct after the call; for VERSION the strings are read through peek). */
 void tf_ioctl_result(struct jb *j, unsigned long req, const void *in, const void *out, int64_t ret, tf_peek_fn peek);
 
+/* The request of a decoded ioctl by its op name (0 when unknown), and a struct field set by name (-1 when
+ * the struct has no such field). */
+unsigned long tf_ioctl_by_name(const char *name);
+int tf_ioctl_put(unsigned long req, void *s, const char *field, uint64_t v);
+
 /* fcntl command names (F_GETFD ...), NULL when unknown. */
 const char *tf_fcntl_name(int cmd);
 /* The O_ACCMODE name of a flags word. */
