@@ -159,6 +159,12 @@ public sealed class Process
     [Kernel("ksys_mmap_pgoff", "mm/mmap.c")]
     public long Mmap(ulong length, uint prot, uint flags, int fd, ulong offset)
     {
+        // The syscall entry (x86_64 sys_mmap; glibc's mmap2 wrapper on 32-bit) rejects an offset that is not
+        // page aligned before the fd is looked up.
+        if ((offset & 4095) != 0)
+        {
+            return -(long)Errno.EINVAL;
+        }
         KernelFile? f = null;
         if ((flags & Mman.MAP_ANONYMOUS) == 0)
         {

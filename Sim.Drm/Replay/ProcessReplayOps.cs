@@ -22,6 +22,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         table.OnFileStart(Start);
         table.Add("openat", Openat)
             .Add("close", Close)
+            .Add("dup", Dup)
             .Add("mmap", Mmap)
             .Add("munmap", Munmap)
             .Add("mem_read", MemRead)
@@ -132,6 +133,8 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
     }
 
     private static void Close(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Close(Fd(ev)));
+
+    private static void Dup(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Dup(Fd(ev)));
 
     private static void Mmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {

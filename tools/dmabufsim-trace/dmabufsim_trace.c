@@ -765,11 +765,14 @@ static int do_fcntl(int fd, int cmd, va_list ap)
 			jb_i64(&j, "arg", arg);
 		jb_close(&j);
 		jb_open(&j, "result");
-		jb_ret(&j, ret < 0 ? -err : ret);
-		if (ret >= 0 && cmd == F_GETFD)
+		/* F_GETFL: the format's ret is the access mode, the whole word in flags */
+		jb_ret(&j, ret < 0 ? -err : cmd == F_GETFL ? (ret & O_ACCMODE) : ret);
+		if (ret >= 0 && cmd == F_GETFD) {
 			jb_bool(&j, "FD_CLOEXEC", ret & FD_CLOEXEC);
-		else if (ret >= 0 && cmd == F_GETFL)
+		} else if (ret >= 0 && cmd == F_GETFL) {
 			jb_str(&j, "accmode", tf_accmode_name(ret));
+			jb_i64(&j, "flags", ret);
+		}
 		ev_end(&j);
 		pthread_mutex_unlock(&lock);
 	}

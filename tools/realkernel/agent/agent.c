@@ -46,7 +46,8 @@
 
 static FILE *in, *out;
 static const char *vgem_ko;
-static void *maps[MAX_EVENTS];
+static void *maps[MAX_EVENTS];       /* by the i of the mmap event */
+static long line_event[MAX_EVENTS];  /* script line -> event i */
 static size_t map_len[MAX_EVENTS];
 static char evbuf[LINE_CAP];
 static sigjmp_buf fault_jmp;
@@ -383,7 +384,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_open(&j, "result");
 		jb_ret(&j, ret);
 	} else if (strcmp(op, "munmap") == 0 || strncmp(op, "mem_", 4) == 0) {
-		long m = (long)num(kv, n, "mapping", -1);
+		long m = (long)num(kv, n, "mapping", -1);  /* the i of the mmap event */
 		void *base = m >= 0 && m < MAX_EVENTS ? maps[m] : NULL;
 		begin(&j, i, op, 0, 0);
 		jb_open(&j, "args");
@@ -476,11 +477,14 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_i64(&j, "cmd_value", cmd);
 		jb_close(&j);
 		jb_open(&j, "result");
-		jb_ret(&j, r(ret));
-		if (ret >= 0 && cmd == F_GETFD)
+		/* F_GETFL: the format's ret is the access mode (as drmtrace logged it), the whole word in flags */
+		jb_ret(&j, ret >= 0 && cmd == F_GETFL ? (ret & O_ACCMODE) : r(ret));
+		if (ret >= 0 && cmd == F_GETFD) {
 			jb_bool(&j, "FD_CLOEXEC", ret & FD_CLOEXEC);
-		else if (ret >= 0)
+		} else if (ret >= 0) {
 			jb_str(&j, "accmode", tf_accmode_name(ret));
+			jb_i64(&j, "flags", ret);
+		}
 	} else if (strcmp(op, "read") == 0 || strcmp(op, "write") == 0) {
 		char buf[4096];
 		size_t count = (size_t)num(kv, n, "count", 16);
@@ -591,7 +595,7 @@ int main(int argc, char **argv)
 	fprintf(out, "READY %s\n", u.release);
 	fflush(out);
 	char name[128] = "";
-	long i = 0;
+	long i = 0, line = 0;
 	int in_script = 0;
 	while (fgets(ln, sizeof ln, in)) {
 		ln[strcspn(ln, "\r\n")] = '\0';
@@ -603,6 +607,9 @@ int main(int argc, char **argv)
 			fprintf(out, "BEGIN %s\n", name);
 			header(name);
 			i = 0;
+			line = 0;
+			for (int k = 0; k < MAX_EVENTS; k++)
+				line_event[k] = -1;
 			in_script = 1;
 		} else if (in_script && strcmp(ln, "END") == 0) {
 			script_exit();
@@ -626,6 +633,25 @@ int main(int argc, char **argv)
 				kv[n].val = eq + 1;
 				n++;
 			}
+			/* mapping= names the script line of the mmap: a call on a mapping that failed or is gone is
+			 * left out (no event), so every logged mapping is one the kernel made */
+			const char *mv = get(kv, n, "mapping");
+			if (mv) {
+				long line_no = strtol(mv, NULL, 10);
+				long ev = line_no >= 0 && line_no < MAX_EVENTS ? line_event[line_no] : -1;
+				if (ev < 0 || !maps[ev]) {
+					line++;
+					continue;
+				}
+				static char evtext[24];
+				snprintf(evtext, sizeof evtext, "%ld", ev);
+				for (int k = 0; k < n; k++)
+					if (strcmp(kv[k].key, "mapping") == 0)
+						kv[k].val = evtext;
+			}
+			if (line < MAX_EVENTS)
+				line_event[line] = i;
+			line++;
 			run_call(i++, op, kv, n);
 		} else if (strncmp(ln, "RUN ", 4) == 0) {
 			run_program(ln + 4);
