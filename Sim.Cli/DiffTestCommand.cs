@@ -19,6 +19,7 @@ public static class DiffTestCommand
     {
         var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
         var count = new Option<int>("--count") { Description = "number of sequences", DefaultValueFactory = _ => 20 };
+        var from = new Option<int>("--from") { Description = "run only the sequences from this index on (the draw is the same)", DefaultValueFactory = _ => 0 };
         var length = new Option<int>("--length") { Description = "most calls per sequence", DefaultValueFactory = _ => 30 };
         var families = new Option<string>("--families") { Description = "call families: all, or a comma list of files,dumb,gem,prime,sync,fence", DefaultValueFactory = _ => "all" };
         var record = new Option<string?>("--record") { Description = "append every script and the kernel's answer to this JSON-lines file" };
@@ -28,12 +29,13 @@ public static class DiffTestCommand
         var fault = new Option<string?>("--fault") { Description = "test-only: break a simulator rule on purpose (bpp-limit)", Hidden = true };
         var cmd = new Command("difftest", "Differential test: random call sequences on a real Linux 6.1 kernel (QEMU) and on the simulator")
         {
-            seed, count, length, families, record, answers, outDir, shrinkBudget, fault,
+            seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault,
         };
         cmd.SetAction(pr => Run(new Settings
         {
             Seed = pr.GetValue(seed),
             Count = pr.GetValue(count),
+            From = pr.GetValue(from),
             Length = pr.GetValue(length),
             Families = ParseFamilies(pr.GetValue(families) ?? "all"),
             Record = pr.GetValue(record),
@@ -53,6 +55,9 @@ public static class DiffTestCommand
 
         /// <summary>Sequences.</summary>
         public int Count { get; init; } = 20;
+
+        /// <summary>First sequence index run (the ones before it are drawn but not run).</summary>
+        public int From { get; init; }
 
         /// <summary>Most calls per sequence.</summary>
         public int Length { get; init; } = 30;
@@ -122,7 +127,7 @@ public static class DiffTestCommand
                 oracle = new RecordingOracle(oracle, recordWriter);
             }
             using var fault = s.Fault is null ? null : FaultInjection.Enable(s.Fault);
-            return Campaign(s, oracle, stdout);
+            return Campaign(s, oracle, stdout).Differences == 0 ? 0 : 1;
         }
         catch (RealKernelException ex)
         {
@@ -141,18 +146,28 @@ public static class DiffTestCommand
         }
     }
 
-    /// <summary>The campaign proper, on any oracle.</summary>
-    public static int Campaign(Settings s, IKernelOracle oracle, TextWriter stdout)
+    /// <summary>What a campaign found.</summary>
+    /// <param name="Sequences">Sequences run.</param>
+    /// <param name="Calls">Calls of those sequences (shrinking not counted).</param>
+    /// <param name="Differences">Differing results.</param>
+    /// <param name="Minimal">Each differing sequence shrunk, with its comparison.</param>
+    public sealed record CampaignResult(int Sequences, long Calls, long Differences, List<(Call[] Sequence, Comparison Comparison)> Minimal);
+
+    /// <summary>The campaign proper, on any oracle; prints as it goes and ends with the closing line.</summary>
+    public static CampaignResult Campaign(Settings s, IKernelOracle oracle, TextWriter stdout)
     {
+        var minimal = new List<(Call[], Comparison)>();
         var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
         var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget };
         var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
         var sw = Stopwatch.StartNew();
         long differences = 0, skipped = 0, calls = 0;
-        for (int k = 0; k < seqs.Length; k++)
+        int run = 0;
+        for (int k = Math.Max(0, s.From); k < seqs.Length; k++)
         {
             var name = $"seed{s.Seed}-seq{k}";
             var cmp = runner.Compare(seqs[k], name);
+            run++;
             calls += cmp.Lines.Count;
             skipped += cmp.Replay.Totals.Skipped;
             if (cmp.Differences == 0)
@@ -173,12 +188,12 @@ public static class DiffTestCommand
                 File.WriteAllText(file, minCmp.Trace);
                 stdout.WriteLine($"difftest: wrote {file}");
             }
-            _ = min;
+            minimal.Add((min, minCmp));
         }
         var secs = Math.Max(1e-9, sw.Elapsed.TotalSeconds);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"difftest: {runner.Queries} scripts, {calls} calls in {sw.Elapsed.TotalSeconds:F1} s ({calls / secs:F0} calls/s incl. shrinking), {skipped} results not modelled (skipped)"));
-        stdout.WriteLine($"{seqs.Length} sequences, {calls} calls, {differences} differences");
-        return differences == 0 ? 0 : 1;
+        stdout.WriteLine($"{run} sequences, {calls} calls, {differences} differences");
+        return new CampaignResult(run, calls, differences, minimal);
     }
 }

@@ -144,8 +144,15 @@ public sealed class GuestSession : IDisposable
     private string? ReadLine()
     {
         // The guest tty may add carriage returns; strip them.
-        var l = _reader.ReadLine();
-        return l?.TrimEnd('\r');
+        try
+        {
+            var l = _reader.ReadLine();
+            return l?.TrimEnd('\r');
+        }
+        catch (IOException ex)
+        {
+            throw new RealKernelException($"no answer from the agent ({ex.Message}); a call may block in the guest. Console: {ConsoleTail()}", ex);
+        }
     }
 
     /// <summary>The last lines of the guest console.</summary>
