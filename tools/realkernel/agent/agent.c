@@ -10,7 +10,8 @@
  *   host:  END
  *   guest: BEGIN <name>, the trace header line, one event line per call, then
  *   guest: DONE <name> <events> <vgem rmmod result: 0 or -errno>
- *   host:  RUN <program> [args]    -> runs it (with /tracer.so preloaded, the trace in /tmp/run.jsonl), then
+ *   host:  RUN <program> [args]    -> reloads vgem, runs it (with /tracer.so preloaded, the trace in
+ *                                    /tmp/run.jsonl), then
  *   guest: FILE <exit status>, the trace's lines, EOF
  *   host:  QUIT                   -> power off
  * The script's process state (fds, mappings) is the agent's own: at END everything the script left is
@@ -526,6 +527,10 @@ static void script_exit(void)
 
 static void run_program(char *cmdline)
 {
+	int rl = reload_vgem();  /* a fresh device, as for a script */
+	if (rl != 0)
+		fprintf(stderr, "agent: vgem reload %d\n", rl);
+	unlink("/tmp/run.jsonl");
 	pid_t pid = fork();
 	if (pid == 0) {
 		char *argv[16];
@@ -552,6 +557,7 @@ static void run_program(char *cmdline)
 		fclose(f);
 	fputs("EOF\n", out);
 	fflush(out);
+	syscall(SYS_delete_module, "vgem", O_NONBLOCK);
 }
 
 int main(int argc, char **argv)
