@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sim.Core.Mm;
 using Sim.Core.Replay;
 using Sim.Drm.Drivers.Vgem;
 using Sim.Drm.Drivers.VirtioGpu;
@@ -11,14 +13,14 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the DRM core (<see cref="DrmCore"/>, built from <c>MachineOptions.DrmDevices</c>), the vgem and
-    /// virtio-gpu drivers, the shmem page source and the process-level replay ops. Another driver plugs in with
+    /// virtio-gpu drivers, the shmem page source (<see cref="Shmem"/> over the buddy allocator) and the process-level replay ops. Another driver plugs in with
     /// <c>services.AddSingleton(new DrmDriverRegistration("pl111_drm", ...))</c>.
     /// </summary>
     public static IServiceCollection AddDrm(this IServiceCollection services)
     {
         services.AddSingleton(VgemDrv.Registration);
         services.AddSingleton(VirtgpuGem.Registration);
-        services.AddSingleton<IGemPageSource, SimpleGemPageSource>();
+        services.TryAddSingleton<Shmem>();
         services.AddSingleton<DrmCore>();
         services.AddSingleton<IReplayOpProvider, DrmReplayOps>();
         services.AddSingleton<IReplayOpProvider, ProcessReplayOps>();
