@@ -152,7 +152,7 @@ public sealed class Process
                 Files.SetCloexec(fd, false);
                 return 0;
         }
-        return f.Ops.UnlockedIoctl(f, cmd, arg);
+        return f.Ops.UnlockedIoctl(f, cmd, arg, this);
     }
 
     /// <summary><c>mmap(NULL, length, prot, flags, fd, offset)</c>: the address, or a negative errno.</summary>
@@ -228,7 +228,7 @@ public sealed class Process
             return (1, Poll_h.POLLNVAL);
         }
         uint want = events | Poll_h.POLLERR | Poll_h.POLLHUP;
-        uint Ready() => f.Ops.Poll(f) & want;
+        uint Ready() => f.Ops.Poll(f, want) & want;
         uint mask = Ready();
         if (mask != 0 || timeoutMs == 0)
         {
