@@ -1,7 +1,7 @@
 // Replay of the linux-6.1-cma-arm family's user-side events that are not plain syscalls or DRM ioctls
 // (data/traces/README.md, linux-6.1-cma-arm): the pattern checks through mappings (mmap_rw_check,
 // mmap_read_check, formula under "Data patterns"), the silent munmaps (mmap result.unmapped_after), the unlogged
-// reopen of the DRM node (close result.unlogged_after "openat") and the debugfs dma_buf/bufinfo reads.
+// reopen of the DRM node (close result.unlogged_after "openat"). dma_buf_bufinfo is Sim.DmaBuf's.
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
@@ -17,7 +17,7 @@ public sealed class SilentUnmaps
     public Dictionary<long, List<(ulong Addr, ulong Length)>> After { get; } = [];
 }
 
-/// <summary>Handlers for <c>mmap_rw_check</c>, <c>mmap_read_check</c>, <c>dma_buf_bufinfo</c> and the unlogged steps.</summary>
+/// <summary>Handlers for <c>mmap_rw_check</c>, <c>mmap_read_check</c> and the unlogged steps.</summary>
 public sealed class CmaArmReplayOps : IReplayOpProvider
 {
     /// <inheritdoc/>
@@ -25,8 +25,7 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
     {
         ArgumentNullException.ThrowIfNull(table);
         table.Add("mmap_rw_check", MmapRwCheck)
-            .Add("mmap_read_check", MmapReadCheck)
-            .Add("dma_buf_bufinfo", Bufinfo);
+            .Add("mmap_read_check", MmapReadCheck);
         table.AfterEvent(After);
     }
 
@@ -159,57 +158,4 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
             }
         }
     }
-
-    // The rows of /sys/kernel/debug/dma_buf/bufinfo (dma_buf_debug_show), or null while the machine has no dma-buf core.
-    private static List<BufinfoRow>? ReadBufinfo(ReplayContext ctx)
-    {
-        _ = ctx;
-        return null;
-    }
-
-    private static void Bufinfo(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
-    {
-        var rows = ReadBufinfo(ctx);
-        if (rows is null)
-        {
-            check.Skip("dma_buf/bufinfo needs the dma-buf core (wip/dmabuf)");
-            return;
-        }
-        check.Ret(0);
-        var expected = ev.Result.TryGetProperty("objects", out var o) && o.ValueKind == JsonValueKind.Array ? o : default;
-        int n = expected.ValueKind == JsonValueKind.Array ? expected.GetArrayLength() : 0;
-        check.Equal("result.objects.length", (ulong)n, (ulong)rows.Count);
-        if (n != rows.Count)
-        {
-            return;
-        }
-        int k = 0;
-        foreach (var row in expected.EnumerateArray())
-        {
-            var m = rows[k];
-            string f = $"result.objects[{k}].";
-            check.Equal(f + "size", row.GetProperty("size").GetUInt64(), m.Size);
-            check.Equal(f + "flags", row.GetProperty("flags").GetUInt64(), m.Flags);
-            check.Equal(f + "mode", row.GetProperty("mode").GetUInt64(), m.Mode);
-            check.Equal(f + "count", row.GetProperty("count").GetUInt64(), m.Count);
-            check.Equal(f + "exp_name", row.GetProperty("exp_name").GetString(), m.ExpName);
-            check.Equal(f + "name", row.GetProperty("name").GetString(), m.Name);
-            ulong tracedIno = row.GetProperty("ino").GetUInt64();
-            if (!ctx.State<TracedProcess>().InoMatches(tracedIno, m.Ino))
-            {
-                check.Fail(f + "ino", $"{tracedIno} (pattern)", m.Ino.ToString(CultureInfo.InvariantCulture));
-            }
-            k++;
-        }
-    }
 }
-
-/// <summary>One row of <c>/sys/kernel/debug/dma_buf/bufinfo</c> (<c>dma_buf_debug_show</c>).</summary>
-/// <param name="Size">size.</param>
-/// <param name="Flags">flags (file->f_flags).</param>
-/// <param name="Mode">mode (file->f_mode).</param>
-/// <param name="Count">count (file_count).</param>
-/// <param name="ExpName">exp_name.</param>
-/// <param name="Ino">ino (file_inode(buf_obj->file)->i_ino).</param>
-/// <param name="Name">name ("&lt;none&gt;" when unset).</param>
-public readonly record struct BufinfoRow(ulong Size, ulong Flags, ulong Mode, ulong Count, string ExpName, ulong Ino, string Name);
