@@ -95,15 +95,21 @@ public static class ImporterTestCommand
                 return ((int)r, default, "DRM_IOCTL_MODE_CREATE_DUMB");
             }
             uint handle = BinaryPrimitives.ReadUInt32LittleEndian(create.AsSpan(16));
-            var file = (DrmFile)proc.Fget(fd)!.PrivateData!;
-            var obj = file.ObjectIdr.Find((int)handle)!.Obj!;
-            var (dmabuf, err) = GemExport(machine, obj);
+            // PRIME_HANDLE_TO_FD (DRM_CLOEXEC | DRM_RDWR), then the module's dma_buf_get(fd).
+            int primeFd = PrimeHandleToFd(proc, fd, handle);
+            if (primeFd < 0)
+            {
+                return (primeFd, default, "DRM_IOCTL_PRIME_HANDLE_TO_FD");
+            }
+            var dbList = machine.GetRequiredService<DmaBufList>();
+            var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(dbList, proc, primeFd);
             if (dmabuf is null)
             {
-                return (err, default, "export");
+                return (err, default, "dma_buf_get");
             }
             var res = ImporterTest2(machine.GetRequiredService<DmaMapping>(), dmabuf);
             dmabuf.Put();
+            proc.Close(primeFd);
             var close = new byte[8];
             BinaryPrimitives.WriteUInt32LittleEndian(close, handle);
             proc.Ioctl(fd, DrmH.DRM_IOCTL_GEM_CLOSE, new UserArg(0x7ffe0000, close));
@@ -115,70 +121,15 @@ public static class ImporterTestCommand
         }
     }
 
-    /// <summary>
-    /// The export of a GEM object as <c>drm_gem_prime_export</c> makes it (exp_name "drm", O_RDWR, the object's
-    /// reference held by the dma-buf, cached mapping; map_dma_buf = <c>drm_gem_map_dma_buf</c>:
-    /// <c>funcs-&gt;get_sg_table</c> then <c>dma_map_sgtable(attach-&gt;dev, dir, DMA_ATTR_SKIP_CPU_SYNC)</c>). A
-    /// stand-in until the DRM core's PRIME export is part of the machine.
-    /// </summary>
-    public static (Sim.DmaBuf.DmaBuf? DmaBuf, int Err) GemExport(ServiceProvider machine, DrmGemObject obj)
+    /// <summary><c>DRM_IOCTL_PRIME_HANDLE_TO_FD</c> with DRM_CLOEXEC | DRM_RDWR: the new dma-buf fd or -errno.</summary>
+    public static int PrimeHandleToFd(Process proc, int drmFd, uint handle)
     {
-        ArgumentNullException.ThrowIfNull(machine);
-        ArgumentNullException.ThrowIfNull(obj);
-        var dma = machine.GetRequiredService<DmaMapping>();
-        var ops = new DmaBufOps
-        {
-            CacheSgtMapping = true,
-            MapDmaBuf = (attach, dir) =>
-            {
-                var (sgt, err) = obj.Funcs.GetSgTable!(obj);
-                if (sgt is null)
-                {
-                    return (null, err);
-                }
-                err = dma.MapSgtable(attach.Dev, sgt, dir, DmaAttrs.DMA_ATTR_SKIP_CPU_SYNC);
-                if (err != 0)
-                {
-                    sgt.Free();
-                    return (null, err);
-                }
-                return (sgt, 0);
-            },
-            UnmapDmaBuf = (attach, sgt, dir) =>
-            {
-                DmaMapping.UnmapSgtable(attach.Dev, sgt, dir, DmaAttrs.DMA_ATTR_SKIP_CPU_SYNC);
-                sgt.Free();
-            },
-            Release = _ => obj.Put(),
-            // drm_gem_dmabuf_mmap -> drm_gem_prime_mmap: the fake offset is added, the mapping holds an object reference.
-            Mmap = (_, vma) =>
-            {
-                vma.PgOff += obj.VmaNode.Start;
-                vma.Ops = obj.Funcs.VmOps;
-                vma.PrivateData = obj;
-                obj.Get();
-                int ret = obj.Funcs.Mmap!(obj, vma);
-                if (ret != 0)
-                {
-                    obj.Put();
-                    return ret;
-                }
-                return 0;
-            },
-        };
-        var (dmabuf, e) = Sim.DmaBuf.DmaBuf.Export(machine.GetRequiredService<DmaBufList>(), new DmaBufExportInfo
-        {
-            ExpName = "drm",
-            Ops = ops,
-            Size = obj.Size,
-            Flags = OpenFlags.O_RDWR,
-            Priv = obj,
-        });
-        if (dmabuf is not null)
-        {
-            obj.Get();
-        }
-        return (dmabuf, e);
+        ArgumentNullException.ThrowIfNull(proc);
+        var b = new byte[12];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), DrmH.DRM_CLOEXEC | DrmH.DRM_RDWR);
+        long r = proc.Ioctl(drmFd, DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD, new UserArg(0x7ffe0000, b));
+        return r != 0 ? (int)r : BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(8));
     }
 
     /// <summary>

@@ -225,7 +225,8 @@ public static class DrmGemDmaHelper
         }
         if (dmaObj.ImportAttach is not null)
         {
-            // dma_buf_vunmap (when vaddr) and drm_prime_gem_destroy: imports into these helpers are not modelled.
+            // dma_buf_vunmap (when vaddr: never, the helpers do not vmap imports here), then drm_prime_gem_destroy.
+            DrmPrime.GemDestroy(dmaObj, dmaObj.Sgt);
             dmaObj.Sgt = null;
         }
         else if (dmaObj.Vaddr != 0)

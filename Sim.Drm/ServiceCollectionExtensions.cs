@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Dma;
@@ -17,8 +18,9 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the DRM core (<see cref="DrmCore"/>, built from <c>MachineOptions.DrmDevices</c>), the vgem,
-    /// virtio-gpu, pl111 and "pages" drivers, the shmem page source and the process-level replay ops. Another driver
-    /// plugs in with <c>services.AddSingleton(new DrmDriverRegistration(name, ...))</c>.
+    /// virtio-gpu, pl111 and "pages" drivers, the shmem page source (<see cref="Shmem"/> over the buddy allocator)
+    /// and the process-level replay ops. Another driver plugs in with
+    /// <c>services.AddSingleton(new DrmDriverRegistration(name, ...))</c>.
     /// </summary>
     public static IServiceCollection AddDrm(this IServiceCollection services)
     {
@@ -27,10 +29,9 @@ public static class ServiceCollectionExtensions
         // pl111_drm: GEM DMA objects from the board's dma_alloc_wc (CMA); its kprobe points write to the trace sink.
         services.AddSingleton(sp => Pl111Drv.Registration(sp.GetService<ArmDmaMapping>(), sp.GetRequiredService<KernelTrace>()));
         // pages: the page-array exporter (amdgpu_dma_buf.c's drm_prime_pages_to_sg path) over the buddy allocator.
-        services.AddSingleton(sp => AmdgpuDmaBuf.Registration(sp.GetRequiredService<PageAlloc>(), sp.GetRequiredService<DmaMapping>(),
-            sp.GetRequiredService<MachineOptions>().PagesSeed));
+        services.AddSingleton(sp => AmdgpuDmaBuf.Registration(sp.GetRequiredService<PageAlloc>(), sp.GetRequiredService<MachineOptions>().PagesSeed));
         services.AddSingleton<IReplayOpProvider, Replay.CmaArmReplayOps>();
-        services.AddSingleton<IGemPageSource, SimpleGemPageSource>();
+        services.TryAddSingleton<Shmem>();
         services.AddSingleton<DrmCore>();
         services.AddSingleton<IReplayOpProvider, DrmReplayOps>();
         services.AddSingleton<IReplayOpProvider, ProcessReplayOps>();

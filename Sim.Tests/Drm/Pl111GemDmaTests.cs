@@ -249,7 +249,9 @@ public class Pl111GemDmaTests
             firstRun++;
         }
         Assert.True(runs > 1, "the seeded scatter must break the buffer into several runs");
-        var (dmabuf, err) = ImporterTestCommand.GemExport(b.Sp, bo);
+        int primeFd = ImporterTestCommand.PrimeHandleToFd(b.P, fd, h);
+        Assert.True(primeFd >= 0);
+        var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(b.Sp.GetRequiredService<Sim.DmaBuf.DmaBufList>(), b.P, primeFd);
         Assert.Equal(0, err);
         var r = ImporterTestCommand.ImporterTest2(b.Sp.GetRequiredService<Sim.Core.Dma.DmaMapping>(), dmabuf);
         Assert.Equal(0, r.Ret);
@@ -257,7 +259,9 @@ public class Pl111GemDmaTests
         Assert.Equal((uint)(bo.Pages[0] << 12), r.RegAddr);
         Assert.Equal((uint)(firstRun * 4096), r.RegSize);
         dmabuf!.Put();
-        Assert.Equal(1, bo.Refcount); // only the handle's reference is left
+        Assert.Equal(0, b.P.Close(primeFd));
+        Assert.Equal(0, b.P.Close(fd)); // the last reference: the pages go back
+        Assert.True(bo.Freed);
     }
 
     [Fact]
@@ -324,9 +328,9 @@ public class Pl111GemDmaTests
             switch (Math.Abs(r % 6))
             {
                 case 0 when handle:
-                    var (dmabuf, err) = ImporterTestCommand.GemExport(b.Sp, obj);
-                    ok &= err == 0;
-                    fds.Add(dmabuf!.Fd(b.P, OpenFlags.O_CLOEXEC));
+                    int pfd = ImporterTestCommand.PrimeHandleToFd(b.P, b.Fd, h);
+                    ok &= pfd >= 0;
+                    fds.Add(pfd);
                     break;
                 case 1 when fds.Count > 0:
                     int i = Math.Abs(r / 6) % fds.Count;

@@ -4,7 +4,6 @@
 // a small DRM driver "pages" (not amdgpu's TTM/VRAM machinery): its dumb buffers are arrays of order-0 pages from
 // the buddy allocator, deliberately scattered by a seeded generator.
 using Sim.Core;
-using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
@@ -27,19 +26,12 @@ public sealed class PagesGemObject : DrmGemObject
 }
 
 /// <summary>
-/// The per-device state of a "pages" device: where pages come from, the seeded scatter generator and the
-/// <c>struct device</c> used for <c>dma_max_mapping_size</c>.
+/// The per-device state of a "pages" device: where pages come from and the seeded scatter generator.
 /// </summary>
-public sealed class PagesDevice(PageAlloc pageAlloc, DmaMapping dma, Device device, int seed)
+public sealed class PagesDevice(PageAlloc pageAlloc, int seed)
 {
     /// <summary>The buddy allocator.</summary>
     public PageAlloc PageAlloc { get; } = pageAlloc;
-
-    /// <summary>The DMA layer (max mapping size of <see cref="Device"/>).</summary>
-    public DmaMapping Dma { get; } = dma;
-
-    /// <summary><c>drm-&gt;dev</c>.</summary>
-    public Device Device { get; } = device;
 
     /// <summary>The scatter generator (seeded: the same seed gives the same frames on a fresh machine).</summary>
     public Random Scatter { get; } = new(seed);
@@ -65,8 +57,8 @@ public static class AmdgpuDmaBuf
     };
 
     /// <summary>The registration that binds <c>pages</c> devices of the machine.</summary>
-    public static DrmDriverRegistration Registration(PageAlloc pageAlloc, DmaMapping dma, int seed) =>
-        new(DRIVER_NAME, CreateDriver, drm => drm.DevPrivate = new PagesDevice(pageAlloc, dma, dma.CreateDevice("pages"), seed));
+    public static DrmDriverRegistration Registration(PageAlloc pageAlloc, int seed) =>
+        new(DRIVER_NAME, CreateDriver, drm => drm.DevPrivate = new PagesDevice(pageAlloc, seed));
 
     /// <summary>
     /// The "pages" driver table: DRIVER_GEM | DRIVER_RENDER, dumb buffers of scattered pages, PRIME through the
@@ -82,6 +74,9 @@ public static class AmdgpuDmaBuf
         Patchlevel = 0,
         DriverFeatures = DrmDriverFeature.DRIVER_GEM | DrmDriverFeature.DRIVER_RENDER,
         DumbCreate = DumbCreate,
+        PrimeHandleToFd = DrmPrime.GemPrimeHandleToFd,
+        PrimeFdToHandle = DrmPrime.GemPrimeFdToHandle,
+        GemPrimeMmap = DrmPrime.GemPrimeMmap,
     };
 
     /// <summary>
@@ -93,33 +88,7 @@ public static class AmdgpuDmaBuf
     {
         ArgumentNullException.ThrowIfNull(obj);
         var bo = (PagesGemObject)obj;
-        return PagesToSg(obj.Dev, bo.Pages, (uint)bo.NumPages);
-    }
-
-    /// <summary>
-    /// <c>drm_prime_pages_to_sg(dev, pages, nr_pages)</c>: <c>sg_alloc_table_from_pages_segment</c> over the whole
-    /// array with max_segment = <c>dma_max_mapping_size(dev-&gt;dev)</c> (UINT_MAX when 0 or larger), so contiguous
-    /// frames are coalesced into one entry.
-    /// </summary>
-    [Kernel("drm_prime_pages_to_sg", "drivers/gpu/drm/drm_prime.c")]
-    public static (SgTable? Table, int Err) PagesToSg(DrmDevice? dev, ReadOnlySpan<ulong> pages, uint nrPages)
-    {
-        ulong maxSegment = 0;
-        if (dev?.DevPrivate is PagesDevice pd)
-        {
-            maxSegment = pd.Dma.MaxMappingSize(pd.Device);
-        }
-        if (maxSegment == 0 || maxSegment > uint.MaxValue)
-        {
-            maxSegment = uint.MaxValue;
-        }
-        var sg = new SgTable();
-        int err = SgTable.AllocFromPagesSegment(sg, pages, nrPages, 0, (ulong)nrPages << Align.PAGE_SHIFT, (uint)maxSegment, dev?.Warnings);
-        if (err != 0)
-        {
-            return (null, err);
-        }
-        return (sg, 0);
+        return DrmPrime.PagesToSg(obj.Dev, bo.Pages, (uint)bo.NumPages);
     }
 
     /// <summary>

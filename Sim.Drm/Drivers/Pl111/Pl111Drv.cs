@@ -62,6 +62,9 @@ public static class Pl111Drv
         Patchlevel = 0,
         DriverFeatures = DrmDriverFeature.DRIVER_MODESET | DrmDriverFeature.DRIVER_GEM | DrmDriverFeature.DRIVER_ATOMIC,
         DumbCreate = DrmGemDmaHelper.DumbCreate,
+        PrimeHandleToFd = DrmPrime.GemPrimeHandleToFd,
+        PrimeFdToHandle = DrmPrime.GemPrimeFdToHandle,
+        GemPrimeMmap = DrmPrime.GemPrimeMmap,
     };
 
     /// <summary>
@@ -82,6 +85,7 @@ public static class Pl111Drv
             CoherentDmaMask = DmaAttrs.DMA_BIT_MASK(32),
             Ops = DmaOps.Direct,
         };
+        drm.DmaDev = dev;
         drm.DevPrivate = new Pl111DrmDevPrivate(new DrmDmaParent(dev, alloc, trace));
     }
 }
