@@ -102,7 +102,10 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
 
     /// <summary>
     /// <c>kvmfrbuf_ops</c>: map/unmap/release/mmap only (no attach/detach, no CPU-access hooks, no vmap, not
-    /// dynamic, no cached mapping).
+    /// dynamic, no cached mapping). Each op fires the <c>kvmcap</c> kprobe records of the kvmfr-import ftrace
+    /// capture on the machine's trace (map_kvmfrbuf dir; dma_map_sg_attrs nents/dir/attrs and its return;
+    /// unmap_kvmfrbuf and dma_unmap_sg_attrs nents/dir; release_kvmfrbuf; mmap_kvmfrbuf) where the kernel enters
+    /// them.
     /// </summary>
     [Kernel("kvmfrbuf_ops", "module/kvmfr.c")]
     public static readonly DmaBufOps KvmfrbufOps = new()
@@ -347,14 +350,20 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     public static (SgTable? Sgt, int Err) MapKvmfrbuf(DmaBufAttachment at, DmaDataDirection direction)
     {
         ArgumentNullException.ThrowIfNull(at);
-        var kbuf = (KvmfrBuf)at.DmaBuf!.Priv;
+        var buf = at.DmaBuf!;
+        var kbuf = (KvmfrBuf)buf.Priv;
+        buf.DbList.Kprobe("map_kvmfrbuf", new KernelTraceField("dir", (long)direction));
         var sg = new SgTable();
         int ret = SgTable.AllocFromPages(sg, kbuf.Pages, (uint)kbuf.PageCount, 0, kbuf.PageCount << PAGE_SHIFT);
         if (ret >= 0)
         {
-            // dma_map_sg(at->dev, sg->sgl, sg->nents, direction): dma_map_sg_attrs turns an error into 0.
+            // dma_map_sg(at->dev, sg->sgl, sg->nents, direction) = dma_map_sg_attrs(..., 0), which turns an error into 0.
+            buf.DbList.Kprobe("dma_map_sg_attrs", new KernelTraceField("nents", (long)sg.Nents),
+                new KernelTraceField("dir", (long)direction), new KernelTraceField("attrs", 0UL));
             int n = kbuf.Kdev.Module._dma.MapSgAttrs(at.Dev, sg, sg.Sgl, sg.Nents, direction, 0);
-            if (n > 0)
+            uint mapped = n < 0 ? 0u : (uint)n;
+            buf.DbList.Kprobe("dma_map_sg_attrs:return", new KernelTraceField("ret", (long)mapped));
+            if (mapped != 0)
             {
                 return (sg, 0);
             }
@@ -370,6 +379,9 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     {
         ArgumentNullException.ThrowIfNull(at);
         ArgumentNullException.ThrowIfNull(sg);
+        var dbList = at.DmaBuf!.DbList;
+        dbList.Kprobe("unmap_kvmfrbuf", new KernelTraceField("nents", (long)sg.Nents), new KernelTraceField("dir", (long)direction));
+        dbList.Kprobe("dma_unmap_sg_attrs", new KernelTraceField("nents", (long)sg.Nents), new KernelTraceField("dir", (long)direction));
         DmaMapping.UnmapSgAttrs(at.Dev, sg, sg.Sgl, sg.Nents, direction, 0);
         sg.Free();
     }
@@ -378,6 +390,8 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     [Kernel("release_kvmfrbuf", "module/kvmfr.c")]
     public static void ReleaseKvmfrbuf(DmaBuf buf)
     {
+        ArgumentNullException.ThrowIfNull(buf);
+        buf.DbList.Kprobe("release_kvmfrbuf");
         // kfree(kbuf->pages); kfree(kbuf): nothing else to undo.
     }
 
@@ -392,6 +406,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         ArgumentNullException.ThrowIfNull(buf);
         ArgumentNullException.ThrowIfNull(vma);
         var kbuf = (KvmfrBuf)buf.Priv;
+        buf.DbList.Kprobe("mmap_kvmfrbuf");
         ulong size = vma.End - vma.Start;
         ulong offset = unchecked(vma.PgOff << PAGE_SHIFT);
         ulong end = unchecked(offset + size);

@@ -187,4 +187,35 @@ public class KvmfrDmaBufTests
         Assert.Empty(m.Get<DmaBufList>().Buffers);
         Assert.Equal(2, m.Refcount);
     }
+
+    [Fact]
+    public void KvmcapProbesFireInTheImportCapturesOrder()
+    {
+        // kvmfr-import.ftrace.txt, the first import of the 16-page buffer and its GEM_CLOSE (fd already closed):
+        // dma_buf_map_attachment dir=0, map_kvmfrbuf dir=0, dma_map_sg_attrs nents=N dir=0 attrs=0x0, its return
+        // ret=N, ...; dma_buf_unmap_attachment dir=0, unmap_kvmfrbuf nents=N dir=0, dma_unmap_sg_attrs nents=N dir=0,
+        // dma_buf_detach, dma_buf_release, release_kvmfrbuf.
+        using var m = new Machine();
+        var p = m.Spawn("t");
+        int dev = p.Openat("/dev/kvmfr0", OpenFlags.O_RDWR);
+        int fd = (int)Machine.Create(p, dev, 1, 0, 16 * 4096);
+        var dbList = m.Get<DmaBufList>();
+        var (buf, _) = Sim.DmaBuf.DmaBuf.Get(dbList, p, fd);
+        var (at, _) = buf!.Attach(m.Get<DmaMapping>().CreateDevice("vgem"));
+        using var rec = m.Get<Sim.Core.Debug.KernelTrace>().Record();
+        var (sgt, _) = Sim.DmaBuf.DmaBuf.MapAttachment(at, DmaDataDirection.DMA_BIDIRECTIONAL);
+        long n = sgt!.Nents;
+        Assert.InRange(n, 1, 16);
+        Assert.Equal(0, p.Close(fd));
+        Sim.DmaBuf.DmaBuf.UnmapAttachment(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+        buf.Detach(at);
+        buf.Put();
+        Assert.Equal(
+        [
+            "dma_buf_map_attachment dir=0", "map_kvmfrbuf dir=0", $"dma_map_sg_attrs nents={n} dir=0 attrs=0",
+            $"dma_map_sg_attrs:return ret={n}", $"dma_buf_map_attachment:return",
+            "dma_buf_unmap_attachment dir=0", $"unmap_kvmfrbuf nents={n} dir=0", $"dma_unmap_sg_attrs nents={n} dir=0",
+            "dma_buf_detach", "dma_buf_release", "release_kvmfrbuf",
+        ], rec.Records.Select(r => r.Fields.Count == 0 || r.Op == "dma_buf_map_attachment:return" ? r.Op : r.ToString()));
+    }
 }
