@@ -10,7 +10,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the Sim.DmaBuf models (and their replay ops) in a machine's container: the fence context
     /// allocator, the <c>dma_fence</c> tracepoints, the fence core (stub fence, <c>reservation_ww_class</c>) and
-    /// the dma_fence/dma_resv replay handlers.
+    /// the dma_fence/dma_resv replay handlers; the dma-buf core's <c>db_list</c> with its inode counter, and the
+    /// dma-buf replay handlers.
     /// </summary>
     public static IServiceCollection AddDmaBuf(this IServiceCollection services)
     {
@@ -18,6 +19,11 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<DmaFenceTrace>();
         services.AddSingleton<DmaFenceCore>();
         services.AddSingleton<IReplayOpProvider, DmaResvReplayOps>();
+
+        // dma-buf core (drivers/dma-buf/dma-buf.c): db_list + the dma-buf inode counter, and its replay ops.
+        services.AddSingleton<DmaBufList>();
+        services.AddSingleton<IReplayOpProvider, DmaBufReplayOps>();
+
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();
         services.AddSingleton<Sim.Core.Kernel.IModuleImage>(sp => sp.GetRequiredService<Kvmfr.KvmfrModuleImage>());

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Sim.Core.Replay;
+using Sim.RdmaUmem.Replay;
 
 namespace Sim.RdmaUmem;
 
@@ -8,6 +10,7 @@ public static class ServiceCollectionExtensions
     /// <summary>Registers the Sim.RdmaUmem models (and their replay ops) in a machine's container.</summary>
     public static IServiceCollection AddRdmaUmem(this IServiceCollection services)
     {
+        services.AddSingleton<IReplayOpProvider, UmemTrimReplayOps>();
         return services;
     }
 }

@@ -25,6 +25,13 @@ public interface IFileOperations
     /// <summary><c>.unlocked_ioctl</c>.</summary>
     long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg) => -(long)Errno.ENOTTY;
 
+    /// <summary>
+    /// <c>.unlocked_ioctl</c> made by <paramref name="current"/> (the kernel's <c>current</c>: ioctls that install
+    /// or look up fds, such as <c>dma_buf_fd</c> or <c>sync_file_get_fence</c>, use its descriptor table).
+    /// The syscall calls this one; by default it forwards to the overload without the process.
+    /// </summary>
+    long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg, Kernel.Process current) => UnlockedIoctl(file, cmd, arg);
+
     /// <summary><c>.mmap</c>: sets up <paramref name="vma"/> (its fault handler, flags) or fails.</summary>
     int Mmap(KernelFile file, Vma vma) => -(int)Errno.ENODEV;
 
@@ -39,6 +46,13 @@ public interface IFileOperations
 
     /// <summary><c>.poll</c>: the ready mask (POLLIN, POLLOUT, ...); NULL poll means DEFAULT_POLLMASK.</summary>
     uint Poll(KernelFile file) => Poll_h.DEFAULT_POLLMASK;
+
+    /// <summary>
+    /// <c>.poll</c> with <c>poll_requested_events()</c> = <paramref name="requestedEvents"/> (files that arm
+    /// callbacks only for the requested events, such as dma-bufs, need it). The syscall calls this one; by default
+    /// it forwards to <see cref="Poll(KernelFile)"/>.
+    /// </summary>
+    uint Poll(KernelFile file, uint requestedEvents) => Poll(file);
 
     /// <summary><c>.show_fdinfo</c>: appends lines to <c>/proc/self/fdinfo/N</c>.</summary>
     void ShowFdinfo(KernelFile file, System.Text.StringBuilder m) { }

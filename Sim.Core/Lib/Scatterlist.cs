@@ -98,14 +98,53 @@ public sealed partial class SgTable
     /// <summary><c>SG_MAX_SINGLE_ALLOC</c>: slots per chunk (PAGE_SIZE / sizeof(struct scatterlist)).</summary>
     public const int SG_MAX_SINGLE_ALLOC = 128;
 
-    /// <summary>The chunks (separately allocated arrays of slots).</summary>
-    public Scatterlist[][] Chunks { get; set; } = [];
+    private Scatterlist[][] _chunks = [];
+    private SgCursor _sgl = SgCursor.Null;
+    private int _nents;
 
-    /// <summary><c>sgl</c>: the first entry.</summary>
-    public SgCursor Sgl { get; set; } = SgCursor.Null;
+    /// <summary>The chunks (separately allocated arrays of slots). Setting it counts as a change (<see cref="Generation"/>).</summary>
+    public Scatterlist[][] Chunks
+    {
+        get => _chunks;
+        set
+        {
+            _chunks = value;
+            Generation++;
+        }
+    }
 
-    /// <summary><c>nents</c>: entries mapped (the DMA view).</summary>
-    public int Nents { get; set; }
+    /// <summary><c>sgl</c>: the first entry. Setting it counts as a change (<see cref="Generation"/>).</summary>
+    public SgCursor Sgl
+    {
+        get => _sgl;
+        set
+        {
+            _sgl = value;
+            Generation++;
+        }
+    }
+
+    /// <summary><c>nents</c>: entries mapped (the DMA view). Setting it counts as a change (<see cref="Generation"/>).</summary>
+    public int Nents
+    {
+        get => _nents;
+        set
+        {
+            _nents = value;
+            Generation++;
+        }
+    }
+
+    /// <summary>
+    /// Not kernel state: a counter bumped whenever the table's shape changes (<see cref="Chunks"/>, <see cref="Sgl"/>,
+    /// <see cref="Nents"/> set, <see cref="MarkChanged"/>), so that data derived from it (a prefix-sum index of the DMA
+    /// lengths) knows when to rebuild. Code that rewrites entries in place (a DMA mapping filling
+    /// <c>dma_address</c>/<c>dma_length</c>) calls <see cref="MarkChanged"/>; the umem trim and its exact restore do not.
+    /// </summary>
+    public long Generation { get; private set; }
+
+    /// <summary>Records that entries were rewritten in place (see <see cref="Generation"/>).</summary>
+    public void MarkChanged() => Generation++;
 
     /// <summary><c>orig_nents</c>: entries of the CPU view.</summary>
     public int OrigNents { get; set; }

@@ -1,0 +1,132 @@
+using BenchmarkDotNet.Attributes;
+using Sim.Core.Lib;
+using Sim.RdmaUmem;
+
+namespace Benchmarks;
+
+/// <summary>
+/// One operation = <c>ib_umem_dmabuf_map_pages</c> trim + <c>ib_umem_dmabuf_unmap_pages</c> restore on a warm table
+/// of <see cref="N"/> entries of 64 KiB (<c>dma_address</c> = 0x100000000 + i * 64 KiB), the grid and windows of the
+/// native yardstick (/work/shared/bench/native-sgtrim: bench.c): <c>first-page</c> = [0, P), <c>last-page</c> =
+/// [total - P, total), <c>middle-1pct</c> = ALIGN_DOWN(total / 1000 * 495, P) for max(P, ALIGN_DOWN(total / 100, P)),
+/// <c>whole</c> = [0, total). The table is kernel-shaped: 128-slot chunks, each a separate array, allocated in a
+/// shuffled order (so neighbours in the list are not neighbours in memory, like separately allocated pages) and
+/// linked by chain slots.
+/// </summary>
+[MemoryDiagnoser]
+public class SgTrimBenchmarks
+{
+    private const ulong P = 4096;
+    private const uint EntryLength = 64 * 1024;
+
+    private SgTable _table = new();
+    private SgTrimIndex _index = new();
+    private ulong _address;
+    private ulong _length;
+
+    /// <summary>Entries in the table.</summary>
+    [Params(16, 1024, 65536, 1048576)]
+    public int N;
+
+    /// <summary>The umem window.</summary>
+    [Params("first-page", "middle-1pct", "last-page", "whole")]
+    public string Window = "whole";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _table = BuildScattered(N, new Random(0xbeef + N));
+        ulong total = (ulong)N * EntryLength;
+        ulong onePct = Math.Max(P, (total / 100) & ~(P - 1));
+        (_address, _length) = Window switch
+        {
+            "first-page" => (0UL, P),
+            "last-page" => (total - P, P),
+            "middle-1pct" => ((total / 1000 * 495) & ~(P - 1), onePct),
+            "whole" => (0UL, total),
+            _ => throw new ArgumentException($"unknown window {Window}"),
+        };
+        _index = new SgTrimIndex();
+        // Warm: build the index once (per mapped table) and check both implementations agree before timing.
+        var w = UmemDmabufTrim.Walk(_table, _address, _length);
+        UmemDmabufTrim.Unmap(_table, w);
+        var x = UmemDmabufTrim.Indexed(_table, _index, _address, _length);
+        UmemDmabufTrim.Unmap(_table, x);
+        if (w != x)
+        {
+            throw new InvalidOperationException($"Walk {w} and Indexed {x} disagree");
+        }
+    }
+
+    /// <summary>The faithful kernel loop, then the restore.</summary>
+    [Benchmark(Baseline = true)]
+    public uint Walk()
+    {
+        var r = UmemDmabufTrim.Walk(_table, _address, _length);
+        UmemDmabufTrim.Unmap(_table, r);
+        return r.Nmap + (uint)r.Walked;
+    }
+
+    /// <summary>The prefix-sum search (index already built for this table), then the restore.</summary>
+    [Benchmark]
+    public uint Indexed()
+    {
+        var r = UmemDmabufTrim.Indexed(_table, _index, _address, _length);
+        UmemDmabufTrim.Unmap(_table, r);
+        return r.Nmap + (uint)r.Walked;
+    }
+
+    // sg_alloc_table's shape (full chunks: 127 entries + chain slot; the last one the rest, SG_END on the last entry),
+    // with the chunk arrays allocated in a random order and stored at random places of SgTable.Chunks.
+    private static SgTable BuildScattered(int n, Random rng)
+    {
+        int chunks = 1;
+        for (int left = n; left > SgTable.SG_MAX_SINGLE_ALLOC; left -= SgTable.SG_MAX_SINGLE_ALLOC - 1)
+        {
+            chunks++;
+        }
+        var sizes = new int[chunks];
+        int rest = n;
+        for (int k = 0; k < chunks; k++)
+        {
+            sizes[k] = rest > SgTable.SG_MAX_SINGLE_ALLOC ? SgTable.SG_MAX_SINGLE_ALLOC : rest;
+            rest -= rest > SgTable.SG_MAX_SINGLE_ALLOC ? SgTable.SG_MAX_SINGLE_ALLOC - 1 : rest;
+        }
+        var allocOrder = Enumerable.Range(0, chunks).ToArray();
+        rng.Shuffle(allocOrder);
+        var listChunks = new Scatterlist[chunks][];
+        foreach (int k in allocOrder)
+        {
+            listChunks[k] = new Scatterlist[sizes[k]];
+        }
+        var place = Enumerable.Range(0, chunks).ToArray();
+        rng.Shuffle(place);
+        var stored = new Scatterlist[chunks][];
+        for (int k = 0; k < chunks; k++)
+        {
+            stored[place[k]] = listChunks[k];
+        }
+        int i = 0;
+        for (int k = 0; k < chunks; k++)
+        {
+            var chunk = listChunks[k];
+            int data = k + 1 < chunks ? chunk.Length - 1 : chunk.Length;
+            for (int s = 0; s < data; s++, i++)
+            {
+                chunk[s].SetPage(0x100000UL + (ulong)i * 16, EntryLength, 0);
+                chunk[s].DmaAddress = 0x100000000UL + (ulong)i * EntryLength;
+                chunk[s].DmaLength = EntryLength;
+            }
+            if (k + 1 < chunks)
+            {
+                chunk[^1].PageLink = ((ulong)place[k + 1] << 2) | Scatterlist.SG_CHAIN;
+            }
+            else
+            {
+                chunk[^1].PageLink |= Scatterlist.SG_END;
+            }
+        }
+        var table = new SgTable { Chunks = stored, Sgl = new SgCursor(place[0], 0), Nents = n, OrigNents = n };
+        return table;
+    }
+}
