@@ -72,10 +72,10 @@ public static class CallGen
     private static KeyValuePair<string, string> S(string k, string v) => new(k, v);
 
     /// <summary>An fd number a call acts on: mostly the ones a short sequence opens (4..9), sometimes -1 or unused.</summary>
-    public static Gen<long> Fd => Gen.Frequency((6, Gen.Constant(4L)), (6, Gen.Choose(5, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 11L, 20L)));
+    public static Gen<long> Fd => Gen.Frequency((12, Gen.Constant(4L)), (6, Gen.Choose(5, 7).Select(x => (long)x)), (1, Gen.Choose(8, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 11L, 20L)));
 
     /// <summary>A GEM handle: the live ones of a short sequence (1..4), 0, or one never created.</summary>
-    public static Gen<long> Handle => Gen.Frequency((8, Gen.Choose(1, 4).Select(x => (long)x)), (1, Gen.Elements(0L, 7L, 0xFFFFFFFFL)));
+    public static Gen<long> Handle => Gen.Frequency((10, Gen.Choose(1, 2).Select(x => (long)x)), (4, Gen.Choose(3, 4).Select(x => (long)x)), (1, Gen.Elements(0L, 7L, 0xFFFFFFFFL)));
 
     /// <summary>A width/height: edge values and random sizes.</summary>
     public static Gen<ulong> Dimension => Gen.Frequency(
@@ -91,7 +91,7 @@ public static class CallGen
 
     /// <summary>MODE_CREATE_DUMB, mostly small valid buffers so that later calls find objects.</summary>
     public static Gen<Call> CreateDumb =>
-        from small in Gen.Frequency((3, Gen.Constant(true)), (2, Gen.Constant(false)))
+        from small in Gen.Frequency((4, Gen.Constant(true)), (1, Gen.Constant(false)))
         from w in small ? Gen.Elements(1UL, 16UL, 64UL, 100UL) : Dimension
         from h in small ? Gen.Elements(1UL, 16UL, 64UL) : Dimension
         from bpp in small ? Gen.Elements(8UL, 32UL) : Bpp
@@ -109,12 +109,12 @@ public static class CallGen
 
     /// <summary>mmap of an fd (DRM fds need an object's fake offset: the first objects of a fresh device sit at 0x100000000 + pages).</summary>
     public static Gen<Call> Mmap =>
-        from fd in Fd
+        from fd in Gen.Frequency((3, Gen.Constant(4L)), (3, Gen.Constant(5L)), (1, Fd))
         from drmOffset in Gen.Frequency((5, Gen.Constant(Offset0)), (3, Gen.Elements(Offset0 + 4096, Offset0 + 16384, Offset0 + 32768)), (1, Gen.Elements(0L, Offset0 + 1, 4096L)))
-        from len in Gen.Elements(4096L, 4096L, 8192L, 16384L, 12288L, 0L)
+        from len in Gen.Frequency((6, Gen.Constant(4096L)), (2, Gen.Elements(8192L, 16384L, 12288L)), (1, Gen.Constant(0L)))
         from prot in Gen.Frequency((4, Gen.Constant(3L)), (1, Gen.Constant(1L)))
         from flags in Gen.Frequency((9, Gen.Constant(1L)), (1, Gen.Constant(2L)))
-        select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", fd == 4 || fd == 5 ? drmOffset : 0)]);
+        select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", fd == 4 ? drmOffset : 0)]);
 
     /// <summary>A store or load through a mapping, or its munmap.</summary>
     public static Gen<Call> OnMapping =>
@@ -136,7 +136,7 @@ public static class CallGen
         var gens = new List<(int, Gen<Call>)>();
         if (f.HasFlag(CallFamilies.Files))
         {
-            gens.Add((3, from node in Gen.Frequency((9, Gen.Constant("/dev/dri/card0")), (1, Gen.Constant("/dev/dri/renderD128")))
+            gens.Add((1, from node in Gen.Frequency((9, Gen.Constant("/dev/dri/card0")), (1, Gen.Constant("/dev/dri/renderD128")))
                          from flags in Gen.Elements(524290L, 2L)
                          select new Call("openat", [S("path", node), A("flags", flags)])));
             gens.Add((2, Fd.Where(fd => fd != 4).Select(fd => new Call("close", [A("fd", fd)]))));
@@ -156,12 +156,12 @@ public static class CallGen
         {
             gens.Add((2, HandleIoctl("DRM_IOCTL_GEM_CLOSE", ("pad", Mostly0(1)))));
             gens.Add((2, HandleIoctl("DRM_IOCTL_GEM_FLINK")));
-            gens.Add((2, from dev in Fd from name in Gen.Choose(0, 3) select new Call("DRM_IOCTL_GEM_OPEN", [A("on", dev), A("name", (long)name)])));
+            gens.Add((2, from dev in Fd from name in Gen.Frequency((4, Gen.Choose(1, 2)), (1, Gen.Elements(0, 3))) select new Call("DRM_IOCTL_GEM_OPEN", [A("on", dev), A("name", (long)name)])));
         }
         if (f.HasFlag(CallFamilies.Prime))
         {
             gens.Add((4, HandleIoctl("DRM_IOCTL_PRIME_HANDLE_TO_FD", ("flags", Gen.Elements(0L, 524288L, 524290L, 2L, 1L, 524290L)), ("fd", Gen.Constant(-1L)))));
-            gens.Add((3, from dev in Fd from fd in Fd select new Call("DRM_IOCTL_PRIME_FD_TO_HANDLE", [A("on", dev), A("fd", fd), A("flags", 0)])));
+            gens.Add((3, from dev in Fd from fd in Gen.Frequency((3, Gen.Constant(5L)), (1, Fd)) select new Call("DRM_IOCTL_PRIME_FD_TO_HANDLE", [A("on", dev), A("fd", fd), A("flags", 0)])));
             gens.Add((1, from fd in Fd from w in Gen.Elements(0L, 1L, 2L, 2L) from off in Gen.Elements(0L, 0L, 1L) select new Call("lseek", [A("fd", fd), A("offset", off), A("whence", w)])));
             gens.Add((1, Fd.Select(fd => new Call("fdinfo", [A("fd", fd)]))));
             gens.Add((1, from fd in Fd from n in Gen.Elements("", "6275662d31", "4142434445464748494a4b4c4d4e4f505152535455565758595a3031323334") select new Call("DMA_BUF_SET_NAME", [A("on", fd), S("name", n)])));
@@ -177,7 +177,7 @@ public static class CallGen
         if (fences)
         {
             gens.Add((3, HandleIoctl("DRM_IOCTL_VGEM_FENCE_ATTACH", ("flags", Gen.Elements(0L, 1L, 1L, 2L)), ("out_fence", Gen.Constant(0L)), ("pad", Mostly0(1)))));
-            gens.Add((2, from dev in Fd from fence in Gen.Choose(0, 4) from fl in Mostly0(1) select new Call("DRM_IOCTL_VGEM_FENCE_SIGNAL", [A("on", dev), A("fence", (long)fence), A("flags", fl)])));
+            gens.Add((2, from dev in Fd from fence in Gen.Frequency((4, Gen.Choose(1, 3)), (1, Gen.Elements(0, 4))) from fl in Mostly0(1) select new Call("DRM_IOCTL_VGEM_FENCE_SIGNAL", [A("on", dev), A("fence", (long)fence), A("flags", fl)])));
         }
         if (f.HasFlag(CallFamilies.Prime) || fences)
         {
@@ -190,11 +190,31 @@ public static class CallGen
         return Gen.Frequency(gens.ToArray());
     }
 
-    /// <summary>A sequence: card0 opened first (fd 4), then 1..maxCalls calls.</summary>
+    /// <summary>A small buffer on card0 (fd 4), so that later calls find objects (handles 1, 2, ...).</summary>
+    public static Gen<Call> CreateSmallOnCard0 =>
+        from w in Gen.Elements(1UL, 16UL, 64UL, 100UL, 1024UL)
+        from h in Gen.Elements(1UL, 16UL, 64UL)
+        from bpp in Gen.Elements(8UL, 16UL, 32UL)
+        select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", 4L), A("height", h), A("width", w), A("bpp", bpp), A("flags", 0L)]);
+
+    /// <summary>
+    /// A sequence: card0 opened first (fd 4), a prologue that makes objects (0..3 small dumb buffers; with PRIME, often
+    /// an export of handle 1, the dma-buf then being fd 5; with Dumb, often MAP_DUMB of handle 1), then random calls,
+    /// maxCalls in all.
+    /// </summary>
     public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
-        from n in Gen.Choose(1, Math.Max(1, maxCalls - 1))
+        from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
+        from prologue in CreateSmallOnCard0.ArrayOf(creates)
+        from export in f.HasFlag(CallFamilies.Prime) ? Gen.Elements(true, true, false) : Gen.Constant(false)
+        from map in f.HasFlag(CallFamilies.Dumb) ? Gen.Elements(true, false) : Gen.Constant(false)
+        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates))
         from calls in Single(f).ArrayOf(n)
-        select (Call[])[new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]), .. calls];
+        select (Call[])[
+            new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]),
+            .. prologue,
+            .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
+            .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
+            .. calls];
 
     /// <summary>The calls as agent lines; calls on a mapping get the event index of their mmap (none yet: left out).</summary>
     public static List<string> Render(IReadOnlyList<Call> seq)

@@ -247,6 +247,15 @@ public sealed class Process
     public (int Ret, uint Revents) Poll(int fd, uint events, long timeoutMs)
     {
         using var syscall = EnterSyscall();
+        if (fd < 0)
+        {
+            // do_pollfd: a negative fd is ignored (revents 0, not counted); the call still sleeps its timeout.
+            if (timeoutMs > 0)
+            {
+                _clock.WaitUntil(() => false, timeoutMs * 1_000_000L);
+            }
+            return (0, 0);
+        }
         var f = Files.Lookup(fd);
         if (f is null)
         {
