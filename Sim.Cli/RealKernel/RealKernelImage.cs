@@ -135,15 +135,12 @@ public sealed class RealKernelImage
     public void EnsureKernel(TextWriter log)
     {
         var marker = Path.Combine(CacheDir, "kernel-package.txt");
-        string? pkg = null;
-        var deps = RunCapture("apt-cache", ["depends", "linux-image-amd64"], allowFail: true);
-        foreach (var line in deps.Split('\n'))
+        string? pkg = ResolveKernelPackage();
+        if (pkg is null && IsRoot())
         {
-            var t = line.Trim();
-            if (t.StartsWith("Depends: linux-image-6.1", StringComparison.Ordinal))
-            {
-                pkg = t["Depends: ".Length..].Trim();
-            }
+            log.WriteLine("realkernel: apt-get update (no package lists)");
+            Run("apt-get", ["update"], null, log, allowFail: true);
+            pkg = ResolveKernelPackage();
         }
         if (pkg is null && File.Exists(marker))
         {
@@ -176,6 +173,22 @@ public sealed class RealKernelImage
             throw new RealKernelException($"{KernelPath}: not in the package");
         }
         File.WriteAllText(marker, pkg + "\n");
+    }
+
+    /// <summary>The 6.1 image package <c>linux-image-amd64</c> depends on (<c>apt-cache depends</c>), or null.</summary>
+    public static string? ResolveKernelPackage()
+    {
+        string? pkg = null;
+        var deps = RunCapture("apt-cache", ["depends", "linux-image-amd64"], allowFail: true);
+        foreach (var line in deps.Split('\n'))
+        {
+            var t = line.Trim();
+            if (t.StartsWith("Depends: linux-image-6.1", StringComparison.Ordinal))
+            {
+                pkg = t["Depends: ".Length..].Trim();
+            }
+        }
+        return pkg;
     }
 
     /// <summary>The module files (dependencies first) for <see cref="Modules"/>.</summary>

@@ -10,7 +10,7 @@ namespace Sim.Tests.Cli;
 /// <summary>
 /// The differential test without QEMU: the real kernel's answers come from a recorded answer set
 /// (<c>Cli/Data/difftest-bpp-limit.answers.jsonl</c>, recorded from Linux 6.1.0-56-amd64 under QEMU with
-/// <c>dmabufsim difftest --seed 1 --from 112 --count 113 --length 10 --families dumb --fault bpp-limit
+/// <c>dmabufsim difftest --seed 1 --from 141 --count 142 --length 10 --families dumb --fault bpp-limit
 /// --shrink-budget 30 --record FILE</c>): every script the campaign and its shrinking ask is in it.
 /// </summary>
 public sealed class DiffTestTests
@@ -24,8 +24,8 @@ public sealed class DiffTestTests
     private static DiffTestCommand.Settings Recorded() => new()
     {
         Seed = 1,
-        From = 112,
-        Count = 113,
+        From = 141,
+        Count = 142,
         Length = 10,
         Families = CallFamilies.Dumb,
         ShrinkBudget = 30,
