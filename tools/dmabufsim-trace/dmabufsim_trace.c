@@ -6,7 +6,8 @@
  *
  * Memory accesses through mappings cannot be seen by interposition: a program may report them by calling
  * dmabufsim_trace_mem_write / dmabufsim_trace_mem_read (found with dlsym, so it runs without the library
- * too); they become mem_write / mem_read events. */
+ * too); they become mem_write / mem_read events. A forked child is not traced. Calls glibc makes internally
+ * (fopen's open, fclose's close) do not pass through the interposed symbols and are not seen. */
 #define _GNU_SOURCE
 #include "dmabufsim_uapi.h"
 #include "trace_fmt.h"
@@ -303,6 +304,26 @@ static void on_fatal(int sig)
 	raise(sig);
 }
 
+/* fork: the parent's buffered lines are written once (before the fork), and the child does not trace (its
+ * events would interleave with the parent's numbering in the same file). */
+static void before_fork(void)
+{
+	pthread_mutex_lock(&lock);
+	flush_locked();
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static void after_fork_child(void)
+{
+	enabled = 0;
+	out_fd = -1;
+	pthread_mutex_unlock(&lock);
+}
+
 __attribute__((constructor)) static void trace_init(void)
 {
 	int saved = errno;
@@ -330,6 +351,7 @@ __attribute__((constructor)) static void trace_init(void)
 	enabled = 1;
 	pthread_mutex_unlock(&lock);
 	atexit(flush_all);
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
 	for (size_t k = 0; k < sizeof fatal / sizeof fatal[0]; k++) {
 		struct sigaction old;
 		if (sigaction(fatal[k], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
