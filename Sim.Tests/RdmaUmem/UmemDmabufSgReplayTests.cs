@@ -14,8 +14,9 @@ namespace Sim.Tests.RdmaUmem;
 /// <summary>
 /// Every event of linux-6.1-sg <c>dmabuf_vgem_*</c> (the real <c>ib_umem_dmabuf_get</c> / <c>map_pages</c> /
 /// <c>unmap_pages</c> with the module's lock, pin, unpin, unlock and release between them, and the dma-buf events
-/// around them) replayed against the umem model, with the vgem side stood in by <see cref="VgemUnloggedStandIn"/>.
-/// Nothing may fail or be skipped, and the event counts are the files' own.
+/// around them) replayed on the CLI's machine composition (the vgem model performs the buffer-creating unlogged
+/// entries). Nothing may fail or be skipped, the event counts are the files' own, no umem or attachment outlives the
+/// trace, and the only WARNs are the kernel's for the trace's own bad-argument cases.
 /// </summary>
 public class UmemDmabufSgReplayTests
 {
@@ -33,10 +34,7 @@ public class UmemDmabufSgReplayTests
         LiveObjects? live = null;
         var engine = new ReplayEngine(options =>
         {
-            var s = new ServiceCollection();
-            s.AddSimCore(options).AddDmaBuf().AddDrm().AddRdmaUmem();
-            s.AddSingleton<IReplayOpProvider, VgemUnloggedStandIn>();
-            var sp = s.BuildServiceProvider();
+            var sp = Sim.Cli.Composition.BuildMachine(options);
             warnings = sp.GetRequiredService<Warnings>();
             live = sp.GetRequiredService<LiveObjects>();
             return sp;
