@@ -3,6 +3,8 @@ using Sim.Core;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Lib;
+using Sim.Core.Mm;
+using Sim.DmaBuf;
 
 namespace Sim.Drm;
 
@@ -39,13 +41,18 @@ public sealed class DrmMinor(DrmDevice dev, int index, DrmMinorType type)
 public sealed class DrmDevice
 {
     /// <summary>Creates a device (<c>drm_dev_alloc</c> + <c>drm_gem_init</c>); the minors come from <see cref="DrmCore"/>.</summary>
-    public DrmDevice(DrmDriver driver, DrmDeviceConfig config, MachineOptions options, LiveObjects live, Warnings warnings, IGemPageSource pages)
+    public DrmDevice(DrmDriver driver, DrmDeviceConfig config, MachineOptions options, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore,
+        DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping)
     {
         Driver = driver;
         Config = config;
         Live = live;
         Warnings = warnings;
-        Pages = pages;
+        Shmem = shmem;
+        FenceCore = fenceCore;
+        DbList = dbList;
+        DmaMapping = dmaMapping;
+        DmaDev = new Sim.Core.Dma.Device(driver.Name);
         Is32Bit = options.Is32Bit;
         // drm_gem_init: drm_vma_offset_manager_init(mgr, DRM_FILE_PAGE_OFFSET_START, DRM_FILE_PAGE_OFFSET_SIZE).
         ulong start = (config.MmapOffsetStart ?? options.DefaultMmapOffsetStart) >> 12;
@@ -76,8 +83,16 @@ public sealed class DrmDevice
     public LiveObjects Live { get; }
     /// <summary>The machine's WARN log.</summary>
     public Warnings Warnings { get; }
-    /// <summary>Where shmem pages come from.</summary>
-    public IGemPageSource Pages { get; }
+    /// <summary>Where shmem pages come from (<c>shmem_file_setup</c>).</summary>
+    public Shmem Shmem { get; }
+    /// <summary>The machine's fence core (reservation objects of the device's GEM objects).</summary>
+    public DmaFenceCore FenceCore { get; }
+    /// <summary>The machine's dma-buf list (<c>dma_buf_export</c>).</summary>
+    public DmaBufList DbList { get; }
+    /// <summary>The machine's DMA mapping API.</summary>
+    public Sim.Core.Dma.DmaMapping DmaMapping { get; }
+    /// <summary><c>dev</c>: the parent device (DMA mappings of imports, <c>dma_max_mapping_size</c>); set by the driver's probe.</summary>
+    public Sim.Core.Dma.Device DmaDev { get; set; }
     /// <summary>True on a 32-bit kernel (uAPI struct layouts).</summary>
     public bool Is32Bit { get; }
     /// <summary><c>open_count</c>.</summary>

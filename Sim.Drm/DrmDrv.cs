@@ -4,6 +4,8 @@ using Sim.Core;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
+using Sim.Core.Mm;
+using Sim.DmaBuf;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm;
@@ -25,7 +27,7 @@ public sealed class DrmCore
     private readonly List<DrmDevice> _devices = [];
 
     /// <summary>Initialises the core and registers every configured device whose driver is known.</summary>
-    public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, IGemPageSource pages,
+    public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore, DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping,
         IEnumerable<DrmDriverRegistration> drivers)
     {
         Live = live;
@@ -43,7 +45,7 @@ public sealed class DrmCore
             {
                 continue;
             }
-            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, pages);
+            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping);
             DevRegister(dev, vfs);
             reg.Probe?.Invoke(dev);
         }

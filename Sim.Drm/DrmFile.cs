@@ -46,6 +46,8 @@ public sealed class DrmFile
     public object? DriverPriv { get; set; }
     /// <summary>The user argument of the ioctl being executed (the handler's <c>copy_to_user</c> target), or null.</summary>
     public UserArg? UserArg { get; internal set; }
+    /// <summary>The process making the ioctl being executed (the kernel's <c>current</c>: PRIME installs and looks up its fds), or null.</summary>
+    public Sim.Core.Kernel.Process? Current { get; internal set; }
     /// <summary><c>filp</c>.</summary>
     public KernelFile? Filp { get; internal set; }
 
@@ -148,6 +150,9 @@ public sealed class DrmFops(DrmCore core) : IFileOperations
 
     /// <summary><c>drm_ioctl</c>.</summary>
     public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg) => DrmIoctl.Ioctl(file, cmd, arg);
+
+    /// <summary><c>drm_ioctl</c> made by <paramref name="current"/>.</summary>
+    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg, Sim.Core.Kernel.Process current) => DrmIoctl.Ioctl(file, cmd, arg, current);
 
     /// <summary><c>drm_gem_mmap</c>.</summary>
     public int Mmap(KernelFile file, Vma vma) => DrmGem.Mmap(file, vma);

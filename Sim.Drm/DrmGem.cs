@@ -20,22 +20,55 @@ public static class DrmGem
     {
         KernelBugException.On((size & 0xfff) != 0, "drm_gem_private_object_init: size not page aligned");
         obj.InitCommon(dev, size, dev.Live);
-        obj.Resv ??= new object();
     }
 
-    /// <summary><c>drm_gem_object_init</c>: a private init plus the shmem backing file (modelled by the object's page list).</summary>
+    /// <summary><c>drm_gem_object_init</c>: a private init plus the shmem backing file (<c>shmem_file_setup</c>).</summary>
     [Kernel("drm_gem_object_init", "drivers/gpu/drm/drm_gem.c")]
     public static int ObjectInit(DrmDevice dev, DrmGemObject obj, ulong size)
     {
         PrivateObjectInit(dev, obj, size);
+        obj.Filp = dev.Shmem.FileSetup(size);
         return 0;
     }
 
-    /// <summary><c>drm_gem_object_release</c>: the fake offset goes back to the manager.</summary>
+    /// <summary>
+    /// <c>drm_gem_get_pages</c>: every page of the object's shmem file, read in (new ones zero-filled) in page
+    /// order; the frames or the allocator's errno (pages read in so far stay in the page cache).
+    /// </summary>
+    [Kernel("drm_gem_get_pages", "drivers/gpu/drm/drm_gem.c")]
+    public static (ulong[]? Pages, int Err) GetPages(DrmGemObject obj)
+    {
+        if (obj.Dev.Warnings.On(obj.Filp is null, "drm_gem_get_pages: no shmem file"))
+        {
+            return (null, -(int)Errno.EINVAL);
+        }
+        ulong npages = obj.Size >> 12;
+        var pages = new ulong[npages];
+        for (ulong i = 0; i < npages; i++)
+        {
+            int err = obj.Filp!.ReadMappingPage(i, out pages[i]);
+            if (err != 0)
+            {
+                return (null, err);
+            }
+        }
+        return (pages, 0);
+    }
+
+    /// <summary>
+    /// <c>drm_gem_object_release</c>: the shmem backing (if any) goes, the fake offset goes back to the manager and
+    /// the embedded reservation object is finished (its fences dropped).
+    /// </summary>
     [Kernel("drm_gem_object_release", "drivers/gpu/drm/drm_gem.c")]
     public static void ObjectRelease(DrmGemObject obj)
     {
         obj.Dev.Warnings.On(obj.DmaBuf is not null, "drm_gem_object_release: obj->dma_buf still set");
+        if (obj.Filp is not null)
+        {
+            obj.Filp.Release(); // fput(obj->filp): the last reference truncates the page cache
+            obj.Filp = null;
+        }
+        obj.EmbeddedResv.Fini();
         FreeMmapOffset(obj);
         obj.Unregister();
     }
@@ -129,7 +162,7 @@ public static class DrmGem
             // drm_gem_object_exported_dma_buf_free
             if (obj.DmaBuf is not null)
             {
-                DrmPrime.DmaBufPut(obj.DmaBuf);
+                obj.DmaBuf.Put();
                 obj.DmaBuf = null;
             }
             obj.Put();

@@ -3,6 +3,7 @@ using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
+using Sim.DmaBuf;
 
 namespace Sim.Drm;
 
@@ -24,7 +25,7 @@ public sealed class DrmGemObjectFuncs
     /// <summary><c>.vm_ops</c>.</summary>
     public IVmOperations? VmOps { get; init; }
     /// <summary><c>.export</c> (null = <c>drm_gem_prime_export</c>); returns the dma-buf or an errno.</summary>
-    public Func<DrmGemObject, int, (object? DmaBuf, int Err)>? Export { get; init; }
+    public Func<DrmGemObject, int, (Sim.DmaBuf.DmaBuf? DmaBuf, int Err)>? Export { get; init; }
     /// <summary><c>.pin</c>.</summary>
     public Func<DrmGemObject, int>? Pin { get; init; }
     /// <summary><c>.unpin</c>.</summary>
@@ -63,11 +64,18 @@ public class DrmGemObject
     /// <summary><c>funcs</c>.</summary>
     public DrmGemObjectFuncs Funcs { get; set; } = null!;
     /// <summary><c>dma_buf</c>: the dma-buf exported from this object while any handle exists (a counted reference).</summary>
-    public object? DmaBuf { get; set; }
+    public Sim.DmaBuf.DmaBuf? DmaBuf { get; set; }
     /// <summary><c>import_attach</c>: the attachment of an imported object, or null.</summary>
-    public object? ImportAttach { get; set; }
-    /// <summary><c>resv</c>: the reservation object (the object's own, or the imported dma-buf's).</summary>
-    public object? Resv { get; set; }
+    public DmaBufAttachment? ImportAttach { get; set; }
+    /// <summary>
+    /// <c>resv</c>: the reservation object in use (<see cref="EmbeddedResv"/>, or the imported dma-buf's when the
+    /// driver set it before <see cref="DrmGem.PrivateObjectInit"/>).
+    /// </summary>
+    public DmaResv Resv { get; set; } = null!;
+    /// <summary><c>_resv</c>: the reservation object embedded in the GEM object (initialised at init, finished at release).</summary>
+    public DmaResv EmbeddedResv { get; private set; } = null!;
+    /// <summary><c>filp</c>: the shmem backing file of <see cref="DrmGem.ObjectInit"/> (null for private objects).</summary>
+    public ShmemFile? Filp { get; internal set; }
     /// <summary><c>kref_read(&amp;obj-&gt;refcount)</c>.</summary>
     public int Refcount => _refcount.Read;
     /// <summary>True once freed.</summary>
@@ -79,6 +87,9 @@ public class DrmGemObject
         Size = size;
         _refcount.Init();
         HandleCount = 0;
+        // dma_resv_init(&obj->_resv); if (!obj->resv) obj->resv = &obj->_resv;
+        EmbeddedResv = new DmaResv(dev.FenceCore);
+        Resv ??= EmbeddedResv;
         _liveId = live.Register("drm_gem_object", $"{dev.Driver.Name} gem object of {size} bytes", () => $"refcount {_refcount.Read}, handles {HandleCount}");
     }
 

@@ -9,13 +9,13 @@ using Sim.Drm.Uapi;
 namespace Sim.Drm;
 
 /// <summary>
-/// <c>struct drm_gem_shmem_object</c>: a GEM object whose pages come from shmem (here: the machine's
-/// <see cref="IGemPageSource"/>), allocated when first touched.
+/// <c>struct drm_gem_shmem_object</c>: a GEM object whose pages live in its shmem file (<see cref="DrmGemObject.Filp"/>,
+/// frames from the buddy allocator, zero-filled when first read in).
 /// </summary>
 [Kernel("struct drm_gem_shmem_object", "include/drm/drm_gem_shmem_helper.h")]
 public class DrmGemShmemObject : DrmGemObject
 {
-    /// <summary><c>pages</c>: the page frames (0 = not yet allocated), or null while no one holds pages.</summary>
+    /// <summary><c>pages</c>: the page frames while someone holds them (<see cref="PagesUseCount"/> &gt; 0), else null.</summary>
     public ulong[]? Pages { get; internal set; }
     /// <summary><c>pages_use_count</c>.</summary>
     public int PagesUseCount { get; internal set; }
@@ -24,18 +24,7 @@ public class DrmGemShmemObject : DrmGemObject
     /// <summary><c>madv</c>.</summary>
     public int Madv { get; set; }
     /// <summary><c>sgt</c>: the table of <c>drm_gem_shmem_get_pages_sgt</c> or of the import, or null.</summary>
-    public object? Sgt { get; set; }
-
-    /// <summary>The frame of page <paramref name="index"/>, allocating it on first use (shmem's page cache).</summary>
-    public ulong PageFrame(ulong index)
-    {
-        var pages = Pages ?? throw new InvalidOperationException("shmem object has no pages");
-        if (pages[index] == 0)
-        {
-            pages[index] = Dev.Pages.AllocPage();
-        }
-        return pages[index];
-    }
+    public Sim.Core.Lib.SgTable? Sgt { get; set; }
 }
 
 /// <summary>The shmem GEM helpers.</summary>
@@ -51,6 +40,9 @@ public static class DrmGemShmemHelper
         Free = o => Free((DrmGemShmemObject)o),
         Mmap = (o, vma) => Mmap((DrmGemShmemObject)o, vma),
         VmOps = VmOps,
+        Pin = o => Pin((DrmGemShmemObject)o),
+        Unpin = o => Unpin((DrmGemShmemObject)o),
+        GetSgTable = o => GetSgTable((DrmGemShmemObject)o),
     };
 
     /// <summary>
@@ -104,32 +96,48 @@ public static class DrmGemShmemHelper
     [Kernel("drm_gem_shmem_free", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
     public static void Free(DrmGemShmemObject shmem)
     {
-        if (shmem.ImportAttach is null && shmem.Sgt is not null)
+        if (shmem.ImportAttach is not null)
         {
-            shmem.Sgt = null;
-            PutPages(shmem);
+            DrmPrime.GemDestroy(shmem, shmem.Sgt);
+        }
+        else
+        {
+            if (shmem.Sgt is not null)
+            {
+                shmem.Sgt = null;
+            }
+            if (shmem.Pages is not null)
+            {
+                PutPages(shmem);
+            }
         }
         shmem.Dev.Warnings.On(shmem.PagesUseCount != 0, "drm_gem_shmem_free: pages_use_count");
         DrmGem.ObjectRelease(shmem);
     }
 
-    /// <summary><c>drm_gem_shmem_get_pages</c>: the first user gets the page array (frames come on first touch).</summary>
+    /// <summary>
+    /// <c>drm_gem_shmem_get_pages</c>: the first user reads every page of the shmem file in
+    /// (<c>drm_gem_get_pages</c>: new pages are zero-filled); a failure leaves the use count at 0.
+    /// </summary>
     [Kernel("drm_gem_shmem_get_pages", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
     public static int GetPages(DrmGemShmemObject shmem)
     {
-        if (shmem.Madv < 0)
-        {
-            return -(int)Errno.ENOMEM;
-        }
+        shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_get_pages: imported object");
         if (shmem.PagesUseCount++ > 0)
         {
             return 0;
         }
-        shmem.Pages ??= new ulong[shmem.Size >> 12];
+        var (pages, err) = DrmGem.GetPages(shmem);
+        if (pages is null)
+        {
+            shmem.PagesUseCount = 0;
+            return err;
+        }
+        shmem.Pages = pages;
         return 0;
     }
 
-    /// <summary><c>drm_gem_shmem_put_pages</c>: the last user returns the frames.</summary>
+    /// <summary><c>drm_gem_shmem_put_pages</c>: the last user drops the page array (the pages stay in the shmem file).</summary>
     [Kernel("drm_gem_shmem_put_pages", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
     public static void PutPages(DrmGemShmemObject shmem)
     {
@@ -141,17 +149,53 @@ public static class DrmGemShmemHelper
         {
             return;
         }
-        if (shmem.Pages is { } pages)
+        shmem.Pages = null; // drm_gem_put_pages
+    }
+
+    /// <summary><c>drm_gem_shmem_get_sg_table</c>: the pinned pages as a table (<c>drm_prime_pages_to_sg</c>).</summary>
+    [Kernel("drm_gem_shmem_get_sg_table", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static (Sim.Core.Lib.SgTable? Table, int Err) GetSgTable(DrmGemShmemObject shmem)
+    {
+        shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_get_sg_table: imported object");
+        if (shmem.Pages is null)
         {
-            foreach (ulong pfn in pages)
-            {
-                if (pfn != 0)
-                {
-                    shmem.Dev.Pages.FreePage(pfn);
-                }
-            }
+            // NULL pages: the kernel would oops; the callers pin first.
+            throw new InvalidOperationException("drm_gem_shmem_get_sg_table without pinned pages");
         }
-        shmem.Pages = null;
+        return DrmPrime.PagesToSg(shmem.Dev, shmem.Pages, (uint)(shmem.Size >> 12));
+    }
+
+    /// <summary>
+    /// <c>drm_gem_shmem_prime_import_sg_table</c>: a private shmem object of PAGE_ALIGN(dma-buf size) holding the
+    /// importer's table.
+    /// </summary>
+    [Kernel("drm_gem_shmem_prime_import_sg_table", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static (DrmGemObject? Obj, int Err) PrimeImportSgTable(DrmDevice dev, Sim.DmaBuf.DmaBufAttachment attach, Sim.Core.Lib.SgTable sgt)
+    {
+        ulong size = (attach.DmaBuf!.Size + 4095) & ~4095UL;
+        var (shmem, err) = Create(dev, size, isPrivate: true);
+        if (shmem is null)
+        {
+            return (null, err);
+        }
+        shmem.Sgt = sgt;
+        return (shmem, 0);
+    }
+
+    /// <summary><c>drm_gem_shmem_pin</c>: the pages are held while the buffer is exported.</summary>
+    [Kernel("drm_gem_shmem_pin", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static int Pin(DrmGemShmemObject shmem)
+    {
+        shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_pin: imported object");
+        return GetPages(shmem);
+    }
+
+    /// <summary><c>drm_gem_shmem_unpin</c>.</summary>
+    [Kernel("drm_gem_shmem_unpin", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
+    public static void Unpin(DrmGemShmemObject shmem)
+    {
+        shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_unpin: imported object");
+        PutPages(shmem);
     }
 
     /// <summary>
@@ -163,7 +207,15 @@ public static class DrmGemShmemHelper
     {
         if (shmem.ImportAttach is not null)
         {
-            return -(int)Errno.EINVAL;
+            // Reset vm_ops and vm_private_data, then map through the dma-buf; success drops drm_gem_mmap_obj's reference.
+            vma.PrivateData = null;
+            vma.Ops = null;
+            int r = shmem.DmaBuf!.Mmap(vma, 0);
+            if (r == 0)
+            {
+                shmem.Put();
+            }
+            return r;
         }
         // is_cow_mapping: VM_MAYWRITE without VM_SHARED.
         if ((vma.Flags & (Vma.VM_SHARED | Vma.VM_MAYWRITE)) == Vma.VM_MAYWRITE)
@@ -237,12 +289,15 @@ public static class DrmGemShmemHelper
     [Kernel("drm_gem_shmem_vm_ops", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
     private sealed class ShmemVmOps : IVmOperations
     {
-        /// <summary><c>drm_gem_shmem_vm_open</c>.</summary>
+        /// <summary><c>drm_gem_shmem_vm_open</c>: one more page user (the pages are held already), one more object reference.</summary>
         public void Open(Vma vma)
         {
             var shmem = (DrmGemShmemObject)vma.PrivateData!;
             shmem.Dev.Warnings.On(shmem.ImportAttach is not null, "drm_gem_shmem_vm_open: imported");
-            GetPages(shmem);
+            if (!shmem.Dev.Warnings.On(shmem.PagesUseCount == 0, "drm_gem_shmem_vm_open: pages_use_count 0"))
+            {
+                shmem.PagesUseCount++;
+            }
             shmem.Get();
         }
 
@@ -260,11 +315,11 @@ public static class DrmGemShmemHelper
             var shmem = (DrmGemShmemObject)vma.PrivateData!;
             ulong pageOffset = pgoff - vma.PgOff;
             ulong numPages = shmem.Size >> 12;
-            if (pageOffset >= numPages || shmem.Pages is null || shmem.Madv < 0)
+            if (pageOffset >= numPages || shmem.Dev.Warnings.On(shmem.Pages is null, "drm_gem_shmem_fault: !shmem->pages") || shmem.Madv < 0)
             {
-                return -(long)Errno.EFAULT;
+                return -(long)Errno.EFAULT; // VM_FAULT_SIGBUS
             }
-            return (long)shmem.PageFrame(pageOffset);
+            return (long)shmem.Pages![pageOffset];
         }
     }
 }

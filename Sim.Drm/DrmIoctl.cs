@@ -45,7 +45,7 @@ public static class DrmIoctl
     /// <c>_IOC_SIZE(cmd)</c> bytes back when both say IOC_OUT, even when the handler failed.
     /// </summary>
     [Kernel("drm_ioctl", "drivers/gpu/drm/drm_ioctl.c")]
-    public static long Ioctl(KernelFile filp, uint cmd, UserArg arg)
+    public static long Ioctl(KernelFile filp, uint cmd, UserArg arg, Sim.Core.Kernel.Process? current = null)
     {
         if (filp.PrivateData is not DrmFile filePriv)
         {
@@ -97,7 +97,17 @@ public static class DrmIoctl
         {
             return -(long)Errno.EFAULT;
         }
-        long retcode = IoctlKernel(filePriv, ioctl, kdata, arg);
+        var outer = filePriv.Current;
+        filePriv.Current = current;
+        long retcode;
+        try
+        {
+            retcode = IoctlKernel(filePriv, ioctl, kdata, arg);
+        }
+        finally
+        {
+            filePriv.Current = outer;
+        }
         if (arg.CopyToUser(kdata.AsSpan(0, (int)outSize)) != 0)
         {
             retcode = -(long)Errno.EFAULT;

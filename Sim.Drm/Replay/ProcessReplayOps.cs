@@ -7,6 +7,7 @@ using System.Text.Json;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
+using Sim.Core.Mm;
 using Sim.Core.Replay;
 using Sim.Core.Time;
 using Sim.Drm.Uapi;
@@ -14,7 +15,7 @@ using Sim.Drm.Uapi;
 namespace Sim.Drm.Replay;
 
 /// <summary>Replays the traced process's syscalls and memory accesses.</summary>
-public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, IGemPageSource pages, DrmCore drm) : IReplayOpProvider
+public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, Shmem shmem, DrmCore drm, ModuleList modules) : IReplayOpProvider
 {
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
@@ -44,6 +45,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
     /// <summary>The file-start hook: the traced process with the header's <c>open_fds</c> installed at their numbers.</summary>
     private void Start(ReplayContext ctx)
     {
+        DrmUnloggedActions.Register(ctx);
         if (ctx.Kind != DataFileKind.Trace)
         {
             return;
@@ -94,11 +96,15 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         {
             foreach (var o in live.Alive())
             {
+                if (o.Module is not null && modules.Find(o.Module) is not null)
+                {
+                    continue; // a loaded module's data (kvmfr's device memory) stays with the module
+                }
                 check.Fail("leak", "nothing alive after exit", $"{o.Type} {o.Description} ({o.Holder?.Invoke()})");
             }
-            if (pages.PagesInUse != 0)
+            if (shmem.PagesInUse != 0)
             {
-                check.Fail("leak", "0 shmem pages", pages.PagesInUse.ToString(CultureInfo.InvariantCulture));
+                check.Fail("leak", "0 shmem pages", shmem.PagesInUse.ToString(CultureInfo.InvariantCulture));
             }
         });
         };

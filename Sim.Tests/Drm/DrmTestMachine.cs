@@ -26,13 +26,59 @@ internal sealed class DrmTestMachine : IDisposable
         Core = _sp.GetRequiredService<DrmCore>();
         P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
         Live = _sp.GetRequiredService<LiveObjects>();
-        Pages = _sp.GetRequiredService<IGemPageSource>();
+        Pages = _sp.GetRequiredService<Sim.Core.Mm.Shmem>();
+        Clock = _sp.GetRequiredService<Sim.Core.Time.Ktime>();
+    }
+
+    public Sim.Core.Time.Ktime Clock { get; }
+
+    /// <summary>DRM_IOCTL_VGEM_FENCE_ATTACH: (ret, out_fence).</summary>
+    public (long Ret, uint Fence) FenceAttach(int fd, uint handle, uint flags, uint pad = 0)
+    {
+        var b = new byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(12), pad);
+        long r = Ioctl(fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8)));
+    }
+
+    /// <summary>DRM_IOCTL_PRIME_HANDLE_TO_FD: (ret, fd).</summary>
+    public (long Ret, int Fd) HandleToFd(int fd, uint handle, uint flags)
+    {
+        var b = new byte[12];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), flags);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD, b);
+        return (r, BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(8)));
+    }
+
+    /// <summary>DRM_IOCTL_PRIME_FD_TO_HANDLE: (ret, handle).</summary>
+    public (long Ret, uint Handle) FdToHandle(int fd, int primeFd)
+    {
+        var b = new byte[12];
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8), primeFd);
+        long r = Ioctl(fd, DrmH.DRM_IOCTL_PRIME_FD_TO_HANDLE, b);
+        return (r, BinaryPrimitives.ReadUInt32LittleEndian(b));
+    }
+
+    /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> MAP_SHARED read/write.</summary>
+    public long MapShared(int fd, ulong length, ulong offset = 0) =>
+        P.Mmap(length, Sim.Core.Mm.Mman.PROT_READ | Sim.Core.Mm.Mman.PROT_WRITE, Sim.Core.Mm.Mman.MAP_SHARED, fd, offset);
+
+    /// <summary>DRM_IOCTL_VGEM_FENCE_SIGNAL.</summary>
+    public long FenceSignal(int fd, uint fence, uint flags = 0)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, fence);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), flags);
+        return Ioctl(fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
     }
 
     public DrmCore Core { get; }
     public Process P { get; }
     public LiveObjects Live { get; }
-    public IGemPageSource Pages { get; }
+    public Sim.Core.Mm.Shmem Pages { get; }
 
     public int Open(string path) => P.Openat(path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
 

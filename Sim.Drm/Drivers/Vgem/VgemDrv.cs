@@ -9,10 +9,8 @@ namespace Sim.Drm.Drivers.Vgem;
 [Kernel("struct vgem_file", "drivers/gpu/drm/vgem/vgem_drv.h")]
 public sealed class VgemFile
 {
-    /// <summary><c>fence_idr</c>: fence id to fence (null once signalled by ioctl).</summary>
-    public Dictionary<int, object?> FenceIdr { get; } = [];
-    /// <summary>The next fence id (<c>idr_alloc(..., 1, 0)</c> of a table whose ids stay reserved).</summary>
-    public int NextFenceId { get; set; } = 1;
+    /// <summary><c>fence_idr</c>: fence id (from 1) to its slot; a slot emptied by FENCE_SIGNAL keeps its id taken.</summary>
+    public Sim.Core.Lib.Idr<VgemFenceSlot> FenceIdr { get; } = new();
 }
 
 /// <summary>The vgem driver table (<c>vgem_driver</c>).</summary>
@@ -23,7 +21,24 @@ public static class VgemDrv
     public const string DRIVER_NAME = "vgem";
 
     /// <summary>The registration that binds <c>vgem</c> devices of the machine.</summary>
-    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver);
+    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver, Probe);
+
+    /// <summary>
+    /// <c>vgem_init</c>'s device: the platform device "vgem" (dma-direct, the swiotlb pool when there is one) with
+    /// <c>dma_coerce_mask_and_coherent(DMA_BIT_MASK(64))</c>; it is <c>dev-&gt;dev</c> (imports map for it).
+    /// </summary>
+    [Kernel("vgem_init", "drivers/gpu/drm/vgem/vgem_drv.c")]
+    public static void Probe(DrmDevice dev)
+    {
+        var swiotlb = dev.DmaMapping.Swiotlb;
+        dev.DmaDev = new Sim.Core.Dma.Device("vgem")
+        {
+            DmaMask = Sim.Core.Dma.DmaAttrs.DMA_BIT_MASK(64),
+            CoherentDmaMask = Sim.Core.Dma.DmaAttrs.DMA_BIT_MASK(64),
+            Ops = Sim.Core.Dma.DmaOps.Direct,
+            DmaIoTlbMem = swiotlb.IsActive ? swiotlb : null,
+        };
+    }
 
     /// <summary>
     /// <c>vgem_driver</c>: DRIVER_GEM | DRIVER_RENDER, <c>DRM_GEM_SHMEM_DRIVER_OPS</c> (dumb_create =
@@ -43,6 +58,10 @@ public static class VgemDrv
         Postclose = Postclose,
         GemCreateObject = GemCreateObject,
         DumbCreate = DrmGemShmemHelper.DumbCreate,
+        PrimeHandleToFd = DrmPrime.GemPrimeHandleToFd,
+        PrimeFdToHandle = DrmPrime.GemPrimeFdToHandle,
+        GemPrimeImportSgTable = DrmGemShmemHelper.PrimeImportSgTable,
+        GemPrimeMmap = DrmPrime.GemPrimeMmap,
         Ioctls =
         [
             null!,
@@ -55,8 +74,9 @@ public static class VgemDrv
     [Kernel("vgem_open", "drivers/gpu/drm/vgem/vgem_drv.c")]
     public static int Open(DrmDevice dev, DrmFile file)
     {
-        file.DriverPriv = new VgemFile();
-        return 0;
+        var vfile = new VgemFile();
+        file.DriverPriv = vfile;
+        return VgemFence.FenceOpen(vfile);
     }
 
     /// <summary><c>vgem_postclose</c>: <c>vgem_fence_close</c> signals the file's pending fences.</summary>

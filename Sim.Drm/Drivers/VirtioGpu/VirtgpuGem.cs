@@ -1,7 +1,10 @@
 // Models drivers/gpu/drm/virtio/virtgpu_gem.c and the parts of virtgpu_drv.c / virtgpu_object.c that user
 // space sees through dumb buffers (Linux 6.1): XRGB8888 dumb buffers backed by shmem objects.
 using Sim.Core;
+using Sim.Core.Dma;
+using Sim.Core.Lib;
 using Sim.Core.Uapi;
+using Sim.DmaBuf;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm.Drivers.VirtioGpu;
@@ -20,7 +23,76 @@ public static class VirtgpuGem
     public const string DRIVER_NAME = "virtio_gpu";
 
     /// <summary>The registration that binds <c>virtio_gpu</c> devices of the machine.</summary>
-    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver);
+    public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver, Probe);
+
+    /// <summary>
+    /// <c>virtio_gpu_probe</c>'s device: <c>dev-&gt;dev</c> is the PCI function (0000:00:02.0 on QEMU's pc machine)
+    /// with <c>dma_set_max_seg_size(dma_max_mapping_size ?: UINT_MAX)</c>.
+    /// </summary>
+    [Kernel("virtio_gpu_probe", "drivers/gpu/drm/virtio/virtgpu_drv.c")]
+    public static void Probe(DrmDevice dev)
+    {
+        var pci = dev.DmaMapping.CreateDevice("0000:00:02.0", 0x1af4, 0x1050);
+        ulong max = dev.DmaMapping.MaxMappingSize(pci);
+        _ = DmaMapping.SetMaxSegSize(pci, max == 0 ? uint.MaxValue : unchecked((uint)max));
+        dev.DmaDev = pci;
+    }
+
+    /// <summary>
+    /// <c>virtgpu_dmabuf_ops</c>: the core's PRIME ops with <c>virtio_dma_buf_attach</c> (-> <c>drm_gem_map_attach</c>)
+    /// and the guest-memory map/unmap of <c>drm_gem_map_dma_buf</c>.
+    /// </summary>
+    public static readonly DmaBufOps DmabufOps = new()
+    {
+        CacheSgtMapping = true,
+        Attach = DrmPrime.GemMapAttach,
+        Detach = DrmPrime.GemMapDetach,
+        MapDmaBuf = DrmPrime.GemMapDmaBuf,
+        UnmapDmaBuf = DrmPrime.GemUnmapDmaBuf,
+        Release = DrmPrime.GemDmabufRelease,
+        Mmap = DrmPrime.GemDmabufMmap,
+    };
+
+    /// <summary>
+    /// <c>virtgpu_gem_prime_export</c>: a dma-buf with <see cref="DmabufOps"/>, exp_name "virtio_gpu"
+    /// (KBUILD_MODNAME), the object's size, flags and reservation object; a device and an object reference.
+    /// </summary>
+    [Kernel("virtgpu_gem_prime_export", "drivers/gpu/drm/virtio/virtgpu_prime.c")]
+    public static (Sim.DmaBuf.DmaBuf? DmaBuf, int Err) GemPrimeExport(DrmGemObject obj, int flags)
+    {
+        var info = new DmaBufExportInfo
+        {
+            ExpName = DRIVER_NAME,
+            Ops = DmabufOps,
+            Size = obj.Size,
+            Flags = (uint)flags,
+            Priv = obj,
+            Resv = obj.Resv,
+        };
+        var (buf, err) = Sim.DmaBuf.DmaBuf.Export(obj.Dev.DbList, info);
+        if (buf is null)
+        {
+            return (null, err);
+        }
+        obj.Get();
+        return (buf, 0);
+    }
+
+    /// <summary><c>virtgpu_gem_prime_import</c>: the device's own export gives back its object, else <c>drm_gem_prime_import</c>.</summary>
+    [Kernel("virtgpu_gem_prime_import", "drivers/gpu/drm/virtio/virtgpu_prime.c")]
+    public static (DrmGemObject? Obj, int Err) GemPrimeImport(DrmDevice dev, Sim.DmaBuf.DmaBuf buf)
+    {
+        if (ReferenceEquals(buf.Ops, DmabufOps) && buf.Priv is DrmGemObject obj && obj.Dev == dev)
+        {
+            return (obj.Get(), 0);
+        }
+        return DrmPrime.GemPrimeImport(dev, buf);
+    }
+
+    /// <summary><c>virtgpu_gem_prime_import_sg_table</c>: virtio-gpu cannot wrap foreign memory, <c>-ENODEV</c>.</summary>
+    [Kernel("virtgpu_gem_prime_import_sg_table", "drivers/gpu/drm/virtio/virtgpu_prime.c")]
+    public static (DrmGemObject? Obj, int Err) GemPrimeImportSgTable(DrmDevice dev, DmaBufAttachment attach, SgTable table) =>
+        (null, -(int)Errno.ENODEV);
 
     /// <summary><c>virtio_gpu_shmem_funcs</c> (shmem mmap and vm_ops; open/close only notify the host without virgl).</summary>
     public static readonly DrmGemObjectFuncs ShmemFuncs = new()
@@ -28,6 +100,10 @@ public static class VirtgpuGem
         Free = o => DrmGemShmemHelper.Free((DrmGemShmemObject)o),
         Mmap = (o, vma) => DrmGemShmemHelper.Mmap((DrmGemShmemObject)o, vma),
         VmOps = DrmGemShmemHelper.VmOps,
+        Pin = o => DrmGemShmemHelper.Pin((DrmGemShmemObject)o),
+        Unpin = o => DrmGemShmemHelper.Unpin((DrmGemShmemObject)o),
+        GetSgTable = o => DrmGemShmemHelper.GetSgTable((DrmGemShmemObject)o),
+        Export = GemPrimeExport,
     };
 
     /// <summary>
@@ -46,6 +122,11 @@ public static class VirtgpuGem
         GemCreateObject = CreateObject,
         DumbCreate = ModeDumbCreate,
         DumbMapOffset = ModeDumbMmap,
+        PrimeHandleToFd = DrmPrime.GemPrimeHandleToFd,
+        PrimeFdToHandle = DrmPrime.GemPrimeFdToHandle,
+        GemPrimeMmap = DrmPrime.GemPrimeMmap,
+        GemPrimeImport = GemPrimeImport,
+        GemPrimeImportSgTable = GemPrimeImportSgTable,
     };
 
     /// <summary><c>virtio_gpu_create_object</c>: a shmem object with the virtio-gpu funcs.</summary>
