@@ -186,7 +186,12 @@ public sealed class Tour : IDisposable
         }
         _drm = core.Devices[0];
         _proc = _machine.GetRequiredService<ProcessTable>().Spawn("tour");
-        // stdin, stdout and stderr, as a program started from a shell has them: the DRM node becomes fd 3.
+        // stdin, stdout and stderr on the console, as a program started from a shell has them: the DRM node is fd 3.
+        var vfs = _machine.GetRequiredService<Vfs>();
+        if (vfs.Lookup("/dev/console") is null)
+        {
+            vfs.AddFile("/dev/console", NullFileOperations.Instance);
+        }
         for (int k = 0; k < 3 && _proc.Openat("/dev/console", OpenFlags.O_RDWR) >= 0; k++)
         {
         }
@@ -591,10 +596,9 @@ public sealed class Tour : IDisposable
             step.Add("CMA", $"{_cma.UsedPages} pages used ({(_cma.UsedPages == _cmaUsedAtBoot ? "as after boot: every page of the buffer is back in the pool" : $"after boot: {_cmaUsedAtBoot}")})");
             step.Figures.Add(CmaStrip(_cma, "CMA area after the teardown", new PageRun(0, _cmaUsedAtBoot, "atomic pool")));
         }
-        var pages = _machine.GetService<IGemPageSource>() as SimpleGemPageSource;
-        if (pages is not null && (_cma is null || _drm?.Driver.Name == "vgem"))
+        if (_machine.GetService<Shmem>() is { } shmem && (_cma is null || _drm?.Driver.Name == "vgem"))
         {
-            step.Add("shmem pages", $"{pages.PagesInUse} in use");
+            step.Add("shmem pages", $"{shmem.PagesInUse} in use{(shmem.PagesInUse == 0 ? ": every page of the buffer went back to the page allocator" : "")}");
         }
         int live = _live.Count();
         step.Add("live objects", $"{live} (after boot: {_liveAtBoot}){(live == _liveAtBoot ? ": nothing leaked" : "")}");
