@@ -89,6 +89,8 @@ public static class ShowCommand
     {
         ArgumentNullException.ThrowIfNull(ctx);
         var v = MachineView.Capture(ctx.Machine);
+        // The sg family maps tables outside any dma-buf (dma_map_sgtable of a case, until its dma_unmap_sgtable).
+        v.AddReplayTables(ctx.State<SgReplayState>());
         var pages = new List<TourStep>();
         var procs = new TourStep(0, "Processes: fds, handles, mappings");
         foreach (var p in v.Processes)

@@ -112,7 +112,8 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
     /// <summary>
     /// Replays one file up to and including the event whose <c>i</c> is <paramref name="stopAfter"/>, then hands the
     /// live machine (<see cref="ReplayContext.Machine"/>) and that event to <paramref name="atStop"/> before the machine
-    /// is disposed (no exit steps run). When the file has no such event, <paramref name="atStop"/> is not called and
+    /// is disposed (no exit steps run); a kernel-side event stops after the user event it happened in. When the file has
+    /// no such event, <paramref name="atStop"/> is not called and
     /// <paramref name="lastIndex"/> says the last <c>i</c> the file has (-1 for none): <c>dmabufsim show --at N</c>.
     /// </summary>
     public FileResult ReplayFileUntil(string path, long stopAfter, Action<ReplayContext, TraceEvent> atStop, out long lastIndex,
@@ -180,7 +181,12 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                     progress?.Invoke(n);
                 }
                 lastIndex = ev.I;
-                if (stopAfter is { } stop && ev.I == stop)
+                foreach (var k in ev.KernelSide)
+                {
+                    lastIndex = Math.Max(lastIndex, k.I);
+                }
+                // A kernel-side event (args.during = J) happened inside user event J: stopping at it stops after J.
+                if (stopAfter is { } stop && (ev.I == stop || ev.KernelSide.Exists(k => k.I == stop)))
                 {
                     atStop?.Invoke(ctx, ev);
                     return result;
