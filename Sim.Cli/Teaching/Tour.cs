@@ -55,8 +55,8 @@ public sealed class Tour : IDisposable
     private int _dmabufFd = -1;
     private DmaBufT? _importerRef;
     private Device? _importerDev;
-    private UmemRegion? _umem;
-    private SyncTimeline? _timeline;
+    private IbUmemDmabuf? _umem;
+    private DmaFence? _fence;
     private PageRun? _bufferRun;
     private int _liveAtBoot;
     private ulong _cmaUsedAtBoot;
@@ -430,6 +430,9 @@ public sealed class Tour : IDisposable
 
     // ---- 6. the umem ---------------------------------------------------------------------------------------------
 
+    /// <summary>How long the exporter's fence waits before it gives up (its <c>dma_fence_ops.wait</c>), in seconds.</summary>
+    public const int FenceWaitSeconds = 10;
+
     private TourStep Umem()
     {
         var step = new TourStep(6, "An RDMA memory region on a window of the buffer");
@@ -437,46 +440,79 @@ public sealed class Tour : IDisposable
         {
             return Blocked(step, "no dma-buf (step 4) or no importer device (step 5)");
         }
-        step.Via("ib_umem_dmabuf_get", "dma_buf_get", "dma_buf_dynamic_attach", "ib_umem_dmabuf_map_pages", "dma_resv_lock",
+        step.Via("ib_umem_dmabuf_get", "dma_buf_get", "dma_buf_dynamic_attach", "dma_resv_lock", "ib_umem_dmabuf_map_pages",
             "dma_buf_map_attachment", "for_each_sgtable_dma_sg", "dma_resv_wait_timeout");
-        step.Add("window", $"ib_umem_dmabuf_get(offset {Hex(UmemOffset)}, size {Hex(UmemLength)}): umem.address {Hex(UmemOffset)}, umem.length {Hex(UmemLength)}");
-        var (umem, err) = Traced(step, () => UmemRegion.Get(_dbList, _proc, _dmabufFd, _importerDev, UmemOffset, UmemLength));
+        var ibdev = new IbDevice(_importerDev, "tour_ib0");
+        // The driver's importer ops (as mlx5's): peer-to-peer allowed, move_notify unmaps the pages.
+        var ops = new DmaBufAttachOps { AllowPeer2Peer = true, MoveNotify = a => (a.ImporterPriv as IbUmemDmabuf)?.UnmapPages() };
+        step.Add("ib_umem_dmabuf_get", $"(ibdev {ibdev.Name} whose dma_device is \"{_importerDev.Name}\", offset {Hex(UmemOffset)}, size {Hex(UmemLength)}, fd {_dmabufFd}, IB_ACCESS_LOCAL_WRITE)");
+        var (umem, err) = Traced(step, () => IbUmemDmabuf.Get(_dbList, _proc, ibdev, UmemOffset, UmemLength, _dmabufFd, (int)IbAccessFlags.IB_ACCESS_LOCAL_WRITE, ops));
         if (umem is null)
         {
             return step.Fail("ib_umem_dmabuf_get", err);
         }
         _umem = umem;
-        long ret = Traced(step, umem.MapPages);
+        step.Add("umem", $"address {Hex(umem.Umem.Address)}, length {Hex(umem.Umem.Length)}, {umem.Umem.NumPages} pages; the attachment is dynamic{(umem.Attach.Sgt is null ? "" : " and the exporter mapped it at attach time (cached table)")}");
+        var resv = umem.Attach.DmaBuf!.Resv;
+        resv.Lock(null);
+        var before = umem.Attach.Sgt is { } cached ? Entries(cached) : null;
+        int ret = Traced(step, umem.MapPages);
+        before ??= umem.Sgt is { } mapped ? UntrimmedEntries(mapped, umem.Trim) : [];
+        resv.Unlock();
         if (ret != 0)
         {
             return step.Fail("ib_umem_dmabuf_map_pages", ret);
         }
-        var t = umem.Trim!.Value;
+        var t = umem.Trim;
         step.Add("start, end", $"ALIGN_DOWN({Hex(UmemOffset)}, PAGE_SIZE) = {Hex(t.WindowStart)}, ALIGN({Hex(UmemOffset)} + {Hex(UmemLength)}, PAGE_SIZE) = {Hex(t.WindowEnd)}");
         step.Add("first_sg", t.HasFirst ? $"entry {t.FirstSgIndex}, first_sg_offset {Hex(t.FirstSgOffset)} (dma_address += offset, dma_len -= offset)" : "NULL");
         step.Add("last_sg", t.HasLast ? $"entry {t.LastSgIndex}, last_sg_trim {Hex(t.LastSgTrim)} (dma_len -= trim)" : "NULL");
-        step.Add("nmap", $"{t.Nmap} (umem.sgt_append.sgt.nents; sgl = first_sg)");
+        step.Add("nmap", $"{t.Nmap} (umem.sgt_append.sgt.nents; its sgl = first_sg)");
         var trimmed = Entries(umem.Sgt!);
         if (t.HasFirst)
         {
             var e = trimmed[t.FirstSgIndex];
-            step.Add("trimmed first entry", $"dma_address {Hex(e.DmaAddress)}, dma_len {Hex(e.DmaLength)}");
+            step.Add("trimmed first_sg", $"dma_address {Hex(e.DmaAddress)}, dma_len {Hex(e.DmaLength)}");
         }
         if (t.HasLast && t.LastSgIndex != t.FirstSgIndex)
         {
             var e = trimmed[t.LastSgIndex];
-            step.Add("trimmed last entry", $"dma_address {Hex(e.DmaAddress)}, dma_len {Hex(e.DmaLength)}");
+            step.Add("trimmed last_sg", $"dma_address {Hex(e.DmaAddress)}, dma_len {Hex(e.DmaLength)}");
         }
         var window = new UmemWindowView(UmemOffset, UmemLength, t.WindowStart, t.WindowEnd, t.FirstSgIndex, t.FirstSgOffset, t.LastSgIndex, t.LastSgTrim, t.Nmap);
-        step.Figures.Add(new SgTableFigure("The umem window over the mapped table: the hatched parts are cut off by map_pages", umem.Before, window));
+        step.Figures.Add(new SgTableFigure("The umem window over the mapped table: the red parts are cut off by map_pages", before, window));
         step.Via("ib_umem_dmabuf_unmap_pages");
+        var table = umem.Sgt!;
+        resv.Lock(null);
         Traced(step, () => { umem.UnmapPages(); return 0; });
-        bool same = umem.Attach.Sgt is { } cached && Entries(cached).SequenceEqual(umem.Before);
-        step.Add("unmap_pages", umem.Attach.Sgt is null
-            ? "first_sg gets first_sg_offset back, last_sg gets last_sg_trim back, then the table is unmapped"
-            : same ? "first_sg gets first_sg_offset back, last_sg gets last_sg_trim back: the cached table equals the exporter's again"
-            : "the cached table differs from before the trim");
+        resv.Unlock();
+        bool same = Entries(table).SequenceEqual(before);
+        step.Add("unmap_pages", same
+            ? "first_sg gets first_sg_offset back, last_sg gets last_sg_trim back: the table equals the exporter's again, byte for byte"
+            : "the table differs from the exporter's after the restore");
+        if (!same)
+        {
+            step.Fail("ib_umem_dmabuf_unmap_pages (restore)", -(long)Errno.EINVAL);
+        }
+        step.Figures.Add(RefGraph("References with the umem attached (dynamic attachment of the IB device)"));
         return step;
+    }
+
+    // The table as it was before the trim, when the attachment did not cache it: the trim undone on a copy.
+    private static List<SgEntryView> UntrimmedEntries(SgTable sgt, TrimResult t)
+    {
+        var list = Entries(sgt);
+        if (t.HasFirst)
+        {
+            var e = list[t.FirstSgIndex];
+            list[t.FirstSgIndex] = e with { DmaAddress = e.DmaAddress - t.FirstSgOffset, DmaLength = e.DmaLength + (uint)t.FirstSgOffset };
+        }
+        if (t.HasLast)
+        {
+            var e = list[t.LastSgIndex];
+            list[t.LastSgIndex] = e with { DmaLength = e.DmaLength + (uint)t.LastSgTrim };
+        }
+        return list;
     }
 
     // ---- 7. a fence ------------------------------------------------------------------------------------------------
@@ -490,9 +526,16 @@ public sealed class Tour : IDisposable
         }
         var core = _machine.GetRequiredService<DmaFenceCore>();
         var clock = _machine.GetRequiredService<Sim.Core.Time.Ktime>();
-        step.Via("sync_timeline_create", "sync_pt_create", "dma_resv_reserve_fences", "dma_resv_add_fence");
-        _timeline = SyncTimeline.Create(core, "tour");
-        var pt = _timeline.CreatePt(1);
+        long giveUp = FenceWaitSeconds * clock.Hz;
+        // The exporter's fence (a GPU job, say) whose dma_fence_ops.wait gives up after FenceWaitSeconds.
+        var ops = new DmaFenceOps
+        {
+            GetDriverName = _ => "tour",
+            GetTimelineName = _ => "exporter",
+            Wait = (f, intr, timeout) => f.DefaultWait(intr, Math.Min(timeout, giveUp)),
+        };
+        step.Via("dma_fence_init", "dma_resv_lock", "dma_resv_reserve_fences", "dma_resv_add_fence");
+        _fence = DmaFence.Create(core, ops, core.ContextAlloc(1), 1);
         var resv = _umem.Attach.DmaBuf!.Resv;
         resv.Lock(null);
         int rf = resv.ReserveFences(1);
@@ -501,24 +544,28 @@ public sealed class Tour : IDisposable
             resv.Unlock();
             return step.Fail("dma_resv_reserve_fences", rf);
         }
-        resv.AddFence(pt, DmaResvUsage.KERNEL);
+        resv.AddFence(_fence, DmaResvUsage.KERNEL);
         resv.Unlock();
-        pt.Put();
-        step.Add("fence", $"sw_sync point: context {pt.Context}, seqno {pt.Seqno}, unsignalled, added with DMA_RESV_USAGE_KERNEL");
-        long t0 = clock.Jiffies;
+        step.Add("fence", $"context {_fence.Context}, seqno {_fence.Seqno}, unsignalled, in the dma-buf's reservation object with DMA_RESV_USAGE_KERNEL; its wait op gives up after {FenceWaitSeconds} s ({giveUp} jiffies at HZ={clock.Hz})");
         step.Via("ib_umem_dmabuf_map_pages", "dma_resv_wait_timeout", "dma_fence_wait_timeout");
-        long ret = Traced(step, _umem.MapPages);
-        step.Add("map_pages", $"{ErrnoNames.Format(ret)} after {clock.Jiffies - t0} jiffies of simulated time ({(clock.Jiffies - t0) * 1000 / clock.Hz} ms)");
-        if (ret != -(long)Errno.ETIMEDOUT)
+        long t0 = clock.Jiffies;
+        resv.Lock(null);
+        int ret = Traced(step, _umem.MapPages);
+        resv.Unlock();
+        long waited = clock.Jiffies - t0;
+        step.Add("map_pages", $"{ErrnoNames.Format(ret)} after {waited} jiffies ({waited * 1000 / clock.Hz} ms) of simulated time (schedule_timeout's timer fires when its timer-wheel bucket expires)");
+        if (ret != -(int)Errno.ETIMEDOUT)
         {
             step.Fail("ib_umem_dmabuf_map_pages (expected -ETIMEDOUT)", ret);
         }
-        step.Note($"map_pages trimmed the table and then waited for the kernel fences: dma_resv_wait_timeout returned 0, so it returned -ETIMEDOUT. {UmemRegion.TimeoutNote}");
-        step.Via("sync_timeline_signal", "dma_fence_signal");
-        Traced(step, () => { _timeline.Signal(1); return 0; });
+        step.Note("map_pages mapped and trimmed the table, then waited for the kernel fences with MAX_SCHEDULE_TIMEOUT; the fence's own wait gave up, dma_resv_wait_timeout returned 0, and map_pages turned that into -ETIMEDOUT. The table stays mapped (umem_dmabuf->sgt is set).");
+        step.Via("dma_fence_signal");
+        Traced(step, () => _fence.Signal());
         long t1 = clock.Jiffies;
+        resv.Lock(null);
         ret = Traced(step, _umem.MapPages);
-        step.Add("after signalling", $"map_pages = {(ret == 0 ? "0" : ErrnoNames.Format(ret))} after {clock.Jiffies - t1} jiffies (the table was already mapped: straight to wait_fence)");
+        resv.Unlock();
+        step.Add("after dma_fence_signal", $"map_pages = {(ret == 0 ? "0" : ErrnoNames.Format(ret))} after {clock.Jiffies - t1} jiffies (already mapped: straight to wait_fence, nothing left to wait for)");
         if (ret != 0)
         {
             step.Fail("ib_umem_dmabuf_map_pages after the signal", ret);
@@ -536,9 +583,9 @@ public sealed class Tour : IDisposable
         {
             if (_umem is not null)
             {
-                step.Via("ib_umem_dmabuf_unmap_pages", "ib_umem_release", "ib_umem_dmabuf_release", "dma_buf_detach", "dma_buf_put");
-                _umem.Release();
-                order.Add("umem: unmap_pages, then ib_umem_dmabuf_release (detach, dma_buf_put)");
+                step.Via("ib_umem_release", "ib_umem_dmabuf_release", "ib_umem_dmabuf_unmap_pages", "dma_buf_unmap_attachment", "dma_buf_detach", "dma_buf_put");
+                IbUmem.Release(_umem.Umem);
+                order.Add("ib_umem_release: ib_umem_dmabuf_release unmaps the pages (restoring the trim), detaches and drops its dma_buf_get reference");
                 _umem = null;
             }
             if (_importerRef is not null)
@@ -580,10 +627,10 @@ public sealed class Tour : IDisposable
                 order.Add($"exit: close(fd {_drmFd}) of the DRM file");
                 _proc = null;
             }
-            if (_timeline is not null)
+            if (_fence is not null)
             {
-                _timeline.Put();
-                _timeline = null;
+                _fence.Put();
+                _fence = null;
             }
             return 0;
         });
@@ -623,10 +670,13 @@ public sealed class Tour : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        _umem?.Release();
+        if (_umem is not null)
+        {
+            IbUmem.Release(_umem.Umem);
+        }
         _importerRef?.Put();
         _proc?.Exit();
-        _timeline?.Put();
+        _fence?.Put();
         _machine.Dispose();
     }
 }
