@@ -27,7 +27,7 @@ public static class HtmlPage
         svg .window{fill:none;stroke:#1a7f37;stroke-width:3} svg .umem{stroke:#1a7f37;stroke-width:4}
         svg .region.ram{fill:#eaeef2;stroke:#8c959f} svg .region.cma{fill:#bf8700;fill-opacity:.8} svg .region.swiotlb{fill:#8250df;fill-opacity:.7} svg .region.buffer{fill:#1f6feb}
         svg .node{fill:#f6f8fa;stroke:#57606a} svg .node.gem{fill:#fff8c5;stroke:#bf8700} svg .node.dmabuf{fill:#dbe9fb;stroke:#1f6feb} svg .node.attachment{fill:#dafbe1;stroke:#1a7f37}
-        svg .node.handle{fill:#fbefff;stroke:#8250df} svg .node.fd{fill:#ffffff} svg .edge{fill:none;stroke:#57606a;stroke-width:1.3} svg .arrowhead{fill:#57606a}
+        svg .node.fence{fill:#ffebe9;stroke:#cf222e} svg .node.handle{fill:#fbefff;stroke:#8250df} svg .node.fd{fill:#ffffff} svg .edge{fill:none;stroke:#57606a;stroke-width:1.3} svg .arrowhead{fill:#57606a}
         svg .byte{fill:#dbe9fb;stroke:#1f6feb} svg .byte.zero{fill:#f6f8fa;stroke:#8c959f}
         """;
 

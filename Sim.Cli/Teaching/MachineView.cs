@@ -107,6 +107,12 @@ public sealed class MachineView
         foreach (int fd in p.Files.OpenFds())
         {
             var file = p.Files.Lookup(fd)!;
+            if (file.PrivateData is not (DrmFile or DmaBufT))
+            {
+                // Consoles, logs, trace pipes: listed, but kept out of the graph.
+                fds.Add(new FdView(fd, file.Name, file.Count, ""));
+                continue;
+            }
             string fdNode = Node((p, fd), "fd", $"fd {fd}", p.Comm);
             _edges.Add(new RefEdge(proc, fdNode, ""));
             switch (file.PrivateData)
@@ -143,11 +149,6 @@ public sealed class MachineView
                     _edges.Add(new RefEdge(fdNode, DmaBufNode(buf), "file"));
                     fds.Add(new FdView(fd, "dmabuf:" + (buf.Name ?? ""), file.Count, $"dma-buf ino {buf.File.Inode.Ino}, \"{buf.ExpName}\", {MachineFigures.Hex(buf.Size)}"));
                     break;
-                default:
-                    string fn = Node(file, "file", file.Name, $"f_count {file.Count}");
-                    _edges.Add(new RefEdge(fdNode, fn, "file"));
-                    fds.Add(new FdView(fd, file.Name, file.Count, ""));
-                    break;
             }
         }
         var maps = new List<string>();
@@ -174,6 +175,12 @@ public sealed class MachineView
         if (buf.Priv is DrmGemObject obj)
         {
             _edges.Add(new RefEdge(bn, GemNode(obj), "priv"));
+        }
+        foreach (var slot in buf.Resv.Slots())
+        {
+            var f = slot.Fence;
+            string fnode = Node(f, "fence", $"dma_fence {f.Context}:{f.Seqno}", $"{slot.Usage}, {(f.SignaledBit ? "signalled" : "unsignalled")}");
+            _edges.Add(new RefEdge(bn, fnode, "resv"));
         }
         var atts = new List<string>();
         int k = 0;

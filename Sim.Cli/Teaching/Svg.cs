@@ -52,7 +52,7 @@ public static class Svg
         const double cell = 7.5, gap = 0.3, left = 60, top = 20;
         int rows = (f.Used.Count + perRow - 1) / perRow;
         var g = new List<object>();
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < rows; r += 4)
         {
             g.Add(Text(left - 6, top + r * cell + cell - 1, Hex(f.BasePfn + (ulong)(r * perRow << f.OrderPerBit)), "tiny", "end"));
         }
@@ -134,7 +134,7 @@ public static class Svg
         return Root("sgt", height, Title(f.Caption), g);
     }
 
-    private static readonly string[] Columns = ["process", "fd", "vma", "file", "handle", "gem", "dmabuf", "attachment"];
+    private static readonly string[] Columns = ["process", "fd", "vma", "file", "handle", "gem", "dmabuf", "attachment", "fence"];
 
     /// <summary>The reference graph in columns by kind, edges as arrows from holder to held.</summary>
     public static XElement RefGraph(RefGraphFigure f)
@@ -226,7 +226,9 @@ public static class Svg
             }
             else
             {
-                g.Add(Text(Math.Min(x, left + span - 260), top + h + 16 + 16 * row++, $"{r.Name}: {Hex(r.Start)} .. {Hex(r.End - 1)} ({(r.End - r.Start) >> 10} KiB)", "small"));
+                string label = $"{r.Name}: {Hex(r.Start)} .. {Hex(r.End - 1)} ({(r.End - r.Start) >> 10} KiB)";
+                bool right = x + w > left + span / 2;
+                g.Add(Text(right ? x + w : x, top + h + 16 + 16 * row++, label, "small", right ? "end" : "start"));
             }
         }
         return Root("memmap", (int)(top + h + 24 + 16 * row), Title(f.Caption), g);
@@ -244,7 +246,7 @@ public static class Svg
             double x = left + k * cw;
             g.Add(Rect(x, top, cw - 3, h, b == 0 ? "byte zero" : "byte", new XAttribute("data-offset", k), new XAttribute("data-value", b.ToString("x2", CultureInfo.InvariantCulture))));
             g.Add(Text(x + cw / 2 - 1, top + 18, b.ToString("x2", CultureInfo.InvariantCulture), "mono", "middle"));
-            g.Add(Text(x + cw / 2 - 1, top + 36, b is >= 0x21 and < 0x7f ? ((char)b).ToString() : b == 0x20 ? "␠" : "·", "lbl", "middle"));
+            g.Add(Text(x + cw / 2 - 1, top + 36, b is >= 0x21 and < 0x7f ? ((char)b).ToString() : b == 0x20 ? "sp" : "·", "lbl", "middle"));
         }
         return Root("bytes", (int)(top + h + 10), Title(f.Caption), g);
     }

@@ -256,6 +256,7 @@ public sealed class Tour : IDisposable
         }
         else if (!dma)
         {
+            step.Figures.Add(RefGraph("References after CREATE_DUMB: the handle holds the GEM object"));
             step.Note("vgem's objects are shmem-backed (drm_gem_shmem_helper): no CMA, no contiguous memory; pages are allocated when first needed (mmap fault or export).");
         }
         return step;
@@ -546,6 +547,7 @@ public sealed class Tour : IDisposable
         }
         resv.AddFence(_fence, DmaResvUsage.KERNEL);
         resv.Unlock();
+        step.Figures.Add(RefGraph("References with the fence in the dma-buf's reservation object"));
         step.Add("fence", $"context {_fence.Context}, seqno {_fence.Seqno}, unsignalled, in the dma-buf's reservation object with DMA_RESV_USAGE_KERNEL; its wait op gives up after {FenceWaitSeconds} s ({giveUp} jiffies at HZ={clock.Hz})");
         step.Via("ib_umem_dmabuf_map_pages", "dma_resv_wait_timeout", "dma_fence_wait_timeout");
         long t0 = clock.Jiffies;
