@@ -58,6 +58,8 @@ public sealed class Tour : IDisposable
     private IbUmemDmabuf? _umem;
     private DmaFence? _fence;
     private PageRun? _bufferRun;
+    private bool _dmaHelper;
+    private bool _exported;
     private int _liveAtBoot;
     private ulong _cmaUsedAtBoot;
 
@@ -207,11 +209,20 @@ public sealed class Tour : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), Width);
         BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(8), Bpp);
         step.Via("drm_ioctl", "drm_mode_create_dumb_ioctl", "drm_mode_create_dumb");
-        bool dma = _cma is not null && _drm.Driver.Name != "vgem";
-        step.Via(dma
-            ? ["drm_gem_dma_dumb_create", "drm_gem_dma_create_with_handle", "drm_gem_dma_create", "__drm_gem_dma_create",
-               "dma_alloc_wc", "__dma_alloc", "__alloc_from_contiguous", "dma_alloc_from_contiguous", "cma_alloc", "drm_gem_handle_create"]
-            : ["drm_gem_shmem_dumb_create", "drm_gem_shmem_create_with_handle", "__drm_gem_shmem_create", "drm_gem_handle_create"]);
+        // The driver's .dumb_create decides the path: the GEM DMA helper (pl111: CMA) or the shmem helper (vgem).
+        var dumbCreate = _drm.Driver.DumbCreate;
+        _dmaHelper = dumbCreate is not null && dumbCreate.Equals((Func<DrmFile, DrmDevice, Span<drm_mode_create_dumb>, int>)DrmGemDmaHelper.DumbCreate);
+        bool shmem = dumbCreate is not null && dumbCreate.Equals((Func<DrmFile, DrmDevice, Span<drm_mode_create_dumb>, int>)DrmGemShmemHelper.DumbCreate);
+        bool dma = _dmaHelper;
+        if (dma)
+        {
+            step.Via("drm_gem_dma_dumb_create", "drm_gem_dma_create_with_handle", "drm_gem_dma_create", "__drm_gem_dma_create",
+                "dma_alloc_wc", "__dma_alloc", "__alloc_from_contiguous", "dma_alloc_from_contiguous", "cma_alloc", "drm_gem_handle_create");
+        }
+        else if (shmem)
+        {
+            step.Via("drm_gem_shmem_dumb_create", "drm_gem_shmem_create_with_handle", "__drm_gem_shmem_create", "drm_gem_handle_create");
+        }
         step.Add("request", $"struct drm_mode_create_dumb {{ width {Width}, height {Height}, bpp {Bpp}, flags 0 }}");
         long r = Traced(step, () => _proc.Ioctl(_drmFd, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, new UserArg(UserStructAddr, create)));
         if (r != 0)
@@ -254,7 +265,7 @@ public sealed class Tour : IDisposable
             step.Figures.Add(CmaStrip(_cma, $"CMA area after cma_alloc: the buffer at bits {run.FirstPage}..{run.FirstPage + run.Pages - 1}",
                 new PageRun(0, _options.CmaPagesUsedAtStart > 0 ? (ulong)_options.CmaPagesUsedAtStart : 0, "atomic pool"), run));
         }
-        else if (!dma)
+        else if (shmem)
         {
             step.Figures.Add(RefGraph("References after CREATE_DUMB: the handle holds the GEM object"));
             step.Note("vgem's objects are shmem-backed (drm_gem_shmem_helper): no CMA, no contiguous memory; pages are allocated when first needed (mmap fault or export).");
@@ -343,6 +354,7 @@ public sealed class Tour : IDisposable
             return step.Fail("DRM_IOCTL_PRIME_HANDLE_TO_FD", r);
         }
         _dmabufFd = BinaryPrimitives.ReadInt32LittleEndian(prime.AsSpan(8));
+        _exported = true;
         var file = _proc.Fget(_dmabufFd);
         var buf = file?.PrivateData as DmaBufT;
         step.Add("fd", $"{_dmabufFd} (flags DRM_CLOEXEC|DRM_RDWR: the file is O_RDWR, close-on-exec)");
@@ -409,6 +421,7 @@ public sealed class Tour : IDisposable
             buf.Detach(attach);
             return 0;
         });
+        step.Note("The notes' importer_test2 kzallocs its struct device: in Linux 6.1 such a device has no dma_mask and dma_map_sgtable would WARN and map nothing, so the tour's importer is a device with the masks a platform (ARM) or PCI (x86) device gets.");
         step.Note("importer_test2 then unmaps and detaches; the module keeps its dma_buf_get reference until the teardown.");
         return step;
     }
@@ -619,9 +632,11 @@ public sealed class Tour : IDisposable
                     BinaryPrimitives.WriteUInt32LittleEndian(destroy, _handle);
                     step.Via("drm_mode_destroy_dumb_ioctl", "drm_gem_handle_delete", "drm_prime_remove_buf_handle", "dma_buf_release",
                         "drm_gem_dmabuf_release", "drm_gem_object_free");
-                    step.Via(_cma is not null && _drm?.Driver.Name != "vgem" ? ["drm_gem_dma_free", "dma_free_wc", "cma_release"] : ["drm_gem_shmem_free"]);
+                    step.Via(_dmaHelper ? ["drm_gem_dma_free", "dma_free_wc", "cma_release"] : ["drm_gem_shmem_free"]);
                     _proc.Ioctl(_drmFd, DrmH.DRM_IOCTL_MODE_DESTROY_DUMB, new UserArg(UserStructAddr, destroy));
-                    order.Add("DESTROY_DUMB: the handle goes, its PRIME cache entry drops the last dma-buf reference, the dma-buf's release drops the GEM object, which frees its memory");
+                    order.Add(_exported
+                        ? "DESTROY_DUMB: the handle goes, its PRIME cache entry drops the last dma-buf reference, the dma-buf's release drops the GEM object, which frees its memory"
+                        : "DESTROY_DUMB: the handle drops the last reference of the GEM object, which frees its memory");
                     _handle = 0;
                 }
                 step.Via("do_exit");
@@ -645,7 +660,7 @@ public sealed class Tour : IDisposable
             step.Add("CMA", $"{_cma.UsedPages} pages used ({(_cma.UsedPages == _cmaUsedAtBoot ? "as after boot: every page of the buffer is back in the pool" : $"after boot: {_cmaUsedAtBoot}")})");
             step.Figures.Add(CmaStrip(_cma, "CMA area after the teardown", new PageRun(0, _cmaUsedAtBoot, "atomic pool")));
         }
-        if (_machine.GetService<Shmem>() is { } shmem && (_cma is null || _drm?.Driver.Name == "vgem"))
+        if (_machine.GetService<Shmem>() is { } shmem && !_dmaHelper)
         {
             step.Add("shmem pages", $"{shmem.PagesInUse} in use{(shmem.PagesInUse == 0 ? ": every page of the buffer went back to the page allocator" : "")}");
         }
