@@ -100,6 +100,9 @@ public sealed class MachineView
     private string DmaBufNode(DmaBufT buf) =>
         Node(buf, "dmabuf", $"dma_buf (ino {buf.File.Inode.Ino})", $"\"{buf.ExpName}\" {MachineFigures.Hex(buf.Size)}, f_count {buf.File.Count}");
 
+    private string AttachmentNode(DmaBufAttachment a) =>
+        Node(a, "attachment", $"attachment {a.Dev.Name}", (a.IsDynamic ? "dynamic, " : "") + (a.Sgt is { } t ? $"attach->sgt: {t.Nents} entries" : "attach->sgt NULL"));
+
     private void AddProcess(Process p)
     {
         var fds = new List<FdView>();
@@ -131,9 +134,18 @@ public sealed class MachineView
                         _edges.Add(new RefEdge(df, hn, "object_idr"));
                         _edges.Add(new RefEdge(hn, GemNode(obj), "ref"));
                         handles.Add($"handle {h} -> GEM object {MachineFigures.Hex(obj.Size)} (refcount {obj.Refcount}, handle_count {obj.HandleCount})");
-                        if (obj.DmaBuf is DmaBufT exported)
+                        if (obj.ImportAttach is DmaBufAttachment imp)
                         {
-                            _edges.Add(new RefEdge(GemNode(obj), DmaBufNode(exported), "dma_buf (export)"));
+                            // An imported object holds the dma-buf (get_dma_buf) and its own attachment.
+                            if (obj.DmaBuf is DmaBufT imported)
+                            {
+                                _edges.Add(new RefEdge(GemNode(obj), DmaBufNode(imported), "dma_buf (import: holds a reference)"));
+                            }
+                            _edges.Add(new RefEdge(GemNode(obj), AttachmentNode(imp), "import_attach"));
+                        }
+                        else if (obj.DmaBuf is DmaBufT exported)
+                        {
+                            _edges.Add(new RefEdge(GemNode(obj), DmaBufNode(exported), "dma_buf (export: no reference)"));
                         }
                     }
                     foreach (var (b, h) in drm.Prime.Members)
@@ -186,8 +198,8 @@ public sealed class MachineView
         int k = 0;
         foreach (var a in buf.Attachments)
         {
-            string detail = a.Sgt is { } t ? $"mapped: {t.Nents} entries" : "not mapped";
-            string an = Node(a, "attachment", $"attachment {a.Dev.Name}", (a.IsDynamic ? "dynamic, " : "") + detail);
+            string detail = a.Sgt is { } t ? $"attach->sgt: {t.Nents} entries" : "attach->sgt NULL";
+            string an = AttachmentNode(a);
             _edges.Add(new RefEdge(bn, an, "attachments"));
             atts.Add($"{a.Dev.Name}{(a.IsDynamic ? " (dynamic)" : "")}: {detail}");
             if (a.Sgt is { } sgt)
