@@ -5,6 +5,8 @@ var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM 
 root.Add(ReplayCommand.Create());
 root.Add(KvmfrTestCommand.Create());
 root.Add(ImporterTestCommand.Create());
+root.Add(TourCommand.Create());
+root.Add(ShowCommand.Create());
 root.Add(RealKernelCommand.Create());
 root.Add(DiffTestCommand.Create());
 root.Add(CaptureCommand.Create());
