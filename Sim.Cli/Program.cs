@@ -4,6 +4,12 @@ using Sim.Cli;
 var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM + DMA-BUF stack (Linux 6.1)");
 root.Add(ReplayCommand.Create());
 root.Add(KvmfrTestCommand.Create());
+root.Add(ImporterTestCommand.Create());
+root.Add(TourCommand.Create());
+root.Add(ShowCommand.Create());
+root.Add(RealKernelCommand.Create());
+root.Add(DiffTestCommand.Create());
+root.Add(CaptureCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

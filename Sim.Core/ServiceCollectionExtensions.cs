@@ -41,7 +41,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CharDevices>();
         services.AddSingleton<Vfs>();
         services.AddSingleton<ProcessTable>();
-        // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), vmalloc seam.
+        // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), warn_alloc.
         services.AddSingleton<Printk>();
         services.AddSingleton<Taint>();
         services.AddSingleton<CurrentTask>();
@@ -49,7 +49,6 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ModuleLoader>();
         services.AddSingleton<Bug>();
         services.AddSingleton<WarnAlloc>();
-        services.AddSingleton<IVmalloc, SeamVmalloc>();
         services.AddSingleton<Base.Devtmpfs>();
         services.AddSingleton<BootState>();
         services.AddSingleton<Userspace.Busybox>();
@@ -59,14 +58,33 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<Mm.IPageFrames, Mm.BuddyPageFrames>(); // vmalloc and zeroing over the buddy allocator
         if (Dma.DmaContiguous.TryReserve(options, out _, out _) == 0)
         {
-            services.AddSingleton<Dma.DmaContiguous>();
+            services.AddSingleton(sp =>
+            {
+                var dc = new Dma.DmaContiguous(options, sp.GetRequiredService<KernelTrace>());
+                if (dc.DefaultArea is { } area)
+                {
+                    // cma_alloc's pr_err ("cma: cma_alloc: ...") goes to the machine's kernel log.
+                    var printk = sp.GetRequiredService<Printk>();
+                    area.Printk = (level, text) => printk.Print(level, text + "\n");
+                }
+                return dc;
+            });
             services.AddSingleton(sp => sp.GetRequiredService<Dma.DmaContiguous>().DefaultArea!);
             if (options.Is32Bit)
             {
                 services.AddSingleton<Dma.ArmDmaMapping>();
             }
         }
-        services.AddSingleton<Mm.Vmalloc>();
+        services.AddSingleton(sp =>
+        {
+            // The machine's vmalloc reports through the machine's WARN (Bug) and its one warn_alloc (nopage_rs,
+            // "comm: " prefix, dump_stack, Mem-Info); Printk is the plain-text fallback with the comm added.
+            var vm = ActivatorUtilities.CreateInstance<Mm.Vmalloc>(sp);
+            var printk = sp.GetRequiredService<Printk>();
+            var current = sp.GetRequiredService<CurrentTask>();
+            vm.Printk = (level, text) => printk.Print(level, $"{current.Comm}: {text}\n");
+            return vm;
+        });
         services.AddSingleton<Replay.IReplayOpProvider, Mm.CmaReplayOps>();
         services.AddSingleton<Replay.IReplayOpProvider, Replay.KernelSideReplayOps>();
         // --- end wip/cma ---

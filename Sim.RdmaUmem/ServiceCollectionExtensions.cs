@@ -11,6 +11,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddRdmaUmem(this IServiceCollection services)
     {
         services.AddSingleton<IReplayOpProvider, UmemTrimReplayOps>();
+        services.AddSingleton<IReplayOpProvider, UmemDmabufReplayOps>();
         return services;
     }
 }

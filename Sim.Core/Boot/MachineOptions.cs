@@ -102,6 +102,9 @@ public sealed class MachineOptions
     /// <summary>Modules loaded at start, in load order (name, parameters or null).</summary>
     public List<(string Name, string? Params)> ModulesAtStart { get; } = [];
 
+    /// <summary>The seed of the "pages" DRM driver's page scattering (<c>pages.seed=N</c>; default 1).</summary>
+    public int PagesSeed { get; set; } = 1;
+
     /// <summary>The program runs as root (every DRM file authenticated).</summary>
     public bool Root { get; set; } = true;
 
@@ -229,6 +232,14 @@ public sealed class MachineOptions
                 string driver = name switch { "pl111" => "pl111_drm", _ => name };
                 AddDrmDevice(driver);
                 return true;
+            case "pages.seed":
+                if (v is not null && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int seed))
+                {
+                    PagesSeed = seed;
+                    return true;
+                }
+                error = $"pages.seed={v}: expected a non-negative integer";
+                return false;
             case "kvmfr":
                 if (v is not null)
                 {
@@ -255,7 +266,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages kvmfr kvmfr.static_size_mb=)";
+                error = $"unknown machine option '{p}' (known: mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb=)";
                 return false;
         }
     }

@@ -1,8 +1,11 @@
 // The kernel's kmemleak idea (mm/kmemleak.c): every reference-counted model object registers while alive.
 namespace Sim.Core.Debug;
 
-/// <summary>A live object as the leak report shows it.</summary>
-public sealed record LiveObject(long Id, string Type, string Description, Func<string>? Holder);
+/// <summary>
+/// A live object as the leak report shows it. <paramref name="Module"/> names the module whose static data holds
+/// it (a loaded module's objects stay as long as the module: they are no leak while it is loaded).
+/// </summary>
+public sealed record LiveObject(long Id, string Type, string Description, Func<string>? Holder, string? Module = null);
 
 /// <summary>
 /// Live-object accounting for one machine. Every kref'd object (pages, files, GEM objects, dma-bufs,
@@ -17,10 +20,10 @@ public sealed class LiveObjects
     private long _nextId = 1;
 
     /// <summary>Registers a new live object; returns its id for <see cref="Unregister"/>.</summary>
-    public long Register(string type, string description, Func<string>? holder = null)
+    public long Register(string type, string description, Func<string>? holder = null, string? module = null)
     {
         long id = _nextId++;
-        _alive.Add(id, new LiveObject(id, type, description, holder));
+        _alive.Add(id, new LiveObject(id, type, description, holder, module));
         return id;
     }
 

@@ -170,5 +170,44 @@ public sealed class ArmDmaMapping
         _live.Unregister(buf!.LiveId);
     }
 
+    /// <summary>
+    /// <c>dma_get_sgtable(dev, sgt, cpu_addr, dma_addr, size)</c> on the board (dma-direct: <c>dma_direct_get_sgtable</c>):
+    /// a one-entry table whose page is the buffer's first frame and whose length is PAGE_ALIGN(size). 0 or -ENOMEM.
+    /// </summary>
+    [Kernel("dma_direct_get_sgtable", "kernel/dma/direct.c")]
+    public int GetSgtable(SgTable sgt, ulong cpuAddr, ulong dmaAddr, ulong size)
+    {
+        ArgumentNullException.ThrowIfNull(sgt);
+        _ = cpuAddr;
+        int ret = SgTable.Alloc(sgt, 1);
+        if (ret == 0)
+        {
+            sgt.At(sgt.Sgl).SetPage(dmaAddr >> Align.PAGE_SHIFT, (uint)Align.PageAlign(size), 0);
+        }
+        return ret;
+    }
+
+    /// <summary>
+    /// <c>dma_mmap_wc(dev, vma, cpu_addr, dma_addr, size)</c> on the board (<c>dma_direct_mmap</c>): the mapping may
+    /// start at buffer page <c>vm_pgoff</c> and must end inside the buffer (<c>-ENXIO</c> otherwise); then the
+    /// frames from <c>dma_addr</c>'s page + <c>vm_pgoff</c> are remapped into it (<c>remap_pfn_range</c>: VM_IO |
+    /// VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP). The caller's vm_ops serve those page table entries.
+    /// </summary>
+    [Kernel("dma_direct_mmap", "kernel/dma/direct.c")]
+    public int MmapWc(Vma vma, ulong cpuAddr, ulong dmaAddr, ulong size)
+    {
+        ArgumentNullException.ThrowIfNull(vma);
+        _ = cpuAddr;
+        _ = dmaAddr;
+        ulong userCount = vma.Pages;
+        ulong count = Align.PageAlign(size) >> Align.PAGE_SHIFT;
+        if (vma.PgOff >= count || userCount > count - vma.PgOff)
+        {
+            return -(int)Uapi.Errno.ENXIO;
+        }
+        vma.Flags |= Vma.VM_IO | Vma.VM_PFNMAP | Vma.VM_DONTEXPAND | Vma.VM_DONTDUMP;
+        return 0;
+    }
+
     private sealed record ArmDmaBuffer(ulong Virt, ulong Pfn, ulong Size, long LiveId);
 }

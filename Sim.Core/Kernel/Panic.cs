@@ -19,29 +19,48 @@ public sealed class CurrentTask
     public Process? Process { get; private set; }
 
     /// <summary>Runs the next kernel calls as (<paramref name="pid"/>, <paramref name="comm"/>) until disposed.</summary>
-    public IDisposable Enter(int pid, string comm)
+    public Scope Enter(int pid, string comm)
     {
-        var saved = new Restore(this, Pid, Comm, Process);
+        var saved = new Scope(this, Pid, Comm, Process);
         Pid = pid;
         Comm = comm;
         return saved;
     }
 
-    /// <summary>Runs the next kernel calls in <paramref name="process"/> until disposed.</summary>
-    public IDisposable Enter(Process process)
+    /// <summary>Runs the next kernel calls in <paramref name="process"/> until disposed (a syscall's entry).</summary>
+    public Scope Enter(Process process)
     {
+        ArgumentNullException.ThrowIfNull(process);
         var saved = Enter(process.Pid, process.Comm);
         Process = process;
         return saved;
     }
 
-    private sealed class Restore(CurrentTask task, int pid, string comm, Process? process) : IDisposable
+    /// <summary>The task that was current before <see cref="Enter(Process)"/>; disposing restores it.</summary>
+    public readonly struct Scope : IDisposable
     {
+        private readonly CurrentTask? _task;
+        private readonly int _pid;
+        private readonly string _comm;
+        private readonly Process? _process;
+
+        internal Scope(CurrentTask task, int pid, string comm, Process? process)
+        {
+            _task = task;
+            _pid = pid;
+            _comm = comm;
+            _process = process;
+        }
+
+        /// <summary>Makes the saved task current again.</summary>
         public void Dispose()
         {
-            task.Pid = pid;
-            task.Comm = comm;
-            task.Process = process;
+            if (_task is not null)
+            {
+                _task.Pid = _pid;
+                _task.Comm = _comm;
+                _task.Process = _process;
+            }
         }
     }
 }

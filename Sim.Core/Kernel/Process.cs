@@ -41,10 +41,12 @@ public sealed class Process
     private readonly Vfs _vfs;
     private readonly Ktime _clock;
     private readonly bool _is32;
+    private readonly CurrentTask? _current;
 
     /// <summary>Creates a process (use <see cref="ProcessTable.Spawn"/>).</summary>
-    internal Process(int pid, string comm, Vfs vfs, IPageDataAccess pages, Ktime clock, bool is32Bit)
+    internal Process(int pid, string comm, Vfs vfs, IPageDataAccess pages, Ktime clock, bool is32Bit, CurrentTask? current = null)
     {
+        _current = current;
         Pid = pid;
         Comm = comm;
         _vfs = vfs;
@@ -56,6 +58,10 @@ public sealed class Process
 
     /// <summary>The pid.</summary>
     public int Pid { get; }
+
+    // Syscall entry: this process is `current` until the returned scope is disposed (the machine's CurrentTask;
+    // a process made without one has no current to set).
+    private CurrentTask.Scope EnterSyscall() => _current is null ? default : _current.Enter(this);
 
     /// <summary><c>comm</c>.</summary>
     public string Comm { get; }
@@ -76,6 +82,7 @@ public sealed class Process
     [Kernel("do_sys_openat2", "fs/open.c")]
     public int Openat(string path, uint flags)
     {
+        using var syscall = EnterSyscall();
         int fd = Files.NextFree();
         if (fd < 0)
         {
@@ -102,6 +109,7 @@ public sealed class Process
     [Kernel("close_fd", "fs/open.c")]
     public int Close(int fd)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Remove(fd);
         if (f is null)
         {
@@ -115,6 +123,7 @@ public sealed class Process
     /// <summary><c>dup(fd)</c>.</summary>
     public int Dup(int fd)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -138,6 +147,7 @@ public sealed class Process
     [Kernel("do_vfs_ioctl", "fs/ioctl.c")]
     public long Ioctl(int fd, uint cmd, UserArg arg)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -159,6 +169,13 @@ public sealed class Process
     [Kernel("ksys_mmap_pgoff", "mm/mmap.c")]
     public long Mmap(ulong length, uint prot, uint flags, int fd, ulong offset)
     {
+        // The syscall entry (x86_64 sys_mmap; glibc's mmap2 wrapper on 32-bit) rejects an offset that is not
+        // page aligned before the fd is looked up.
+        if ((offset & 4095) != 0)
+        {
+            return -(long)Errno.EINVAL;
+        }
+        using var syscall = EnterSyscall();
         KernelFile? f = null;
         if ((flags & Mman.MAP_ANONYMOUS) == 0)
         {
@@ -172,12 +189,17 @@ public sealed class Process
     }
 
     /// <summary><c>munmap(addr, length)</c>.</summary>
-    public int Munmap(ulong addr, ulong length) => Mm.Munmap(addr, length);
+    public int Munmap(ulong addr, ulong length)
+    {
+        using var syscall = EnterSyscall();
+        return Mm.Munmap(addr, length);
+    }
 
     /// <summary><c>lseek(fd, offset, whence)</c>: the new position or a negative errno.</summary>
     [Kernel("ksys_lseek", "fs/read_write.c")]
     public long Lseek(int fd, long offset, int whence)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -194,6 +216,7 @@ public sealed class Process
     [Kernel("ksys_read", "fs/read_write.c")]
     public long Read(int fd, Span<byte> buffer)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null || (f.Mode & KernelFile.FMODE_READ) == 0)
         {
@@ -206,6 +229,7 @@ public sealed class Process
     [Kernel("ksys_write", "fs/read_write.c")]
     public long Write(int fd, ReadOnlySpan<byte> buffer)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null || (f.Mode & KernelFile.FMODE_WRITE) == 0)
         {
@@ -222,6 +246,16 @@ public sealed class Process
     [Kernel("do_sys_poll", "fs/select.c")]
     public (int Ret, uint Revents) Poll(int fd, uint events, long timeoutMs)
     {
+        using var syscall = EnterSyscall();
+        if (fd < 0)
+        {
+            // do_pollfd: a negative fd is ignored (revents 0, not counted); the call still sleeps its timeout.
+            if (timeoutMs > 0)
+            {
+                _clock.WaitUntil(() => false, timeoutMs * 1_000_000L);
+            }
+            return (0, 0);
+        }
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -244,6 +278,7 @@ public sealed class Process
     [Kernel("do_fcntl", "fs/fcntl.c")]
     public long Fcntl(int fd, int cmd, long arg = 0)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -283,6 +318,7 @@ public sealed class Process
     [Kernel("vfs_fstat", "fs/stat.c")]
     public (int Ret, StatResult Stat) Fstat(int fd)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -299,6 +335,7 @@ public sealed class Process
     [Kernel("kcmp", "kernel/kcmp.c")]
     public int KcmpFile(int fd1, int fd2)
     {
+        using var syscall = EnterSyscall();
         var a = Files.Lookup(fd1);
         var b = Files.Lookup(fd2);
         if (a is null || b is null)
@@ -315,6 +352,7 @@ public sealed class Process
     [Kernel("seq_show", "fs/proc/fd.c")]
     public string? Fdinfo(int fd, int mntId = 11)
     {
+        using var syscall = EnterSyscall();
         var f = Files.Lookup(fd);
         if (f is null)
         {
@@ -328,10 +366,18 @@ public sealed class Process
     }
 
     /// <summary>A CPU load through the process's mappings: 0 or <c>-EFAULT</c>/SIGBUS errno.</summary>
-    public int Load(ulong addr, Span<byte> destination) => Mm.Load(addr, destination);
+    public int Load(ulong addr, Span<byte> destination)
+    {
+        using var syscall = EnterSyscall();
+        return Mm.Load(addr, destination);
+    }
 
     /// <summary>A CPU store through the process's mappings.</summary>
-    public int Store(ulong addr, ReadOnlySpan<byte> source) => Mm.Store(addr, source);
+    public int Store(ulong addr, ReadOnlySpan<byte> source)
+    {
+        using var syscall = EnterSyscall();
+        return Mm.Store(addr, source);
+    }
 
     /// <summary>
     /// <c>do_exit</c>: first every mapping goes (<c>exit_mm</c>), then every fd is closed in ascending order
@@ -340,6 +386,7 @@ public sealed class Process
     [Kernel("do_exit", "kernel/exit.c")]
     public void Exit()
     {
+        using var syscall = EnterSyscall();
         if (Exited)
         {
             return;
@@ -354,7 +401,12 @@ public sealed class Process
 }
 
 /// <summary>The machine's processes and pid numbering (<c>alloc_pid</c>).</summary>
-public sealed class ProcessTable(Vfs vfs, IPageDataAccess pages, Ktime clock, Boot.MachineOptions options)
+/// <remarks>
+/// With the machine's <see cref="CurrentTask"/> (the DI container passes it), every syscall of a process runs with
+/// that process as <c>current</c>, so kernel code that installs fds (<c>dma_buf_fd</c>, <c>sync_file</c>) or prints
+/// <c>comm</c> sees the caller.
+/// </remarks>
+public sealed class ProcessTable(Vfs vfs, IPageDataAccess pages, Ktime clock, Boot.MachineOptions options, CurrentTask? current = null)
 {
     private readonly List<Process> _processes = [];
     private int _nextPid = 100;
@@ -365,7 +417,7 @@ public sealed class ProcessTable(Vfs vfs, IPageDataAccess pages, Ktime clock, Bo
     /// <summary>Creates a process with an empty fd table and address space.</summary>
     public Process Spawn(string comm)
     {
-        var p = new Process(_nextPid++, comm, vfs, pages, clock, options.Is32Bit);
+        var p = new Process(_nextPid++, comm, vfs, pages, clock, options.Is32Bit, current);
         _processes.Add(p);
         return p;
     }

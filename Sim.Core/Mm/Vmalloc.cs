@@ -71,6 +71,8 @@ public sealed class Vmalloc
     private readonly Warnings _warnings;
     private readonly LiveObjects _live;
     private readonly Ktime _clock;
+    private readonly Kernel.Bug? _bug;
+    private readonly WarnAlloc? _warnAlloc;
     private readonly SortedDictionary<ulong, VmStruct> _areas = [];
     private readonly int _bitsPerLong;
     private bool _zeroSizeWarned;
@@ -78,10 +80,20 @@ public sealed class Vmalloc
     private long _ratelimitBegin;
     private int _ratelimitPrinted;
 
-    /// <summary>Creates the machine's vmalloc space.</summary>
-    public Vmalloc(MachineOptions options, IPageFrames frames, Warnings warnings, LiveObjects live, Ktime clock)
+    /// <summary>
+    /// Creates the machine's vmalloc space. With the machine's <paramref name="bug"/> and
+    /// <paramref name="warnAlloc"/> (as the DI container passes them), <c>WARN_ON_ONCE(!size)</c> prints the
+    /// kernel's WARN report and allocation failures go through the machine's one <c>warn_alloc</c> (its
+    /// <c>nopage_rs</c> rate limit, the <c>comm: </c> prefix, dump_stack and Mem-Info); without them (a
+    /// stand-alone vmalloc) the WARN is only recorded in <paramref name="warnings"/> and the failure text goes
+    /// to <see cref="Printk"/> under a rate limit of its own.
+    /// </summary>
+    public Vmalloc(MachineOptions options, IPageFrames frames, Warnings warnings, LiveObjects live, Ktime clock,
+        Kernel.Bug? bug = null, WarnAlloc? warnAlloc = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _bug = bug;
+        _warnAlloc = warnAlloc;
         _frames = frames;
         _warnings = warnings;
         _live = live;
@@ -114,7 +126,10 @@ public sealed class Vmalloc
     /// <summary><c>SHMLBA</c>: the alignment <c>vmalloc_user</c> asks for (4 pages on ARM, 1 on x86_64).</summary>
     public ulong Shmlba { get; }
 
-    /// <summary>Seam for the kernel log: level and text (warn_alloc lines, without the <c>comm: </c> prefix).</summary>
+    /// <summary>
+    /// The kernel log of a stand-alone vmalloc (no machine <c>warn_alloc</c>): level and text of the warn_alloc
+    /// line, without the <c>comm: </c> prefix.
+    /// </summary>
     public Action<int, string>? Printk { get; set; }
 
     /// <summary>The live areas in address order.</summary>
@@ -139,8 +154,15 @@ public sealed class Vmalloc
     /// space (<c>VM_USERMAP</c>). Returns the kernel address, or 0 (NULL) on failure.
     /// </summary>
     [Kernel("vmalloc_user", "mm/vmalloc.c")]
-    public ulong VmallocUser(ulong size) =>
-        VmallocNodeRange(size, Shmlba, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_ZERO, VM_USERMAP);
+    public ulong VmallocUser(ulong size) => VmallocUser(size, null);
+
+    /// <summary>
+    /// <c>vmalloc_user(size)</c> called from module <paramref name="callerModule"/> (the <c>[module]</c> of the
+    /// area's <c>caller</c>, <c>__builtin_return_address(0)</c>): the area belongs to that module's data, so the
+    /// leak check keeps it while the module is loaded.
+    /// </summary>
+    public ulong VmallocUser(ulong size, string? callerModule) =>
+        VmallocNodeRange(size, Shmlba, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_ZERO, VM_USERMAP, callerModule);
 
     /// <summary>
     /// <c>__vmalloc_node_range</c>: <c>WARN_ON_ONCE(!size)</c> → NULL; more pages than <c>totalram_pages()</c> →
@@ -149,11 +171,17 @@ public sealed class Vmalloc
     /// (<c>"vmalloc error: size %lu, page order %u, failed to allocate pages"</c>) and returns NULL.
     /// </summary>
     [Kernel("__vmalloc_node_range", "mm/vmalloc.c")]
-    public ulong VmallocNodeRange(ulong size, ulong align, uint gfpMask, ulong vmFlags)
+    public ulong VmallocNodeRange(ulong size, ulong align, uint gfpMask, ulong vmFlags, string? callerModule = null)
     {
         ulong realSize = size;
         if (size == 0)
         {
+            if (_bug is not null)
+            {
+                // WARN_ON_ONCE(!size) at mm/vmalloc.c:3227 (6.1.192): once per boot, with the full report.
+                _bug.WarnOnOnce(true, "mm/vmalloc.c", 3227, "__vmalloc_node_range");
+                return 0;
+            }
             if (!_zeroSizeWarned)
             {
                 _zeroSizeWarned = true;
@@ -202,7 +230,7 @@ public sealed class Vmalloc
             }
             pages[i] = pfn;
         }
-        long id = _live.Register("vm_struct", $"vmalloc 0x{addr:x} {nrPages} pages");
+        long id = _live.Register("vm_struct", $"vmalloc 0x{addr:x} {nrPages} pages", null, callerModule);
         _areas.Add(addr, new VmStruct(addr, areaSize, flags, pages, id));
         return addr;
     }
@@ -358,6 +386,11 @@ public sealed class Vmalloc
     [Kernel("warn_alloc", "mm/page_alloc.c")]
     private void WarnAlloc(uint gfpMask, string message)
     {
+        if (_warnAlloc is not null)
+        {
+            _warnAlloc.Report(gfpMask, message);
+            return;
+        }
         if ((gfpMask & GfpTypes.__GFP_NOWARN) != 0)
         {
             return;

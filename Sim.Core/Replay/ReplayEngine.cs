@@ -112,8 +112,24 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
     }
 
     /// <summary>Replays one file. Unreadable input ends in <see cref="FileResult.FormatError"/>; nothing throws.</summary>
-    public FileResult ReplayFile(string path, string? displayName = null, Action<long>? progress = null)
+    public FileResult ReplayFile(string path, string? displayName = null, Action<long>? progress = null) =>
+        ReplayFileCore(path, displayName, progress, stopAfter: null, atStop: null, out _);
+
+    /// <summary>
+    /// Replays one file up to and including the event whose <c>i</c> is <paramref name="stopAfter"/>, then hands the
+    /// live machine (<see cref="ReplayContext.Machine"/>) and that event to <paramref name="atStop"/> before the machine
+    /// is disposed (no exit steps run); a kernel-side event stops after the user event it happened in. When the file has
+    /// no such event, <paramref name="atStop"/> is not called and
+    /// <paramref name="lastIndex"/> says the last <c>i</c> the file has (-1 for none): <c>dmabufsim show --at N</c>.
+    /// </summary>
+    public FileResult ReplayFileUntil(string path, long stopAfter, Action<ReplayContext, TraceEvent> atStop, out long lastIndex,
+        string? displayName = null) =>
+        ReplayFileCore(path, displayName, null, stopAfter, atStop, out lastIndex);
+
+    private FileResult ReplayFileCore(string path, string? displayName, Action<long>? progress, long? stopAfter,
+        Action<ReplayContext, TraceEvent>? atStop, out long lastIndex)
     {
+        lastIndex = -1;
         string name = displayName ?? path;
         var result = new FileResult(name);
         if (!System.IO.File.Exists(path))
@@ -174,6 +190,21 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 {
                     progress?.Invoke(n);
                 }
+                lastIndex = ev.I;
+                foreach (var k in ev.KernelSide)
+                {
+                    lastIndex = Math.Max(lastIndex, k.I);
+                }
+                // A kernel-side event (args.during = J) happened inside user event J: stopping at it stops after J.
+                if (stopAfter is { } stop && (ev.I == stop || ev.KernelSide.Exists(k => k.I == stop)))
+                {
+                    atStop?.Invoke(ctx, ev);
+                    return result;
+                }
+            }
+            if (stopAfter is not null)
+            {
+                return result;
             }
             foreach (var (stepName, action) in ctx.ExitSteps)
             {

@@ -1,9 +1,11 @@
 // Models the Looking Glass kvmfr module (module/kvmfr.c, commit 8cb6a68, MODULE_VERSION 0.0.12) as loaded on
 // a machine without an ivshmem PCI device: static devices from the static_size_mb parameter, backed by
-// vmalloc_user memory, with the char device's GETSIZE/CREATE ioctls and mmap, and kvmfr's dma_buf_ops.
+// vmalloc_user memory (mm/vmalloc.c), with the char device's GETSIZE/CREATE ioctls and mmap, and kvmfr's
+// dma_buf_ops on the dma-buf core (drivers/dma-buf/dma-buf.c).
 using Sim.Core;
 using Sim.Core.Base;
 using Sim.Core.Debug;
+using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
@@ -13,8 +15,8 @@ using Sim.Core.Uapi;
 namespace Sim.DmaBuf.Kvmfr;
 
 /// <summary>The <c>kvmfr.ko</c> file: out of tree, unsigned, 20480 bytes in /proc/modules.</summary>
-public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, IVmalloc vmalloc, Printk printk,
-    ModuleList modules, CurrentTask current, LiveObjects live, ProcessTable processes) : IModuleImage
+public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, Vmalloc vmalloc, Printk printk,
+    DmaBufList dbList, DmaMapping dma, CurrentTask current) : IModuleImage
 {
     /// <inheritdoc/>
     public string Name => "kvmfr";
@@ -32,7 +34,7 @@ public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, IVm
     public KvmfrModule? Loaded { get; internal set; }
 
     /// <inheritdoc/>
-    public IModuleCode Instantiate() => new KvmfrModule(this, chrdevs, devtmpfs, vmalloc, printk, modules, current, live, processes);
+    public IModuleCode Instantiate() => new KvmfrModule(this, chrdevs, devtmpfs, vmalloc, printk, dbList, dma, current);
 }
 
 /// <summary><c>enum kvmfr_type</c>.</summary>
@@ -54,14 +56,17 @@ public sealed class KvmfrDev
     /// <summary><c>minor</c>.</summary>
     public int Minor { get; set; }
 
-    /// <summary><c>addr</c>: the vmalloc area.</summary>
-    public VmArea? Addr { get; set; }
+    /// <summary><c>addr</c>: the kernel address of the device memory (the <c>vmalloc_user</c> area; 0 = NULL).</summary>
+    public ulong Addr { get; set; }
 
     /// <summary><c>type</c>.</summary>
     public KvmfrType Type { get; init; }
+
+    /// <summary>The loaded instance this device belongs to (the C code reaches it through its globals).</summary>
+    internal KvmfrModule Module { get; init; } = null!;
 }
 
-/// <summary><c>struct kvmfrbuf</c>: the private data of a kvmfr dma-buf.</summary>
+/// <summary><c>struct kvmfrbuf</c>: the private data (<c>priv</c>) of a kvmfr dma-buf.</summary>
 [Kernel("struct kvmfrbuf", "module/kvmfr.c")]
 public sealed class KvmfrBuf
 {
@@ -74,13 +79,14 @@ public sealed class KvmfrBuf
     /// <summary><c>offset</c> in the device, bytes.</summary>
     public ulong Offset { get; init; }
 
-    /// <summary><c>pages</c>: the frames of the buffer's pages (<c>vmalloc_to_page</c>).</summary>
+    /// <summary><c>pages</c>: the frames of the buffer's pages (<c>vmalloc_to_page</c> of each page of the range).</summary>
     public required ulong[] Pages { get; init; }
 }
 
 /// <summary>
 /// One loaded instance of kvmfr: its static data (<c>static_size_mb</c>, <c>static_count</c>, <c>kvmfr_idr</c>,
-/// <c>kvmfr</c>), <c>kvmfr_module_init</c>/<c>kvmfr_module_exit</c>, and the char device's <c>fops</c>.
+/// <c>kvmfr</c>), <c>kvmfr_module_init</c>/<c>kvmfr_module_exit</c>, the char device's <c>fops</c> and the
+/// dma-buf exporter (<c>kvmfrbuf_ops</c>).
 /// </summary>
 [Kernel("kvmfr_module_init", "module/kvmfr.c")]
 public sealed class KvmfrModule : IModuleCode, IFileOperations
@@ -89,33 +95,50 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     public const int KVMFR_MAX_DEVICES = 10;
     /// <summary>KVMFR_DEV_NAME.</summary>
     public const string KVMFR_DEV_NAME = "kvmfr";
+    /// <summary>KBUILD_MODNAME: the dma-bufs' <c>exp_name</c> and their owner module.</summary>
+    public const string KBUILD_MODNAME = "kvmfr";
     private const ulong PAGE_SIZE = 4096;
+    private const int PAGE_SHIFT = 12;
+
+    /// <summary>
+    /// <c>kvmfrbuf_ops</c>: map/unmap/release/mmap only (no attach/detach, no CPU-access hooks, no vmap, not
+    /// dynamic, no cached mapping). Each op fires the <c>kvmcap</c> kprobe records of the kvmfr-import ftrace
+    /// capture on the machine's trace (map_kvmfrbuf dir; dma_map_sg_attrs nents/dir/attrs and its return;
+    /// unmap_kvmfrbuf and dma_unmap_sg_attrs nents/dir; release_kvmfrbuf; mmap_kvmfrbuf) where the kernel enters
+    /// them.
+    /// </summary>
+    [Kernel("kvmfrbuf_ops", "module/kvmfr.c")]
+    public static readonly DmaBufOps KvmfrbufOps = new()
+    {
+        MapDmaBuf = MapKvmfrbuf,
+        UnmapDmaBuf = UnmapKvmfrbuf,
+        Release = ReleaseKvmfrbuf,
+        Mmap = MmapKvmfrbuf,
+    };
 
     private readonly KvmfrModuleImage _image;
     private readonly CharDevices _chrdevs;
     private readonly Devtmpfs _devtmpfs;
-    private readonly IVmalloc _vmalloc;
+    private readonly Vmalloc _vmalloc;
     private readonly Printk _printk;
-    private readonly ModuleList _modules;
+    private readonly DmaBufList _dbList;
+    private readonly DmaMapping _dma;
     private readonly CurrentTask _current;
-    private readonly LiveObjects _live;
-    private readonly ProcessTable _processes;
     private readonly int[] _staticSizeMb = new int[KVMFR_MAX_DEVICES];
     private readonly Idr<KvmfrDev> _idr = new();
     private int _staticCount;
 
-    internal KvmfrModule(KvmfrModuleImage image, CharDevices chrdevs, Devtmpfs devtmpfs, IVmalloc vmalloc, Printk printk,
-        ModuleList modules, CurrentTask current, LiveObjects live, ProcessTable processes)
+    internal KvmfrModule(KvmfrModuleImage image, CharDevices chrdevs, Devtmpfs devtmpfs, Vmalloc vmalloc, Printk printk,
+        DmaBufList dbList, DmaMapping dma, CurrentTask current)
     {
-        _processes = processes;
         _image = image;
         _chrdevs = chrdevs;
         _devtmpfs = devtmpfs;
         _vmalloc = vmalloc;
         _printk = printk;
-        _modules = modules;
+        _dbList = dbList;
+        _dma = dma;
         _current = current;
-        _live = live;
         Params =
         [
             new KernelParam("static_size_mb", (ref string? val) =>
@@ -137,7 +160,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     public IReadOnlyList<KeyValuePair<int, KvmfrDev>> Devices => _idr.Entries();
 
     /// <inheritdoc/>
-    string? IFileOperations.Owner => "kvmfr";
+    string? IFileOperations.Owner => KBUILD_MODNAME;
 
     /// <summary><c>kvmfr_module_init</c>: register_chrdev(0), class_create, the static devices; -ENODEV on failure.</summary>
     public int Init(Module module)
@@ -204,9 +227,9 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     private int CreateStaticDeviceUnlocked(int sizeMb)
     {
         // kdev->size = size_mb * 1024 * 1024: int arithmetic (wraps), sign-extended into unsigned long.
-        var kdev = new KvmfrDev { Size = unchecked((ulong)(long)(sizeMb * 1024 * 1024)), Type = KvmfrType.Static };
-        kdev.Addr = _vmalloc.VmallocUser(kdev.Size);
-        if (kdev.Addr is null)
+        var kdev = new KvmfrDev { Size = unchecked((ulong)(long)(sizeMb * 1024 * 1024)), Type = KvmfrType.Static, Module = this };
+        kdev.Addr = _vmalloc.VmallocUser(kdev.Size, KBUILD_MODNAME);
+        if (kdev.Addr == 0)
         {
             _printk.Err($"kvmfr: failed to allocate memory for static device: {sizeMb} MiB\n");
             return -(int)Errno.ENOMEM;
@@ -233,16 +256,20 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         {
             _devtmpfs.DeviceDestroy(KVMFR_DEV_NAME, (uint)Major, (uint)kdev.Minor);
             _idr.Remove(id);
-            _vmalloc.Vfree(kdev.Addr!);
+            _vmalloc.Vfree(kdev.Addr);
         }
     }
+
+    /// <summary><c>device_ioctl</c> called without a process: the one in <see cref="CurrentTask"/>.</summary>
+    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg) =>
+        UnlockedIoctl(file, cmd, arg, _current.Process ?? throw new InvalidOperationException("kvmfr ioctl outside a simulated process"));
 
     /// <summary>
     /// <c>device_ioctl</c>: the device of the file's minor first (none: <c>-EINVAL</c> for every request), then
     /// CREATE, GETSIZE (the size as the return value) or <c>-ENOTTY</c>.
     /// </summary>
     [Kernel("device_ioctl", "module/kvmfr.c")]
-    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg)
+    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg, Process current)
     {
         var kdev = _idr.Find((int)file.Inode.Minor);
         if (kdev is null)
@@ -251,7 +278,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         }
         return cmd switch
         {
-            KvmfrUapi.KVMFR_DMABUF_CREATE => DmabufCreate(kdev, arg),
+            KvmfrUapi.KVMFR_DMABUF_CREATE => DmabufCreate(kdev, arg, current),
             KvmfrUapi.KVMFR_DMABUF_GETSIZE => (long)kdev.Size,
             _ => -(long)Errno.ENOTTY,
         };
@@ -259,12 +286,16 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
 
     /// <summary>
     /// <c>kvmfr_dmabuf_create</c>: copy_from_user (<c>-EFAULT</c>), alignment of offset and size (<c>-EINVAL</c> with
-    /// "kvmfr: buffer not aligned to 0x1000 bytes", no newline), range and wrap (<c>-EINVAL</c>), then the pages,
-    /// <c>dma_buf_export</c> (flags O_RDWR, owner kvmfr) and <c>dma_buf_fd</c> (O_CLOEXEC from flags bit 0).
+    /// "kvmfr: buffer not aligned to 0x1000 bytes", no newline), range and wrap (<c>-EINVAL</c>), then the
+    /// <c>vmalloc_to_page</c> of every page of the range, <c>dma_buf_export</c> (exp_name and owner kvmfr,
+    /// <c>kvmfrbuf_ops</c>, flags O_RDWR), the log line, and <c>dma_buf_fd</c> (O_CLOEXEC from flags bit 0).
+    /// A failing <c>dma_buf_fd</c> is returned as is; the exported buffer then stays (as in the module).
     /// </summary>
     [Kernel("kvmfr_dmabuf_create", "module/kvmfr.c")]
-    public long DmabufCreate(KvmfrDev kdev, UserArg arg)
+    public long DmabufCreate(KvmfrDev kdev, UserArg arg, Process current)
     {
+        ArgumentNullException.ThrowIfNull(kdev);
+        ArgumentNullException.ThrowIfNull(current);
         Span<byte> raw = stackalloc byte[kvmfr_dmabuf_create.Size];
         if (arg.CopyFromUser(raw) != 0)
         {
@@ -281,21 +312,117 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         {
             return -(long)Errno.EINVAL;
         }
-        ulong pagecount = create.size >> 12;
+
+        ulong pagecount = create.size >> PAGE_SHIFT;
         var pages = new ulong[pagecount];
-        ulong first = create.offset >> 12;
+        ulong p = kdev.Addr + create.offset;
         for (ulong i = 0; i < pagecount; ++i)
         {
-            pages[i] = kdev.Addr!.Pfns[first + i];
+            // KVMFR_TYPE_STATIC: vmalloc_to_page(p).
+            pages[i] = _vmalloc.VmallocToPage(p) ?? throw new KernelBugException($"kvmfr: no vmalloc page at 0x{p:x}");
+            p += PAGE_SIZE;
         }
         var kbuf = new KvmfrBuf { Kdev = kdev, PageCount = pagecount, Offset = create.offset, Pages = pages };
-        var (buf, err) = KvmfrDmaBufSeam.Export(this, kbuf, create.size, _modules, _live);
+
+        var (buf, err) = DmaBuf.Export(_dbList, new DmaBufExportInfo
+        {
+            ExpName = KBUILD_MODNAME,
+            Owner = KBUILD_MODNAME,
+            Ops = KvmfrbufOps,
+            Size = create.size,
+            Priv = kbuf,
+            Flags = OpenFlags.O_RDWR,
+        });
         if (buf is null)
         {
             return err;
         }
         _printk.Print(Printk.KERN_DEFAULT, $"kvmfr_dmabuf_create with size {create.size} offset: {create.offset}");
-        return KvmfrDmaBufSeam.Fd(buf, (create.flags & KvmfrUapi.KVMFR_DMABUF_FLAG_CLOEXEC) != 0, _current, _processes);
+        return buf.Fd(current, (create.flags & KvmfrUapi.KVMFR_DMABUF_FLAG_CLOEXEC) != 0 ? OpenFlags.O_CLOEXEC : 0);
+    }
+
+    /// <summary>
+    /// <c>map_kvmfrbuf</c>: a new table from the buffer's pages (<c>sg_alloc_table_from_pages</c>, offset 0, the
+    /// whole buffer: physically contiguous pages coalesce into one entry), mapped for the attached device with
+    /// <c>dma_map_sg</c>; a mapping of 0 entries is <c>-EINVAL</c> (the table is freed again).
+    /// </summary>
+    [Kernel("map_kvmfrbuf", "module/kvmfr.c")]
+    public static (SgTable? Sgt, int Err) MapKvmfrbuf(DmaBufAttachment at, DmaDataDirection direction)
+    {
+        ArgumentNullException.ThrowIfNull(at);
+        var buf = at.DmaBuf!;
+        var kbuf = (KvmfrBuf)buf.Priv;
+        buf.DbList.Kprobe("map_kvmfrbuf", new KernelTraceField("dir", (long)direction));
+        var sg = new SgTable();
+        int ret = SgTable.AllocFromPages(sg, kbuf.Pages, (uint)kbuf.PageCount, 0, kbuf.PageCount << PAGE_SHIFT);
+        if (ret >= 0)
+        {
+            // dma_map_sg(at->dev, sg->sgl, sg->nents, direction) = dma_map_sg_attrs(..., 0), which turns an error into 0.
+            buf.DbList.Kprobe("dma_map_sg_attrs", new KernelTraceField("nents", (long)sg.Nents),
+                new KernelTraceField("dir", (long)direction), new KernelTraceField("attrs", 0UL));
+            int n = kbuf.Kdev.Module._dma.MapSgAttrs(at.Dev, sg, sg.Sgl, sg.Nents, direction, 0);
+            uint mapped = n < 0 ? 0u : (uint)n;
+            buf.DbList.Kprobe("dma_map_sg_attrs:return", new KernelTraceField("ret", (long)mapped));
+            if (mapped != 0)
+            {
+                return (sg, 0);
+            }
+            ret = -(int)Errno.EINVAL;
+        }
+        sg.Free();
+        return (null, ret);
+    }
+
+    /// <summary><c>unmap_kvmfrbuf</c>: <c>dma_unmap_sg</c> of the table's <c>nents</c> entries, then frees it.</summary>
+    [Kernel("unmap_kvmfrbuf", "module/kvmfr.c")]
+    public static void UnmapKvmfrbuf(DmaBufAttachment at, SgTable sg, DmaDataDirection direction)
+    {
+        ArgumentNullException.ThrowIfNull(at);
+        ArgumentNullException.ThrowIfNull(sg);
+        var dbList = at.DmaBuf!.DbList;
+        dbList.Kprobe("unmap_kvmfrbuf", new KernelTraceField("nents", (long)sg.Nents), new KernelTraceField("dir", (long)direction));
+        dbList.Kprobe("dma_unmap_sg_attrs", new KernelTraceField("nents", (long)sg.Nents), new KernelTraceField("dir", (long)direction));
+        DmaMapping.UnmapSgAttrs(at.Dev, sg, sg.Sgl, sg.Nents, direction, 0);
+        sg.Free();
+    }
+
+    /// <summary><c>release_kvmfrbuf</c>: frees the pages array and the kvmfrbuf (the device memory stays).</summary>
+    [Kernel("release_kvmfrbuf", "module/kvmfr.c")]
+    public static void ReleaseKvmfrbuf(DmaBuf buf)
+    {
+        ArgumentNullException.ThrowIfNull(buf);
+        buf.DbList.Kprobe("release_kvmfrbuf");
+        // kfree(kbuf->pages); kfree(kbuf): nothing else to undo.
+    }
+
+    /// <summary>
+    /// <c>mmap_kvmfrbuf</c>: vm_pgoff &lt;&lt; PAGE_SHIFT + the mapping's size must lie within the buffer and must not
+    /// wrap (<c>-EINVAL</c>), the mapping must be shared (<c>VM_SHARED | VM_MAYSHARE</c>, else <c>-EINVAL</c>),
+    /// then <c>remap_vmalloc_range(vma, kdev-&gt;addr + offset, vm_pgoff)</c>.
+    /// </summary>
+    [Kernel("mmap_kvmfrbuf", "module/kvmfr.c")]
+    public static int MmapKvmfrbuf(DmaBuf buf, Vma vma)
+    {
+        ArgumentNullException.ThrowIfNull(buf);
+        ArgumentNullException.ThrowIfNull(vma);
+        var kbuf = (KvmfrBuf)buf.Priv;
+        buf.DbList.Kprobe("mmap_kvmfrbuf");
+        ulong size = vma.End - vma.Start;
+        ulong offset = unchecked(vma.PgOff << PAGE_SHIFT);
+        ulong end = unchecked(offset + size);
+        if (end > (kbuf.PageCount << PAGE_SHIFT) || end < offset)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        if ((vma.Flags & (Vma.VM_SHARED | Vma.VM_MAYSHARE)) == 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        return kbuf.Kdev.Type switch
+        {
+            KvmfrType.Static => kbuf.Kdev.Module.RemapVmallocRange(vma, kbuf.Kdev.Addr + kbuf.Offset, vma.PgOff),
+            _ => -(int)Errno.EINVAL,
+        };
     }
 
     /// <summary>
@@ -305,80 +432,65 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     [Kernel("device_mmap", "module/kvmfr.c")]
     public int Mmap(KernelFile file, Vma vma)
     {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(vma);
         var kdev = _idr.Find((int)file.Inode.Minor);
         if (kdev is null)
         {
             return -(int)Errno.EINVAL;
         }
         ulong size = vma.End - vma.Start;
-        ulong offset = unchecked(vma.PgOff << 12);
+        ulong offset = unchecked(vma.PgOff << PAGE_SHIFT);
         ulong end = unchecked(offset + size);
         if (end > kdev.Size || end < offset)
         {
             return -(int)Errno.EINVAL;
         }
         _printk.Info($"mmap kvmfr{kdev.Minor}: {vma.Start:x}-{vma.End:x} with size {size} offset {offset}\n");
-        return RemapVmallocRange(vma, kdev.Addr!, 0, vma.PgOff);
-    }
-
-    /// <summary><c>mmap_kvmfrbuf</c>: the range check, then VM_SHARED|VM_MAYSHARE required, then remap_vmalloc_range.</summary>
-    [Kernel("mmap_kvmfrbuf", "module/kvmfr.c")]
-    public static int MmapKvmfrbuf(KvmfrBuf kbuf, Vma vma)
-    {
-        ulong size = vma.End - vma.Start;
-        ulong offset = unchecked(vma.PgOff << 12);
-        ulong end = unchecked(offset + size);
-        if (end > (kbuf.PageCount << 12) || end < offset)
+        return kdev.Type switch
         {
-            return -(int)Errno.EINVAL;
-        }
-        if ((vma.Flags & (Vma.VM_SHARED | Vma.VM_MAYSHARE)) == 0)
-        {
-            return -(int)Errno.EINVAL;
-        }
-        return RemapVmallocRange(vma, kbuf.Kdev.Addr!, kbuf.Offset, vma.PgOff);
+            KvmfrType.Static => RemapVmallocRange(vma, kdev.Addr, vma.PgOff),
+            _ => -(int)Errno.ENODEV,
+        };
     }
 
     /// <summary>
-    /// <c>remap_vmalloc_range(vma, addr + kaddrOffset, pgoff)</c> (mm/vmalloc.c): pgoff &lt;&lt; PAGE_SHIFT must not
-    /// overflow, the mapping's size + that offset must fit the area, then the area's pages from
-    /// <c>kaddrOffset + off</c> are inserted; the vma gets VM_DONTEXPAND | VM_DONTDUMP.
+    /// <c>remap_vmalloc_range(vma, addr, pgoff)</c> (mm/vmalloc.c) on this machine's vmalloc: the pages are
+    /// inserted one by one (<c>vm_insert_page</c>, which marks the vma VM_MIXEDMAP); on success the vma gets
+    /// VM_DONTEXPAND | VM_DONTDUMP.
     /// </summary>
     [Kernel("remap_vmalloc_range", "mm/vmalloc.c")]
-    public static int RemapVmallocRange(Vma vma, VmArea area, ulong kaddrOffset, ulong pgoff)
+    private int RemapVmallocRange(Vma vma, ulong addr, ulong pgoff)
     {
-        if (pgoff > (ulong.MaxValue >> 12))
+        var ptes = new InsertedPages(vma);
+        int ret = _vmalloc.RemapVmallocRange(vma.Start, vma.End, addr, pgoff, ptes.VmInsertPage);
+        if (ret != 0)
         {
-            return -(int)Errno.EINVAL;
+            return ret;
         }
-        ulong off = pgoff << 12;
-        ulong size = (vma.End - vma.Start + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-        if ((area.Flags & VmArea.VM_USERMAP) == 0)
-        {
-            return -(int)Errno.EINVAL;
-        }
-        ulong endIndex = unchecked(size + off);
-        if (endIndex < size || endIndex > area.Size)
-        {
-            return -(int)Errno.EINVAL;
-        }
-        ulong firstPage = (kaddrOffset + off) >> 12;
-        if (firstPage + (size >> 12) > (ulong)area.Pfns.Length)
-        {
-            return -(int)Errno.EFAULT;
-        }
-        vma.Ops = new InsertedPages(area.Pfns, (long)firstPage - (long)vma.PgOff);
-        vma.Flags |= Vma.VM_MIXEDMAP | Vma.VM_DONTEXPAND | Vma.VM_DONTDUMP;
+        vma.Ops = ptes;
+        vma.Flags |= Vma.VM_DONTEXPAND | Vma.VM_DONTDUMP;
         return 0;
     }
 
-    // The ptes vm_insert_page installed: file page pgoff maps area page pgoff + delta.
-    private sealed class InsertedPages(ulong[] pfns, long delta) : IVmOperations
+    // The ptes vm_insert_page installed, by file page (vm_pgoff + page index at insertion).
+    private sealed class InsertedPages(Vma vma) : IVmOperations
     {
-        public long Fault(Vma vma, ulong pgoff)
+        private readonly ulong _basePgoff = vma.PgOff;
+        private readonly ulong[] _pfns = new ulong[vma.Pages];
+
+        [Kernel("vm_insert_page", "mm/memory.c")]
+        public int VmInsertPage(ulong uaddr, ulong pfn)
         {
-            long k = (long)pgoff + delta;
-            return k >= 0 && k < pfns.Length ? (long)pfns[k] : -(long)Errno.EFAULT;
+            vma.Flags |= Vma.VM_MIXEDMAP;
+            _pfns[(uaddr - vma.Start) >> PAGE_SHIFT] = pfn;
+            return 0;
+        }
+
+        public long Fault(Vma v, ulong pgoff)
+        {
+            ulong k = pgoff - _basePgoff;
+            return pgoff >= _basePgoff && k < (ulong)_pfns.Length ? (long)_pfns[k] : -(long)Errno.EFAULT;
         }
     }
 }

@@ -57,8 +57,7 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
 
     private static void GetSize(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {
-        var p = TracedProcess(ctx);
-        using var _ = ctx.Get<CurrentTask>().Enter(p);
+        var p = TracedProcess(ctx); // the syscall makes p current itself
         check.Ret(p.Ioctl((int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_GETSIZE), new UserArg(ev.ArgU64("arg", 0))));
     }
 
@@ -68,7 +67,6 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
         var create = new kvmfr_dmabuf_create { flags = (byte)ev.ArgU64("flags"), offset = ev.ArgU64("offset"), size = ev.ArgU64("size") };
         byte pad = (byte)ev.ArgU64("pad_bytes", 0);
         Span<byte> padBytes = [pad, pad, pad, pad, pad, pad, pad];
-        using var _ = ctx.Get<CurrentTask>().Enter(p);
         check.Ret(p.Ioctl((int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_CREATE), new UserArg(0x7ffc0000, create.ToBytes(padBytes))));
     }
 

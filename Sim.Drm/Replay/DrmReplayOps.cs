@@ -29,6 +29,9 @@ public sealed class DrmReplayOps : IReplayOpProvider
         ["DRM_IOCTL_VGEM_FENCE_SIGNAL"] = (_ => VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, [new("fence", 0, 4), new("flags", 4, 4)]),
     };
 
+    /// <summary>What the cma-arm program stores in CREATE_DUMB's handle, pitch and size before the call (README, linux-6.1-cma-arm).</summary>
+    public const ulong CmaArmOutputPreset = 0xdeadbeef;
+
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
     {
@@ -55,6 +58,11 @@ public sealed class DrmReplayOps : IReplayOpProvider
         {
             if (!ev.HasArg(f.Name))
             {
+                if (ev.Op == "DRM_IOCTL_MODE_CREATE_DUMB" && ctx.Options.Is32Bit && f.Name is "handle" or "pitch" or "size")
+                {
+                    // The ARM capture program (cma-arm, user/dumbtest.c) presets the output fields to 0xdeadbeef.
+                    Put(buf, f, CmaArmOutputPreset);
+                }
                 continue;
             }
             ulong v = f.Signed ? (ulong)ev.ArgI64(f.Name) : ev.ArgU64(f.Name);

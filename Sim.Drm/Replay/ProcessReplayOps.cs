@@ -15,7 +15,7 @@ using Sim.Drm.Uapi;
 namespace Sim.Drm.Replay;
 
 /// <summary>Replays the traced process's syscalls and memory accesses.</summary>
-public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, Shmem shmem, DrmCore drm) : IReplayOpProvider
+public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, Shmem shmem, DrmCore drm, ModuleList modules) : IReplayOpProvider
 {
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
@@ -23,6 +23,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         table.OnFileStart(Start);
         table.Add("openat", Openat)
             .Add("close", Close)
+            .Add("dup", Dup)
             .Add("mmap", Mmap)
             .Add("munmap", Munmap)
             .Add("mem_read", MemRead)
@@ -96,6 +97,10 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         {
             foreach (var o in live.Alive())
             {
+                if (o.Module is not null && modules.Find(o.Module) is not null)
+                {
+                    continue; // a loaded module's data (kvmfr's device memory) stays with the module
+                }
                 check.Fail("leak", "nothing alive after exit", $"{o.Type} {o.Description} ({o.Holder?.Invoke()})");
             }
             if (shmem.PagesInUse != 0)
@@ -134,6 +139,8 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
     }
 
     private static void Close(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Close(Fd(ev)));
+
+    private static void Dup(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Dup(Fd(ev)));
 
     private static void Mmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {

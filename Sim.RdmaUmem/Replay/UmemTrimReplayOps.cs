@@ -77,14 +77,15 @@ public sealed class UmemTrimReplayOps : IReplayOpProvider
 
     /// <summary>
     /// <c>ib_umem_dmabuf_map_pages</c>: the <c>sgcap-reimpl</c> flavour on the model's mapped table (from
-    /// <see cref="SgReplayState"/>); the <c>ib_uverbs</c> flavour is skipped until the umem and vgem models exist.
+    /// <see cref="SgReplayState"/>); the <c>ib_uverbs</c> flavour (the real map_pages on a umem) goes to
+    /// <see cref="UmemDmabufReplayOps.MapPagesUverbs"/>.
     /// </summary>
     public static void MapPages(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
     {
         string? impl = ev.ArgString("impl");
         if (impl == "ib_uverbs")
         {
-            check.Skip("ib_uverbs flavour needs the vgem exporter");
+            UmemDmabufReplayOps.MapPagesUverbs(ctx, ev, check);
             return;
         }
         if (impl != "sgcap-reimpl")

@@ -151,4 +151,39 @@ public class VmallocTests
         Assert.Equal(0xE0800000UL, a);
         Assert.Equal(a + 4 * 4096, b); // SHMLBA = 4 pages on ARM
     }
+
+    [Fact]
+    public void TheMachinesVmallocReportsThroughItsWarnAndWarnAlloc()
+    {
+        // kvmfr-load-errors i=2 and i=7: the warn_alloc line carries current's comm, then dump_stack and Mem-Info;
+        // the zero-size WARN_ON_ONCE prints the cut-here report once per boot and taints W.
+        using var sp = Sim.Cli.Composition.BuildMachine(new MachineOptions());
+        var vm = (Vmalloc)sp.GetService(typeof(Vmalloc))!;
+        var printk = (Sim.Core.Kernel.Printk)sp.GetService(typeof(Sim.Core.Kernel.Printk))!;
+        var current = (Sim.Core.Kernel.CurrentTask)sp.GetService(typeof(Sim.Core.Kernel.CurrentTask))!;
+        var taint = (Sim.Core.Kernel.Taint)sp.GetService(typeof(Sim.Core.Kernel.Taint))!;
+        using (current.Enter(224, "insmod"))
+        {
+            Assert.Equal(0UL, vm.VmallocUser(18446744071562067968UL));
+            Assert.Equal(0UL, vm.VmallocUser(1536UL << 20)); // rate-limited: nothing more
+        }
+        var lines = printk.ReadClear();
+        Assert.Equal(new Sim.Core.Kernel.LogRecord(4, "insmod: vmalloc error: size 18446744071562067968, exceeds total pages, mode:0xdc0(GFP_KERNEL|__GFP_ZERO), nodemask=(null),cpuset=/,mems_allowed=0"), lines[0]);
+        Assert.StartsWith("CPU: 0 PID: 224 Comm: insmod ", lines[1].Text, StringComparison.Ordinal);
+        Assert.Equal(new Sim.Core.Kernel.LogRecord(4, "Mem-Info:"), lines[^1]);
+        Assert.Single(lines, l => l.Text.Contains("vmalloc error", StringComparison.Ordinal));
+
+        Assert.False(taint.Test(Sim.Core.Kernel.Taint.TAINT_WARN));
+        using (current.Enter(225, "insmod"))
+        {
+            Assert.Equal(0UL, vm.VmallocUser(0));
+            Assert.Equal(0UL, vm.VmallocUser(0));
+        }
+        lines = printk.ReadClear();
+        Assert.Equal("------------[ cut here ]------------", lines[0].Text);
+        Assert.StartsWith("WARNING: CPU: 0 PID: 225 at mm/vmalloc.c:3227 __vmalloc_node_range+", lines[1].Text, StringComparison.Ordinal);
+        Assert.Single(lines, l => l.Text.StartsWith("WARNING:", StringComparison.Ordinal));
+        Assert.True(taint.Test(Sim.Core.Kernel.Taint.TAINT_WARN));
+        Assert.Empty(vm.Areas);
+    }
 }

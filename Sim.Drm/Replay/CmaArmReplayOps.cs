@@ -1,0 +1,161 @@
+// Replay of the linux-6.1-cma-arm family's user-side events that are not plain syscalls or DRM ioctls
+// (data/traces/README.md, linux-6.1-cma-arm): the pattern checks through mappings (mmap_rw_check,
+// mmap_read_check, formula under "Data patterns"), the silent munmaps (mmap result.unmapped_after), the unlogged
+// reopen of the DRM node (close result.unlogged_after "openat"). dma_buf_bufinfo is Sim.DmaBuf's.
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text.Json;
+using Sim.Core.Fs;
+using Sim.Core.Replay;
+
+namespace Sim.Drm.Replay;
+
+/// <summary>Per-file state: mappings to unmap silently after a given event.</summary>
+public sealed class SilentUnmaps
+{
+    /// <summary>Event index J -> the mappings (address, length) the program unmapped right after J.</summary>
+    public Dictionary<long, List<(ulong Addr, ulong Length)>> After { get; } = [];
+}
+
+/// <summary>Handlers for <c>mmap_rw_check</c>, <c>mmap_read_check</c> and the unlogged steps.</summary>
+public sealed class CmaArmReplayOps : IReplayOpProvider
+{
+    /// <inheritdoc/>
+    public void Register(ReplayOpTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        table.Add("mmap_rw_check", MmapRwCheck)
+            .Add("mmap_read_check", MmapReadCheck);
+        table.AfterEvent(After);
+    }
+
+    /// <summary>Word k of the pattern: <c>pattern_seed XOR ((k * 2654435761) mod 2^32)</c>.</summary>
+    public static uint PatternWord(uint seed, uint k) => seed ^ unchecked(k * 2654435761u);
+
+    private static void MmapRwCheck(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var p = ProcessReplayOps.Proc(ctx);
+        ulong addr = MappingAddr(ctx, ev);
+        uint seed = (uint)ev.ArgU64("pattern_seed");
+        ulong words = ev.ArgU64("length") / 4;
+        var buf = new byte[words * 4];
+        int ret = p.Load(addr, buf);
+        if (ret != 0)
+        {
+            check.Ret(ret);
+            UnmapSilently(ctx, ev.I);
+            return;
+        }
+        ulong nonzero = 0;
+        for (ulong k = 0; k < words; k++)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan((int)(k * 4))) != 0)
+            {
+                nonzero++;
+            }
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan((int)(k * 4)), PatternWord(seed, (uint)k));
+        }
+        ret = p.Store(addr, buf);
+        ulong mismatched = 0;
+        if (ret == 0)
+        {
+            Array.Clear(buf);
+            ret = p.Load(addr, buf);
+            mismatched = ret == 0 ? CountMismatches(buf, seed) : 0;
+        }
+        check.Ret(ret);
+        check.ResultU64("nonzero_words_before_write", nonzero);
+        check.ResultU64("mismatched_words_after_write", mismatched);
+        UnmapSilently(ctx, ev.I);
+    }
+
+    private static void MmapReadCheck(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        var p = ProcessReplayOps.Proc(ctx);
+        ulong addr = MappingAddr(ctx, ev);
+        uint seed = (uint)ev.ArgU64("pattern_seed");
+        var buf = new byte[ev.ArgU64("length") / 4 * 4];
+        int ret = p.Load(addr, buf);
+        check.Ret(ret);
+        if (ret == 0)
+        {
+            check.ResultU64("mismatched_words", CountMismatches(buf, seed));
+        }
+        UnmapSilently(ctx, ev.I);
+    }
+
+    private static ulong CountMismatches(byte[] buf, uint seed)
+    {
+        ulong mismatched = 0;
+        for (int k = 0; k + 4 <= buf.Length; k += 4)
+        {
+            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(k)) != PatternWord(seed, (uint)(k / 4)))
+            {
+                mismatched++;
+            }
+        }
+        return mismatched;
+    }
+
+    private static ulong MappingAddr(ReplayContext ctx, TraceEvent ev)
+    {
+        long m = ev.ArgI64("mapping");
+        if (!ctx.State<TracedProcess>().Mappings.TryGetValue(m, out ulong addr))
+        {
+            throw new InvalidOperationException($"mapping {m} was not made by the model");
+        }
+        return addr;
+    }
+
+    private static void UnmapSilently(ReplayContext ctx, long after)
+    {
+        var s = ctx.State<SilentUnmaps>();
+        if (!s.After.Remove(after, out var list))
+        {
+            return;
+        }
+        var p = ProcessReplayOps.Proc(ctx);
+        foreach (var (addr, length) in list)
+        {
+            int ret = p.Munmap(addr, length);
+            if (ret != 0)
+            {
+                throw new InvalidOperationException($"silent munmap after i={after} failed: {ret}");
+            }
+        }
+    }
+
+    // After every event: remember the silent munmap of a successful mmap (result.unmapped_after), perform those due
+    // after this event (the check handlers already did theirs), and the unlogged reopen after a close.
+    private static void After(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    {
+        if (ev.Op == "mmap" && ev.HasResult("unmapped_after") && ctx.State<TracedProcess>().Mappings.TryGetValue(ev.I, out ulong addr))
+        {
+            long j = ev.ResultI64("unmapped_after");
+            var s = ctx.State<SilentUnmaps>();
+            if (!s.After.TryGetValue(j, out var list))
+            {
+                list = [];
+                s.After.Add(j, list);
+            }
+            list.Add((addr, ev.ArgU64("length")));
+        }
+        UnmapSilently(ctx, ev.I);
+        if (ev.Result.ValueKind == JsonValueKind.Object && ev.Result.TryGetProperty("unlogged_after", out var entries) && entries.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var e in entries.EnumerateArray())
+            {
+                if (e.TryGetProperty("call", out var call) && call.GetString() == "openat")
+                {
+                    string path = e.GetProperty("path").GetString()!;
+                    uint flags = OpenFlags.Parse(e.TryGetProperty("flags_name", out var fl) ? fl.GetString()! : "O_RDONLY");
+                    long fd = ProcessReplayOps.Proc(ctx).Openat(path, flags);
+                    if (e.TryGetProperty("ret_fd", out var rf) && TraceNumber.TryGetI64(rf, out long want) && want != fd)
+                    {
+                        check.Fail("result.unlogged_after.openat.ret_fd", want.ToString(CultureInfo.InvariantCulture), fd.ToString(CultureInfo.InvariantCulture));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text;
+using System.Text.Json;
+using Sim.Cli;
+using Sim.Cli.DiffTest;
+using Sim.Cli.RealKernel;
+using Xunit;
+
+namespace Sim.Tests.Cli;
+
+/// <summary>
+/// The differential test without QEMU: the real kernel's answers come from a recorded answer set
+/// (<c>Cli/Data/difftest-bpp-limit.answers.jsonl</c>, recorded from Linux 6.1.0-56-amd64 under QEMU with
+/// <c>dmabufsim difftest --seed 1 --from 141 --count 142 --length 10 --families dumb --fault bpp-limit
+/// --shrink-budget 30 --record FILE</c>): every script the campaign and its shrinking ask is in it.
+/// </summary>
+public sealed class DiffTestTests
+{
+    private static string AnswersPath()
+    {
+        var data = DataLocator.FindDataDir() ?? throw new InvalidOperationException("data/ not found");
+        return Path.Combine(Path.GetDirectoryName(data)!, "Sim.Tests", "Cli", "Data", "difftest-bpp-limit.answers.jsonl");
+    }
+
+    private static DiffTestCommand.Settings Recorded() => new()
+    {
+        Seed = 1,
+        From = 141,
+        Count = 142,
+        Length = 10,
+        Families = CallFamilies.Dumb,
+        ShrinkBudget = 30,
+    };
+
+    [Fact]
+    public void BrokenBppLimitIsFoundAndShrunkToAtMostThreeCalls()
+    {
+        var oracle = new RecordedOracle(AnswersPath());
+        var o = new StringWriter();
+        DiffTestCommand.CampaignResult result;
+        using (FaultInjection.Enable("bpp-limit"))
+        {
+            result = DiffTestCommand.Campaign(Recorded(), oracle, o);
+        }
+        Assert.True(result.Differences > 0, o.ToString());
+        var (_, cmp) = Assert.Single(result.Minimal);
+        Assert.InRange(cmp.Lines.Count, 1, 3);
+        // The minimal sequence ends in a CREATE_DUMB whose bpp is above U32_MAX - 8, which Linux rejects with
+        // -EINVAL (drm_mode_create_dumb) and the broken model does not.
+        var last = cmp.Trace.TrimEnd('\n').Split('\n')[^1];
+        using var ev = JsonDocument.Parse(last);
+        Assert.Equal("DRM_IOCTL_MODE_CREATE_DUMB", ev.RootElement.GetProperty("op").GetString());
+        Assert.True(ev.RootElement.GetProperty("args").GetProperty("bpp").GetUInt64() > 0xFFFFFFF7UL);
+        Assert.Equal(-22, ev.RootElement.GetProperty("result").GetProperty("ret").GetInt32());
+        Assert.EndsWith($"{result.Sequences} sequences, {result.Calls} calls, {result.Differences} differences{Environment.NewLine}", o.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UnbrokenSimulatorAgreesWithTheRecordedKernel()
+    {
+        var oracle = new RecordedOracle(AnswersPath());
+        var o = new StringWriter();
+        var result = DiffTestCommand.Campaign(Recorded(), oracle, o);
+        Assert.Equal(0, result.Differences);
+        Assert.Equal(1, result.Sequences);
+        Assert.Contains("1 sequences, 6 calls, 0 differences", o.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FaultSwitchIsOffOutsideItsScope()
+    {
+        using (FaultInjection.Enable("bpp-limit"))
+        {
+            Assert.True(Sim.Drm.DrmDumbBuffers.FaultSkipBppLimit);
+        }
+        Assert.False(Sim.Drm.DrmDumbBuffers.FaultSkipBppLimit);
+        Assert.Throws<ArgumentException>(() => FaultInjection.Enable("no-such-fault"));
+    }
+
+    [Fact]
+    public void MappingCallsNameTheLineOfAnEarlierMmapAndAreDroppedWithoutOne()
+    {
+        Call Op(string op, int pick = -1) => new(op, [new("fd", "4")], pick);
+        var seq = new[] { Op("munmap", 0), Op("openat"), Op("mmap"), Op("mmap"), Op("mem_read", 3), Op("munmap", 0) };
+        var lines = CallGen.Render(seq);
+        // the first munmap has no mmap before it: left out; mmaps are on lines 1 and 2; pick 3 mod 2 = 1 -> line 2
+        Assert.Equal(["openat fd=4", "mmap fd=4", "mmap fd=4", "mem_read fd=4 mapping=2", "munmap fd=4 mapping=1"], lines);
+    }
+
+    [Fact]
+    public void DrawIsDeterministicPerSeedAndStartsWithOpeningCard0()
+    {
+        var a = CallGen.Draw(CallFamilies.All, 20, 7, 5);
+        var b = CallGen.Draw(CallFamilies.All, 20, 7, 5);
+        Assert.Equal(5, a.Length);
+        for (int k = 0; k < a.Length; k++)
+        {
+            Assert.Equal(CallGen.Render(a[k]), CallGen.Render(b[k]));
+            Assert.Equal("openat path=/dev/dri/card0 flags=524290", CallGen.Render(a[k])[0]);
+            Assert.InRange(a[k].Length, 2, 20);
+        }
+    }
+
+    [Fact]
+    public void FamiliesParse()
+    {
+        Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestCommand.ParseFamilies("dumb, GEM"));
+        Assert.Equal(CallFamilies.All, DiffTestCommand.ParseFamilies("all"));
+        Assert.Throws<ArgumentException>(() => DiffTestCommand.ParseFamilies("dumb,nope"));
+    }
+}
+
+public sealed class RealKernelImageTests
+{
+    [Fact]
+    public void CpioNewcEntryMatchesTheFormat()
+    {
+        using var ms = new MemoryStream();
+        var w = new CpioWriter(ms);
+        w.File("/init", "ab"u8.ToArray(), 0x1ED);
+        w.Finish();
+        var text = Encoding.ASCII.GetString(ms.ToArray());
+        // magic, ino 1, mode 0100755, uid, gid, nlink 1, mtime, filesize 2, 4 device numbers, namesize 5 ("init\0"), check
+        Assert.StartsWith("070701" + "00000001" + "000081ed" + "00000000" + "00000000" + "00000001" + "00000000" + "00000002"
+            + "00000000" + "00000000" + "00000000" + "00000000" + "00000005" + "00000000" + "init\0", text, StringComparison.Ordinal);
+        // 110-byte header + 5-byte name = 115, padded to 116; data "ab" padded to 4; then the trailer
+        Assert.Equal("ab\0\0070701", text.Substring(116, 10));
+        Assert.Contains("TRAILER!!!\0", text, StringComparison.Ordinal);
+        Assert.Equal(0, ms.Length % 4);
+    }
+
+    [Fact]
+    public void ModuleDependsComeFromModinfo()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"dmabufsim-test-{Guid.NewGuid():N}.ko");
+        File.WriteAllBytes(path, [.. "\x7fELF junk\0license=GPL\0depends=drm,drm_shmem_helper\0name=vgem\0"u8]);
+        try
+        {
+            Assert.Equal(["drm", "drm_shmem_helper"], RealKernelImage.Depends(path));
+            File.WriteAllBytes(path, [.. "\x7fELF\0license=GPL\0depends=\0name=drm\0"u8]);
+            Assert.Empty(RealKernelImage.Depends(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

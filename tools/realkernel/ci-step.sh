@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# CI step: the real-kernel checks of DmaBufSim, in one QEMU boot of Debian's Linux 6.1 (TCG, no KVM).
+#  - builds the LD_PRELOAD tracer and the static guest agent with -Wall -Wextra -Werror
+#  - boots the kernel once; runs a smoke script; records tools/dmabufsim-trace/examples/dumb_prime.c under the
+#    tracer; runs a differential campaign (>= 200 random calls, must find no difference); checks that a
+#    deliberately broken simulator rule is found and shrunk to <= 3 calls
+#  - replays the recorded trace with `dmabufsim replay` (0 failed expected)
+# Needs root to install qemu-system-x86, busybox-static, cpio (and the kernel package download); prints
+# `N passed, M failed, K skipped` last. Usage: bash tools/realkernel/ci-step.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$repo"
+passed=0
+failed=0
+skipped=0
+work="$(mktemp -d /tmp/dmabufsim-ci-step.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+
+ok() { echo "ci-step: $1: ok${2:+ ($2)}"; passed=$((passed + 1)); }
+bad() { echo "ci-step: $1: FAILED${2:+ ($2)}"; failed=$((failed + 1)); }
+
+# --- host packages ------------------------------------------------------------------------------------
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v cpio >/dev/null || need+=(cpio)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v make >/dev/null || need+=(make)
+if ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-6.1'; then
+    need_update=1
+else
+    need_update=0
+fi
+if [ "${#need[@]}" -gt 0 ] || [ "$need_update" = 1 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "ci-step: missing ${need[*]:-package lists}; run as root" >&2
+        bad "host-packages" "not root"
+        echo "$passed passed, $failed failed, $skipped skipped"
+        exit 1
+    fi
+    apt-get update -qq
+    if [ "${#need[@]}" -gt 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    fi
+fi
+
+# --- C tools ------------------------------------------------------------------------------------------
+if make -s -C tools/dmabufsim-trace BUILD="$work/trace" CFLAGS="-O2 -Werror" >"$work/trace-build.log" 2>&1; then
+    ok "tracer-build" "libdmabufsim-trace.so, dumb_prime"
+else
+    cat "$work/trace-build.log"
+    bad "tracer-build"
+fi
+if make -s -C tools/realkernel/agent BUILD="$work/agent" CFLAGS="-O2 -Werror" >"$work/agent-build.log" 2>&1; then
+    ok "agent-build" "static dmabufsim-agent"
+else
+    cat "$work/agent-build.log"
+    bad "agent-build"
+fi
+
+# --- the simulator --------------------------------------------------------------------------------------
+dotnet build Sim.Cli/Sim.Cli.csproj -v q -nologo >"$work/dotnet-build.log" 2>&1 || { cat "$work/dotnet-build.log"; exit 1; }
+dll="$(ls Sim.Cli/bin/Debug/*/dmabufsim.dll | head -n 1)"
+sim() { dotnet "$dll" "$@"; }
+
+# --- one boot: smoke, capture, differential campaign, fault check -----------------------------------------
+trace="$work/dumb_prime.jsonl"
+set +e
+timeout 480 dotnet "$dll" realkernel --capture dumb_prime --capture-out "$trace" \
+    --difftest-seed "${DIFFTEST_SEED:-1}" --difftest-count "${DIFFTEST_COUNT:-40}" --difftest-min-calls 200 \
+    --fault-check >"$work/realkernel.log" 2>&1
+rc=$?
+set -e
+grep -v '^{' "$work/realkernel.log" || true
+while IFS= read -r line; do
+    name="${line#check }"
+    name="${name%%:*}"
+    detail="${line#*(}"
+    detail="${detail%)}"
+    case "$line" in
+        *": ok "*) ok "$name" "$detail" ;;
+        *) bad "$name" "$detail" ;;
+    esac
+done < <(grep '^check ' "$work/realkernel.log" || true)
+if [ "$rc" != 0 ] && ! grep -q ': FAILED' "$work/realkernel.log"; then
+    bad "realkernel" "exit $rc"
+fi
+
+# --- replay of the recorded trace -------------------------------------------------------------------------
+if [ -s "$trace" ]; then
+    set +e
+    sim replay --allow-skipped "$trace" >"$work/replay.log" 2>&1
+    rrc=$?
+    set -e
+    closing="$(tail -n 1 "$work/replay.log")"
+    if [ "$rrc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed ]]; then
+        ok "replay-capture" "$closing"
+    else
+        cat "$work/replay.log"
+        bad "replay-capture" "$closing"
+    fi
+else
+    bad "replay-capture" "no trace was recorded"
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
