@@ -43,7 +43,11 @@ public abstract class SweepScenario
     /// <summary>The default scenarios: the importer, the kvmfr test, many descriptors, random use and every public trace.</summary>
     public static List<SweepScenario> Defaults(string? dataRoot)
     {
-        var list = new List<SweepScenario> { new ImporterScenario(), new KvmfrTestScenario(), new ManyFdsScenario(), new DmaAllocWcScenario() };
+        var list = new List<SweepScenario>
+        {
+            new ImporterTestScenario("cma"), new ImporterTestScenario("pages"), new ImporterScenario(), new KvmfrTestScenario(),
+            new TourScenario(), new ManyFdsScenario(), new DmaAllocWcScenario(),
+        };
         if (dataRoot is not null && Directory.Exists(Path.Combine(dataRoot, "traces")))
         {
             foreach (var f in ReplayEngine.ExpandPaths([Path.Combine(dataRoot, "traces"), Path.Combine(dataRoot, "vectors")]))
@@ -63,7 +67,7 @@ public abstract class SweepScenario
 public sealed class ImporterScenario : SweepScenario
 {
     /// <inheritdoc/>
-    public override string Name => "importer";
+    public override string Name => "prime-import (vgem to vgem)";
 
     /// <inheritdoc/>
     public override ServiceProvider Build()
@@ -185,6 +189,83 @@ public sealed class ImporterScenario : SweepScenario
             }
         }
         return (0, "");
+    }
+}
+
+/// <summary>
+/// The importer test (<see cref="ImporterTestCommand"/>: a dumb buffer of the ARM board's PL111 (CMA) or of the
+/// page-array exporter, exported and mapped by the kernel importer's importer_test2, then everything dropped).
+/// </summary>
+public sealed class ImporterTestScenario(string exporter) : SweepScenario
+{
+    /// <inheritdoc/>
+    public override string Name => "importer-test --exporter " + exporter;
+
+    /// <inheritdoc/>
+    public override ServiceProvider Build()
+    {
+        var options = new MachineOptions().ApplyArmBoard();
+        if (exporter == "pages")
+        {
+            options.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
+        }
+        return Composition.BuildMachine(options);
+    }
+
+    /// <inheritdoc/>
+    public override (long Ret, string Call) Run(ServiceProvider machine)
+    {
+        var (ret, _, step) = ImporterTestCommand.CreateExportImport(machine, exporter == "pages" ? "/dev/dri/card1" : "/dev/dri/card0", 640, 480, 32);
+        return (ret, ret == 0 ? "" : step);
+    }
+}
+
+/// <summary>The tour (<see cref="Sim.Cli.Teaching.Tour"/>) on its default machine: every step, then its teardown.</summary>
+public sealed class TourScenario : SweepScenario
+{
+    private Sim.Cli.Teaching.Tour? _tour;
+
+    /// <inheritdoc/>
+    public override string Name => "tour";
+
+    /// <inheritdoc/>
+    public override bool Repeatable => false;
+
+    /// <inheritdoc/>
+    public override ServiceProvider Build()
+    {
+        _tour = new Sim.Cli.Teaching.Tour(Sim.Cli.Teaching.Tour.DefaultMachine());
+        return (ServiceProvider)_tour.Machine;
+    }
+
+    /// <inheritdoc/>
+    public override (long Ret, string Call) Run(ServiceProvider machine)
+    {
+        (long, string) first = (0, "");
+        foreach (var step in _tour!.Run())
+        {
+            foreach (var n in step.Notes)
+            {
+                if (n.StartsWith("simulator exception", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"tour step {step.Number}: {n}");
+                }
+            }
+            if (step.Error is { } e && first.Item1 == 0)
+            {
+                first = (e, $"step {step.Number}: {step.ErrorWhere}");
+            }
+        }
+        return first;
+    }
+
+    /// <inheritdoc/>
+    public override void Cleanup(ServiceProvider machine)
+    {
+        base.Cleanup(machine);
+        // Tour.Dispose drops what the tour still holds (umem, importer reference, fence), then disposes the machine.
+        _tour?.Dispose();
+        _tour = null;
     }
 }
 
@@ -760,6 +841,7 @@ public sealed class FailureSweep
             }
         }
         using var machine = sc.Build();
+        var baselineView = new MachineView(machine);
         var injector = machine.GetRequiredService<FaultInject>();
         using (injector.Activate())
         {
@@ -778,7 +860,7 @@ public sealed class FailureSweep
                 return ([], default, false);
             }
         }
-        return ([.. injector.Trail], Capture(new MachineView(machine)), problems.Count == 0);
+        return ([.. injector.Trail], Capture(baselineView), problems.Count == 0);
     }
 
     private static SweepCase RunCase(SweepScenario sc, EndState baseline, FaultSite? site, int nth)
@@ -904,7 +986,7 @@ public sealed class FailureSweep
                 problems.Add("exception after the failure: " + e.GetType().Name + ": " + e.Message);
             }
         }
-        var warns = machine.GetRequiredService<Warnings>();
+        var warns = view.Warnings;
         for (int k = baseline.Warns; k < warns.Count; k++)
         {
             problems.Add($"WARN {warns.Records[k].Condition} in {warns.Records[k].Function}");

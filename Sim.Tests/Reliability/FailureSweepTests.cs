@@ -45,7 +45,7 @@ public class FailureSweepTests
         };
         foreach (var (site, call) in expected)
         {
-            var c = Assert.Single(report.Cases, c => c.Site == site);
+            var c = Assert.Single(report.Cases, x => x.Site == site);
             Assert.True(c.Reached);
             Assert.Equal(call, c.Call);
             Assert.Equal(-12, c.Ret);
