@@ -150,7 +150,7 @@ public sealed partial class DmaBuf
         dmabuf.InitResv(expInfo.Resv);
         file.PrivateData = dmabuf;
         dmabuf._liveId = dbList.Live.Register("dma_buf", $"dma-buf ino {file.Inode.Ino} {expInfo.ExpName} {expInfo.Size} bytes",
-            () => $"file count {file.Count}");
+            () => $"file count {file.Count}, {dmabuf._attachments.Count} attachments, vmap {dmabuf.VmappingCounter}", target: file);
         dbList.Add(dmabuf);
         return (dmabuf, 0);
     }
@@ -309,7 +309,8 @@ public sealed partial class DmaBuf
             return (null, -(int)Errno.ENOMEM);
         }
         var attach = new DmaBufAttachment(this, dev!, importerOps, importerPriv);
-        attach.LiveId = _dbList.Live.Register("dma_buf_attachment", $"attachment of {dev} to dma-buf ino {File.Inode.Ino}");
+        attach.LiveId = _dbList.Live.Register("dma_buf_attachment", $"attachment of {dev} to dma-buf ino {File.Inode.Ino}",
+            () => $"importer of {attach.Dev}{(attach.Sgt is null ? "" : ", mapping held")}{(attach.ImporterOps is null ? "" : ", dynamic importer")}");
 
         if (Ops.Attach is not null)
         {

@@ -143,7 +143,8 @@ public class DmaFence
         Released = false;
         _liveId = track
             ? core.LiveObjects.Register("dma_fence", string.Create(CultureInfo.InvariantCulture,
-                $"{ops.GetDriverName(this)}:{ops.GetTimelineName(this)} context={context} seqno={seqno}"))
+                $"{ops.GetDriverName(this)}:{ops.GetTimelineName(this)} context={context} seqno={seqno}"),
+                () => string.Create(CultureInfo.InvariantCulture, $"refcount {_refcount.Read}{(TestFlag(DMA_FENCE_FLAG_SIGNALED_BIT) ? ", signaled" : ", unsignaled")}"))
             : 0;
         Trace(DmaFenceTraceEvent.dma_fence_init);
     }

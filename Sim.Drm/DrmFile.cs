@@ -57,6 +57,8 @@ public sealed class DrmFile
     /// <summary><c>drm_is_primary_client</c>.</summary>
     public bool IsPrimaryClient => Minor.Type == DrmMinorType.Primary;
 
+    private static readonly Sim.Core.Debug.FaultSite s_kzalloc = Sim.Core.Debug.FaultSite.Register("drm_file_alloc:kzalloc");
+
     /// <summary>
     /// <c>drm_file_alloc</c>: a new file of <paramref name="minor"/> (GEM handle table, PRIME cache, then the
     /// driver's <c>open</c>); the file or the driver's error.
@@ -65,6 +67,10 @@ public sealed class DrmFile
     public static (DrmFile? File, int Err) Alloc(DrmMinor minor, bool root)
     {
         var dev = minor.Dev;
+        if (s_kzalloc.ShouldFail())
+        {
+            return (null, -(int)Errno.ENOMEM);
+        }
         var file = new DrmFile(minor, root);
         if (dev.Driver.Open is not null)
         {

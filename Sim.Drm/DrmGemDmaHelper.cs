@@ -54,6 +54,8 @@ public class DrmGemDmaObject : DrmGemObject
 [Kernel("drm_gem_dma_helper", "drivers/gpu/drm/drm_gem_dma_helper.c")]
 public static class DrmGemDmaHelper
 {
+    private static readonly FaultSite s_kzalloc = FaultSite.Register("__drm_gem_dma_create:kzalloc");
+
     /// <summary><c>drm_gem_dma_vm_ops</c>: open/close are <c>drm_gem_vm_open</c>/<c>drm_gem_vm_close</c>.</summary>
     public static readonly IVmOperations VmOps = new DmaVmOps();
 
@@ -98,6 +100,10 @@ public static class DrmGemDmaHelper
         }
         else
         {
+            if (s_kzalloc.ShouldFail())
+            {
+                return (null, -(int)Errno.ENOMEM);
+            }
             dmaObj = new DrmGemDmaObject();
         }
         dmaObj.Funcs ??= DefaultFuncs;

@@ -99,6 +99,8 @@ public sealed class IbUmemDmabuf
     /// <summary>Calls of the pinned ops' <c>move_notify</c> (the kernel's ratelimited <c>ibdev_warn</c>).</summary>
     public int UnsupportedMoveNotifyCalls { get; private set; }
 
+    private static readonly Sim.Core.Debug.FaultSite s_kzalloc = Sim.Core.Debug.FaultSite.Register("ib_umem_dmabuf_get:kzalloc");
+
     /// <summary>
     /// <c>ib_umem_dmabuf_get(device, offset, size, fd, access, ops)</c>, with <paramref name="current"/> the task whose
     /// fd table <paramref name="fd"/> is looked up in. Checks in the kernel's order: <c>offset + size</c> overflowing
@@ -133,6 +135,11 @@ public sealed class IbUmemDmabuf
             goto out_release_dmabuf;
         }
 
+        if (s_kzalloc.ShouldFail())
+        {
+            ret = -(int)Errno.ENOMEM;
+            goto out_release_dmabuf;
+        }
         umemDmabuf = new IbUmemDmabuf(device, dbList.Warnings, dbList.Live);
         var umem = umemDmabuf.Umem;
         umem.Length = size;

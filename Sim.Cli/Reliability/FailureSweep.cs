@@ -62,12 +62,13 @@ public abstract class SweepScenario
 /// <summary>
 /// The importer test at the uAPI: a vgem buffer exported (PRIME_HANDLE_TO_FD), imported on a second device
 /// (attach + map), mapped and written through the dma-buf, CPU access bracketed with DMA_BUF_IOCTL_SYNC, a vgem
-/// fence attached and signalled, a sync_file exported, then every handle and descriptor closed.
+/// fence attached and signalled, a sync_file exported, then every handle and descriptor closed; then a virtio-gpu
+/// dumb buffer dropped with its file.
 /// </summary>
 public sealed class ImporterScenario : SweepScenario
 {
     /// <inheritdoc/>
-    public override string Name => "prime-import (vgem to vgem)";
+    public override string Name => "prime-import (vgem, vgem, virtio-gpu)";
 
     /// <inheritdoc/>
     public override ServiceProvider Build()
@@ -75,6 +76,7 @@ public sealed class ImporterScenario : SweepScenario
         var o = new MachineOptions();
         o.AddDrmDevice("vgem");
         o.AddDrmDevice("vgem");
+        o.AddDrmDevice("virtio_gpu");
         var m = Composition.BuildMachine(o);
         _ = m.GetRequiredService<Sim.Drm.DrmCore>(); // the DRM devices register their nodes
         m.GetRequiredService<ProcessTable>().Spawn("importer");
@@ -188,7 +190,19 @@ public sealed class ImporterScenario : SweepScenario
                 return (cr, "close");
             }
         }
-        return (0, "");
+        // A virtio-gpu dumb buffer (its own GEM object allocation), dropped with its file.
+        int v = p.Openat("/dev/dri/card2", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
+        if (v < 0)
+        {
+            return (v, "open card2");
+        }
+        r = Io(p, v, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, c);
+        if (r != 0)
+        {
+            return (r, "MODE_CREATE_DUMB virtio-gpu");
+        }
+        int vc = p.Close(v);
+        return (vc, vc == 0 ? "" : "close card2");
     }
 }
 
@@ -704,7 +718,7 @@ public sealed class FailureSweep
             {
                 var sample = m.Live.Alive().LastOrDefault(o => o.Type == type);
                 problems.Add($"leak: {n} {type} alive, {baseline.Live.GetValueOrDefault(type)} at the baseline's end" +
-                    (sample is null ? "" : $" ({sample.Description}{(sample.Holder is null ? "" : ", held: " + sample.Holder())})"));
+                    (sample is null ? "" : $" (newest: {LeakReport.Describe(sample, m.Processes)})"));
             }
         }
         if (now.MemFree < baseline.MemFree)

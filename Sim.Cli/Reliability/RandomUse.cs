@@ -755,7 +755,7 @@ public sealed class RandomUse : IDisposable
             {
                 foreach (var o in _live.Alive().Skip(_bootLive).Take(5))
                 {
-                    Violation($"leak: {o.Type} {o.Description}{(o.Holder is null ? "" : " held by " + o.Holder())}");
+                    Violation("leak: " + LeakReport.Describe(o, _processes));
                 }
             }
             if (_shmem.PagesInUse != 0)

@@ -5,7 +5,8 @@ namespace Sim.Core.Debug;
 /// A live object as the leak report shows it. <paramref name="Module"/> names the module whose static data holds
 /// it (a loaded module's objects stay as long as the module: they are no leak while it is loaded).
 /// </summary>
-public sealed record LiveObject(long Id, string Type, string Description, Func<string>? Holder, string? Module = null);
+/// <paramref name="Target"/> is the object itself when it registered it, so a report can find who refers to it.
+public sealed record LiveObject(long Id, string Type, string Description, Func<string>? Holder, string? Module = null, object? Target = null);
 
 /// <summary>
 /// Live-object accounting for one machine. Every kref'd object (pages, files, GEM objects, dma-bufs,
@@ -20,10 +21,10 @@ public sealed class LiveObjects
     private long _nextId = 1;
 
     /// <summary>Registers a new live object; returns its id for <see cref="Unregister"/>.</summary>
-    public long Register(string type, string description, Func<string>? holder = null, string? module = null)
+    public long Register(string type, string description, Func<string>? holder = null, string? module = null, object? target = null)
     {
         long id = _nextId++;
-        _alive.Add(id, new LiveObject(id, type, description, holder, module));
+        _alive.Add(id, new LiveObject(id, type, description, holder, module, target));
         return id;
     }
 

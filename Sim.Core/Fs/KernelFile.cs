@@ -40,7 +40,7 @@ public sealed class KernelFile
         Order = Interlocked.Increment(ref s_order);
         _count.Init();
         _live = live;
-        _liveId = live?.Register("file", name, () => $"f_count {_count.Read}") ?? 0;
+        _liveId = live?.Register("file", name, () => $"f_count {_count.Read}", target: this) ?? 0;
     }
 
     /// <summary>The file's name for people (<c>/dev/dri/card0</c>, <c>dmabuf:</c>).</summary>

@@ -67,6 +67,8 @@ public sealed class Vmalloc
     /// <summary><c>VM_NO_GUARD</c>.</summary>
     public const ulong VM_NO_GUARD = 0x40;
 
+    private static readonly Debug.FaultSite s_vmStruct = Debug.FaultSite.Register("__get_vm_area_node:kzalloc", Debug.FaultKind.Vmalloc);
+    private static readonly Debug.FaultSite s_pageArray = Debug.FaultSite.Register("__vmalloc_area_node:page_array", Debug.FaultKind.Vmalloc);
     private readonly IPageFrames _frames;
     private readonly Warnings _warnings;
     private readonly LiveObjects _live;
@@ -202,7 +204,7 @@ public sealed class Vmalloc
         {
             areaSize += Align.PAGE_SIZE;
         }
-        ulong addr = FindFreeRange(areaSize, Math.Max(align, Align.PAGE_SIZE));
+        ulong addr = s_vmStruct.ShouldFail() ? 0 : FindFreeRange(areaSize, Math.Max(align, Align.PAGE_SIZE));
         if (addr == 0)
         {
             WarnAlloc(gfpMask, $"vmalloc error: size {realSize.ToString(CultureInfo.InvariantCulture)}, vm_struct allocation failed");
@@ -211,6 +213,13 @@ public sealed class Vmalloc
 
         // __vmalloc_area_node: one order-0 page per page of the area.
         int nrPages = (int)(Align.PageAlign(realSize) >> Align.PAGE_SHIFT);
+        if (s_pageArray.ShouldFail())
+        {
+            ulong arraySize = (ulong)nrPages * 8;
+            // __vmalloc_area_node has added __GFP_NOWARN by then: warn_alloc stays silent.
+            WarnAlloc(gfpMask | GfpTypes.__GFP_NOWARN, $"vmalloc error: size {((ulong)nrPages * Align.PAGE_SIZE).ToString(CultureInfo.InvariantCulture)}, failed to allocated page array size {arraySize.ToString(CultureInfo.InvariantCulture)}");
+            return 0;
+        }
         var pages = new ulong[nrPages];
         for (int i = 0; i < nrPages; i++)
         {

@@ -284,6 +284,9 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         };
     }
 
+    private static readonly FaultSite s_kzallocKbuf = FaultSite.Register("kvmfr_dmabuf_create:kzalloc");
+    private static readonly FaultSite s_kmallocPages = FaultSite.Register("kvmfr_dmabuf_create:kmalloc_array");
+
     /// <summary>
     /// <c>kvmfr_dmabuf_create</c>: copy_from_user (<c>-EFAULT</c>), alignment of offset and size (<c>-EINVAL</c> with
     /// "kvmfr: buffer not aligned to 0x1000 bytes", no newline), range and wrap (<c>-EINVAL</c>), then the
@@ -314,6 +317,10 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         }
 
         ulong pagecount = create.size >> PAGE_SHIFT;
+        if (s_kzallocKbuf.ShouldFail() || s_kmallocPages.ShouldFail())
+        {
+            return -(long)Errno.ENOMEM; // kzalloc(kbuf) / kmalloc_array(pages): the kbuf is kfree'd on the second
+        }
         var pages = new ulong[pagecount];
         ulong p = kdev.Addr + create.offset;
         for (ulong i = 0; i < pagecount; ++i)

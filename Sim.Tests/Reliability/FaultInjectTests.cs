@@ -66,11 +66,16 @@ public class FaultInjectTests
         using var m = Composition.BuildMachine(new MachineOptions());
         var inj = m.GetRequiredService<FaultInject>();
         var pages = m.GetRequiredService<Sim.Core.Mm.PageAlloc>();
+        // Boot the services insmod reaches first (their construction takes boot-time memory), then count.
+        _ = m.GetRequiredService<Sim.Core.Userspace.Busybox>();
+        _ = m.GetRequiredService<Sim.Core.Mm.Vmalloc>();
+        _ = m.GetRequiredService<Sim.DmaBuf.Kvmfr.KvmfrModuleImage>();
         ulong free = pages.Meminfo().MemFree;
         var err = new StringWriter();
         int status;
         using (inj.Activate())
         {
+            inj.CaptureStacks = true;
             inj.FailSite("alloc_pages:fail_page_alloc", failures);
             status = KvmfrTestCommand.Run(m, "2", TextWriter.Null, err);
         }
@@ -79,7 +84,7 @@ public class FaultInjectTests
         if (status != 0)
         {
             Assert.Equal("insmod: can't insert '/mods/kvmfr.ko': No such device\n", err.ToString());
-            Assert.Equal(free, pages.Meminfo().MemFree); // the module's pages went back with the failed init
+            Assert.True(free == pages.Meminfo().MemFree, string.Join("\n", LeakReport.Describe(m.GetRequiredService<LiveObjects>(), null, skipModules: false)) + "\n" + string.Join("\n", inj.InjectedStacks.Select(x => SweepCase.Frames(x, 8)))); // the module's pages went back with the failed init
         }
     }
 }

@@ -136,3 +136,38 @@ public class ResourceLimitTests
         Assert.Equal(used, cma.UsedPages);
     }
 }
+
+/// <summary>The leak report names what is alive and who holds it (descriptors and mappings of processes).</summary>
+public class LeakReportTests
+{
+    [Fact]
+    public void A_dma_buf_kept_by_a_descriptor_and_a_mapping_names_both()
+    {
+        var o = new MachineOptions();
+        o.AddDrmDevice("vgem");
+        using var m = Composition.BuildMachine(o);
+        _ = m.GetRequiredService<DrmCore>();
+        var p = m.GetRequiredService<ProcessTable>().Spawn("holder");
+        int card = p.Openat("/dev/dri/card0", OpenFlags.O_RDWR);                 // fd 0
+        var c = new byte[32];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(c, 64);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(4), 64);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(c.AsSpan(8), 32);
+        Assert.Equal(0, p.Ioctl(card, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, new UserArg(0x1000, c)));
+        var e = new byte[12];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(e, 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(e.AsSpan(4), DrmH.DRM_CLOEXEC | DrmH.DRM_RDWR);
+        Assert.Equal(0, p.Ioctl(card, DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD, new UserArg(0x1000, e)));
+        Assert.Equal(1, System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(e.AsSpan(8))); // lowest free fd
+        long addr = p.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, 1, 0);
+        Assert.True(addr > 0);
+        Assert.Equal(0, p.Close(card));
+        var lines = LeakReport.Describe(m.GetRequiredService<LiveObjects>(), m.GetRequiredService<ProcessTable>());
+        var dmabufFile = Assert.Single(lines, l => l.StartsWith("file dmabuf", StringComparison.Ordinal));
+        Assert.Contains($"pid {p.Pid} (holder) fd 1", dmabufFile);
+        Assert.Contains($"pid {p.Pid} (holder) mapping 0x{addr:x}-0x{addr + 4096:x}", dmabufFile);
+        Assert.Contains(lines, l => l.StartsWith("drm_gem_object", StringComparison.Ordinal) && l.Contains("held by: refcount", StringComparison.Ordinal));
+        p.Exit();
+        Assert.Empty(LeakReport.Describe(m.GetRequiredService<LiveObjects>(), m.GetRequiredService<ProcessTable>()));
+    }
+}

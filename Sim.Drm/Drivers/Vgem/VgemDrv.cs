@@ -89,5 +89,8 @@ public static class VgemDrv
 
     /// <summary><c>vgem_gem_create_object</c>: a shmem object with <c>map_wc</c>.</summary>
     [Kernel("vgem_gem_create_object", "drivers/gpu/drm/vgem/vgem_drv.c")]
-    public static (DrmGemObject? Obj, int Err) GemCreateObject(DrmDevice dev, ulong size) => (new DrmGemShmemObject { MapWc = true }, 0);
+    public static (DrmGemObject? Obj, int Err) GemCreateObject(DrmDevice dev, ulong size) =>
+        s_kzallocObject.ShouldFail() ? (null, -(int)Sim.Core.Uapi.Errno.ENOMEM) : (new DrmGemShmemObject { MapWc = true }, 0);
+
+    private static readonly Sim.Core.Debug.FaultSite s_kzallocObject = Sim.Core.Debug.FaultSite.Register("vgem_gem_create_object:kzalloc");
 }

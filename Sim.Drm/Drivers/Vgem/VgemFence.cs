@@ -70,6 +70,8 @@ public static class VgemFence
         return fence;
     }
 
+    private static readonly Sim.Core.Debug.FaultSite s_kzallocFence = Sim.Core.Debug.FaultSite.Register("vgem_fence_create:kzalloc");
+
     /// <summary>
     /// <c>vgem_fence_attach_ioctl</c>: flags other than VGEM_FENCE_WRITE or a nonzero pad <c>-EINVAL</c>, an unknown
     /// handle <c>-ENOENT</c>; a fence is created, then a conflicting unsignalled fence on the object's reservation
@@ -95,6 +97,11 @@ public static class VgemFence
             return -(int)Errno.ENOENT;
         }
         bool write = (arg.flags & VgemDrmH.VGEM_FENCE_WRITE) != 0;
+        if (s_kzallocFence.ShouldFail())
+        {
+            obj.Put(); // vgem_fence_create returned NULL: -ENOMEM (err: drm_gem_object_put)
+            return -(int)Errno.ENOMEM;
+        }
         var fence = Create(dev.FenceCore);
         int ret;
         // Check for a conflicting fence.

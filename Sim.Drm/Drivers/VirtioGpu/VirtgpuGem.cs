@@ -129,9 +129,12 @@ public static class VirtgpuGem
         GemPrimeImportSgTable = GemPrimeImportSgTable,
     };
 
-    /// <summary><c>virtio_gpu_create_object</c>: a shmem object with the virtio-gpu funcs.</summary>
+    private static readonly Sim.Core.Debug.FaultSite s_kzallocObject = Sim.Core.Debug.FaultSite.Register("virtio_gpu_create_object:kzalloc");
+
+    /// <summary><c>virtio_gpu_create_object</c>: a shmem object with the virtio-gpu funcs (<c>-ENOMEM</c> when kzalloc fails).</summary>
     [Kernel("virtio_gpu_create_object", "drivers/gpu/drm/virtio/virtgpu_object.c")]
-    public static (DrmGemObject? Obj, int Err) CreateObject(DrmDevice dev, ulong size) => (new VirtioGpuObject { Funcs = ShmemFuncs }, 0);
+    public static (DrmGemObject? Obj, int Err) CreateObject(DrmDevice dev, ulong size) =>
+        s_kzallocObject.ShouldFail() ? (null, -(int)Sim.Core.Uapi.Errno.ENOMEM) : (new VirtioGpuObject { Funcs = ShmemFuncs }, 0);
 
     /// <summary>
     /// <c>virtio_gpu_mode_dumb_create</c>: bpp other than 32 <c>-EINVAL</c>; pitch = width * 4, size =
