@@ -346,12 +346,16 @@ public static class DrmGemDmaHelper
         ((DrmGemObject)vma.PrivateData!).Get();
     }
 
-    /// <summary><c>drm_gem_vm_close</c>: the mapping's object reference is dropped (the last one frees the object).</summary>
+    /// <summary>
+    /// <c>drm_gem_vm_close</c>: the mapping's object reference is dropped (the last one frees the object). A mapping
+    /// without an object (a failed <c>drm_gem_prime_mmap</c>, which sets <c>vm_private_data</c> only on success)
+    /// drops nothing: <c>drm_gem_object_put(NULL)</c> is a no-op.
+    /// </summary>
     [Kernel("drm_gem_vm_close", "drivers/gpu/drm/drm_gem.c")]
     public static void VmClose(Vma vma)
     {
         ArgumentNullException.ThrowIfNull(vma);
-        ((DrmGemObject)vma.PrivateData!).Put();
+        (vma.PrivateData as DrmGemObject)?.Put();
     }
 
     /// <summary>

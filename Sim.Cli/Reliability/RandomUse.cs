@@ -22,14 +22,17 @@ public sealed record InvariantViolation(int Seed, long Step, string Operation, s
 }
 
 /// <summary>
-/// Drives a machine with two vgem devices and a virtio-gpu device and two processes through random user calls:
-/// open/close/dup of device nodes, MODE_CREATE_DUMB with random sizes, MAP_DUMB + mmap, DESTROY_DUMB, GEM_CLOSE,
-/// GEM_FLINK, GEM_OPEN, PRIME_HANDLE_TO_FD/FD_TO_HANDLE, dma-buf SYNC/lseek/fstat/mmap, vgem FENCE_ATTACH/SIGNAL,
-/// random ioctl numbers with random bytes, munmap, process exit. After every step: no exception, no WARN,
-/// descriptors and GEM handles are the lowest free numbers (checked against a model of what is open), every GEM
-/// object's handle count equals the handles that name it and its refcount covers them, every file's count covers
-/// its descriptors. At every epoch end all processes exit and nothing may remain: no live object beyond the boot
-/// state, every shmem page and buddy page back, CMA as at boot.
+/// Drives a machine and two processes through random user calls. Even seeds: an x86_64 machine with two vgem
+/// devices, a virtio-gpu device, the page-array exporter and the kvmfr module (a 4 MiB static device); odd seeds:
+/// the ARM vexpress board with its PL111 (GEM DMA helpers over CMA), a vgem device and the page-array exporter.
+/// Calls: open/close/dup of device nodes, MODE_CREATE_DUMB with random sizes, MAP_DUMB + mmap, DESTROY_DUMB,
+/// GEM_CLOSE, GEM_FLINK, GEM_OPEN, PRIME_HANDLE_TO_FD/FD_TO_HANDLE, dma-buf SYNC/lseek/fstat/mmap, vgem
+/// FENCE_ATTACH/SIGNAL, kvmfr GETSIZE/CREATE, random ioctl numbers with random bytes, munmap, process exit. After
+/// every step: no exception, no WARN, descriptors and GEM handles are the lowest free numbers (checked against a
+/// model of what is open), every GEM object's handle count equals the handles that name it and its refcount covers
+/// them, every file's count covers its descriptors, the CMA bitmap holds exactly the live DMA buffers' pages. At
+/// every epoch end all processes exit and nothing may remain: no live object beyond the boot state, every shmem
+/// page and buddy page back, CMA as at boot.
 /// </summary>
 public sealed class RandomUse : IDisposable
 {
@@ -50,6 +53,9 @@ public sealed class RandomUse : IDisposable
     private readonly ulong _bootFree;
     private readonly ulong _bootCmaUsed;
     private readonly Proc[] _procs = new Proc[2];
+    private readonly int _cards;
+    private readonly CurrentTask _current;
+    private readonly Sim.Core.Dma.ArmDmaMapping? _armDma;
     private readonly Dictionary<uint, bool> _names = [];
     private int _warnSeen;
     private long _step;
@@ -75,10 +81,23 @@ public sealed class RandomUse : IDisposable
         _seed = seed;
         _rng = new Random(seed);
         var o = new MachineOptions();
-        o.AddDrmDevice("vgem");
-        o.AddDrmDevice("vgem");
-        o.AddDrmDevice("virtio_gpu");
+        Arm = (seed & 1) != 0;
+        if (Arm)
+        {
+            o.ApplyArmBoard();
+            o.AddDrmDevice("vgem");
+            o.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
+        }
+        else
+        {
+            o.AddDrmDevice("vgem");
+            o.AddDrmDevice("vgem");
+            o.AddDrmDevice("virtio_gpu");
+            o.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
+        }
+        _cards = o.DrmDevices.Count;
         _machine = Composition.BuildMachine(o);
+        _current = _machine.GetRequiredService<CurrentTask>();
         _processes = _machine.GetRequiredService<ProcessTable>();
         _live = _machine.GetRequiredService<LiveObjects>();
         _warnings = _machine.GetRequiredService<Warnings>();
@@ -86,6 +105,15 @@ public sealed class RandomUse : IDisposable
         _pageAlloc = _machine.GetRequiredService<PageAlloc>();
         _cma = _machine.GetService<Cma>();
         _ = _machine.GetRequiredService<DrmCore>();
+        _armDma = _machine.GetService<Sim.Core.Dma.ArmDmaMapping>();
+        if (!Arm)
+        {
+            var (status, output) = _machine.GetRequiredService<Sim.Core.Userspace.Busybox>().Exec("insmod /mods/kvmfr.ko static_size_mb=4");
+            if (status != 0)
+            {
+                throw new InvalidOperationException("stress machine: insmod kvmfr: " + output);
+            }
+        }
         _bootLive = _live.Count();
         _bootFree = _pageAlloc.Meminfo().MemFree;
         _bootCmaUsed = _cma?.UsedPages ?? 0;
@@ -93,6 +121,9 @@ public sealed class RandomUse : IDisposable
         Spawn(0);
         Spawn(1);
     }
+
+    /// <summary>True for the ARM board (odd seeds), false for the x86_64 machine.</summary>
+    public bool Arm { get; }
 
     /// <summary>The violations found so far.</summary>
     public List<InvariantViolation> Violations { get; } = [];
@@ -129,6 +160,7 @@ public sealed class RandomUse : IDisposable
         try
         {
             _lastOk = false;
+            using var task = _current.Enter(pr.P);
             Operate(pr);
             var (calls, okCount) = Stats.GetValueOrDefault(_op);
             Stats[_op] = (calls + 1, okCount + (_lastOk ? 1 : 0));
@@ -136,7 +168,7 @@ public sealed class RandomUse : IDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Violation("exception " + e.GetType().Name + ": " + e.Message);
+            Violation("exception " + e.GetType().Name + ": " + e.Message + " at " + SweepCase.Frames(e.StackTrace, 5));
         }
     }
 
@@ -287,10 +319,10 @@ public sealed class RandomUse : IDisposable
             {
                 return;
             }
-            int card = _rng.Next(4);
-            string path = card < 3 ? $"/dev/dri/card{card}" : "/dev/dri/card9";
+            int card = _rng.Next(_cards + 2);
+            string path = card < _cards ? $"/dev/dri/card{card}" : card == _cards && !Arm ? "/dev/kvmfr0" : "/dev/dri/card9";
             int r = p.Openat(path, OpenFlags.O_RDWR | (_rng.Next(2) == 0 ? OpenFlags.O_CLOEXEC : 0));
-            if (card == 3 && r != -(int)Errno.ENOENT)
+            if (path == "/dev/dri/card9" && r != -(int)Errno.ENOENT)
             {
                 Violation($"open {path} returned {r}, expected -ENOENT");
             }
@@ -351,9 +383,13 @@ public sealed class RandomUse : IDisposable
             {
                 NewHandle(m, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16)), "CREATE_DUMB", mayExist: false);
             }
-            else if (valid && flags == 0 && m is not null && r != 0 && (bpp == 32 || IsVgem(pr, fd)))
+            else if (valid && flags == 0 && m is not null && r != 0 && IsVgem(pr, fd))
             {
                 Violation($"CREATE_DUMB {w}x{h}x{bpp} returned {r}");
+            }
+            else if (r != 0 && m is not null && r != -(long)Errno.EINVAL && r != -(long)Errno.ENOMEM)
+            {
+                Violation($"CREATE_DUMB {w}x{h}x{bpp} flags 0x{flags:x} returned {r}, not 0, -EINVAL or -ENOMEM");
             }
         }
         else if (op < 40)
@@ -575,6 +611,44 @@ public sealed class RandomUse : IDisposable
                 _ = Ioctl(pr, fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
             }
         }
+        else if (op < 96 && !Arm)
+        {
+            _op = "KVMFR_DMABUF_CREATE/GETSIZE";
+            int fd = RandomFdOf(pr, drm: false);
+            bool isKvmfr = pr.Fds.TryGetValue(fd, out var kf) && kf.Name.Contains("kvmfr", StringComparison.Ordinal);
+            if (_rng.Next(3) == 0)
+            {
+                long size = Ioctl(pr, fd, Sim.DmaBuf.Kvmfr.KvmfrUapi.KVMFR_DMABUF_GETSIZE, new byte[8]);
+                if (isKvmfr && size != 4L << 20)
+                {
+                    Violation($"KVMFR_DMABUF_GETSIZE returned {size}, the device has 4 MiB");
+                }
+                return;
+            }
+            if (pr.Fds.Count >= MaxFds)
+            {
+                return;
+            }
+            ulong offset = _rng.Next(8) == 0 ? (ulong)_rng.NextInt64() : (ulong)_rng.Next(0, 1100) * 4096;
+            // Size 0 is left out: kvmfr accepts it and the import then reads pages[0] of a ZERO_SIZE_PTR array in
+            // sg_alloc_table_from_pages (an oops in Linux 6.1), which the simulator does not model.
+            ulong len = _rng.Next(8) == 0 ? (ulong)_rng.Next(1, int.MaxValue) : (ulong)_rng.Next(1, 64) * 4096;
+            var create = new Sim.DmaBuf.Kvmfr.kvmfr_dmabuf_create { flags = (byte)_rng.Next(2), offset = offset, size = len };
+            long r = Ioctl(pr, fd, Sim.DmaBuf.Kvmfr.KvmfrUapi.KVMFR_DMABUF_CREATE, create.ToBytes());
+            if (isKvmfr)
+            {
+                bool ok = len != 0 && offset % 4096 == 0 && len % 4096 == 0 && offset + len >= offset && offset + len <= 4UL << 20;
+                if (ok && r < 0)
+                {
+                    Violation($"KVMFR_DMABUF_CREATE(offset 0x{offset:x}, size 0x{len:x}) returned {r}");
+                }
+                if (!ok && len != 0 && r >= 0)
+                {
+                    Violation($"KVMFR_DMABUF_CREATE(offset 0x{offset:x}, size 0x{len:x}) out of range returned fd {r}");
+                }
+            }
+            NewFd(pr, r, "KVMFR_DMABUF_CREATE");
+        }
         else if (op < 98)
         {
             _op = "random ioctl";
@@ -708,6 +782,28 @@ public sealed class RandomUse : IDisposable
             if (f.Count < count)
             {
                 Violation($"file {f} has f_count {f.Count} but {count} descriptors");
+            }
+        }
+        if (_armDma is not null && _cma is not null)
+        {
+            // The CMA bitmap holds exactly the live DMA buffers' pages (beyond what boot took).
+            ulong pages = 0;
+            foreach (var (pfn, size) in _armDma.Buffers())
+            {
+                ulong n = size >> 12;
+                pages += n;
+                for (ulong k = 0; k < n; k += Math.Max(1, n / 4))
+                {
+                    if (!_cma.IsAllocated((pfn + k - _cma.BasePfn) >> _cma.OrderPerBit))
+                    {
+                        Violation($"CMA bitmap: pfn 0x{pfn + k:x} of a live DMA buffer is free");
+                        break;
+                    }
+                }
+            }
+            if (_cma.UsedPages != _bootCmaUsed + pages)
+            {
+                Violation($"CMA used {_cma.UsedPages} pages, boot {_bootCmaUsed} + live DMA buffers {pages}");
             }
         }
         bool complete = true;

@@ -57,6 +57,15 @@ public sealed class ArmDmaMapping
     /// <summary>Buffers handed out and not freed (<c>arm_dma_bufs</c>).</summary>
     public int Live => _bufs.Count;
 
+    /// <summary>The first frame and the page-aligned size of each buffer handed out and not freed.</summary>
+    public IEnumerable<(ulong Pfn, ulong Size)> Buffers()
+    {
+        foreach (var b in _bufs.Values)
+        {
+            yield return (b.Pfn, b.Size);
+        }
+    }
+
     /// <summary><c>PAGE_OFFSET</c> of the machine.</summary>
     public ulong PageOffset => _options.Is32Bit ? ArmPageOffset : X86PageOffset;
 

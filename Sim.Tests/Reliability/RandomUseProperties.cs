@@ -7,11 +7,12 @@ namespace Sim.Tests.Reliability;
 
 /// <summary>
 /// Random use of every user-visible operation (DRM ioctls with random numbers and structs, PRIME, dma-buf file
-/// ops, vgem fences, mmap/munmap/close/dup, process exit; two processes, three devices) against the model of
+/// ops, vgem fences, kvmfr ioctls, mmap/munmap/close/dup, process exit; two processes, four devices; the x86_64
+/// machine for even seeds, the ARM board with its CMA-backed PL111 for odd ones) against the model of
 /// <see cref="RandomUse"/>: after every step descriptors and handles are the lowest free numbers, handle counts
 /// equal the handles that exist and refcounts cover them, no WARN fired; at the end nothing is alive and every
-/// page is back. FsCheck draws the seed and the length; a failure names the seed and step to replay with
-/// <c>dmabufsim stress --seed S</c>.
+/// page is back, the CMA bitmap holds exactly the live DMA buffers. FsCheck draws the seed and the length; a
+/// failure names the seed and step to replay with <c>dmabufsim stress --seed S</c>.
 /// </summary>
 public class RandomUseProperties
 {
