@@ -528,6 +528,14 @@ public sealed class ReplayScenario(string path, string name) : SweepScenario
                 {
                     EventProblems.Add($"exception at the failing call {ev}: {thrown.GetType().Name}: {thrown.Message}");
                 }
+                if (ev.Result.ValueKind == System.Text.Json.JsonValueKind.Object && ev.Result.TryGetProperty("unlogged_before", out var unloggedBefore) &&
+                    unloggedBefore.ValueKind == System.Text.Json.JsonValueKind.Array && unloggedBefore.GetArrayLength() > 0)
+                {
+                    // Repeating this event repeats its unlogged steps (a second buffer, a second attachment): the
+                    // replay goes on, but what it leaves is the harness's, not the failing call's.
+                    Unlogged = true;
+                    FailedResult += " (the event carries unlogged steps; repeating it repeats them)";
+                }
                 bool failed = thrown is not null;
                 foreach (var d in attempt.Differences)
                 {
@@ -920,7 +928,7 @@ public sealed class FailureSweep
                 }
                 if (rs.Unlogged)
                 {
-                    notes.Add("the failure hit an unlogged step of the replay (" + rs.FailedResult + "): not a traced call, the replay leaves the trace");
+                    notes.Add("the failure hit an unlogged step of the replay or an event that carries some (" + rs.FailedResult + "): what is left is the harness's");
                     var end = new List<string>();
                     Compare(baseline, Capture(rs.LastView!), rs.LastView!, end);
                     notes.AddRange(end);
