@@ -10,6 +10,8 @@ root.Add(ShowCommand.Create());
 root.Add(RealKernelCommand.Create());
 root.Add(DiffTestCommand.Create());
 root.Add(CaptureCommand.Create());
+root.Add(StressCommand.Create());
+root.Add(SweepCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
