@@ -15,6 +15,7 @@ echo "== BenchmarkDotNet"
     --exporters json github --artifacts "$out/bdn" "$@" )
 echo "== native yardstick (after)"
 bash "$native/run.sh" > "$out/native-after.csv"
+mkdir -p "$repo/Benchmarks/results"
 python3 "$repo/Benchmarks/sgtrim-report.py" "$out" > "$repo/Benchmarks/results/SgTrim.md"
 cp "$out"/bdn/results/*SgTrim*-report-github.md "$repo/Benchmarks/results/SgTrimBenchmarks-report-github.md"
 cp "$out/native-before.csv" "$out/native-after.csv" "$repo/Benchmarks/results/"

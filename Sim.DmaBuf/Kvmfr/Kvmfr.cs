@@ -351,7 +351,8 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     /// <summary>
     /// <c>map_kvmfrbuf</c>: a new table from the buffer's pages (<c>sg_alloc_table_from_pages</c>, offset 0, the
     /// whole buffer: physically contiguous pages coalesce into one entry), mapped for the attached device with
-    /// <c>dma_map_sg</c>; a mapping of 0 entries is <c>-EINVAL</c> (the table is freed again).
+    /// <c>dma_map_sg</c>; a mapping of 0 entries is <c>-EINVAL</c> (the table is freed again). A size-0 buffer (whose
+    /// pages array is empty: Linux would oops reading <c>pages[0]</c>) is a recorded WARN and <c>-EINVAL</c>.
     /// </summary>
     [Kernel("map_kvmfrbuf", "module/kvmfr.c")]
     public static (SgTable? Sgt, int Err) MapKvmfrbuf(DmaBufAttachment at, DmaDataDirection direction)
@@ -360,6 +361,12 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         var buf = at.DmaBuf!;
         var kbuf = (KvmfrBuf)buf.Priv;
         buf.DbList.Kprobe("map_kvmfrbuf", new KernelTraceField("dir", (long)direction));
+        if (buf.DbList.Warnings.On(kbuf.PageCount == 0, "map_kvmfrbuf: sg_alloc_table_from_pages reads pages[0] of an empty pages array (an oops on Linux)"))
+        {
+            // A size-0 buffer has a zero-size pages array (kmalloc(0) = ZERO_SIZE_PTR); the kernel would oops on
+            // pages[0]. The simulator records it and fails the map instead of dereferencing nothing.
+            return (null, -(int)Errno.EINVAL);
+        }
         var sg = new SgTable();
         int ret = SgTable.AllocFromPages(sg, kbuf.Pages, (uint)kbuf.PageCount, 0, kbuf.PageCount << PAGE_SHIFT);
         if (ret >= 0)

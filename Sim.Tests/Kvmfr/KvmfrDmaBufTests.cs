@@ -218,4 +218,34 @@ public class KvmfrDmaBufTests
             "dma_buf_detach", "dma_buf_release", "release_kvmfrbuf",
         ], rec.Records.Select(r => r.Fields.Count == 0 || r.Op == "dma_buf_map_attachment:return" ? r.Op : r.ToString()));
     }
+
+    /// <summary>
+    /// A size-0 kvmfr buffer is accepted by CREATE (README: size-0 buffers), but its pages array is empty: Linux's
+    /// map_kvmfrbuf would read pages[0] and oops. The model records a WARN and fails the map with -EINVAL instead of
+    /// throwing, and everything is released afterwards.
+    /// </summary>
+    [Fact]
+    public void MappingASizeZeroBufferIsAWarnNotAnException()
+    {
+        using var m = new Machine();
+        var p = m.Spawn("t");
+        int dev = p.Openat("/dev/kvmfr0", OpenFlags.O_RDWR);
+        long fd = Machine.Create(p, dev, 0, 0, 0);
+        Assert.True(fd > 0, $"CREATE of size 0 returned {fd}");
+        var list = m.Get<DmaBufList>();
+        var (buf, err) = Sim.DmaBuf.DmaBuf.Get(list, p, (int)fd);
+        Assert.Equal(0, err);
+        var importer = m.Get<DmaMapping>().CreateDevice("importer");
+        var (attach, aerr) = buf!.Attach(importer);
+        Assert.Equal(0, aerr);
+        int warnsBefore = m.Get<Sim.Core.Debug.Warnings>().Count;
+        var (sgt, merr) = Sim.DmaBuf.DmaBuf.MapAttachment(attach, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Null(sgt);
+        Assert.Equal(-(int)Sim.Core.Uapi.Errno.EINVAL, merr);
+        Assert.Equal(warnsBefore + 1, m.Get<Sim.Core.Debug.Warnings>().Count);
+        buf.Detach(attach);
+        buf.Put();
+        p.Exit();
+        Assert.Equal(0, m.Get<Sim.Core.Debug.LiveObjects>().Count("dma_buf"));
+    }
 }
