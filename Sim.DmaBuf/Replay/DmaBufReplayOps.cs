@@ -113,21 +113,14 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         check.Ret(Ioctl(ctx, p, ev, fallback, buf, check));
     }
 
-    private static void ExportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
-    {
-        var p = TracedOrSkip(ctx, check);
-        if (p is null)
-        {
-            return;
-        }
-        var buf = new byte[8];
-        BinaryPrimitives.WriteUInt32LittleEndian(buf, (uint)ev.ArgU64("flags"));
-        BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(4), (int)ev.ArgI64("fd", -1));
-        check.Ret(Ioctl(ctx, p, ev, DmaBufUapi.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, buf, check));
-        check.ResultI64("fd", BinaryPrimitives.ReadInt32LittleEndian(buf.AsSpan(4)));
-    }
+    private static void ExportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        SyncFileIoctl(ctx, ev, check, DmaBufUapi.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, returnsFd: true);
 
-    private static void ImportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ImportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+        SyncFileIoctl(ctx, ev, check, DmaBufUapi.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, returnsFd: false);
+
+    // struct dma_buf_export_sync_file / dma_buf_import_sync_file: { u32 flags; s32 fd; } (export copies fd back).
+    private static void SyncFileIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check, uint cmd, bool returnsFd)
     {
         var p = TracedOrSkip(ctx, check);
         if (p is null)
@@ -137,7 +130,11 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         var buf = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(buf, (uint)ev.ArgU64("flags"));
         BinaryPrimitives.WriteInt32LittleEndian(buf.AsSpan(4), (int)ev.ArgI64("fd", -1));
-        check.Ret(Ioctl(ctx, p, ev, DmaBufUapi.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, buf, check));
+        check.Ret(Ioctl(ctx, p, ev, cmd, buf, check));
+        if (returnsFd)
+        {
+            check.ResultI64("fd", BinaryPrimitives.ReadInt32LittleEndian(buf.AsSpan(4)));
+        }
     }
 
     // ---- debugfs bufinfo ------------------------------------------------------------------------------------------
