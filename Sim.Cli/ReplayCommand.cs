@@ -17,17 +17,19 @@ public static class ReplayCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "list every difference (default: up to 5 per file)" };
         var allowSkipped = new Option<bool>("--allow-skipped") { Description = "exit 0 when nothing failed, even if events were skipped" };
         var machine = new Option<string?>("--machine") { Description = "machine options on top of each header, e.g. \"mem=1T\" or \"iommu=on\"" };
+        var timeline = new Option<string?>("--timeline") { Description = "one trace file only: write its timeline (FILE.json Trace Event Format, FILE.html page, other names both; - prints the summary)" };
         var cmd = new Command("replay", "Replay real-kernel traces and test vectors against the models and compare every result")
         {
-            paths, json, verbose, allowSkipped, machine,
+            paths, json, verbose, allowSkipped, machine, timeline,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine)));
+        cmd.SetAction(pr => Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
+            timeline: pr.GetValue(timeline)));
         return cmd;
     }
 
     /// <summary>Runs a replay and prints the report; returns the exit status (0, 1, or 2 for unusable input).</summary>
     public static int Run(string[] paths, bool json, bool verbose, bool allowSkipped, string? machine,
-        TextWriter? stdout = null, TextWriter? stderr = null)
+        TextWriter? stdout = null, TextWriter? stderr = null, string? timeline = null)
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
@@ -67,7 +69,13 @@ public static class ReplayCommand
             }
         }
         var files = ReplayEngine.ExpandPaths(inputs);
-        var engine = new ReplayEngine(Composition.BuildMachine) { MachineOverrides = machine };
+        if (timeline is not null && files.Count != 1)
+        {
+            stderr.WriteLine($"dmabufsim replay: --timeline needs exactly one trace file ({files.Count} given)");
+            return 2;
+        }
+        var observer = timeline is null ? null : new Sim.Timeline.ReplayTimelineObserver();
+        var engine = new ReplayEngine(Composition.BuildMachine) { MachineOverrides = machine, Observer = observer };
         var results = new List<FileResult>();
         bool showProgress = !json && !Console.IsErrorRedirected && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
         if (showProgress)
@@ -91,6 +99,10 @@ public static class ReplayCommand
             {
                 results.Add(engine.ReplayFile(f, DataLocator.DisplayName(f)));
             }
+        }
+        if (observer is { Timelines: [var tl, ..] } && !TimelineCommand.Write(tl, timeline!, "replay", stdout, stderr))
+        {
+            return 2;
         }
         return Report(results, json, verbose, allowSkipped, stdout, stderr);
     }

@@ -430,7 +430,9 @@ public sealed partial class DmaBuf
         }
         dmabuf.Warn.On(!attach.IsDynamic, "!dma_buf_attachment_is_dynamic(attach)");
         dmabuf.ResvAssertHeld();
-        return dmabuf.Ops.Pin is not null ? dmabuf.Ops.Pin(attach) : 0;
+        int ret = dmabuf.Ops.Pin is not null ? dmabuf.Ops.Pin(attach) : 0;
+        attach.PinCount += ret == 0 ? 1 : 0;
+        return ret;
     }
 
     /// <summary><c>dma_buf_unpin</c>.</summary>
@@ -445,6 +447,7 @@ public sealed partial class DmaBuf
         dmabuf.Warn.On(!attach.IsDynamic, "!dma_buf_attachment_is_dynamic(attach)");
         dmabuf.ResvAssertHeld();
         dmabuf.Ops.Unpin?.Invoke(attach);
+        attach.PinCount -= attach.PinCount > 0 ? 1 : 0;
     }
 
     private static DmaBuf? LiveOf(DmaBufAttachment attach) => attach.DmaBuf;

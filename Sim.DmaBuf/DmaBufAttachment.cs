@@ -52,6 +52,9 @@ public sealed class DmaBufAttachment
     /// <summary>True once <c>dma_buf_detach</c> freed it.</summary>
     public bool Freed { get; internal set; }
 
+    /// <summary>Successful <c>dma_buf_pin</c> calls not yet undone by <c>dma_buf_unpin</c> (accounting only).</summary>
+    public int PinCount { get; internal set; }
+
     /// <summary><c>dma_buf_attachment_is_dynamic</c>: the importer can handle moves (has importer ops).</summary>
     [Kernel("dma_buf_attachment_is_dynamic", "include/linux/dma-buf.h")]
     public bool IsDynamic => ImporterOps is not null;

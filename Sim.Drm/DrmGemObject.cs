@@ -90,7 +90,7 @@ public class DrmGemObject
         // dma_resv_init(&obj->_resv); if (!obj->resv) obj->resv = &obj->_resv;
         EmbeddedResv = new DmaResv(dev.FenceCore);
         Resv ??= EmbeddedResv;
-        _liveId = live.Register("drm_gem_object", $"{dev.Driver.Name} gem object of {size} bytes", () => $"refcount {_refcount.Read}, handles {HandleCount}");
+        _liveId = live.Register("drm_gem_object", $"{dev.Driver.Name} gem object of {size} bytes", () => $"refcount {_refcount.Read}, handles {HandleCount}", target: this);
     }
 
     internal void Unregister()

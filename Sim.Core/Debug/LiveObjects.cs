@@ -20,21 +20,27 @@ public sealed class LiveObjects
     private readonly Dictionary<long, LiveObject> _alive = [];
     private long _nextId = 1;
 
+    /// <summary>Raised after an object registers and before it is dropped (timelines follow lifetimes).</summary>
+    public event Action<LiveObject, bool>? Changed;
+
     /// <summary>Registers a new live object; returns its id for <see cref="Unregister"/>.</summary>
     public long Register(string type, string description, Func<string>? holder = null, string? module = null, object? target = null)
     {
         long id = _nextId++;
-        _alive.Add(id, new LiveObject(id, type, description, holder, module, target));
+        var o = new LiveObject(id, type, description, holder, module, target);
+        _alive.Add(id, o);
+        Changed?.Invoke(o, true);
         return id;
     }
 
     /// <summary>Drops an object at its release. Unregistering twice is a simulator bug.</summary>
     public void Unregister(long id)
     {
-        if (!_alive.Remove(id))
+        if (!_alive.Remove(id, out var o))
         {
             throw new KernelBugException($"kmemleak: object {id} released twice or never registered");
         }
+        Changed?.Invoke(o, false);
     }
 
     /// <summary>Objects alive now, oldest first.</summary>

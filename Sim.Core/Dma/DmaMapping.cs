@@ -18,6 +18,10 @@ public sealed class DmaMapping(MachineOptions options, DmaDirect direct, Swiotlb
     public const int EREMOTEIO = 121;
 
     private int _nextIommuGroup = 1;
+    private readonly List<IommuDomain> _domains = [];
+
+    /// <summary>The IOMMU domains of the devices made so far (one per device under iommu-dma).</summary>
+    public IReadOnlyList<IommuDomain> Domains => _domains;
 
     /// <summary>The machine's DMA path.</summary>
     public DmaPath Path => options.DmaPath;
@@ -52,6 +56,7 @@ public sealed class DmaMapping(MachineOptions options, DmaDirect direct, Swiotlb
             dev.Ops = DmaOps.Iommu;
             dev.IommuGroup = _nextIommuGroup++;
             dev.Domain = new IommuDomain();
+            _domains.Add(dev.Domain);
         }
         else
         {

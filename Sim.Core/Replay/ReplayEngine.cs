@@ -91,6 +91,9 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
     /// </summary>
     public Action<TraceEvent, ReplayCheck, Action<ReplayCheck>>? AroundEvent { get; init; }
 
+    /// <summary>Watches every file replayed (a timeline recorder), or null.</summary>
+    public IReplayObserver? Observer { get; init; }
+
     /// <summary>Expands files and directories (recursively, <c>*.jsonl</c>) in a stable order.</summary>
     public static List<string> ExpandPaths(IEnumerable<string> paths)
     {
@@ -161,11 +164,16 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
             {
                 start(ctx);
             }
+            var observer = Observer;
+            using var observed = observer is not null && machine.GetService(typeof(Debug.KernelTrace)) is Debug.KernelTrace kt
+                ? kt.Subscribe(r => observer.KernelRecord(ctx, r)) : null;
+            observer?.FileStarted(ctx);
             long n = 0;
             foreach (var ev in reader.Events())
             {
                 var handler = table.Find(ev.Op);
                 var check = new ReplayCheck(ev);
+                observer?.EventStarting(ctx, ev, null);
                 if (handler is null)
                 {
                     check.Skip("not modelled");
@@ -186,6 +194,7 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 {
                     result.Count(ev.Op, check);
                 }
+                observer?.EventFinished(ctx, ev, null, check);
                 if ((++n & 1023) == 0)
                 {
                     progress?.Invoke(n);
@@ -199,21 +208,25 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 if (stopAfter is { } stop && (ev.I == stop || ev.KernelSide.Exists(k => k.I == stop)))
                 {
                     atStop?.Invoke(ctx, ev);
+                    observer?.FileFinished(ctx, result);
                     return result;
                 }
             }
             if (stopAfter is not null)
             {
+                observer?.FileFinished(ctx, result);
                 return result;
             }
             foreach (var (stepName, action) in ctx.ExitSteps)
             {
                 var exitEvent = new TraceEvent(name, 0, -1, "exit", default, default, default);
                 var check = new ReplayCheck(exitEvent);
+                observer?.EventStarting(ctx, exitEvent, stepName);
                 Run(() => action(check), check);
                 result.Count("exit", check);
-                _ = stepName;
+                observer?.EventFinished(ctx, exitEvent, stepName, check);
             }
+            observer?.FileFinished(ctx, result);
             progress?.Invoke(n);
         }
         catch (TraceFormatException ex)

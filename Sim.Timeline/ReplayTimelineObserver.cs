@@ -1,0 +1,183 @@
+// The replay engine feeds a timeline through its one observation point (IReplayObserver).
+using System.Globalization;
+using System.Text.Json;
+using Sim.Core.Debug;
+using Sim.Core.Replay;
+using Sim.Core.Uapi;
+
+namespace Sim.Timeline;
+
+/// <summary>
+/// Records a timeline of every file a <see cref="ReplayEngine"/> replays: each user event is a call on the traced
+/// process's track (its important args and result, errno by name), each end-of-file step a call named
+/// <c>exit: ...</c>; <c>note</c> events become instants. Where the trace has kernel-side events with a
+/// timestamp (<c>args.ts</c>, cma-arm), the timeline is put on the capture's clock.
+/// </summary>
+public sealed class ReplayTimelineObserver : IReplayObserver
+{
+    private const int MaxArgs = 16;
+    private const int MaxString = 80;
+    private TimelineRecorder? _rec;
+    private Sim.Core.Kernel.Process? _proc;
+    private int _track = -1;
+    private bool _open;
+
+    /// <summary>The timelines of the files replayed so far, in order.</summary>
+    public List<Timeline> Timelines { get; } = [];
+
+    /// <inheritdoc/>
+    public void FileStarted(ReplayContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _rec?.Dispose();
+        _rec = new TimelineRecorder(context.Machine, Path.GetFileName(context.File));
+        _proc = null;
+        _track = -1;
+    }
+
+    private int Track(ReplayContext ctx)
+    {
+        var p = ctx.State<TracedProcess>().Process;
+        if (_track < 0 || !ReferenceEquals(p, _proc))
+        {
+            _proc = p;
+            _track = p is null ? _rec!.ProcessTrack(1, "traced") : _rec!.ProcessTrack(p.Pid, p.Comm);
+        }
+        return _track;
+    }
+
+    /// <inheritdoc/>
+    public void EventStarting(ReplayContext context, TraceEvent ev, string? exitStep)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(ev);
+        if (_rec is null)
+        {
+            return;
+        }
+        _open = false;
+        if (exitStep is not null)
+        {
+            _rec.BeginCall(Track(context), "exit: " + exitStep, -1, "exit");
+            _open = true;
+            return;
+        }
+        if (ReplayEngine.InformationalOps.Contains(ev.Op))
+        {
+            return;
+        }
+        _rec.BeginCall(Track(context), ev.Op, ev.I);
+        _open = true;
+        _rec.Arg("i", ev.I.ToString(CultureInfo.InvariantCulture));
+        if (ev.Fd is { } fd)
+        {
+            _rec.Arg("fd", fd.ToString(CultureInfo.InvariantCulture));
+        }
+        Scalars("args.", ev.Args);
+    }
+
+    private void Scalars(string prefix, JsonElement obj)
+    {
+        if (obj.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+        int n = 0;
+        foreach (var p in obj.EnumerateObject())
+        {
+            if (n++ >= MaxArgs)
+            {
+                break;
+            }
+            switch (p.Value.ValueKind)
+            {
+                case JsonValueKind.Number:
+                case JsonValueKind.True:
+                case JsonValueKind.False:
+                    _rec!.Arg(prefix + p.Name, p.Value.GetRawText());
+                    break;
+                case JsonValueKind.String:
+                    string s = p.Value.GetString()!;
+                    _rec!.Arg(prefix + p.Name, s.Length > MaxString ? s[..MaxString] + "…" : s, quoted: true);
+                    break;
+                case JsonValueKind.Array:
+                    _rec!.Arg(prefix + p.Name, string.Create(CultureInfo.InvariantCulture, $"[{p.Value.GetArrayLength()} items]"), quoted: true);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void KernelRecord(ReplayContext context, KernelTraceRecord record) => _rec?.KernelRecord(record);
+
+    /// <inheritdoc/>
+    public void EventFinished(ReplayContext context, TraceEvent ev, string? exitStep, ReplayCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        ArgumentNullException.ThrowIfNull(check);
+        if (_rec is null)
+        {
+            return;
+        }
+        if (!_open)
+        {
+            if (exitStep is null && ev.Op == "note" && ev.ArgString("text") is { } text)
+            {
+                _rec.Note(Track(context), text);
+            }
+            return;
+        }
+        bool error = false;
+        if (exitStep is null)
+        {
+            Scalars("result.", ev.Result);
+            long ret = ev.Ret;
+            string? errno = ev.Result.TryGetProperty("errno_name", out var en) && en.ValueKind == JsonValueKind.String ? en.GetString() : null;
+            if (errno is null && ret < 0 && ret >= -4095)
+            {
+                errno = ErrnoNames.NameOf(ret);
+            }
+            error = ret < 0 || errno is not null;
+            if (errno is not null)
+            {
+                _rec.Arg("errno", errno, quoted: true);
+            }
+            if (ev.KernelSide.Count > 0)
+            {
+                Anchor(ev);
+            }
+        }
+        _rec.Arg("replay", check.Differences.Count > 0 ? "failed" : check.Skipped ? "skipped" : "passed", quoted: true);
+        _rec.EndCall(error);
+        _open = false;
+    }
+
+    private void Anchor(TraceEvent ev)
+    {
+        List<(string, long)>? traced = null;
+        foreach (var k in ev.KernelSide)
+        {
+            if (k.Args.TryGetProperty("ts", out var ts) && ts.ValueKind == JsonValueKind.Number)
+            {
+                (traced ??= []).Add((k.Op, (long)Math.Round(ts.GetDouble() * 1e9)));
+            }
+        }
+        if (traced is not null)
+        {
+            _rec!.AnchorCall(traced);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void FileFinished(ReplayContext context, FileResult result)
+    {
+        if (_rec is null)
+        {
+            return;
+        }
+        Timelines.Add(_rec.Finish());
+        _rec = null;
+    }
+}
