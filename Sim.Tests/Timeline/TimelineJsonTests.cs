@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Replay;
 using Sim.Timeline;
 using Xunit;
