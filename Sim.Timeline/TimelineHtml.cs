@@ -14,6 +14,7 @@ public static class TimelineHtml
     private const int RowH = 22;
     private const int CounterH = 44;
     private const int AxisH = 26;
+    private const int FenceH = 14;
 
     private const string Css = """
         body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1360px;padding:18px;color:#1d232b;background:#fff}
@@ -92,7 +93,7 @@ public static class TimelineHtml
           .Append("<span><i style=\"border-top:2px dashed #1a7f37;height:0\"></i>a buffer's life</span><span><i style=\"background:#cf222e;width:8px\"></i>WARN</span>")
           .Append("<span><i style=\"background:#3d444d;width:2px\"></i>kernel trace record</span></div>\n");
         sb.Append("<div class=\"tools\"><button id=\"zin\" type=\"button\">zoom in</button><button id=\"zout\" type=\"button\">zoom out</button>")
-          .Append("<button id=\"zfit\" type=\"button\">fit</button><span>or Ctrl + wheel; hover a slice for its details</span></div><div id=\"info\"></div>\n");
+          .Append("<button id=\"zfit\" type=\"button\">fit</button><span>or Ctrl + wheel; hover a slice for its details</span></div><div id=\"info\">hover a slice, an arrow or a counter</div>\n");
         sb.Append("<figure><div class=\"scroll\">");
         Svg(sb, tl);
         sb.Append("</div><figcaption>").Append(E("Tracks: one per simulated process (a slice per call, waits inside), one per fence context (a slice per fence from dma_fence_init to dma_fence_signaled), then the counters."))
@@ -210,8 +211,13 @@ public static class TimelineHtml
         double X(long t) => LabelW + (axis.V(t) / axis.Total * plotW);
 
         // Rows: per track its depth levels; process tracks first (in id order), then fence tracks by name.
+        var firstStart = new Dictionary<int, long>();
+        foreach (var sl in tl.Slices)
+        {
+            firstStart[sl.Track] = Math.Min(firstStart.GetValueOrDefault(sl.Track, long.MaxValue), sl.Start);
+        }
         var order = tl.Tracks.Where(t => t.Kind == TimelineTrackKind.Process)
-            .Concat(tl.Tracks.Where(t => t.Kind == TimelineTrackKind.Fence).OrderBy(t => t.Name, StringComparer.Ordinal)).ToList();
+            .Concat(tl.Tracks.Where(t => t.Kind == TimelineTrackKind.Fence).OrderBy(t => firstStart.GetValueOrDefault(t.Id, long.MaxValue)).ThenBy(t => t.Id)).ToList();
         var depth = new int[tl.Slices.Count];
         var levels = new int[tl.Tracks.Count];
         for (int k = 0; k < tl.Slices.Count; k++)
@@ -225,11 +231,11 @@ public static class TimelineHtml
         foreach (var t in order)
         {
             rowY[t.Id] = y;
-            y += (Math.Max(levels[t.Id], 1) * (RowH - 6)) + 8;
+            y += RowHeight(t, levels) + 4;
         }
         double countersY = y + 6;
         var counters = tl.Counters.Where(c => c.Samples.Count > 0).ToList();
-        double height = countersY + (counters.Count * (CounterH + 6)) + 8;
+        double height = countersY + counters.Sum(c => c.Samples.Count == 1 ? 20.0 : CounterH + 6) + 8;
         double width = LabelW + plotW + 10;
         sb.Append(CultureInfo.InvariantCulture, $"<svg id=\"tl\" class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{F(width)}\" height=\"{F(height)}\" data-w=\"{F(LabelW + plotW)}\" data-l=\"{LabelW}\" role=\"img\" aria-label=\"{E(tl.Title)} timeline\">");
         sb.Append("<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f6f8fa\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d0d7de\" stroke-width=\"2\"/></pattern>")
@@ -239,9 +245,9 @@ public static class TimelineHtml
         int n = 0;
         foreach (var t in order)
         {
-            double h = (Math.Max(levels[t.Id], 1) * (RowH - 6)) + 4;
+            double h = RowHeight(t, levels);
             sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"row{(n++ % 2 == 1 ? " alt" : "")}\" x=\"0\" y=\"{F(rowY[t.Id] - 2)}\" width=\"100%\" height=\"{F(h + 4)}\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"lbl\" x=\"6\" y=\"{F(rowY[t.Id] + 13)}\">{E(Trim(t.Name, 28))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"{(t.Kind == TimelineTrackKind.Fence ? "small" : "lbl")}\" x=\"6\" y=\"{F(rowY[t.Id] + (t.Kind == TimelineTrackKind.Fence ? 11 : 13))}\">{E(Trim(t.Name, 28))}</text>");
             if (t.Kind == TimelineTrackKind.Process)
             {
                 sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(rowY[t.Id] + 24)}\">{E(Trim(t.ProcessName, 32))}</text>");
@@ -263,7 +269,7 @@ public static class TimelineHtml
             double x0 = LabelW + (v0 / axis.Total * plotW);
             double w = (v1 - v0) / axis.Total * plotW;
             sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"gap\" x=\"{F(x0)}\" y=\"{AxisH - 2}\" width=\"{F(w)}\" height=\"{F(countersY - AxisH)}\" data-x=\"{F(x0)}\" data-w=\"{F(w)}\" opacity=\"0.7\"><title>{E(TimelineSummary.Duration(to - from) + " drawn shortened")}</title></rect>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"gaplbl\" x=\"{F(x0 + 2)}\" y=\"{F(countersY - 2)}\" data-x=\"{F(x0 + 2)}\" data-max=\"{F(w)}\" data-need=\"34\"{(w < 34 ? " style=\"display:none\"" : "")}>{E(TimelineSummary.Duration(to - from))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"gaplbl\" x=\"{F(x0 + 2)}\" y=\"{F(countersY - 2)}\" data-x=\"{F(x0 + 2)}\" data-max=\"{F(w)}\" data-need=\"{F(GapNeed(to - from))}\"{(w < GapNeed(to - from) ? " style=\"display:none\"" : "")}>{E(TimelineSummary.Duration(to - from))}</text>");
         }
         // Slices.
         var sumY = new double[tl.Slices.Count];
@@ -272,10 +278,10 @@ public static class TimelineHtml
             var s = tl.Slices[k];
             double sy = rowY[s.Track] + (depth[k] * (RowH - 6));
             double sh = depth[k] == 0 ? RowH - 4 : RowH - 10;
-            if (s.Category == "signal")
+            if (s.Category is "fence" or "signal")
             {
                 sy = rowY[s.Track];
-                sh = RowH - 4;
+                sh = FenceH;
             }
             sumY[k] = sy + (sh / 2);
             double x0 = X(s.Start);
@@ -284,9 +290,10 @@ public static class TimelineHtml
             sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"{cls}\" x=\"{F(x0)}\" y=\"{F(sy)}\" width=\"{F(Math.Max(w, 0.8))}\" height=\"{F(sh)}\" rx=\"2\" data-x=\"{F(x0)}\" data-w=\"{F(w)}\"><title>{E(Tip(tl, s))}</title></rect>");
             if (depth[k] == 0 && s.Category != "signal")
             {
+                double ty = s.Category == "fence" ? sy + 11 : sy + 12;
                 string label = s.Name.StartsWith("DRM_IOCTL_", StringComparison.Ordinal) ? s.Name[10..] : s.Name;
                 double need = (label.Length * 6.2) + 6;
-                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"in\" x=\"{F(x0 + 3)}\" y=\"{F(sy + 12)}\" data-x=\"{F(x0 + 3)}\" data-max=\"{F(w)}\" data-need=\"{F(need)}\"{(w < need ? " style=\"display:none\"" : "")}>{E(label)}</text>");
+                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"in\" x=\"{F(x0 + 3)}\" y=\"{F(ty)}\" data-x=\"{F(x0 + 3)}\" data-max=\"{F(w)}\" data-need=\"{F(need)}\"{(w < need ? " style=\"display:none\"" : "")}>{E(label)}</text>");
             }
         }
         // Instants: WARNs (triangles), kernel trace records (ticks), notes (dots).
@@ -329,7 +336,15 @@ public static class TimelineHtml
         double cy = countersY;
         foreach (var c in counters)
         {
-            long max = Math.Max(1, c.Samples.Max(s => s.Value));
+            if (c.Samples.Count == 1)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"row alt\" x=\"0\" y=\"{F(cy)}\" width=\"100%\" height=\"18\"/>");
+                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(cy + 13)}\">{E(c.Name + ": " + Human(c.Samples[0].Value, c.Unit) + " throughout")}</text>");
+                cy += 20;
+                continue;
+            }
+            long peak = c.Samples.Max(s => s.Value);
+            long max = Math.Max(1, peak);
             long min = Math.Min(0, c.Samples.Min(s => s.Value));
             double Y(long v) => cy + CounterH - 4 - ((double)(v - min) / (max - min) * (CounterH - 14));
             var pts = new List<(double X, double Y)>();
@@ -349,11 +364,16 @@ public static class TimelineHtml
             sb.Append(CultureInfo.InvariantCulture, $"<path class=\"carea\" d=\"{d} L{F(LabelW + plotW)} {F(baseY)} L{F(pts[0].X)} {F(baseY)} Z\" data-x=\"{F(pts[0].X)}\" data-d=\"{data}\" data-xe=\"{F(LabelW + plotW)}\" data-close=\"{F(baseY)}\"/>");
             sb.Append(CultureInfo.InvariantCulture, $"<path class=\"cline\" d=\"{d}\" data-x=\"{F(pts[0].X)}\" data-d=\"{data}\"><title>{E(CounterTip(c))}</title></path>");
             sb.Append(CultureInfo.InvariantCulture, $"<text class=\"lbl\" x=\"6\" y=\"{F(cy + 16)}\">{E(Trim(c.Name, 28))}</text>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(cy + 30)}\">{E(string.Create(CultureInfo.InvariantCulture, $"peak {Human(max, c.Unit)}, end {Human(c.Samples[^1].Value, c.Unit)}"))}</text>");
+            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(cy + 30)}\">{E(string.Create(CultureInfo.InvariantCulture, $"peak {Human(peak, c.Unit)}, end {Human(c.Samples[^1].Value, c.Unit)}"))}</text>");
             cy += CounterH + 6;
         }
         sb.Append("</svg>");
     }
+
+    private static double RowHeight(TimelineTrack t, int[] levels) =>
+        t.Kind == TimelineTrackKind.Fence ? FenceH : Math.Max((Math.Max(levels[t.Id], 1) * (RowH - 6)) + 4, 30);
+
+    private static double GapNeed(long ns) => (TimelineSummary.Duration(ns).Length * 5.6) + 6;
 
     private static string Human(long v, string unit) => unit == "bytes"
         ? v >= 1 << 20 ? F(v / 1048576.0) + " MiB" : v >= 1 << 10 ? F(v / 1024.0) + " KiB" : v.ToString(CultureInfo.InvariantCulture) + " B"

@@ -94,7 +94,7 @@ public sealed class TimelineSummary
     public string At(long ns) => "+" + Duration(ns - Timeline.Begin);
 
     /// <summary>Rows of the per-buffer table: id, what, created, released, lifetime, holders, steps.</summary>
-    public IEnumerable<string[]> BufferRows()
+    public IEnumerable<string[]> BufferRows(int maxSteps = int.MaxValue)
     {
         var tl = Timeline;
         foreach (var b in tl.Buffers)
@@ -104,9 +104,23 @@ public sealed class TimelineSummary
             [
                 b.Id.ToString(CultureInfo.InvariantCulture), b.Name, At(b.Created), b.Released is { } r ? At(r) : "alive at end",
                 Duration(end - b.Created), string.Join(", ", b.Holders),
-                string.Join(" → ", b.Steps.Select(st => st.Label + (tl.Slices[st.Slice].Index >= 0 ? " (i=" + tl.Slices[st.Slice].Index.ToString(CultureInfo.InvariantCulture) + ")" : ""))),
+                Life(b, maxSteps),
             ];
         }
+    }
+
+    private string Life(TimelineBuffer b, int maxSteps)
+    {
+        var tl = Timeline;
+        var steps = b.Steps.Select(st => st.Label + (tl.Slices[st.Slice].Index >= 0
+            ? " (i=" + tl.Slices[st.Slice].Index.ToString(CultureInfo.InvariantCulture) + ")"
+            : " (" + tl.Slices[st.Slice].Name + ")")).ToList();
+        if (steps.Count > maxSteps)
+        {
+            int head = maxSteps - 2;
+            steps = [.. steps.Take(head), string.Create(CultureInfo.InvariantCulture, $"… {steps.Count - head - 2} more …"), .. steps.Skip(steps.Count - 2)];
+        }
+        return string.Join(" → ", steps);
     }
 
     /// <summary>Writes the summary as text tables (<c>show TRACE --timeline -</c>).</summary>
@@ -123,7 +137,7 @@ public sealed class TimelineSummary
                 p.Name, p.Calls.ToString(CultureInfo.InvariantCulture), p.Errors.ToString(CultureInfo.InvariantCulture),
                 p.LongestWaits.Count == 0 ? "none" : string.Join("; ", p.LongestWaits.Take(3).Select(x => string.Create(CultureInfo.InvariantCulture, $"{Duration(x.WaitNs)} in {x.Call} i={x.I}"))),
             }));
-        Table(w, "Buffers", ["#", "buffer", "created", "released", "lifetime", "held by", "life"], BufferRows());
+        Table(w, "Buffers", ["#", "buffer", "created", "released", "lifetime", "held by", "life"], BufferRows(5));
         Table(w, "Fences", ["track", "fence", "driver", "init", "signalled", "waiters"],
             Fences.Select(f => new[] { f.Track, f.Name, f.Driver, At(f.Init), f.Signal is { } s ? At(s) : "never", f.Waiters.ToString(CultureInfo.InvariantCulture) }));
         Table(w, "Counters", ["counter", "at boot", "peak", "at end"],

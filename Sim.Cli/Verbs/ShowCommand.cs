@@ -10,10 +10,46 @@ internal static class ShowCommand
     internal static Command Create()
     {
         var trace = new Argument<string>("TRACE") { Description = "a trace file (.jsonl)" };
-        var at = new Option<long>("--at") { Description = "the event index i to stop after", Required = true };
+        var at = new Option<long?>("--at") { Description = "the event index i to stop after" };
         var html = new Option<string?>("--html") { Description = "also write a self-contained HTML page" };
-        var cmd = new Command("show", "Replay a trace up to an event and draw the machine's state") { trace, at, html };
-        cmd.SetAction(pr => ShowRun.Run(pr.GetValue(trace)!, pr.GetValue(at), pr.GetValue(html), TerminalView.ForConsole(), Console.Error));
+        var timeline = new Option<string?>("--timeline") { Description = "the whole trace's timeline: FILE.json (Trace Event Format), FILE.html (page), other names both, - the summary tables" };
+        var cmd = new Command("show", "Replay a trace up to an event and draw the machine's state, or draw its timeline") { trace, at, html, timeline };
+        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(at), pr.GetValue(html), pr.GetValue(timeline), Console.Out, Console.Error));
         return cmd;
+    }
+
+    /// <summary>
+    /// <c>show TRACE --at N</c> draws the machine after event N; <c>show TRACE --timeline FILE</c> (no <c>--at</c>
+    /// needed) replays the whole trace and writes its timeline. Both may be given.
+    /// </summary>
+    internal static int Run(string trace, long? at, string? html, string? timeline, TextWriter stdout, TextWriter stderr)
+    {
+        if (at is null && timeline is null)
+        {
+            stderr.WriteLine("dmabufsim show: give --at N (the machine after event N) or --timeline FILE (the whole trace over time)");
+            return 2;
+        }
+        if (at is { } n)
+        {
+            int status = ShowRun.Run(trace, n, html, TerminalView.ForConsole(), stderr);
+            if (status != 0 || timeline is null)
+            {
+                return status;
+            }
+        }
+        if (!File.Exists(trace))
+        {
+            stderr.WriteLine($"dmabufsim show: {trace}: no such file");
+            return 2;
+        }
+        var observer = new Sim.Timeline.ReplayTimelineObserver();
+        var engine = new Sim.Core.Replay.ReplayEngine(Sim.Machine.Composition.BuildMachine) { Observer = observer };
+        var result = engine.ReplayFile(trace, Sim.Machine.DataLocator.DisplayName(trace));
+        if (result.FormatError is not null)
+        {
+            stderr.WriteLine($"dmabufsim show: {result.FormatError}");
+            return 2;
+        }
+        return TimelineCommand.Write(observer.Timelines[0], timeline!, "show", stdout, stderr) ? 0 : 2;
     }
 }
