@@ -158,6 +158,7 @@ public sealed class RandomUse : IDisposable
     {
         _step++;
         var pr = _procs[_rng.Next(2)];
+        StepStarting?.Invoke(pr.P.Pid, pr.P.Comm);
         try
         {
             _lastOk = false;
@@ -171,7 +172,20 @@ public sealed class RandomUse : IDisposable
         {
             Violation("exception " + e.GetType().Name + ": " + e.Message + " at " + SweepCase.Frames(e.StackTrace, 5));
         }
+        finally
+        {
+            StepFinished?.Invoke(_op, _lastOk);
+        }
     }
+
+    /// <summary>Called before every step with the process (pid, comm) that makes it (a timeline's call begins).</summary>
+    public Action<int, string>? StepStarting { get; set; }
+
+    /// <summary>Called after every step with its operation and whether it succeeded.</summary>
+    public Action<string, bool>? StepFinished { get; set; }
+
+    /// <summary>The machine the steps run on (for observers such as a timeline recorder).</summary>
+    public IServiceProvider Machine => _machine;
 
     private int RandomFd(Proc pr)
     {

@@ -11,11 +11,13 @@ namespace Sim.Reliability;
 public static class StressRun
 {
     /// <summary>Runs the stress and prints the violations and the closing line; returns the exit status.</summary>
-    public static int Run(long ops, int seed, TextWriter stdout)
+    public static int Run(long ops, int seed, TextWriter stdout, Action<RandomUse>? attach = null, Action<RandomUse>? finished = null)
     {
         var sw = Stopwatch.StartNew();
         using var run = new RandomUse(seed);
+        attach?.Invoke(run);
         run.Run(ops);
+        finished?.Invoke(run);
         sw.Stop();
         foreach (var v in run.Violations)
         {

@@ -25,7 +25,7 @@ public sealed class TimelineSlice
     public int Track { get; init; }
 
     /// <summary>The name (the call's op, <c>wait</c>, the fence's <c>context:seqno</c>).</summary>
-    public required string Name { get; init; }
+    public required string Name { get; set; }
 
     /// <summary><c>syscall</c>, <c>exit</c>, <c>wait</c>, <c>fence</c>, <c>signal</c>.</summary>
     public required string Category { get; init; }

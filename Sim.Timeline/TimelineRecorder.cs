@@ -118,6 +118,15 @@ public sealed class TimelineRecorder : IDisposable
         return _call;
     }
 
+    /// <summary>Names the call in progress (when its name is known only at its end).</summary>
+    public void Name(string name)
+    {
+        if (_call >= 0)
+        {
+            _tl.Slices[_call].Name = name;
+        }
+    }
+
     /// <summary>Adds an argument to the call in progress.</summary>
     public void Arg(string key, string value, bool quoted = false)
     {

@@ -11,8 +11,38 @@ internal static class StressCommand
     {
         var ops = new Option<long>("--ops") { Description = "number of random operations", DefaultValueFactory = _ => 100_000 };
         var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed };
-        cmd.SetAction(pr => StressRun.Run(pr.GetValue(ops), pr.GetValue(seed), Console.Out));
+        var timeline = new Option<string?>("--timeline") { Description = "write the run's timeline: FILE.json (Trace Event Format), FILE.html (page), other names both, - the summary (use a small --ops)" };
+        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed, timeline };
+        cmd.SetAction(pr => Run(pr.GetValue(ops), pr.GetValue(seed), pr.GetValue(timeline), Console.Out, Console.Error));
         return cmd;
+    }
+
+    /// <summary>Runs the stress; with <paramref name="timeline"/>, records every step on a timeline and writes it.</summary>
+    internal static int Run(long ops, int seed, string? timeline, TextWriter stdout, TextWriter stderr)
+    {
+        if (timeline is null)
+        {
+            return StressRun.Run(ops, seed, stdout);
+        }
+        Sim.Timeline.TimelineRecorder? rec = null;
+        Sim.Timeline.Timeline? tl = null;
+        long step = 0;
+        int status = StressRun.Run(ops, seed, stdout, run =>
+        {
+            rec = new Sim.Timeline.TimelineRecorder(run.Machine, $"stress --ops {ops} --seed {seed}");
+            run.StepStarting = (pid, comm) => rec.BeginCall(rec.ProcessTrack(pid, comm), "step", step++);
+            run.StepFinished = (op, ok) =>
+            {
+                rec.Name(op);
+                rec.Arg("succeeded", ok ? "true" : "false");
+                rec.EndCall(!ok);
+            };
+        }, run =>
+        {
+            run.StepStarting = null;
+            run.StepFinished = null;
+            tl = rec!.Finish();
+        });
+        return tl is not null && !TimelineCommand.Write(tl, timeline, "stress", stdout, stderr) ? 2 : status;
     }
 }
