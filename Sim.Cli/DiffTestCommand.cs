@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Sim.Cli.DiffTest;
 using Sim.Cli.RealKernel;
+using Sim.Core.Boot;
 
 namespace Sim.Cli;
 
@@ -77,7 +78,7 @@ public static class DiffTestCommand
         /// <summary>Queries per shrink.</summary>
         public int ShrinkBudget { get; init; } = 200;
 
-        /// <summary>Test-only fault injection name, or null.</summary>
+        /// <summary>Test-only: the <see cref="Mutations"/> name the simulator's machines are built with, or null.</summary>
         public string? Fault { get; init; }
 
         /// <summary>An already booted guest to use (the CI step shares one boot), or null.</summary>
@@ -126,7 +127,6 @@ public static class DiffTestCommand
                 recordWriter = new StreamWriter(s.Record, append: true);
                 oracle = new RecordingOracle(oracle, recordWriter);
             }
-            using var fault = s.Fault is null ? null : FaultInjection.Enable(s.Fault);
             return Campaign(s, oracle, stdout).Differences == 0 ? 0 : 1;
         }
         catch (RealKernelException ex)
@@ -158,7 +158,8 @@ public static class DiffTestCommand
     {
         var minimal = new List<(Call[], Comparison)>();
         var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
-        var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget };
+        var mutations = s.Fault is null ? Mutations.None : Mutations.Parse(s.Fault);
+        var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget, Mutations = mutations };
         var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
         var sw = Stopwatch.StartNew();
         long differences = 0, skipped = 0, calls = 0;
