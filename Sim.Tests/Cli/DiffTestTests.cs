@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using Sim.Cli;
-using Sim.Cli.DiffTest;
-using Sim.Cli.RealKernel;
 using Sim.Core.Boot;
+using Sim.Machine;
+using Sim.RealKernel.DiffTest;
+using Sim.RealKernel;
 using Xunit;
 
 namespace Sim.Tests.Cli;
@@ -22,7 +22,7 @@ public sealed class DiffTestTests
         return Path.Combine(Path.GetDirectoryName(data)!, "Sim.Tests", "Cli", "Data", "difftest-bpp-limit.answers.jsonl");
     }
 
-    private static DiffTestCommand.Settings Recorded(string? fault = null) => new()
+    private static DiffTestRun.Settings Recorded(string? fault = null) => new()
     {
         Fault = fault,
         Seed = 1,
@@ -38,7 +38,7 @@ public sealed class DiffTestTests
     {
         var oracle = new RecordedOracle(AnswersPath());
         var o = new StringWriter();
-        var result = DiffTestCommand.Campaign(Recorded("bpp-limit"), oracle, o);
+        var result = DiffTestRun.Campaign(Recorded("bpp-limit"), oracle, o);
         Assert.True(result.Differences > 0, o.ToString());
         var (_, cmp) = Assert.Single(result.Minimal);
         Assert.InRange(cmp.Lines.Count, 1, 3);
@@ -57,7 +57,7 @@ public sealed class DiffTestTests
     {
         var oracle = new RecordedOracle(AnswersPath());
         var o = new StringWriter();
-        var result = DiffTestCommand.Campaign(Recorded(), oracle, o);
+        var result = DiffTestRun.Campaign(Recorded(), oracle, o);
         Assert.Equal(0, result.Differences);
         Assert.Equal(1, result.Sequences);
         Assert.Contains("1 sequences, 6 calls, 0 differences", o.ToString(), StringComparison.Ordinal);
@@ -106,9 +106,9 @@ public sealed class DiffTestTests
     [Fact]
     public void FamiliesParse()
     {
-        Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestCommand.ParseFamilies("dumb, GEM"));
-        Assert.Equal(CallFamilies.All, DiffTestCommand.ParseFamilies("all"));
-        Assert.Throws<ArgumentException>(() => DiffTestCommand.ParseFamilies("dumb,nope"));
+        Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestRun.ParseFamilies("dumb, GEM"));
+        Assert.Equal(CallFamilies.All, DiffTestRun.ParseFamilies("all"));
+        Assert.Throws<ArgumentException>(() => DiffTestRun.ParseFamilies("dumb,nope"));
     }
 }
 

@@ -1,5 +1,5 @@
 using System.Text;
-using Sim.Cli.Teaching;
+using Sim.Teaching;
 using Xunit;
 
 namespace Sim.Tests.Docs;
