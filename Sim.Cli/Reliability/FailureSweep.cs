@@ -806,6 +806,9 @@ public sealed class FailureSweep
         {
             rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(cases));
         }
+        // The budget bounds the cases ("stop starting cases after this many seconds"), not the baselines: on a
+        // loaded machine the baselines alone could use it up and leave no case run.
+        clock.Restart();
         foreach (var (pi, site, nth) in cases)
         {
             if (budget is { } b && clock.Elapsed > b)
