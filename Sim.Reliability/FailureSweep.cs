@@ -807,8 +807,8 @@ public sealed class FailureSweep
         {
             rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(cases));
         }
-        // The budget bounds the cases ("stop starting cases after this many seconds"), not the baselines: on a
-        // loaded machine the baselines alone could use it up and leave no case run.
+        // The budget limits the cases, not the baselines: every scenario's baseline runs (they decide which sites
+        // are reached), however long the bundled data take to replay on a loaded machine.
         clock.Restart();
         foreach (var (pi, site, nth) in cases)
         {

@@ -363,10 +363,12 @@ public sealed class SyncFileIoctlTests
         Assert.Equal(-(long)Errno.ENOTTY, m.P.Ioctl(fd, SyncFileUapi.SYNC_IOC_SET_DEADLINE, new UserArg(0x1000, d)));
     }
 
-    [Fact]
-    public void SetDeadlineKeepsTheEarliestOnEveryPointOfAMerge()
+    [Theory]
+    [InlineData("sw_sync sync_set_deadline")]
+    [InlineData("sw_sync kernel=6.12")]
+    public void SetDeadlineKeepsTheEarliestOnEveryPointOfAMerge(string options)
     {
-        using var m = new Machine("sw_sync sync_set_deadline");
+        using var m = new Machine(options);
         int tl1 = m.OpenTimeline();
         int tl2 = m.OpenTimeline();
         int a = m.CreateFence(tl1, 1);
