@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection;
+using Sim.Core;
+using Sim.Core.Boot;
+using Sim.DmaBuf;
+using Sim.Drm;
+using Sim.RdmaUmem;
+
+namespace Sim.Machine;
+
+/// <summary>
+/// The composition root: one container per simulated machine, built from its options with one
+/// <c>Add{Project}</c> per project. Only this class and the tests build machines.
+/// </summary>
+public static class Composition
+{
+    // Validating every service's constructor (ValidateOnBuild) once per distinct set of registrations is enough:
+    // a replay builds a container per file, and the check cost more than replaying a small trace.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> s_validated = new(StringComparer.Ordinal);
+
+    /// <summary>Builds a machine.</summary>
+    public static ServiceProvider BuildMachine(MachineOptions options)
+    {
+        var services = new ServiceCollection();
+        services.AddSimCore(options)
+            .AddDmaBuf()
+            .AddDrm()
+            .AddRdmaUmem();
+        var key = new System.Text.StringBuilder();
+        foreach (var d in services)
+        {
+            key.Append(d.ServiceType.FullName).Append('|').Append(d.Lifetime).Append('|').Append(d.ImplementationType?.FullName).Append(';');
+        }
+        bool validate = s_validated.TryAdd(key.ToString(), true);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate, ValidateScopes = true });
+    }
+
+    /// <summary>Parses a command line a person typed (<c>--machine</c>) onto the default machine.</summary>
+    public static MachineOptions ParseMachine(string? commandLine, MachineOptions? start = null)
+    {
+        var o = start ?? new MachineOptions();
+        if (!string.IsNullOrWhiteSpace(commandLine))
+        {
+            o.Apply(commandLine, strict: true);
+        }
+        return o;
+    }
+}
