@@ -14,22 +14,48 @@ internal static class ReplayCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "list every difference (default: up to 5 per file)" };
         var allowSkipped = new Option<bool>("--allow-skipped") { Description = "exit 0 when nothing failed, even if events were skipped" };
         var machine = new Option<string?>("--machine") { Description = "machine options on top of each header, e.g. \"mem=1T\" or \"iommu=on\"" };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "files replayed at once, each on its own machine (default: the number of cores); the output does not depend on it", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var shard = new Option<string?>("--shard") { Description = "replay only part K of N of the file list (K/N, e.g. 2/4): file i goes to part i mod N + 1" };
         var timeline = new Option<string?>("--timeline") { Description = "one trace file only: write its timeline (FILE.json Trace Event Format, FILE.html page, other names both; - prints the summary)" };
         var cmd = new Command("replay", "Replay real-kernel traces and test vectors against the models and compare every result")
         {
-            paths, json, verbose, allowSkipped, machine, timeline,
+            paths, json, verbose, allowSkipped, machine, jobs, shard, timeline,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
-            pr.GetValue(timeline), Console.Out, Console.Error));
+        cmd.SetAction(pr =>
+        {
+            Shard? part = null;
+            if (pr.GetValue(shard) is { } text)
+            {
+                if (!Shard.TryParse(text, out var s, out string error))
+                {
+                    Console.Error.WriteLine($"dmabufsim replay: {error}");
+                    return 2;
+                }
+                part = s;
+            }
+            if (pr.GetValue(jobs) < 1)
+            {
+                Console.Error.WriteLine("dmabufsim replay: --jobs: expected at least 1");
+                return 2;
+            }
+            if (pr.GetValue(timeline) is { } tl)
+            {
+                return Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
+                    tl, part, Console.Out, Console.Error);
+            }
+            return ReplayRun.Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
+                jobs: pr.GetValue(jobs), shard: part);
+        });
         return cmd;
     }
 
     /// <summary>Runs the replay; with <paramref name="timeline"/>, records the one file's timeline and writes it.</summary>
-    internal static int Run(string[] paths, bool json, bool verbose, bool allowSkipped, string? machine, string? timeline, TextWriter stdout, TextWriter stderr)
+    internal static int Run(string[] paths, bool json, bool verbose, bool allowSkipped, string? machine, string timeline, Shard? shard,
+        TextWriter stdout, TextWriter stderr)
     {
-        var observer = timeline is null ? null : new Sim.Timeline.ReplayTimelineObserver();
-        int status = ReplayRun.Run(paths, json, verbose, allowSkipped, machine, stdout, stderr, observer);
-        if (observer is { Timelines: [var tl, ..] } && !TimelineCommand.Write(tl, timeline!, "replay", stdout, stderr))
+        var observer = new Sim.Timeline.ReplayTimelineObserver();
+        int status = ReplayRun.Run(paths, json, verbose, allowSkipped, machine, stdout, stderr, jobs: 1, shard: shard, observer: observer);
+        if (observer is { Timelines: [var tl, ..] } && !TimelineCommand.Write(tl, timeline, "replay", stdout, stderr))
         {
             return 2;
         }
