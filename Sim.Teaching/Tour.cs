@@ -74,7 +74,7 @@ public sealed class Tour : IDisposable
         _live = _machine.GetRequiredService<LiveObjects>();
         _cma = _machine.GetService<DmaContiguous>()?.DefaultArea;
         _dbList = _machine.GetRequiredService<DmaBufList>();
-        _ = _machine.GetRequiredService<DrmCore>();
+        Composition.Boot(_machine);
     }
 
     /// <summary>The default machine: the vexpress board with its PL111 display and 16 MiB CMA area.</summary>
