@@ -1,6 +1,7 @@
 // Models the user address space of a process: struct mm_struct with do_mmap / mmap_region / do_munmap
 // (mm/mmap.c, Linux 6.1) and CPU loads and stores through mappings (page faults, MAP_PRIVATE copy-on-write).
 using Sim.Core.Fs;
+using Sim.Core.Lib;
 using Sim.Core.Uapi;
 
 namespace Sim.Core.Mm;
@@ -61,8 +62,6 @@ public static class Mman
 [Kernel("struct mm_struct", "include/linux/mm_types.h")]
 public sealed class MmStruct
 {
-    private const ulong PAGE_SIZE = 4096;
-    private const int PAGE_SHIFT = 12;
     // sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT (USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN).
     private const int SysctlMaxMapCount = 65530;
     private readonly List<Vma> _vmas = [];
@@ -97,12 +96,12 @@ public sealed class MmStruct
     public int MmapOffsetToPgoff(ulong offset, out ulong pgoff)
     {
         pgoff = 0;
-        ulong invalid = _is32 ? 0xFFFFF00000000FFFUL : PAGE_SIZE - 1;
+        ulong invalid = _is32 ? 0xFFFFF00000000FFFUL : Align.PAGE_SIZE - 1;
         if ((offset & invalid) != 0)
         {
             return -(int)Errno.EINVAL;
         }
-        pgoff = offset >> PAGE_SHIFT;
+        pgoff = offset >> Align.PAGE_SHIFT;
         return 0;
     }
 
@@ -134,12 +133,12 @@ public sealed class MmStruct
         {
             return -(long)Errno.EINVAL;
         }
-        ulong len = unchecked((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) & ulongMax;
+        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1)) & ulongMax;
         if (len == 0)
         {
             return -(long)Errno.ENOMEM;
         }
-        if ((unchecked(pgoff + (len >> PAGE_SHIFT)) & ulongMax) < pgoff)
+        if ((unchecked(pgoff + (len >> Align.PAGE_SHIFT)) & ulongMax) < pgoff)
         {
             return -(long)Errno.EOVERFLOW;
         }
@@ -256,7 +255,7 @@ public sealed class MmStruct
         uint type = file.Inode.Mode & Inode.S_IFMT;
         if (type is Inode.S_IFREG or Inode.S_IFBLK or Inode.S_IFSOCK)
         {
-            return _is32 ? (ulong)uint.MaxValue << PAGE_SHIFT : long.MaxValue;
+            return _is32 ? (ulong)uint.MaxValue << Align.PAGE_SHIFT : long.MaxValue;
         }
         if ((file.Mode & KernelFile.FMODE_UNSIGNED_OFFSET) != 0)
         {
@@ -280,7 +279,7 @@ public sealed class MmStruct
             return false;
         }
         maxsize = unchecked(maxsize - len);
-        return pgoff <= maxsize >> PAGE_SHIFT;
+        return pgoff <= maxsize >> Align.PAGE_SHIFT;
     }
 
     // calc_vm_flag_bits: MAP_GROWSDOWN -> VM_GROWSDOWN (the only one of its bits a modelled path tests).
@@ -343,11 +342,11 @@ public sealed class MmStruct
     [Kernel("do_munmap", "mm/mmap.c")]
     public int Munmap(ulong addr, ulong length)
     {
-        if ((addr & (PAGE_SIZE - 1)) != 0 || addr > _taskSize || length > _taskSize - addr)
+        if ((addr & (Align.PAGE_SIZE - 1)) != 0 || addr > _taskSize || length > _taskSize - addr)
         {
             return -(int)Errno.EINVAL;
         }
-        ulong len = unchecked((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1));
         if (len == 0)
         {
             return -(int)Errno.EINVAL;
@@ -456,8 +455,8 @@ public sealed class MmStruct
             {
                 return -(int)Errno.EFAULT;
             }
-            int inPage = (int)(a & (PAGE_SIZE - 1));
-            int n = Math.Min(total - done, (int)PAGE_SIZE - inPage);
+            int inPage = (int)(a & (Align.PAGE_SIZE - 1));
+            int n = Math.Min(total - done, (int)Align.PAGE_SIZE - inPage);
             ulong pgoff = v.PgOff + ((a - v.Start) >> 12);
             if (v.CowPages is not null && v.CowPages.TryGetValue(pgoff, out var cow))
             {
@@ -484,7 +483,7 @@ public sealed class MmStruct
             if (write && !v.Shared)
             {
                 // MAP_PRIVATE write fault: copy the page, then write the copy (the file's page is untouched).
-                var copy = new byte[PAGE_SIZE];
+                var copy = new byte[Align.PAGE_SIZE];
                 _pages.Read((ulong)pfn, 0, copy);
                 v.CowPages ??= [];
                 v.CowPages[pgoff] = copy;
