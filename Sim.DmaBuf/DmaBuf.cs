@@ -325,11 +325,15 @@ public sealed partial class DmaBuf
         ResvUnlock();
 
         // When either the importer or the exporter can't handle dynamic mappings the mapping is cached here.
+        bool always = _dbList.ResvLockedConvention; // 6.12: the pre-map runs under the lock for every exporter
         if (attach.IsDynamic != IsDynamic)
         {
-            if (IsDynamic)
+            if (always || IsDynamic)
             {
                 ResvLock();
+            }
+            if (IsDynamic)
+            {
                 ret = Ops.Pin!(attach);
                 if (ret != 0)
                 {
@@ -347,7 +351,7 @@ public sealed partial class DmaBuf
                 ret = err;
                 goto err_unpin;
             }
-            if (IsDynamic)
+            if (always || IsDynamic)
             {
                 ResvUnlock();
             }
@@ -369,7 +373,7 @@ public sealed partial class DmaBuf
         }
 
     err_unlock:
-        if (IsDynamic)
+        if (always || IsDynamic)
         {
             ResvUnlock();
         }
@@ -395,9 +399,16 @@ public sealed partial class DmaBuf
         {
             return;
         }
+        // 6.1 locks the reservation around the cached unmap of a dynamic exporter only, then again around
+        // list_del; 6.12 holds it around both for every exporter.
+        bool always = _dbList.ResvLockedConvention;
+        if (always)
+        {
+            ResvLock();
+        }
         if (attach.Sgt is not null)
         {
-            if (IsDynamic)
+            if (IsDynamic && !always)
             {
                 ResvLock();
             }
@@ -405,11 +416,17 @@ public sealed partial class DmaBuf
             if (IsDynamic)
             {
                 Ops.Unpin!(attach);
+            }
+            if (IsDynamic && !always)
+            {
                 ResvUnlock();
             }
             attach.Sgt = null;
         }
-        ResvLock();
+        if (!always)
+        {
+            ResvLock();
+        }
         _attachments.Remove(attach);
         ResvUnlock();
         Ops.Detach?.Invoke(this, attach);
@@ -478,7 +495,8 @@ public sealed partial class DmaBuf
 
     private static (SgTable? Sgt, int Err) MapAttachmentRaw(DmaBufAttachment attach, DmaBuf dmabuf, DmaDataDirection direction)
     {
-        if (attach.IsDynamic)
+        bool always = dmabuf._dbList.ResvLockedConvention; // 6.12: dma_resv_assert_held for every attachment
+        if (always || attach.IsDynamic)
         {
             dmabuf.ResvAssertHeld();
         }
@@ -493,7 +511,10 @@ public sealed partial class DmaBuf
         }
         if (dmabuf.IsDynamic)
         {
-            dmabuf.ResvAssertHeld();
+            if (!always)
+            {
+                dmabuf.ResvAssertHeld();
+            }
             if (!CONFIG_DMABUF_MOVE_NOTIFY)
             {
                 int r = dmabuf.Ops.Pin!(attach);
@@ -558,11 +579,12 @@ public sealed partial class DmaBuf
             (dmabuf?.Warn ?? warn)?.On(true, "!attach || !attach->dmabuf || !sg_table");
             return;
         }
-        if (attach!.IsDynamic)
+        bool always = dmabuf._dbList.ResvLockedConvention; // 6.12: dma_resv_assert_held for every attachment
+        if (always || attach!.IsDynamic)
         {
             dmabuf.ResvAssertHeld();
         }
-        if (ReferenceEquals(attach.Sgt, sgt))
+        if (ReferenceEquals(attach!.Sgt, sgt))
         {
             return;
         }
@@ -570,7 +592,7 @@ public sealed partial class DmaBuf
         {
             return;
         }
-        if (dmabuf.IsDynamic)
+        if (dmabuf.IsDynamic && !always)
         {
             dmabuf.ResvAssertHeld();
         }
@@ -682,6 +704,10 @@ public sealed partial class DmaBuf
         {
             return -(int)Errno.EINVAL;
         }
+        if (_dbList.ResvLockedConvention)
+        {
+            ResvAssertHeld(); // 6.12; 6.1 takes dma_buf->lock here instead (nothing a caller must hold)
+        }
         if (VmappingCounter != 0)
         {
             VmappingCounter++;
@@ -705,6 +731,10 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_vunmap", "drivers/dma-buf/dma-buf.c")]
     public void Vunmap(IosysMap map)
     {
+        if (_dbList.ResvLockedConvention)
+        {
+            ResvAssertHeld(); // 6.12; 6.1 takes dma_buf->lock
+        }
         KernelBugException.On(VmapPtr.IsNull, "dma_buf_vunmap: vmap_ptr is null");
         KernelBugException.On(VmappingCounter == 0, "dma_buf_vunmap: vmapping_counter is 0");
         KernelBugException.On(VmapPtr != map, "dma_buf_vunmap: another map");
@@ -713,6 +743,34 @@ public sealed partial class DmaBuf
             Ops.Vunmap?.Invoke(this, map);
             VmapPtr = default;
         }
+    }
+
+    /// <summary>
+    /// <c>dma_buf_vmap_unlocked</c> (6.12 only: 6.1.192 has no such export): <see cref="Vmap"/> under the
+    /// reservation lock. On the 6.1 profile the function does not exist: <c>-ENOSYS</c>, a model-only value
+    /// (a 6.1 module calling it would not load).
+    /// </summary>
+    [Kernel("dma_buf_vmap_unlocked", "drivers/dma-buf/dma-buf.c")]
+    public int VmapUnlocked(out IosysMap map)
+    {
+        map = default;
+        if (!_dbList.ResvLockedConvention)
+        {
+            return -(int)Errno.ENOSYS;
+        }
+        ResvLock();
+        int ret = Vmap(out map);
+        ResvUnlock();
+        return ret;
+    }
+
+    /// <summary><c>dma_buf_vunmap_unlocked</c> (6.12 only): <see cref="Vunmap"/> under the reservation lock.</summary>
+    [Kernel("dma_buf_vunmap_unlocked", "drivers/dma-buf/dma-buf.c")]
+    public void VunmapUnlocked(IosysMap map)
+    {
+        ResvLock();
+        Vunmap(map);
+        ResvUnlock();
     }
 
     /// <summary>

@@ -16,8 +16,20 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules, Sim.Core.Boot.MachineOptions? options = null)
 {
+    /// <summary>The machine's kernel profile (6.1 when the machine has no options): dma-buf.c's locking convention follows it.</summary>
+    public Sim.Core.Boot.KernelVersion Kernel { get; } = options?.Kernel ?? Sim.Core.Boot.KernelVersion.V6_1;
+
+    /// <summary>
+    /// 6.12's dma-buf locking convention (upstream 6.2, "dma-buf: Move dma_buf_... to dynamic locking specification"):
+    /// every importer holds the reservation lock around <c>dma_buf_map_attachment</c>, <c>dma_buf_unmap_attachment</c>,
+    /// <c>dma_buf_vmap</c> and <c>dma_buf_vunmap</c> (or calls their <c>_unlocked</c> variants); attach and detach take
+    /// it for every exporter; <c>dma_buf-&gt;lock</c> is gone. 6.1.192 asserts the lock only for dynamic
+    /// attachments/exporters and serialises vmap with <c>dma_buf-&gt;lock</c>.
+    /// </summary>
+    public bool ResvLockedConvention => Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
+
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
 
