@@ -16,10 +16,14 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules, Sim.Core.Boot.MachineOptions? options = null)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules,
+    Sim.Core.Boot.MachineOptions options)
 {
-    /// <summary>The machine's kernel profile (6.1 when the machine has no options): dma-buf.c's locking convention follows it.</summary>
-    public Sim.Core.Boot.KernelVersion Kernel { get; } = options?.Kernel ?? Sim.Core.Boot.KernelVersion.V6_1;
+    /// <summary>The machine's options (features that differ by kernel profile).</summary>
+    public Sim.Core.Boot.MachineOptions Options { get; } = options;
+
+    /// <summary>The machine's kernel profile: dma-buf.c's locking convention follows it.</summary>
+    public Sim.Core.Boot.KernelVersion Kernel => Options.Kernel;
 
     /// <summary>
     /// 6.12's dma-buf locking convention (upstream 6.2, "dma-buf: Move dma_buf_... to dynamic locking specification"):
