@@ -386,7 +386,7 @@ public sealed class DmaAllocWcScenario : SweepScenario
         (long, string) result = (0, "");
         foreach (ulong size in s_sizes)
         {
-            ulong cpu = arm.AllocWc(size, out ulong dma, GfpTypes.GFP_KERNEL);
+            ulong cpu = arm.AllocWc(size, out ulong dma, Gfp.GFP_KERNEL);
             if (cpu == 0)
             {
                 result = (-(long)Errno.ENOMEM, "dma_alloc_wc " + size.ToString(CultureInfo.InvariantCulture));
