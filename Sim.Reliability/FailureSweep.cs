@@ -750,7 +750,8 @@ public sealed class FailureSweep
     /// <param name="seed">Orders (and with a budget, samples) the cases.</param>
     /// <param name="budget">Stop starting new cases after this long (null: no limit).</param>
     /// <param name="log">Progress lines (may be null).</param>
-    public static SweepReport Run(IReadOnlyList<SweepScenario> scenarios, bool full, int seed, TimeSpan? budget, TextWriter? log)
+    /// <param name="shard">Run only this part of the cases (case i of the unshuffled list when i mod N = K - 1); null: all.</param>
+    public static SweepReport Run(IReadOnlyList<SweepScenario> scenarios, bool full, int seed, TimeSpan? budget, TextWriter? log, Sim.Machine.Shard? shard = null)
     {
         var report = new SweepReport { Sites = FaultSite.Discover(ModelAssemblies) };
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -802,6 +803,10 @@ public sealed class FailureSweep
                     cases.Add((pi, s, 0));
                 }
             }
+        }
+        if (shard is { } part)
+        {
+            cases = part.Select(cases);
         }
         if (budget is not null)
         {
