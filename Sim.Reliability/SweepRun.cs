@@ -21,7 +21,7 @@ public static class SweepRun
     {
         ArgumentNullException.ThrowIfNull(stdout);
         var scenarios = SweepScenario.Defaults(withTraces ? DataLocator.FindDataDir() : null);
-        var report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, json ? null : stdout, shard);
+        var report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, json ? null : stdout, shard: shard);
         return Print(report, seed, stdout, verbose, json);
     }
 

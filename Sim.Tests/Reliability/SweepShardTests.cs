@@ -9,7 +9,7 @@ public sealed class SweepShardTests
 {
     private static List<string> JsonCases(Shard? shard)
     {
-        var report = FailureSweep.Run([new ImporterScenario()], full: false, seed: 1, budget: null, log: null, shard);
+        var report = FailureSweep.Run([new ImporterScenario()], full: false, seed: 1, budget: null, log: null, shard: shard);
         var o = new StringWriter();
         SweepRun.Print(report, 1, o, verbose: false, json: true);
         var lines = o.ToString().TrimEnd('\n').Split('\n');
