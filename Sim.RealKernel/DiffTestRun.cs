@@ -48,6 +48,12 @@ public static class DiffTestRun
 
         /// <summary>An already booted guest to use (the CI step shares one boot), or null.</summary>
         public GuestSession? Guest { get; init; }
+
+        /// <summary>Run only this part of the sequences (<c>--shard K/N</c>: sequence k when k mod N = K - 1).</summary>
+        public Sim.Machine.Shard Shard { get; init; } = Sim.Machine.Shard.All;
+
+        /// <summary><c>--json</c>: one object per sequence run on stdout, then the closing line; the rest goes to stderr.</summary>
+        public bool Json { get; init; }
     }
 
     /// <summary>Parses <c>all</c> or a comma list of family names.</summary>
@@ -81,9 +87,10 @@ public static class DiffTestRun
                 if (guest is null)
                 {
                     var image = RealKernelImage.Locate();
-                    image.Prepare(stdout);
+                    var prose = s.Json ? stderr : stdout;
+                    image.Prepare(prose);
                     owned = guest = GuestSession.Boot(image);
-                    stdout.WriteLine($"difftest: booted {guest.KernelRelease} in {guest.BootTime.TotalSeconds:F1} s");
+                    prose.WriteLine($"difftest: booted {guest.KernelRelease} in {guest.BootTime.TotalSeconds:F1} s");
                 }
                 oracle = new GuestOracle(guest);
             }
@@ -92,7 +99,7 @@ public static class DiffTestRun
                 recordWriter = new StreamWriter(s.Record, append: true);
                 oracle = new RecordingOracle(oracle, recordWriter);
             }
-            return Campaign(s, oracle, stdout).Differences == 0 ? 0 : 1;
+            return Campaign(s, oracle, stdout, s.Json ? stderr : null).Differences == 0 ? 0 : 1;
         }
         catch (RealKernelException ex)
         {
@@ -118,9 +125,15 @@ public static class DiffTestRun
     /// <param name="Minimal">Each differing sequence shrunk, with its comparison.</param>
     public sealed record CampaignResult(int Sequences, long Calls, long Differences, List<(Call[] Sequence, Comparison Comparison)> Minimal);
 
-    /// <summary>The campaign proper, on any oracle; prints as it goes and ends with the closing line.</summary>
-    public static CampaignResult Campaign(Settings s, IKernelOracle oracle, TextWriter stdout)
+    /// <summary>
+    /// The campaign proper, on any oracle; prints as it goes and ends with the closing line. With
+    /// <see cref="Settings.Json"/> stdout gets one object per sequence and the closing line, and the descriptions go
+    /// to <paramref name="prose"/> (none when null).
+    /// </summary>
+    public static CampaignResult Campaign(Settings s, IKernelOracle oracle, TextWriter stdout, TextWriter? prose = null)
     {
+        ArgumentNullException.ThrowIfNull(s);
+        var text = s.Json ? prose ?? TextWriter.Null : stdout;
         var minimal = new List<(Call[], Comparison)>();
         var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
         var mutations = s.Fault is null ? Mutations.None : Mutations.Parse(s.Fault);
@@ -131,35 +144,61 @@ public static class DiffTestRun
         int run = 0;
         for (int k = Math.Max(0, s.From); k < seqs.Length; k++)
         {
+            if (!s.Shard.Contains(k))
+            {
+                continue;
+            }
             var name = $"seed{s.Seed}-seq{k}";
             var cmp = runner.Compare(seqs[k], name);
             run++;
             calls += cmp.Lines.Count;
             skipped += cmp.Replay.Totals.Skipped;
-            if (cmp.Differences == 0)
+            int shrunkTo = 0;
+            if (cmp.Differences != 0)
             {
-                continue;
+                differences += cmp.Differences;
+                text.WriteLine($"difftest: {name}: {cmp.Differences} difference(s) in {cmp.Lines.Count} calls");
+                text.Write(DiffRunner.Describe(cmp));
+                var (min, minCmp) = runner.Shrink(seqs[k], cmp, name);
+                shrunkTo = minCmp.Lines.Count;
+                text.WriteLine($"difftest: {name}: shrunk to {minCmp.Lines.Count} call(s) ({runner.Queries} kernel queries so far); the real kernel's trace:");
+                text.Write(minCmp.Trace);
+                text.Write(DiffRunner.Describe(minCmp));
+                if (s.OutDir is not null)
+                {
+                    Directory.CreateDirectory(s.OutDir);
+                    var file = Path.Combine(s.OutDir, $"difftest-{name}.jsonl");
+                    File.WriteAllText(file, minCmp.Trace);
+                    text.WriteLine($"difftest: wrote {file}");
+                }
+                minimal.Add((min, minCmp));
             }
-            differences += cmp.Differences;
-            stdout.WriteLine($"difftest: {name}: {cmp.Differences} difference(s) in {cmp.Lines.Count} calls");
-            stdout.Write(DiffRunner.Describe(cmp));
-            var (min, minCmp) = runner.Shrink(seqs[k], cmp, name);
-            stdout.WriteLine($"difftest: {name}: shrunk to {minCmp.Lines.Count} call(s) ({runner.Queries} kernel queries so far); the real kernel's trace:");
-            stdout.Write(minCmp.Trace);
-            stdout.Write(DiffRunner.Describe(minCmp));
-            if (s.OutDir is not null)
+            if (s.Json)
             {
-                Directory.CreateDirectory(s.OutDir);
-                var file = Path.Combine(s.OutDir, $"difftest-{name}.jsonl");
-                File.WriteAllText(file, minCmp.Trace);
-                stdout.WriteLine($"difftest: wrote {file}");
+                stdout.WriteLine(JsonLine(name, cmp.Lines.Count, cmp.Differences, cmp.Replay.Totals.Skipped, shrunkTo));
             }
-            minimal.Add((min, minCmp));
         }
         var secs = Math.Max(1e-9, sw.Elapsed.TotalSeconds);
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        text.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"difftest: {runner.Queries} scripts, {calls} calls in {sw.Elapsed.TotalSeconds:F1} s ({calls / secs:F0} calls/s incl. shrinking), {skipped} results not modelled (skipped)"));
         stdout.WriteLine($"{run} sequences, {calls} calls, {differences} differences");
         return new CampaignResult(run, calls, differences, minimal);
+    }
+
+    // {"case":"seed1-seq3","calls":n,"differences":d,"skipped":s,"shrunk_calls":m}
+    private static string JsonLine(string name, long calls, long differences, long skipped, int shrunkTo)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("case", name);
+            w.WriteNumber("calls", calls);
+            w.WriteNumber("differences", differences);
+            w.WriteNumber("skipped", skipped);
+            w.WriteNumber("shrunk_calls", shrunkTo);
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 }

@@ -68,7 +68,9 @@ public sealed class FailureSweep
     /// <param name="log">Progress lines (may be null).</param>
     /// <param name="maxCases">Run only this many cases, drawn by <paramref name="seed"/> (null: every case); the
     /// deterministic sample the tests use where the command line uses a time budget.</param>
-    public static SweepReport Run(IReadOnlyList<SweepScenario> scenarios, bool full, int seed, TimeSpan? budget, TextWriter? log, int? maxCases = null)
+    /// <param name="shard">Run only this part of the cases (case i of the unshuffled list when i mod N = K - 1); null: all.</param>
+    public static SweepReport Run(IReadOnlyList<SweepScenario> scenarios, bool full, int seed, TimeSpan? budget, TextWriter? log, int? maxCases = null,
+        Sim.Machine.Shard? shard = null)
     {
         var report = new SweepReport { Sites = FaultSite.Discover(ModelAssemblies) };
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -120,6 +122,10 @@ public sealed class FailureSweep
                     cases.Add((pi, s, 0));
                 }
             }
+        }
+        if (shard is { } part)
+        {
+            cases = part.Select(cases);
         }
         if (budget is not null || maxCases is not null)
         {

@@ -11,12 +11,33 @@ namespace Sim.Reliability;
 /// </summary>
 public static class SweepRun
 {
-    /// <summary>Runs the sweep and prints the report; returns the exit status.</summary>
-    public static int Run(bool full, int seed, int? budgetSeconds, bool withTraces, TextWriter stdout, bool verbose = false)
+    /// <summary>
+    /// Runs the sweep and prints the report; returns the exit status. <paramref name="json"/>: one object per case
+    /// (<c>{"scenario","site","reached","call","ret","problems":[..]}</c>), then the closing line, nothing else;
+    /// <paramref name="shard"/>: only that part of the cases (the shards' JSON lines concatenate).
+    /// </summary>
+    public static int Run(bool full, int seed, int? budgetSeconds, bool withTraces, TextWriter stdout, bool verbose = false,
+        bool json = false, Shard? shard = null)
     {
+        ArgumentNullException.ThrowIfNull(stdout);
         var scenarios = SweepScenario.Defaults(withTraces ? DataLocator.FindDataDir() : null);
-        var report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, stdout);
-        if (verbose)
+        var report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, json ? null : stdout, shard: shard);
+        return Print(report, seed, stdout, verbose, json);
+    }
+
+    /// <summary>Prints a sweep's report (see <see cref="Run"/>); returns the exit status.</summary>
+    public static int Print(SweepReport report, int seed, TextWriter stdout, bool verbose, bool json)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(stdout);
+        if (json)
+        {
+            foreach (var c in report.Cases)
+            {
+                stdout.WriteLine(JsonLine(c));
+            }
+        }
+        if (verbose && !json)
         {
             foreach (var c in report.Cases)
             {
@@ -30,13 +51,20 @@ public static class SweepRun
         }
         foreach (var p in report.BaselineProblems)
         {
-            stdout.WriteLine("baseline: " + p);
+            if (!json)
+            {
+                stdout.WriteLine("baseline: " + p);
+            }
         }
         int reached = 0;
         foreach (var site in report.Sites)
         {
             bool r = report.ReachedBy.TryGetValue(site.Name, out var by);
             reached += r ? 1 : 0;
+            if (json)
+            {
+                continue;
+            }
             int cases = 0, bad = 0, hit = 0;
             foreach (var c in report.Cases)
             {
@@ -73,5 +101,27 @@ public static class SweepRun
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{report.Sites.Count} sites registered, {reached} reached, {report.Cases.Count} cases run ({report.CasesSkipped} over budget): {leaks} leaks, {exceptions} exceptions, {states} state differences; {report.BaselineProblems.Count} replay failures without any injected failure (seed {seed})"));
         return problems == 0 ? 0 : 1;
+    }
+
+    private static string JsonLine(SweepCase c)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteString("scenario", c.Scenario);
+            w.WriteString("site", c.Site);
+            w.WriteBoolean("reached", c.Reached);
+            w.WriteString("call", c.Call);
+            w.WriteNumber("ret", c.Ret);
+            w.WriteStartArray("problems");
+            foreach (var p in c.Problems)
+            {
+                w.WriteStringValue(p);
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 }

@@ -19,11 +19,21 @@ internal static class DiffTestCommand
         var outDir = new Option<string?>("--out") { Description = "write each minimal differing sequence (the real kernel's trace) into this folder" };
         var shrinkBudget = new Option<int>("--shrink-budget") { Description = "most kernel queries per shrink", DefaultValueFactory = _ => 200 };
         var fault = new Option<string?>("--fault") { Description = "test-only: break a simulator rule on purpose (bpp-limit)", Hidden = true };
+        var json = new Option<bool>("--json") { Description = "one JSON object per sequence, then the closing line (descriptions go to stderr)" };
+        var shard = new Option<string?>("--shard") { Description = "run only part K of N of the sequences (K/N): sequence k goes to part k mod N + 1" };
         var cmd = new Command("difftest", "Differential test: random call sequences on a real Linux 6.1 kernel (QEMU) and on the simulator")
         {
-            seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault,
+            seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault, json, shard,
         };
-        cmd.SetAction(pr => DiffTestRun.Run(new DiffTestRun.Settings
+        cmd.SetAction(pr =>
+        {
+            var part = Sim.Machine.Shard.All;
+            if (pr.GetValue(shard) is { } text && !Sim.Machine.Shard.TryParse(text, out part, out string error))
+            {
+                Console.Error.WriteLine($"dmabufsim difftest: {error}");
+                return 2;
+            }
+            return DiffTestRun.Run(new DiffTestRun.Settings
         {
             Seed = pr.GetValue(seed),
             Count = pr.GetValue(count),
@@ -35,7 +45,10 @@ internal static class DiffTestCommand
             OutDir = pr.GetValue(outDir),
             ShrinkBudget = pr.GetValue(shrinkBudget),
             Fault = pr.GetValue(fault),
-        }, Console.Out, Console.Error));
+            Json = pr.GetValue(json),
+            Shard = part,
+        }, Console.Out, Console.Error);
+        });
         return cmd;
     }
 }

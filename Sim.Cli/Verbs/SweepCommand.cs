@@ -14,11 +14,27 @@ internal static class SweepCommand
         var budget = new Option<int?>("--budget-seconds") { Description = "stop starting cases after this many seconds" };
         var traces = new Option<bool>("--no-traces") { Description = "only the uAPI scenarios, not the public traces" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "one line per case: scenario, failing site, what the failing call returned" };
+        var json = new Option<bool>("--json") { Description = "one JSON object per case, then the closing line" };
+        var shard = new Option<string?>("--shard") { Description = "run only part K of N of the cases (K/N): case i goes to part i mod N + 1" };
         var cmd = new Command("sweep", "Run every scenario once per allocation site with that site failing; report leaks, exceptions and state differences")
         {
-            full, seed, budget, traces, verbose,
+            full, seed, budget, traces, verbose, json, shard,
         };
-        cmd.SetAction(pr => SweepRun.Run(pr.GetValue(full), pr.GetValue(seed), pr.GetValue(budget), !pr.GetValue(traces), Console.Out, pr.GetValue(verbose)));
+        cmd.SetAction(pr =>
+        {
+            Sim.Machine.Shard? part = null;
+            if (pr.GetValue(shard) is { } text)
+            {
+                if (!Sim.Machine.Shard.TryParse(text, out var s, out string error))
+                {
+                    Console.Error.WriteLine($"dmabufsim sweep: {error}");
+                    return 2;
+                }
+                part = s;
+            }
+            return SweepRun.Run(pr.GetValue(full), pr.GetValue(seed), pr.GetValue(budget), !pr.GetValue(traces), Console.Out, pr.GetValue(verbose),
+                pr.GetValue(json), part);
+        });
         return cmd;
     }
 }

@@ -64,6 +64,31 @@ public sealed class DiffTestTests
     }
 
     [Fact]
+    public void ShardsWithJsonPrintOneObjectPerSequenceOfTheirPart()
+    {
+        var lines = new List<string>();
+        for (int k = 1; k <= 2; k++)
+        {
+            var o = new StringWriter();
+            var settings = Recorded();
+            var r = DiffTestRun.Campaign(new DiffTestRun.Settings
+            {
+                Seed = settings.Seed, From = settings.From, Count = settings.Count, Length = settings.Length,
+                Families = settings.Families, ShrinkBudget = settings.ShrinkBudget, Json = true, Shard = new Shard(k, 2),
+            }, new RecordedOracle(AnswersPath()), o);
+            var output = o.ToString().TrimEnd('\n').Split('\n');
+            Assert.Equal($"{r.Sequences} sequences, {r.Calls} calls, 0 differences", output[^1].TrimEnd('\r'));
+            lines.AddRange(output[..^1]);
+        }
+        // Only sequence 141 is drawn and run (From = 141): it belongs to shard 2 of 2 (141 mod 2 = 1).
+        var line = Assert.Single(lines);
+        using var doc = JsonDocument.Parse(line);
+        Assert.Equal("seed1-seq141", doc.RootElement.GetProperty("case").GetString());
+        Assert.Equal(6, doc.RootElement.GetProperty("calls").GetInt32());
+        Assert.Equal(0, doc.RootElement.GetProperty("differences").GetInt32());
+    }
+
+    [Fact]
     public void MutationBelongsToTheMachineItWasComposedWith()
     {
         // drm_mode_create_dumb rejects bpp > U32_MAX - 8 with -EINVAL; the machine built with "bpp-limit" does
