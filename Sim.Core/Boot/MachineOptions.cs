@@ -150,6 +150,9 @@ public sealed class MachineOptions
     /// <summary>Command-line words the simulator does not model (ignored, as Linux passes them to init).</summary>
     public List<string> Ignored { get; } = [];
 
+    /// <summary>Deliberate rule breaks for testing the testers (<see cref="Boot.Mutations"/>); never set from a header or command line.</summary>
+    public Mutations Mutations { get; set; } = Mutations.None;
+
     /// <summary>The header's <c>machine_config</c> object, for family-specific details (undefined when none).</summary>
     public JsonElement MachineConfig { get; set; }
 

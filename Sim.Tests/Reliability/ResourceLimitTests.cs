@@ -24,7 +24,7 @@ public class ResourceLimitTests
         var o = new MachineOptions();
         o.Apply(options, strict: true);
         var m = Composition.BuildMachine(o);
-        _ = m.GetRequiredService<DrmCore>();
+        Composition.Boot(m);
         return (m, m.GetRequiredService<ProcessTable>().Spawn("limits"));
     }
 
@@ -123,7 +123,7 @@ public class ResourceLimitTests
         ulong used = cma.UsedPages;
         var bufs = new List<(ulong Cpu, ulong Dma)>();
         ulong cpu;
-        while ((cpu = arm.AllocWc(1 << 20, out ulong dma, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_NOWARN)) != 0)
+        while ((cpu = arm.AllocWc(1 << 20, out ulong dma, Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN)) != 0)
         {
             bufs.Add((cpu, dma));
             Assert.True(bufs.Count <= 4, "a 4 MiB area held more than four 1 MiB buffers");
@@ -146,7 +146,7 @@ public class LeakReportTests
         var o = new MachineOptions();
         o.AddDrmDevice("vgem");
         using var m = Composition.BuildMachine(o);
-        _ = m.GetRequiredService<DrmCore>();
+        Composition.Boot(m);
         var p = m.GetRequiredService<ProcessTable>().Spawn("holder");
         int card = p.Openat("/dev/dri/card0", OpenFlags.O_RDWR);                 // fd 0
         var c = new byte[32];
