@@ -40,6 +40,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IPageDataAccess>(sp => sp.GetRequiredService<PhysicalMemory>());
         services.AddSingleton<CharDevices>();
         services.AddSingleton<Vfs>();
+        services.TryAddSingleton<Mm.Shmem>();
+        services.AddSingleton<Mm.Memfd>();
         services.AddSingleton<ProcessTable>();
         // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), warn_alloc.
         services.AddSingleton<Printk>();

@@ -26,6 +26,8 @@ public static class ServiceCollectionExtensions
 
         // sw_sync's debugfs file (machine option sw_sync): resolving SwSync creates it.
         services.AddSingleton<SwSync>();
+        // /dev/udmabuf (machine option udmabuf): resolving Udmabuf registers the misc device.
+        services.AddSingleton<Udmabuf>();
 
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();

@@ -315,6 +315,9 @@ public sealed class Process
                     f.Flags = (uint)((f.Flags & ~settable) | ((uint)arg & settable));
                     return 0;
                 }
+            case Memfd.F_ADD_SEALS:
+            case Memfd.F_GET_SEALS:
+                return Memfd.Fcntl(f, cmd, unchecked((ulong)arg));
             default:
                 return -(long)Errno.EINVAL;
         }

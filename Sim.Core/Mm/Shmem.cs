@@ -74,7 +74,38 @@ public sealed class ShmemFile
     }
 
     /// <summary><c>i_size</c> in bytes.</summary>
-    public ulong Size { get; }
+    public ulong Size { get; private set; }
+
+    /// <summary><c>info-&gt;seals</c> (F_SEAL_*): F_SEAL_SEAL at creation (no sealing) until memfd_create's MFD_ALLOW_SEALING clears it.</summary>
+    public uint Seals { get; set; } = Memfd.F_SEAL_SEAL;
+
+    /// <summary>The file's name (<c>memfd:NAME</c> for memfds).</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary><c>i_mmap_writable</c>: shared writable mappings of the file (F_SEAL_WRITE needs none).</summary>
+    public int MmapWritable { get; internal set; }
+
+    /// <summary>
+    /// Sets <c>i_size</c> (<c>shmem_setattr</c>'s <c>i_size_write</c>): a smaller size truncates the page cache past
+    /// the new end (<c>shmem_truncate_range</c>), the pages going back to the allocator.
+    /// </summary>
+    [Kernel("shmem_truncate_range", "mm/shmem.c")]
+    public void SetSize(ulong newSize)
+    {
+        if (newSize < Size)
+        {
+            ulong firstGone = (newSize + 4095) >> 12;
+            foreach (var k in _cache.Keys.Where(k => k >= firstGone).ToList())
+            {
+                _shmem.FreePage(_cache[k]);
+                _cache.Remove(k);
+            }
+        }
+        Size = newSize;
+    }
+
+    /// <summary>The frame of page <paramref name="index"/> if it is in the page cache.</summary>
+    public bool TryFindPage(ulong index, out ulong pfn) => _cache.TryGetValue(index, out pfn);
 
     /// <summary>Pages in the page cache.</summary>
     public int CachedPages => _cache.Count;
@@ -131,7 +162,26 @@ public sealed class ShmemFile
         return 0;
     }
 
-    /// <summary>The last <c>fput</c>: the page cache is truncated and every frame goes back to the buddy allocator.</summary>
+    private int _pins;
+
+    /// <summary>
+    /// <c>get_page</c> on the file's pages by a holder outside the page cache (udmabuf): until the matching
+    /// <see cref="UnpinPages"/>, the frames outlive the file (the pages of a released file are freed by the last unpin).
+    /// </summary>
+    [Kernel("get_page", "include/linux/mm.h")]
+    public void PinPages() => _pins++;
+
+    /// <summary><c>put_page</c> of <see cref="PinPages"/>: frees the frames when the file is gone and this was the last holder.</summary>
+    [Kernel("put_page", "include/linux/mm.h")]
+    public void UnpinPages()
+    {
+        if (--_pins == 0 && Released)
+        {
+            FreeAll();
+        }
+    }
+
+    /// <summary>The last <c>fput</c>: the page cache is truncated and every frame goes back to the buddy allocator (once no holder pins them).</summary>
     [Kernel("shmem_evict_inode", "mm/shmem.c")]
     public void Release()
     {
@@ -140,6 +190,14 @@ public sealed class ShmemFile
             return;
         }
         Released = true;
+        if (_pins == 0)
+        {
+            FreeAll();
+        }
+    }
+
+    private void FreeAll()
+    {
         foreach (var pfn in _cache.Values)
         {
             _shmem.FreePage(pfn);

@@ -76,6 +76,8 @@ public enum Errno
     ENOSYS = 38,
     /// <summary>Value too large for defined data type.</summary>
     EOVERFLOW = 75,
+    /// <summary>File descriptor in bad state.</summary>
+    EBADFD = 77,
     /// <summary>Operation not supported.</summary>
     EOPNOTSUPP = 95,
     /// <summary>Connection timed out.</summary>

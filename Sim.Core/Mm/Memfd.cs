@@ -1,0 +1,354 @@
+// Models mm/memfd.c (Linux 6.1; the same checks in 6.12 apart from 6.3's MFD_NOEXEC_SEAL/MFD_EXEC, not modelled) and
+// the parts of mm/shmem.c a memfd's file operations reach: memfd_create on a shmem file, F_ADD_SEALS/F_GET_SEALS,
+// ftruncate (shmem_setattr's seal checks), read/write (shmem_file_read_iter, shmem_file_write_iter with
+// generic_write_checks' seal checks) and mmap (shmem_mmap's F_SEAL_FUTURE_WRITE check, pages faulted from the
+// page cache). These are the model functions the syscall layer calls. MFD_HUGETLB (hugetlbfs) is not modelled:
+// memfd_create returns -EINVAL for it here.
+using System.Text;
+using Sim.Core.Debug;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
+using Sim.Core.Uapi;
+
+namespace Sim.Core.Mm;
+
+/// <summary>memfd_create and the sealing API of mm/memfd.c, over the machine's <see cref="Shmem"/>.</summary>
+[Kernel("memfd_create", "mm/memfd.c")]
+public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs)
+{
+    /// <summary>MFD_CLOEXEC.</summary>
+    public const uint MFD_CLOEXEC = 0x0001;
+    /// <summary>MFD_ALLOW_SEALING.</summary>
+    public const uint MFD_ALLOW_SEALING = 0x0002;
+    /// <summary>MFD_HUGETLB.</summary>
+    public const uint MFD_HUGETLB = 0x0004;
+    /// <summary>MFD_HUGE_SHIFT (HUGETLB_FLAG_ENCODE_SHIFT).</summary>
+    public const int MFD_HUGE_SHIFT = 26;
+    /// <summary>MFD_HUGE_MASK (HUGETLB_FLAG_ENCODE_MASK).</summary>
+    public const uint MFD_HUGE_MASK = 0x3f;
+    /// <summary>MFD_HUGE_2MB.</summary>
+    public const uint MFD_HUGE_2MB = 21u << MFD_HUGE_SHIFT;
+    /// <summary>MFD_ALL_FLAGS (6.1).</summary>
+    public const uint MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB;
+    /// <summary>MFD_NAME_MAX_LEN = NAME_MAX - strlen("memfd:").</summary>
+    public const int MFD_NAME_MAX_LEN = 255 - 6;
+
+    /// <summary>F_ADD_SEALS (F_LINUX_SPECIFIC_BASE + 9).</summary>
+    public const int F_ADD_SEALS = 1033;
+    /// <summary>F_GET_SEALS (F_LINUX_SPECIFIC_BASE + 10).</summary>
+    public const int F_GET_SEALS = 1034;
+    /// <summary>F_SEAL_SEAL.</summary>
+    public const uint F_SEAL_SEAL = 0x0001;
+    /// <summary>F_SEAL_SHRINK.</summary>
+    public const uint F_SEAL_SHRINK = 0x0002;
+    /// <summary>F_SEAL_GROW.</summary>
+    public const uint F_SEAL_GROW = 0x0004;
+    /// <summary>F_SEAL_WRITE.</summary>
+    public const uint F_SEAL_WRITE = 0x0008;
+    /// <summary>F_SEAL_FUTURE_WRITE.</summary>
+    public const uint F_SEAL_FUTURE_WRITE = 0x0010;
+    /// <summary>F_ALL_SEALS (mm/memfd.c).</summary>
+    public const uint F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
+
+    private static readonly FaultSite s_kmallocName = FaultSite.Register("memfd_create:kmalloc");
+    private static readonly FaultSite s_shmemFile = FaultSite.Register("shmem_file_setup:shmem_inode", FaultKind.File);
+
+    /// <summary>The machine's shmem.</summary>
+    public Shmem Shmem { get; } = shmem;
+
+    internal IPageDataAccess Pages { get; } = pages;
+
+    internal LiveObjects Live { get; } = live;
+
+    /// <summary>
+    /// <c>memfd_create(name, flags)</c> in <paramref name="current"/>: unknown flags (<c>-EINVAL</c>), a name longer
+    /// than MFD_NAME_MAX_LEN (<c>-EINVAL</c>), the name buffer (<c>-ENOMEM</c>), the lowest free fd (its error),
+    /// the shmem file of size 0 (<c>-ENOMEM</c>), O_RDWR | O_LARGEFILE; MFD_ALLOW_SEALING clears F_SEAL_SEAL. The fd
+    /// is close-on-exec with MFD_CLOEXEC. MFD_HUGETLB (hugetlbfs) is not modelled and returns <c>-EINVAL</c>.
+    /// </summary>
+    [Kernel("memfd_create", "mm/memfd.c")]
+    public int Create(Process current, string name, uint flags)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(name);
+        if ((flags & MFD_HUGETLB) == 0)
+        {
+            if ((flags & ~MFD_ALL_FLAGS) != 0)
+            {
+                return -(int)Errno.EINVAL;
+            }
+        }
+        else if ((flags & ~(MFD_ALL_FLAGS | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))) != 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        int len = Encoding.UTF8.GetByteCount(name) + 1; // strnlen_user counts the NUL
+        if (len > MFD_NAME_MAX_LEN + 1)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        if (s_kmallocName.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM;
+        }
+        int fd = current.Files.NextFree();
+        if (fd < 0)
+        {
+            return fd;
+        }
+        if ((flags & MFD_HUGETLB) != 0)
+        {
+            return -(int)Errno.EINVAL; // hugetlb_file_setup: hugetlbfs is not modelled
+        }
+        if (s_shmemFile.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM;
+        }
+        var shm = new ShmemFile(Shmem, 0) { Name = "memfd:" + name };
+        var inode = new Inode(vfs.NextIno(), Inode.S_IFREG | 0x1ff) { Private = shm };
+        var file = new KernelFile(inode, MemfdFops.Instance, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, Live, "/memfd:" + name + " (deleted)")
+        {
+            PrivateData = shm,
+        };
+        file.Mode |= KernelFile.FMODE_LSEEK | KernelFile.FMODE_READ | KernelFile.FMODE_WRITE;
+        if ((flags & MFD_ALLOW_SEALING) != 0)
+        {
+            shm.Seals &= ~F_SEAL_SEAL;
+        }
+        return current.InstallFile(file, (flags & MFD_CLOEXEC) != 0);
+    }
+
+    /// <summary><c>shmem_mapping(file-&gt;f_mapping)</c>: the shmem file behind <paramref name="file"/>, or null.</summary>
+    [Kernel("shmem_mapping", "mm/shmem.c")]
+    public static ShmemFile? ShmemMapping(KernelFile file) =>
+        file is not null && ReferenceEquals(file.Ops, MemfdFops.Instance) ? (ShmemFile)file.PrivateData! : null;
+
+    /// <summary>
+    /// <c>memfd_add_seals</c>: the file must be open for writing (<c>-EPERM</c>), only known seals
+    /// (<c>-EINVAL</c>), a shmem file (<c>-EINVAL</c>), not sealed against sealing (<c>-EPERM</c>); a new
+    /// F_SEAL_WRITE needs no shared writable mapping (<c>-EBUSY</c>).
+    /// </summary>
+    [Kernel("memfd_add_seals", "mm/memfd.c")]
+    public static int AddSeals(KernelFile file, uint seals)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if ((file.Mode & KernelFile.FMODE_WRITE) == 0)
+        {
+            return -(int)Errno.EPERM;
+        }
+        if ((seals & ~F_ALL_SEALS) != 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        var shm = ShmemMapping(file);
+        if (shm is null)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        if ((shm.Seals & F_SEAL_SEAL) != 0)
+        {
+            return -(int)Errno.EPERM;
+        }
+        if ((seals & F_SEAL_WRITE) != 0 && (shm.Seals & F_SEAL_WRITE) == 0 && shm.MmapWritable > 0)
+        {
+            return -(int)Errno.EBUSY; // mapping_deny_writable
+        }
+        shm.Seals |= seals;
+        return 0;
+    }
+
+    /// <summary><c>memfd_get_seals</c>: the seals, or <c>-EINVAL</c> for a file that is not shmem.</summary>
+    [Kernel("memfd_get_seals", "mm/memfd.c")]
+    public static int GetSeals(KernelFile file) => ShmemMapping(file) is { } shm ? (int)shm.Seals : -(int)Errno.EINVAL;
+
+    /// <summary><c>memfd_fcntl(file, cmd, arg)</c>: F_ADD_SEALS (arg above UINT_MAX: <c>-EINVAL</c>), F_GET_SEALS.</summary>
+    [Kernel("memfd_fcntl", "mm/memfd.c")]
+    public static long Fcntl(KernelFile file, int cmd, ulong arg) => cmd switch
+    {
+        F_ADD_SEALS => arg > uint.MaxValue ? -(long)Errno.EINVAL : AddSeals(file, (uint)arg),
+        F_GET_SEALS => GetSeals(file),
+        _ => -(long)Errno.EINVAL,
+    };
+
+    /// <summary>
+    /// <c>ftruncate(fd, length)</c> on a file (<c>do_sys_ftruncate</c>): negative length <c>-EINVAL</c>; a file not open
+    /// for writing <c>-EINVAL</c>; then <c>shmem_setattr</c>: F_SEAL_SHRINK forbids a smaller size, F_SEAL_GROW a
+    /// larger one (<c>-EPERM</c>). Files other than memfds: <c>-EINVAL</c> here.
+    /// </summary>
+    [Kernel("shmem_setattr", "mm/shmem.c")]
+    public static int Ftruncate(KernelFile file, long length)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (length < 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        if ((file.Mode & KernelFile.FMODE_WRITE) == 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        var shm = ShmemMapping(file);
+        if (shm is null)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        ulong newsize = (ulong)length, oldsize = shm.Size;
+        if (newsize != oldsize)
+        {
+            if (newsize < oldsize && (shm.Seals & F_SEAL_SHRINK) != 0)
+            {
+                return -(int)Errno.EPERM;
+            }
+            if (newsize > oldsize && (shm.Seals & F_SEAL_GROW) != 0)
+            {
+                return -(int)Errno.EPERM;
+            }
+            shm.SetSize(newsize);
+            file.Inode.Size = length;
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>pwrite</c> at <paramref name="offset"/> (<c>shmem_file_write_iter</c>): F_SEAL_WRITE or F_SEAL_FUTURE_WRITE
+    /// <c>-EPERM</c>; writing past the end with F_SEAL_GROW <c>-EPERM</c>; pages come from the page cache
+    /// (<c>-ENOMEM</c>), the size grows to the end written. Returns the bytes written.
+    /// </summary>
+    [Kernel("shmem_file_write_iter", "mm/shmem.c")]
+    public long Pwrite(KernelFile file, ReadOnlySpan<byte> data, ulong offset)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var shm = ShmemMapping(file) ?? throw new ArgumentException("not a memfd", nameof(file));
+        if ((shm.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0)
+        {
+            return -(long)Errno.EPERM;
+        }
+        ulong end = offset + (ulong)data.Length;
+        if (end > shm.Size && (shm.Seals & F_SEAL_GROW) != 0)
+        {
+            return -(long)Errno.EPERM;
+        }
+        if (end > shm.Size)
+        {
+            shm.SetSize(end);
+            file.Inode.Size = (long)end;
+        }
+        int done = 0;
+        while (done < data.Length)
+        {
+            ulong pos = offset + (ulong)done;
+            int inPage = (int)(pos & 4095);
+            int n = Math.Min(4096 - inPage, data.Length - done);
+            int err = shm.ReadMappingPage(pos >> 12, out ulong pfn);
+            if (err != 0)
+            {
+                return done > 0 ? done : err;
+            }
+            Pages.Write(pfn, inPage, data.Slice(done, n));
+            done += n;
+        }
+        return done;
+    }
+
+    /// <summary><c>pread</c> at <paramref name="offset"/> (<c>shmem_file_read_iter</c>): up to the end of the file; holes read as zeros.</summary>
+    [Kernel("shmem_file_read_iter", "mm/shmem.c")]
+    public long Pread(KernelFile file, Span<byte> data, ulong offset)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        var shm = ShmemMapping(file) ?? throw new ArgumentException("not a memfd", nameof(file));
+        if (offset >= shm.Size)
+        {
+            return 0;
+        }
+        int total = (int)Math.Min((ulong)data.Length, shm.Size - offset);
+        int done = 0;
+        while (done < total)
+        {
+            ulong pos = offset + (ulong)done;
+            int inPage = (int)(pos & 4095);
+            int n = Math.Min(4096 - inPage, total - done);
+            if (shm.TryFindPage(pos >> 12, out ulong pfn))
+            {
+                Pages.Read(pfn, inPage, data.Slice(done, n));
+            }
+            else
+            {
+                data.Slice(done, n).Clear();
+            }
+            done += n;
+        }
+        return done;
+    }
+
+    /// <summary>
+    /// The memfd's file operations (<c>shmem_file_operations</c>): mmap (<c>shmem_mmap</c>: a shared writable mapping
+    /// of a file sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE is <c>-EPERM</c>; faults read the page cache),
+    /// llseek, release (the page cache goes with the last reference).
+    /// </summary>
+    [Kernel("shmem_file_operations", "mm/shmem.c")]
+    private sealed class MemfdFops : IFileOperations
+    {
+        public static readonly MemfdFops Instance = new();
+
+        public void Release(Inode inode, KernelFile file) => ((ShmemFile)file.PrivateData!).Release();
+
+        public long Llseek(KernelFile file, long offset, int whence)
+        {
+            var shm = (ShmemFile)file.PrivateData!;
+            long pos = whence switch { 0 => offset, 1 => file.Pos + offset, 2 => (long)shm.Size + offset, _ => -1 };
+            if (pos < 0)
+            {
+                return -(long)Errno.EINVAL;
+            }
+            file.Pos = pos;
+            return pos;
+        }
+
+        [Kernel("shmem_mmap", "mm/shmem.c")]
+        public int Mmap(KernelFile file, Vma vma)
+        {
+            var shm = (ShmemFile)file.PrivateData!;
+            bool sharedWrite = (vma.Flags & Vma.VM_SHARED) != 0 && (vma.Flags & Vma.VM_WRITE) != 0;
+            // seal_check_future_write (6.1 checks F_SEAL_FUTURE_WRITE here; F_SEAL_WRITE via mapping_map_writable).
+            if (sharedWrite && (shm.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0)
+            {
+                return -(int)Errno.EPERM;
+            }
+            if ((shm.Seals & F_SEAL_FUTURE_WRITE) != 0 && (vma.Flags & Vma.VM_SHARED) != 0)
+            {
+                vma.Flags &= ~Vma.VM_MAYWRITE;
+            }
+            var ops = new ShmemVmOps(shm, sharedWrite);
+            vma.Ops = ops;
+            ops.Open(vma);
+            return 0;
+        }
+    }
+
+    // shmem_vm_ops: faults through the page cache; shared writable mappings count in i_mmap_writable.
+    private sealed class ShmemVmOps(ShmemFile shm, bool sharedWrite) : IVmOperations
+    {
+        public void Open(Vma vma)
+        {
+            if (sharedWrite)
+            {
+                shm.MmapWritable++;
+            }
+        }
+
+        public void Close(Vma vma)
+        {
+            if (sharedWrite)
+            {
+                shm.MmapWritable--;
+            }
+        }
+
+        [Kernel("shmem_fault", "mm/shmem.c")]
+        public long Fault(Vma vma, ulong pgoff)
+        {
+            int err = shm.ReadMappingPage(pgoff, out ulong pfn);
+            return err != 0 ? -(long)Errno.EFAULT : (long)pfn;
+        }
+    }
+}
