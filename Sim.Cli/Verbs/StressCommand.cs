@@ -11,8 +11,9 @@ internal static class StressCommand
     {
         var ops = new Option<long>("--ops") { Description = "number of random operations", DefaultValueFactory = _ => 100_000 };
         var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed };
-        cmd.SetAction(pr => StressRun.Run(pr.GetValue(ops), pr.GetValue(seed), Console.Out));
+        var json = new Option<bool>("--json") { Description = "JSON Lines: one object per violation and per operation kind, then a summary object" };
+        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed, json };
+        cmd.SetAction(pr => StressRun.Run(pr.GetValue(ops), pr.GetValue(seed), Console.Out, pr.GetValue(json)));
         return cmd;
     }
 }
