@@ -1,8 +1,9 @@
 using System.CommandLine;
 using Sim.Cli;
 
-var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM + DMA-BUF stack (Linux 6.1)");
+var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM + DMA-BUF stack (Linux 6.1 and 6.12 profiles)");
 root.Add(ReplayCommand.Create());
+root.Add(DiffKernelsCommand.Create());
 root.Add(KvmfrTestCommand.Create());
 root.Add(ImporterTestCommand.Create());
 root.Add(TourCommand.Create());

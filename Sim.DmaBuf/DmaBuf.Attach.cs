@@ -88,11 +88,15 @@ public sealed partial class DmaBuf
         ResvUnlock();
 
         // When either the importer or the exporter can't handle dynamic mappings the mapping is cached here.
+        bool always = _dbList.ResvLockedConvention; // 6.12: the pre-map runs under the lock for every exporter
         if (attach.IsDynamic != IsDynamic)
         {
-            if (IsDynamic)
+            if (always || IsDynamic)
             {
                 ResvLock();
+            }
+            if (IsDynamic)
+            {
                 ret = Ops.Pin!(attach);
                 if (ret != 0)
                 {
@@ -110,7 +114,7 @@ public sealed partial class DmaBuf
                 ret = err;
                 goto err_unpin;
             }
-            if (IsDynamic)
+            if (always || IsDynamic)
             {
                 ResvUnlock();
             }
@@ -132,7 +136,7 @@ public sealed partial class DmaBuf
         }
 
     err_unlock:
-        if (IsDynamic)
+        if (always || IsDynamic)
         {
             ResvUnlock();
         }
@@ -158,9 +162,16 @@ public sealed partial class DmaBuf
         {
             return;
         }
+        // 6.1 locks the reservation around the cached unmap of a dynamic exporter only, then again around
+        // list_del; 6.12 holds it around both for every exporter.
+        bool always = _dbList.ResvLockedConvention;
+        if (always)
+        {
+            ResvLock();
+        }
         if (attach.Sgt is not null)
         {
-            if (IsDynamic)
+            if (IsDynamic && !always)
             {
                 ResvLock();
             }
@@ -168,11 +179,17 @@ public sealed partial class DmaBuf
             if (IsDynamic)
             {
                 Ops.Unpin!(attach);
+            }
+            if (IsDynamic && !always)
+            {
                 ResvUnlock();
             }
             attach.Sgt = null;
         }
-        ResvLock();
+        if (!always)
+        {
+            ResvLock();
+        }
         _attachments.Remove(attach);
         ResvUnlock();
         Ops.Detach?.Invoke(this, attach);
@@ -241,7 +258,8 @@ public sealed partial class DmaBuf
 
     private static (SgTable? Sgt, int Err) MapAttachmentRaw(DmaBufAttachment attach, DmaBuf dmabuf, DmaDataDirection direction)
     {
-        if (attach.IsDynamic)
+        bool always = dmabuf._dbList.ResvLockedConvention; // 6.12: dma_resv_assert_held for every attachment
+        if (always || attach.IsDynamic)
         {
             dmabuf.ResvAssertHeld();
         }
@@ -256,7 +274,10 @@ public sealed partial class DmaBuf
         }
         if (dmabuf.IsDynamic)
         {
-            dmabuf.ResvAssertHeld();
+            if (!always)
+            {
+                dmabuf.ResvAssertHeld();
+            }
             if (!CONFIG_DMABUF_MOVE_NOTIFY)
             {
                 int r = dmabuf.Ops.Pin!(attach);
@@ -321,11 +342,12 @@ public sealed partial class DmaBuf
             (dmabuf?.Warn ?? warn)?.On(true, "!attach || !attach->dmabuf || !sg_table");
             return;
         }
-        if (attach!.IsDynamic)
+        bool always = dmabuf._dbList.ResvLockedConvention; // 6.12: dma_resv_assert_held for every attachment
+        if (always || attach!.IsDynamic)
         {
             dmabuf.ResvAssertHeld();
         }
-        if (ReferenceEquals(attach.Sgt, sgt))
+        if (ReferenceEquals(attach!.Sgt, sgt))
         {
             return;
         }
@@ -333,7 +355,7 @@ public sealed partial class DmaBuf
         {
             return;
         }
-        if (dmabuf.IsDynamic)
+        if (dmabuf.IsDynamic && !always)
         {
             dmabuf.ResvAssertHeld();
         }

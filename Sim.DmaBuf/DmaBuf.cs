@@ -324,6 +324,10 @@ public sealed partial class DmaBuf
         {
             return -(int)Errno.EINVAL;
         }
+        if (_dbList.ResvLockedConvention)
+        {
+            ResvAssertHeld(); // 6.12; 6.1 takes dma_buf->lock here instead (nothing a caller must hold)
+        }
         if (VmappingCounter != 0)
         {
             VmappingCounter++;
@@ -347,6 +351,10 @@ public sealed partial class DmaBuf
     [Kernel("dma_buf_vunmap", "drivers/dma-buf/dma-buf.c")]
     public void Vunmap(IosysMap map)
     {
+        if (_dbList.ResvLockedConvention)
+        {
+            ResvAssertHeld(); // 6.12; 6.1 takes dma_buf->lock
+        }
         KernelBugException.On(VmapPtr.IsNull, "dma_buf_vunmap: vmap_ptr is null");
         KernelBugException.On(VmappingCounter == 0, "dma_buf_vunmap: vmapping_counter is 0");
         KernelBugException.On(VmapPtr != map, "dma_buf_vunmap: another map");
@@ -355,6 +363,34 @@ public sealed partial class DmaBuf
             Ops.Vunmap?.Invoke(this, map);
             VmapPtr = default;
         }
+    }
+
+    /// <summary>
+    /// <c>dma_buf_vmap_unlocked</c> (6.12 only: 6.1.192 has no such export): <see cref="Vmap"/> under the
+    /// reservation lock. On the 6.1 profile the function does not exist: <c>-ENOSYS</c>, a model-only value
+    /// (a 6.1 module calling it would not load).
+    /// </summary>
+    [Kernel("dma_buf_vmap_unlocked", "drivers/dma-buf/dma-buf.c")]
+    public int VmapUnlocked(out IosysMap map)
+    {
+        map = default;
+        if (!_dbList.ResvLockedConvention)
+        {
+            return -(int)Errno.ENOSYS;
+        }
+        ResvLock();
+        int ret = Vmap(out map);
+        ResvUnlock();
+        return ret;
+    }
+
+    /// <summary><c>dma_buf_vunmap_unlocked</c> (6.12 only): <see cref="Vunmap"/> under the reservation lock.</summary>
+    [Kernel("dma_buf_vunmap_unlocked", "drivers/dma-buf/dma-buf.c")]
+    public void VunmapUnlocked(IosysMap map)
+    {
+        ResvLock();
+        Vunmap(map);
+        ResvUnlock();
     }
 
     /// <summary>

@@ -22,6 +22,18 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock,
     /// <summary>The machine's options (features that differ by kernel profile).</summary>
     public Sim.Core.Boot.MachineOptions Options { get; } = options;
 
+    /// <summary>The machine's kernel profile: dma-buf.c's locking convention follows it.</summary>
+    public Sim.Core.Boot.KernelVersion Kernel => Options.Kernel;
+
+    /// <summary>
+    /// 6.12's dma-buf locking convention (upstream 6.2, "dma-buf: Move dma_buf_... to dynamic locking specification"):
+    /// every importer holds the reservation lock around <c>dma_buf_map_attachment</c>, <c>dma_buf_unmap_attachment</c>,
+    /// <c>dma_buf_vmap</c> and <c>dma_buf_vunmap</c> (or calls their <c>_unlocked</c> variants); attach and detach take
+    /// it for every exporter; <c>dma_buf-&gt;lock</c> is gone. 6.1.192 asserts the lock only for dynamic
+    /// attachments/exporters and serialises vmap with <c>dma_buf-&gt;lock</c>.
+    /// </summary>
+    public bool ResvLockedConvention => Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
+
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
 

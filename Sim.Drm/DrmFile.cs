@@ -137,6 +137,10 @@ public sealed class DrmFops(DrmCore core) : IFileOperations
             return err;
         }
         file.PrivateData = priv;
+        // 6.1: filp->f_mode |= FMODE_UNSIGNED_OFFSET (6.12 reads FOP_UNSIGNED_OFFSET from the fops instead, which
+        // DEFINE_DRM_GEM_FOPS and DEFINE_DRM_GEM_DMA_FOPS set for every modelled driver): file_mmap_ok then allows
+        // fake offsets up to the end of the 64-bit (32-bit on ARM) offset space.
+        file.Mode |= KernelFile.FMODE_UNSIGNED_OFFSET;
         priv.Filp = file;
         minor.Dev.OpenCount++;
         return 0;

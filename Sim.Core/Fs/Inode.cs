@@ -11,6 +11,10 @@ public sealed class Inode
     public const uint S_IFCHR = 0x2000;
     /// <summary>S_IFREG.</summary>
     public const uint S_IFREG = 0x8000;
+    /// <summary>S_IFBLK.</summary>
+    public const uint S_IFBLK = 0x6000;
+    /// <summary>S_IFSOCK.</summary>
+    public const uint S_IFSOCK = 0xC000;
     /// <summary>S_IFDIR.</summary>
     public const uint S_IFDIR = 0x4000;
 

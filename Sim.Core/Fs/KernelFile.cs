@@ -18,6 +18,8 @@ public sealed class KernelFile
     public const uint FMODE_WRITE = 0x2;
     /// <summary>FMODE_LSEEK.</summary>
     public const uint FMODE_LSEEK = 0x4;
+    /// <summary>FMODE_UNSIGNED_OFFSET: file positions (and mmap offsets) are unsigned (DRM nodes, /proc/PID/mem).</summary>
+    public const uint FMODE_UNSIGNED_OFFSET = 0x2000;
 
     private static long s_order;
     private readonly LiveObjects? _live;

@@ -169,11 +169,12 @@ public sealed class Process
     [Kernel("ksys_mmap_pgoff", "mm/mmap.c")]
     public long Mmap(ulong length, uint prot, uint flags, int fd, ulong offset)
     {
-        // The syscall entry (x86_64 sys_mmap; glibc's mmap2 wrapper on 32-bit) rejects an offset that is not
-        // page aligned before the fd is looked up.
-        if ((offset & 4095) != 0)
+        // The syscall entry (x86_64 sys_mmap; glibc's mmap64 -> mmap2 on 32-bit) rejects an offset it cannot
+        // pass as a page offset before the fd is looked up.
+        int err = Mm.MmapOffsetToPgoff(offset, out ulong pgoff);
+        if (err != 0)
         {
-            return -(long)Errno.EINVAL;
+            return err;
         }
         using var syscall = EnterSyscall();
         KernelFile? f = null;
@@ -184,8 +185,13 @@ public sealed class Process
             {
                 return -(long)Errno.EBADF;
             }
+            // ksys_mmap_pgoff: MAP_HUGETLB on a file that is not hugetlbfs.
+            if ((flags & Mman.MAP_HUGETLB) != 0)
+            {
+                return -(long)Errno.EINVAL;
+            }
         }
-        return Mm.Mmap(f, length, prot, flags, offset);
+        return Mm.DoMmap(f, length, prot, flags, pgoff);
     }
 
     /// <summary><c>munmap(addr, length)</c>.</summary>

@@ -27,6 +27,32 @@ public static class Mman
     public const uint MAP_FIXED = 0x10;
     /// <summary>MAP_ANONYMOUS.</summary>
     public const uint MAP_ANONYMOUS = 0x20;
+    /// <summary>MAP_GROWSDOWN.</summary>
+    public const uint MAP_GROWSDOWN = 0x0100;
+    /// <summary>MAP_DENYWRITE.</summary>
+    public const uint MAP_DENYWRITE = 0x0800;
+    /// <summary>MAP_EXECUTABLE.</summary>
+    public const uint MAP_EXECUTABLE = 0x1000;
+    /// <summary>MAP_LOCKED.</summary>
+    public const uint MAP_LOCKED = 0x2000;
+    /// <summary>MAP_NORESERVE.</summary>
+    public const uint MAP_NORESERVE = 0x4000;
+    /// <summary>MAP_POPULATE.</summary>
+    public const uint MAP_POPULATE = 0x8000;
+    /// <summary>MAP_NONBLOCK.</summary>
+    public const uint MAP_NONBLOCK = 0x10000;
+    /// <summary>MAP_STACK.</summary>
+    public const uint MAP_STACK = 0x20000;
+    /// <summary>MAP_HUGETLB.</summary>
+    public const uint MAP_HUGETLB = 0x40000;
+
+    /// <summary>
+    /// LEGACY_MAP_MASK (include/linux/mman.h): the flags MAP_SHARED accepts silently and MAP_SHARED_VALIDATE
+    /// accepts at all (MAP_UNINITIALIZED is 0 without CONFIG_MMAP_ALLOW_UNINITIALIZED, as in Debian's kernels).
+    /// </summary>
+    public const uint LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |
+        MAP_EXECUTABLE | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |
+        MAP_HUGETLB;
 }
 
 /// <summary>
@@ -36,6 +62,8 @@ public static class Mman
 [Kernel("struct mm_struct", "include/linux/mm_types.h")]
 public sealed class MmStruct
 {
+    // sysctl_max_map_count = DEFAULT_MAX_MAP_COUNT (USHRT_MAX - MAPCOUNT_ELF_CORE_MARGIN).
+    private const int SysctlMaxMapCount = 65530;
     private readonly List<Vma> _vmas = [];
     private readonly IPageDataAccess _pages;
     private readonly ulong _mmapBase;
@@ -55,39 +83,83 @@ public sealed class MmStruct
     public IReadOnlyList<Vma> Vmas => _vmas;
 
     /// <summary>
-    /// <c>do_mmap</c> + <c>mmap_region</c> for a file mapping: the generic checks in the kernel's order, then
-    /// <c>f_op-&gt;mmap</c>. Returns the address or a negative errno (as the syscall does).
-    /// <paramref name="offset"/> is the byte offset of mmap(2); <c>offset_in_page</c> is <c>-EINVAL</c> first.
+    /// The syscall entry's conversion of mmap(2)'s byte <paramref name="offset"/> into the page offset that
+    /// <c>ksys_mmap_pgoff</c> receives, before the fd is looked up. x86_64 <c>sys_mmap</c>
+    /// (arch/x86/kernel/sys_x86_64.c): <c>if (off &amp; ~PAGE_MASK) return -EINVAL;</c> then <c>off &gt;&gt; PAGE_SHIFT</c>,
+    /// so every page-aligned 64-bit offset reaches <c>do_mmap</c>. 32-bit ARM has no byte-offset mmap for EABI
+    /// programs: glibc's <c>mmap64</c> calls <c>mmap2</c> (arch/arm/kernel/entry-common.S: "off_4k (r5) is always
+    /// units of 4K", straight into <c>sys_mmap_pgoff</c>) with the offset in 4 KiB units in a 32-bit register, and
+    /// rejects with <c>EINVAL</c> an offset that is not page aligned or does not fit (<c>MMAP_OFF_HIGH_MASK</c>:
+    /// offset &gt;= 2^44), so the kernel sees pgoff in [0, 2^32).
+    /// </summary>
+    [Kernel("sys_mmap", "arch/x86/kernel/sys_x86_64.c")]
+    public int MmapOffsetToPgoff(ulong offset, out ulong pgoff)
+    {
+        pgoff = 0;
+        ulong invalid = _is32 ? 0xFFFFF00000000FFFUL : Align.PAGE_SIZE - 1;
+        if ((offset & invalid) != 0)
+        {
+            return -(int)Errno.EINVAL;
+        }
+        pgoff = offset >> Align.PAGE_SHIFT;
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>do_mmap</c> + <c>mmap_region</c>: the generic checks in the kernel's order, then <c>f_op-&gt;mmap</c>.
+    /// Returns the address or a negative errno (as the syscall does). <c>unsigned long</c> arithmetic is done at
+    /// the machine's width (32 bits on ARM), so the overflow checks wrap where the kernel's do:
+    /// <list type="number">
+    /// <item><c>if (!len) return -EINVAL;</c></item>
+    /// <item><c>len = PAGE_ALIGN(len); if (!len) return -ENOMEM;</c></item>
+    /// <item><c>if ((pgoff + (len &gt;&gt; PAGE_SHIFT)) &lt; pgoff) return -EOVERFLOW;</c> (unreachable on x86_64,
+    /// where pgoff &lt; 2^52; on ARM pgoff + pages must stay below 2^32)</item>
+    /// <item><c>mm-&gt;map_count &gt; sysctl_max_map_count</c>: <c>-ENOMEM</c></item>
+    /// <item><c>get_unmapped_area</c>: <c>len &gt; TASK_SIZE</c> or no room: <c>-ENOMEM</c></item>
+    /// <item>for a file: <c>file_mmap_ok</c> (<c>-EOVERFLOW</c>), then the MAP_TYPE switch (unknown flags with
+    /// MAP_SHARED_VALIDATE <c>-EOPNOTSUPP</c>, PROT_WRITE on a file not open for writing <c>-EACCES</c>, a file not
+    /// open for reading <c>-EACCES</c>, MAP_GROWSDOWN <c>-EINVAL</c>, another type <c>-EINVAL</c>)</item>
+    /// <item><c>mmap_region</c>: <c>call_mmap</c>, the driver's <c>.mmap</c> (a file without one: <c>-ENODEV</c>).</item>
+    /// </list>
     /// </summary>
     [Kernel("do_mmap", "mm/mmap.c")]
-    public long Mmap(KernelFile? file, ulong length, uint prot, uint flags, ulong offset)
+    public long DoMmap(KernelFile? file, ulong length, uint prot, uint flags, ulong pgoff)
     {
-        if ((offset & (Align.PAGE_SIZE - 1)) != 0)
-        {
-            return -(long)Errno.EINVAL;
-        }
-        ulong pgoff = offset >> 12;
+        ulong ulongMax = _is32 ? uint.MaxValue : ulong.MaxValue;
+        // size_t len and unsigned long pgoff arrive in registers of the machine's width.
+        length &= ulongMax;
+        pgoff &= ulongMax;
         if (length == 0)
         {
             return -(long)Errno.EINVAL;
         }
-        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1));
+        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1)) & ulongMax;
         if (len == 0)
         {
             return -(long)Errno.ENOMEM;
         }
-        if (unchecked(pgoff + (len >> 12)) < pgoff)
+        if ((unchecked(pgoff + (len >> Align.PAGE_SHIFT)) & ulongMax) < pgoff)
         {
             return -(long)Errno.EOVERFLOW;
         }
+        if (_vmas.Count > SysctlMaxMapCount)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+        // get_unmapped_area: "Careful about overflows.." len > TASK_SIZE, then the search.
         if (len > _taskSize)
         {
             return -(long)Errno.ENOMEM;
         }
-        ulong vmFlags = CalcVmProtBits(prot) | Vma.VM_MAYREAD | Vma.VM_MAYWRITE | Vma.VM_MAYEXEC;
+        ulong addr = GetUnmappedArea(len);
+        if (addr == 0)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+        ulong vmFlags = CalcVmProtBits(prot) | CalcVmFlagBits(flags) | Vma.VM_MAYREAD | Vma.VM_MAYWRITE | Vma.VM_MAYEXEC;
         if (file is not null)
         {
-            if (!FileMmapOk(pgoff, len))
+            if (!FileMmapOk(file, pgoff, len))
             {
                 return -(long)Errno.EOVERFLOW;
             }
@@ -95,6 +167,12 @@ public sealed class MmStruct
             {
                 case Mman.MAP_SHARED:
                 case Mman.MAP_SHARED_VALIDATE:
+                    // MAP_SHARED drops the non-legacy flags silently; MAP_SHARED_VALIDATE refuses them
+                    // (no modelled file has mmap_supported_flags: MAP_SYNC is DAX only).
+                    if ((flags & Mman.MAP_TYPE) == Mman.MAP_SHARED_VALIDATE && (flags & ~Mman.LEGACY_MAP_MASK) != 0)
+                    {
+                        return -(long)Errno.EOPNOTSUPP;
+                    }
                     if ((prot & Mman.PROT_WRITE) != 0 && (file.Mode & KernelFile.FMODE_WRITE) == 0)
                     {
                         return -(long)Errno.EACCES;
@@ -110,24 +188,45 @@ public sealed class MmStruct
                     {
                         return -(long)Errno.EACCES;
                     }
+                    if ((vmFlags & Vma.VM_GROWSDOWN) != 0)
+                    {
+                        return -(long)Errno.EINVAL;
+                    }
                     break;
                 default:
                     return -(long)Errno.EINVAL;
             }
         }
-        else if ((flags & Mman.MAP_TYPE) is not (Mman.MAP_SHARED or Mman.MAP_PRIVATE))
+        else
         {
-            return -(long)Errno.EINVAL;
+            switch (flags & Mman.MAP_TYPE)
+            {
+                case Mman.MAP_SHARED:
+                    if ((vmFlags & Vma.VM_GROWSDOWN) != 0)
+                    {
+                        return -(long)Errno.EINVAL;
+                    }
+                    break;
+                case Mman.MAP_PRIVATE:
+                    break;
+                default:
+                    return -(long)Errno.EINVAL;
+            }
         }
-        ulong addr = GetUnmappedArea(len);
-        if (addr == 0)
-        {
-            return -(long)Errno.ENOMEM;
-        }
-        var vma = new Vma(addr, addr + len, pgoff, vmFlags, file);
+        return MmapRegion(file, addr, len, vmFlags, pgoff);
+    }
+
+    /// <summary>
+    /// <c>mmap_region</c>: a new vma at <paramref name="addr"/> with <c>vm_pgoff</c> = <paramref name="pgoff"/>;
+    /// for a file, <c>vma-&gt;vm_file = get_file(file); error = call_mmap(file, vma);</c> and on error the
+    /// reference goes again and nothing is mapped.
+    /// </summary>
+    [Kernel("mmap_region", "mm/mmap.c")]
+    private long MmapRegion(KernelFile? file, ulong addr, ulong len, ulong vmFlags, ulong pgoff)
+    {
+        var vma = new Vma(addr, addr + len, pgoff, vmFlags & ~Vma.VM_GROWSDOWN, file);
         if (file is not null)
         {
-            // mmap_region: vma->vm_file = get_file(file); error = call_mmap(file, vma);
             file.Get();
             int err = file.Ops.Mmap(file, vma);
             if (err < 0)
@@ -141,17 +240,50 @@ public sealed class MmStruct
         return (long)addr;
     }
 
-    // file_mmap_ok for a file without FMODE_UNSIGNED_OFFSET: MAX_LFS_FILESIZE bounds the mapping.
-    private bool FileMmapOk(ulong pgoff, ulong len)
+    /// <summary>
+    /// <c>file_mmap_size_max</c>: how far (in bytes) a mapping of this file may reach. Regular files, block
+    /// devices and sockets: <c>MAX_LFS_FILESIZE</c> (<c>LLONG_MAX</c> on 64-bit, <c>ULONG_MAX &lt;&lt; PAGE_SHIFT</c>
+    /// on 32-bit). Files with unsigned offsets (DRM nodes: 6.1's <c>drm_open_helper</c> sets
+    /// <c>FMODE_UNSIGNED_OFFSET</c>; 6.12 reads <c>FOP_UNSIGNED_OFFSET</c> from the DRM fops, which every modelled
+    /// driver's <c>DEFINE_DRM_GEM_FOPS</c> / <c>DEFINE_DRM_GEM_DMA_FOPS</c> carries): 0, meaning no limit but the
+    /// end of the offset space. Everything else, character devices such as kvmfr and the mode-less anon inodes of
+    /// dma-buf files: <c>ULONG_MAX</c> ("random drivers might want more").
+    /// </summary>
+    [Kernel("file_mmap_size_max", "mm/mmap.c")]
+    private ulong FileMmapSizeMax(KernelFile file)
     {
-        ulong maxsize = _is32 ? ((ulong)uint.MaxValue << 12) : long.MaxValue;
-        if (len > maxsize)
+        uint type = file.Inode.Mode & Inode.S_IFMT;
+        if (type is Inode.S_IFREG or Inode.S_IFBLK or Inode.S_IFSOCK)
+        {
+            return _is32 ? (ulong)uint.MaxValue << Align.PAGE_SHIFT : long.MaxValue;
+        }
+        if ((file.Mode & KernelFile.FMODE_UNSIGNED_OFFSET) != 0)
+        {
+            return 0;
+        }
+        return _is32 ? uint.MaxValue : ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// <c>file_mmap_ok</c> (u64 arithmetic on every architecture): <c>if (maxsize &amp;&amp; len &gt; maxsize) return false;
+    /// maxsize -= len; if (pgoff &gt; maxsize &gt;&gt; PAGE_SHIFT) return false;</c>. For <c>ULONG_MAX</c> the mapping must
+    /// end below 2^64 (2^32 on ARM): offset 2^63 passes on x86_64 and the driver's <c>.mmap</c> decides; for 0
+    /// (DRM) it may end exactly at 2^64.
+    /// </summary>
+    [Kernel("file_mmap_ok", "mm/mmap.c")]
+    private bool FileMmapOk(KernelFile file, ulong pgoff, ulong len)
+    {
+        ulong maxsize = FileMmapSizeMax(file);
+        if (maxsize != 0 && len > maxsize)
         {
             return false;
         }
-        maxsize -= len;
-        return pgoff <= maxsize >> 12;
+        maxsize = unchecked(maxsize - len);
+        return pgoff <= maxsize >> Align.PAGE_SHIFT;
     }
+
+    // calc_vm_flag_bits: MAP_GROWSDOWN -> VM_GROWSDOWN (the only one of its bits a modelled path tests).
+    private static ulong CalcVmFlagBits(uint flags) => (flags & Mman.MAP_GROWSDOWN) != 0 ? Vma.VM_GROWSDOWN : 0;
 
     private static ulong CalcVmProtBits(uint prot) =>
         ((prot & Mman.PROT_READ) != 0 ? Vma.VM_READ : 0) |

@@ -45,6 +45,8 @@ public sealed class Vma
     public const ulong VM_MAYSHARE = 0x80;
     /// <summary>VM_PFNMAP.</summary>
     public const ulong VM_PFNMAP = 0x400;
+    /// <summary>VM_GROWSDOWN.</summary>
+    public const ulong VM_GROWSDOWN = 0x100;
     /// <summary>VM_IO.</summary>
     public const ulong VM_IO = 0x4000;
     /// <summary>VM_DONTCOPY.</summary>
