@@ -30,6 +30,10 @@ public static class DataLocator
         return null;
     }
 
+    /// <summary>What to do when <see cref="FindDataDir"/> found nothing (the installed tool run outside a clone).</summary>
+    public const string NotFoundHint =
+        "the bundled data/ folder was not found: run dmabufsim inside a clone of the repository, pass trace files or folders, or set DMABUFSIM_DATA=/path/to/the/clone/data";
+
     /// <summary>The default replay set: every trace family and the vectors, in a stable order.</summary>
     public static List<string> DefaultReplayPaths(string dataDir) =>
         [Path.Combine(dataDir, "traces"), Path.Combine(dataDir, "vectors")];

@@ -37,7 +37,7 @@ public static class ReplayRun
             var data = DataLocator.FindDataDir();
             if (data is null)
             {
-                stderr.WriteLine("dmabufsim replay: no PATH given and the bundled data/ folder was not found (set DMABUFSIM_DATA)");
+                stderr.WriteLine("dmabufsim replay: no PATH given and " + DataLocator.NotFoundHint);
                 return 2;
             }
             inputs = DataLocator.DefaultReplayPaths(data);

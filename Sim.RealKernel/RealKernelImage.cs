@@ -66,7 +66,7 @@ public sealed class RealKernelImage
         {
             cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "dmabufsim");
         }
-        var data = DataLocator.FindDataDir() ?? throw new RealKernelException("the repository's data/ folder was not found (set DMABUFSIM_DATA)");
+        var data = DataLocator.FindDataDir() ?? throw new RealKernelException(DataLocator.NotFoundHint);
         var repo = Path.GetDirectoryName(data)!;
         if (!File.Exists(Path.Combine(repo, "tools", "realkernel", "agent", "agent.c")))
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 
 namespace Sim.Reliability;
 
@@ -10,15 +11,37 @@ namespace Sim.Reliability;
 /// </summary>
 public static class StressRun
 {
-    /// <summary>Runs the stress and prints the violations and the closing line; returns the exit status.</summary>
-    public static int Run(long ops, int seed, TextWriter stdout, Action<RandomUse>? attach = null, Action<RandomUse>? finished = null)
+    /// <summary>
+    /// Runs the stress and prints the violations and the closing line; returns the exit status. With
+    /// <paramref name="json"/>: JSON Lines instead, one <c>{"type":"violation",...}</c> per violation, one
+    /// <c>{"type":"op",...}</c> per operation kind, then <c>{"type":"summary",...}</c>.
+    /// </summary>
+    public static int Run(long ops, int seed, TextWriter stdout, bool json = false, Action<RandomUse>? attach = null, Action<RandomUse>? finished = null)
     {
+        ArgumentNullException.ThrowIfNull(stdout);
         var sw = Stopwatch.StartNew();
         using var run = new RandomUse(seed);
         attach?.Invoke(run);
         run.Run(ops);
         finished?.Invoke(run);
         sw.Stop();
+        if (json)
+        {
+            foreach (var v in run.Violations)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new { type = "violation", seed = v.Seed, step = v.Step, operation = v.Operation, message = v.Message }));
+            }
+            foreach (var (op, (calls, ok)) in run.Stats)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new { type = "op", op, calls, succeeded = ok }));
+            }
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                type = "summary", ops, seed, violations = run.Violations.Count,
+                ops_per_second = Math.Round(ops / Math.Max(sw.Elapsed.TotalSeconds, 1e-9)),
+            }));
+            return run.Violations.Count == 0 ? 0 : 1;
+        }
         foreach (var v in run.Violations)
         {
             stdout.WriteLine(v.ToString());

@@ -14,8 +14,9 @@ internal static class ImporterTestCommand
         var width = new Option<uint>("--width") { Description = "dumb buffer width", DefaultValueFactory = _ => 640 };
         var height = new Option<uint>("--height") { Description = "dumb buffer height", DefaultValueFactory = _ => 480 };
         var bpp = new Option<uint>("--bpp") { Description = "bits per pixel", DefaultValueFactory = _ => 32 };
-        var cmd = new Command("importer-test", "Export a dumb buffer and map it into a kernel importer (importer_test2)") { exporter, width, height, bpp };
-        cmd.SetAction(pr => ImporterTest.Run(pr.GetValue(exporter)!, pr.GetValue(width), pr.GetValue(height), pr.GetValue(bpp), Console.Out, Console.Error));
+        var json = new Option<bool>("--json") { Description = "print one JSON summary object instead of the pr_info line" };
+        var cmd = new Command("importer-test", "Export a dumb buffer and map it into a kernel importer (importer_test2)") { exporter, width, height, bpp, json };
+        cmd.SetAction(pr => ImporterTest.Run(pr.GetValue(exporter)!, pr.GetValue(width), pr.GetValue(height), pr.GetValue(bpp), Console.Out, Console.Error, pr.GetValue(json)));
         return cmd;
     }
 }

@@ -12,22 +12,23 @@ internal static class StressCommand
         var ops = new Option<long>("--ops") { Description = "number of random operations", DefaultValueFactory = _ => 100_000 };
         var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
         var timeline = new Option<string?>("--timeline") { Description = "write the run's timeline: FILE.json (Trace Event Format), FILE.html (page), other names both, - the summary (use a small --ops)" };
-        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed, timeline };
-        cmd.SetAction(pr => Run(pr.GetValue(ops), pr.GetValue(seed), pr.GetValue(timeline), Console.Out, Console.Error));
+        var json = new Option<bool>("--json") { Description = "JSON Lines: one object per violation and per operation kind, then a summary object" };
+        var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed, json, timeline };
+        cmd.SetAction(pr => Run(pr.GetValue(ops), pr.GetValue(seed), pr.GetValue(json), pr.GetValue(timeline), Console.Out, Console.Error));
         return cmd;
     }
 
     /// <summary>Runs the stress; with <paramref name="timeline"/>, records every step on a timeline and writes it.</summary>
-    internal static int Run(long ops, int seed, string? timeline, TextWriter stdout, TextWriter stderr)
+    internal static int Run(long ops, int seed, bool json, string? timeline, TextWriter stdout, TextWriter stderr)
     {
         if (timeline is null)
         {
-            return StressRun.Run(ops, seed, stdout);
+            return StressRun.Run(ops, seed, stdout, json);
         }
         Sim.Timeline.TimelineRecorder? rec = null;
         Sim.Timeline.Timeline? tl = null;
         long step = 0;
-        int status = StressRun.Run(ops, seed, stdout, run =>
+        int status = StressRun.Run(ops, seed, stdout, json, run =>
         {
             rec = new Sim.Timeline.TimelineRecorder(run.Machine, $"stress --ops {ops} --seed {seed}");
             run.StepStarting = (pid, comm) => rec.BeginCall(rec.ProcessTrack(pid, comm), "step", step++);

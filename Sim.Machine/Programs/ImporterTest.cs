@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Boot;
 using Sim.Core.Dma;
@@ -29,8 +30,12 @@ public static class ImporterTest
     /// <param name="Nents">Mapped entries of the table.</param>
     public readonly record struct ImporterResult(int Ret, uint RegAddr, uint RegSize, int Nents);
 
-    /// <summary>Runs the command; 0 on success, 1 when a step failed (the error on <paramref name="stderr"/>).</summary>
-    public static int Run(string exporter, uint width, uint height, uint bpp, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Runs the command; 0 on success, 1 when a step failed (the error on <paramref name="stderr"/>). With
+    /// <paramref name="json"/>: one summary object instead of the <c>pr_info</c> line
+    /// (<c>{"type":"summary","exporter":...,"ret":0,"reg_addr":...,"reg_size":...,"nents":...}</c>, or the failing step).
+    /// </summary>
+    public static int Run(string exporter, uint width, uint height, uint bpp, TextWriter stdout, TextWriter stderr, bool json = false)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -45,7 +50,22 @@ public static class ImporterTest
         if (ret != 0)
         {
             stderr.Write($"importer-test: {step}: {ErrnoNames.Format(ret)}\n");
+            if (json)
+            {
+                stdout.WriteLine(JsonSerializer.Serialize(new { type = "summary", exporter, ret, step, error = ErrnoNames.Format(ret) }));
+            }
             return 1;
+        }
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                type = "summary", exporter, ret = 0,
+                reg_addr = string.Create(CultureInfo.InvariantCulture, $"0x{result.RegAddr:x8}"),
+                reg_size = string.Create(CultureInfo.InvariantCulture, $"0x{result.RegSize:x8}"),
+                nents = result.Nents,
+            }));
+            return 0;
         }
         stdout.Write(string.Create(CultureInfo.InvariantCulture, $"reg_addr = 0x{result.RegAddr:x8}, reg_size = 0x{result.RegSize:x8}\n"));
         if (pages)
