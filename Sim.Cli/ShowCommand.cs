@@ -85,7 +85,7 @@ public static class ShowCommand
     }
 
     /// <summary>The pages of the machine's state at the stop.</summary>
-    public static List<TourStep> Pages(ReplayContext ctx)
+    public static List<TourStep> Pages(ReplaySession ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         var v = MachineView.Capture(ctx.Machine);
