@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Replay;
 
 namespace Benchmarks;

@@ -1,10 +1,10 @@
 // The fuzz harness of the trace and vector readers: every input must read cleanly or end as a TraceFormatException
-// naming the file and the line (Sim.Cli.Reliability.TraceFuzzTarget). Modes:
+// naming the file and the line (Sim.Reliability.TraceFuzzTarget). Modes:
 //   Fuzz                 AFL++ (SharpFuzz out-of-process; run under afl-fuzz after `sharpfuzz Sim.Core.dll`)
 //   Fuzz libfuzzer       libFuzzer (SharpFuzz in-process; run under libfuzzer-dotnet)
 //   Fuzz replay PATH...  run files or folders (a corpus, AFL's crashes/) through the target and report each
 using SharpFuzz;
-using Sim.Cli.Reliability;
+using Sim.Reliability;
 
 if (args.Length > 0 && args[0] == "replay")
 {

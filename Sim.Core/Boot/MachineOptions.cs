@@ -41,6 +41,12 @@ public sealed class MachineOptions
     /// <summary><c>x86_64</c> or <c>arm</c> (32-bit: fake mmap offsets from 0x10000000).</summary>
     public string Arch { get; set; } = "x86_64";
 
+    /// <summary>
+    /// The kernel profile (<c>kernel=6.1</c>, the default, or <c>kernel=6.12</c>; from a trace header's
+    /// <c>machine_config.kernel_release</c>). Models compare it: <c>options.Kernel &gt;= KernelVersion.V6_12</c>.
+    /// </summary>
+    public KernelVersion Kernel { get; set; } = KernelVersion.V6_1;
+
     /// <summary>PAGE_SIZE.</summary>
     public int PageSize { get; set; } = 4096;
 
@@ -207,6 +213,14 @@ public sealed class MachineOptions
                 }
                 error = $"swiotlb={v}: expected force or a slab count";
                 return false;
+            case "kernel":
+                if (KernelVersion.TryParseProfile(v, out var kv))
+                {
+                    Kernel = kv;
+                    return true;
+                }
+                error = $"kernel={v}: expected 6.1 or 6.12";
+                return false;
             case "arch":
                 if (v is "arm" or "x86_64")
                 {
@@ -266,7 +280,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb=)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb=)";
                 return false;
         }
     }
@@ -311,6 +325,11 @@ public sealed class MachineOptions
             return o;
         }
         o.MachineConfig = mc.Clone();
+        if (mc.TryGetProperty("kernel_release", out var rel) && rel.ValueKind == JsonValueKind.String &&
+            KernelVersion.TryParseProfile(rel.GetString(), out var kernel))
+        {
+            o.Kernel = kernel;
+        }
         if (mc.TryGetProperty("arch", out var arch) && arch.ValueKind == JsonValueKind.String)
         {
             o.Arch = arch.GetString()!;
@@ -431,7 +450,7 @@ public sealed class MachineOptions
     /// <summary>A one-line summary for people (the replay table, the tour).</summary>
     public override string ToString()
     {
-        var parts = new List<string> { Arch, $"mem={RamBytes >> 20}M" };
+        var parts = new List<string> { Arch, "kernel=" + Kernel.Profile, $"mem={RamBytes >> 20}M" };
         if (CmaBytes is { } c)
         {
             parts.Add($"cma={c >> 20}M");

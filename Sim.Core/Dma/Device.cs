@@ -51,8 +51,23 @@ public sealed class Device
     /// <summary><c>dma_parms</c>, or null.</summary>
     public DeviceDmaParameters? DmaParms { get; set; }
 
-    /// <summary><c>get_dma_ops(dev)</c>.</summary>
+    /// <summary>
+    /// Which implementation serves the device's DMA calls: dma-direct or iommu-dma. On 6.1 that is the
+    /// <c>dma_map_ops</c> table (<c>get_dma_ops(dev)</c>); on 6.12 iommu-dma is reached through
+    /// <c>dev-&gt;dma_iommu</c> with no table (see <see cref="DmaMapOps"/>).
+    /// </summary>
     public DmaOps Ops { get; set; }
+
+    /// <summary>
+    /// <c>dev-&gt;dma_ops</c> is set (<c>get_dma_ops(dev) != NULL</c>): true for an iommu-dma device on 6.1
+    /// (<c>iommu_setup_dma_ops</c> installs <c>&amp;iommu_dma_ops</c>); always false on 6.12, where
+    /// CONFIG_IOMMU_DMA devices have <c>dev-&gt;dma_iommu</c> set and kernel/dma/mapping.c calls iommu-dma
+    /// directly (<c>use_dma_iommu(dev)</c>).
+    /// </summary>
+    public bool DmaMapOps { get; set; }
+
+    /// <summary><c>dev-&gt;dma_iommu</c> (6.12 only): kernel/dma/mapping.c calls the <c>iommu_dma_*</c> functions directly.</summary>
+    public bool DmaIommu { get; set; }
 
     /// <summary>The IOMMU group id, or -1 when the device is not behind an IOMMU.</summary>
     public int IommuGroup { get; set; } = -1;

@@ -53,6 +53,22 @@ public sealed class IommuDomain
 [Kernel("iommu_dma_ops", "drivers/iommu/dma-iommu.c")]
 public sealed class DmaIommu
 {
+    /// <summary>
+    /// <c>iommu_setup_dma_ops(dev)</c> for a device in a DMA domain. 6.1 installs the ops table:
+    /// <c>dev-&gt;dma_ops = &amp;iommu_dma_ops</c>, so <c>get_dma_ops(dev)</c> is non-NULL. 6.12 (the
+    /// CONFIG_IOMMU_DMA direct calls, upstream 6.10) sets <c>dev-&gt;dma_iommu = iommu_is_dma_domain(domain)</c> and
+    /// leaves <c>dev-&gt;dma_ops</c> NULL; kernel/dma/mapping.c tests <c>use_dma_iommu(dev)</c> after
+    /// <c>dma_map_direct()</c> and calls <c>iommu_dma_map_sg</c> and the others by name.
+    /// </summary>
+    [Kernel("iommu_setup_dma_ops", "drivers/iommu/dma-iommu.c")]
+    public static void SetupDmaOps(Device dev, Boot.KernelVersion kernel)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        dev.Ops = DmaOps.Iommu;
+        dev.DmaIommu = kernel >= Boot.KernelVersion.V6_12;
+        dev.DmaMapOps = !dev.DmaIommu;
+    }
+
     /// <summary><c>iommu_dma_opt_mapping_size</c>: <c>iova_rcache_range()</c> = 128 KiB.</summary>
     [Kernel("iommu_dma_opt_mapping_size", "drivers/iommu/dma-iommu.c")]
     public static ulong OptMappingSize() => IovaDomain.RcacheRange();

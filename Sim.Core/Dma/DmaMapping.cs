@@ -49,7 +49,7 @@ public sealed class DmaMapping(MachineOptions options, DmaDirect direct, Swiotlb
         _ = SetSegBoundary(dev, 0xffffffff);
         if (options.DmaPath == DmaPath.Iommu)
         {
-            dev.Ops = DmaOps.Iommu;
+            DmaIommu.SetupDmaOps(dev, options.Kernel);
             dev.IommuGroup = _nextIommuGroup++;
             dev.Domain = new IommuDomain();
         }

@@ -83,6 +83,13 @@ public sealed class Cma
     public ulong FreePages => Count - UsedPages;
 
     /// <summary>
+    /// How many times <c>cma_alloc</c> called <c>alloc_contig_range</c> (each call drains the per-cpu page lists:
+    /// <c>drain_all_pages(zone)</c>, see <see cref="PerCpuPages"/>). A request that finds no room in the bitmap
+    /// does not call it.
+    /// </summary>
+    public ulong ContigRangeCalls { get; private set; }
+
+    /// <summary>
     /// Seam for <c>alloc_contig_range(start, end, MIGRATE_CMA, gfp)</c>: null = the range is always free (nothing
     /// movable lives in the model's CMA pages); the integrator may return -EBUSY to exercise the retry loop.
     /// </summary>
@@ -268,6 +275,7 @@ public sealed class Cma
             }
             SetBits(bitmapNo, bitmapCount);
             pfn = BasePfn + (bitmapNo << OrderPerBit);
+            ContigRangeCalls++; // alloc_contig_range: start_isolate_page_range, then drain_all_pages(zone)
             ret = s_allocContigRange.ShouldFail() ? -(int)Errno.ENOMEM : AllocContigRange?.Invoke(pfn, pfn + count) ?? 0;
             if (ret == 0)
             {

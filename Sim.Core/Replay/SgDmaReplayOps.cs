@@ -383,7 +383,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         check.ResultU64("dma_max_mapping_size", dma.MaxMappingSize(dev));
         check.ResultU64("dma_opt_mapping_size", dma.OptMappingSize(dev));
         check.ResultBool("is_swiotlb_active", DmaMapping.IsSwiotlbActive(dev));
-        check.ResultString("dma_ops", dev.Ops == DmaOps.Iommu ? "iommu-dma(ops set)" : "dma-direct(ops NULL)");
+        check.ResultString("dma_ops", dev.DmaMapOps ? "iommu-dma(ops set)" : "dma-direct(ops NULL)");
         check.ResultI64("iommu_group", dev.IommuGroup);
         check.ResultI64("iommu_domain_type", dev.Domain?.Type ?? -1);
         check.ResultI64("HZ", ctx.Options.Hz);

@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
-using Sim.Cli;
-using Sim.Cli.DiffTest;
-using Sim.Cli.RealKernel;
+using Sim.Machine;
+using Sim.RealKernel.DiffTest;
+using Sim.RealKernel;
 using Xunit;
 
 namespace Sim.Tests.Cli;
@@ -21,7 +21,7 @@ public sealed class DiffTestTests
         return Path.Combine(Path.GetDirectoryName(data)!, "Sim.Tests", "Cli", "Data", "difftest-bpp-limit.answers.jsonl");
     }
 
-    private static DiffTestCommand.Settings Recorded() => new()
+    private static DiffTestRun.Settings Recorded() => new()
     {
         Seed = 1,
         From = 141,
@@ -36,10 +36,10 @@ public sealed class DiffTestTests
     {
         var oracle = new RecordedOracle(AnswersPath());
         var o = new StringWriter();
-        DiffTestCommand.CampaignResult result;
+        DiffTestRun.CampaignResult result;
         using (FaultInjection.Enable("bpp-limit"))
         {
-            result = DiffTestCommand.Campaign(Recorded(), oracle, o);
+            result = DiffTestRun.Campaign(Recorded(), oracle, o);
         }
         Assert.True(result.Differences > 0, o.ToString());
         var (_, cmp) = Assert.Single(result.Minimal);
@@ -59,7 +59,7 @@ public sealed class DiffTestTests
     {
         var oracle = new RecordedOracle(AnswersPath());
         var o = new StringWriter();
-        var result = DiffTestCommand.Campaign(Recorded(), oracle, o);
+        var result = DiffTestRun.Campaign(Recorded(), oracle, o);
         Assert.Equal(0, result.Differences);
         Assert.Equal(1, result.Sequences);
         Assert.Contains("1 sequences, 6 calls, 0 differences", o.ToString(), StringComparison.Ordinal);
@@ -103,9 +103,9 @@ public sealed class DiffTestTests
     [Fact]
     public void FamiliesParse()
     {
-        Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestCommand.ParseFamilies("dumb, GEM"));
-        Assert.Equal(CallFamilies.All, DiffTestCommand.ParseFamilies("all"));
-        Assert.Throws<ArgumentException>(() => DiffTestCommand.ParseFamilies("dumb,nope"));
+        Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestRun.ParseFamilies("dumb, GEM"));
+        Assert.Equal(CallFamilies.All, DiffTestRun.ParseFamilies("all"));
+        Assert.Throws<ArgumentException>(() => DiffTestRun.ParseFamilies("dumb,nope"));
     }
 }
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Sim.Cli;
+using Sim.Machine;
 using Xunit;
 
 namespace Sim.Tests.Cli;
@@ -23,7 +23,7 @@ public sealed class ReplayCommandTests : IDisposable
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = ReplayCommand.Run(paths, json, verbose: false, allowSkipped, machine: null, o, e);
+        int code = ReplayRun.Run(paths, json, verbose: false, allowSkipped, machine: null, o, e);
         return (code, o.ToString(), e.ToString());
     }
 
@@ -64,7 +64,7 @@ public sealed class ReplayCommandTests : IDisposable
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = ReplayCommand.Run([], json: false, verbose: false, allowSkipped: true, machine: "mem=banana", o, e);
+        int code = ReplayRun.Run([], json: false, verbose: false, allowSkipped: true, machine: "mem=banana", o, e);
         Assert.Equal(2, code);
         Assert.Contains("mem=banana", e.ToString(), StringComparison.Ordinal);
     }

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Sim.Cli;
-using Sim.Cli.Teaching;
+using Sim.Machine;
+using Sim.Teaching;
 using Xunit;
 
 namespace Sim.Tests.Cli;
@@ -33,7 +33,7 @@ public sealed class ShowCommandTests
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = ShowCommand.Run(path, at, html, new TerminalView(o, false, 100), e);
+        int code = ShowRun.Run(path, at, html, new TerminalView(o, false, 100), e);
         return (code, o.ToString(), e.ToString());
     }
 
@@ -127,7 +127,7 @@ public sealed class ShowCommandTests
             var res = e.GetProperty("result");
             var bits = CmaStripFigure.DecodeBitmap(res.GetProperty("bitmap").GetString()!, res.GetProperty("count").GetUInt64());
             List<TourStep>? pages = null;
-            new Sim.Core.Replay.ReplayEngine(Composition.BuildMachine).ReplayFileUntil(path, after, (ctx, _) => pages = ShowCommand.Pages(ctx), out _);
+            new Sim.Core.Replay.ReplayEngine(Composition.BuildMachine).ReplayFileUntil(path, after, (ctx, _) => pages = ShowRun.Pages(ctx), out _);
             var strip = pages!.SelectMany(p => p.Figures).OfType<CmaStripFigure>().Single();
             Assert.Equal(bits, strip.Used);
             checkedDumps++;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
-using Sim.Cli;
-using Sim.Cli.Teaching;
+using Sim.Machine;
+using Sim.Teaching;
 using Sim.Core.Boot;
 using Xunit;
 
@@ -288,7 +288,7 @@ public sealed class TourTests
     public void RedirectedOutputIsPlainAndFitsTheWidth(int width)
     {
         var o = new StringWriter();
-        int code = TourCommand.Run(null, null, false, new TerminalView(o, terminal: false, width), new StringReader(""), new StringWriter());
+        int code = TourRun.Run(null, null, false, new TerminalView(o, terminal: false, width), new StringReader(""), new StringWriter());
         Assert.Equal(0, code);
         string text = o.ToString();
         Assert.DoesNotContain('\u001b', text);
@@ -303,7 +303,7 @@ public sealed class TourTests
     public void TerminalOutputHasColour()
     {
         var o = new StringWriter();
-        TourCommand.Run(null, null, false, new TerminalView(o, terminal: true, 100), new StringReader(""), new StringWriter());
+        TourRun.Run(null, null, false, new TerminalView(o, terminal: true, 100), new StringReader(""), new StringWriter());
         Assert.Contains('\u001b', o.ToString());
     }
 
@@ -312,7 +312,7 @@ public sealed class TourTests
     {
         var o = new StringWriter();
         var input = new CountingReader("\n\n");
-        int code = TourCommand.Run(null, null, true, new TerminalView(o, false, 100), input, new StringWriter());
+        int code = TourRun.Run(null, null, true, new TerminalView(o, false, 100), input, new StringWriter());
         Assert.Equal(0, code);
         Assert.Equal(7, input.Reads);
         Assert.Equal(7, o.ToString().Split("-- Enter: next step --").Length - 1);
@@ -322,7 +322,7 @@ public sealed class TourTests
     public void BadMachineExits2()
     {
         var e = new StringWriter();
-        Assert.Equal(2, TourCommand.Run("mem=banana", null, false, new TerminalView(new StringWriter(), false, 80), new StringReader(""), e));
+        Assert.Equal(2, TourRun.Run("mem=banana", null, false, new TerminalView(new StringWriter(), false, 80), new StringReader(""), e));
         Assert.Contains("--machine", e.ToString(), StringComparison.Ordinal);
     }
 
@@ -332,7 +332,7 @@ public sealed class TourTests
         string path = Path.Combine(Path.GetTempPath(), $"tour-{Environment.ProcessId}.html");
         try
         {
-            Assert.Equal(0, TourCommand.Run("mem=1G iommu=on vgem", path, false, new TerminalView(new StringWriter(), false, 100), new StringReader(""), new StringWriter()));
+            Assert.Equal(0, TourRun.Run("mem=1G iommu=on vgem", path, false, new TerminalView(new StringWriter(), false, 100), new StringReader(""), new StringWriter()));
             Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(path), StringComparison.Ordinal);
         }
         finally

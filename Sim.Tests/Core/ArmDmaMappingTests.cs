@@ -107,10 +107,10 @@ public class ArmDmaMappingTests
     [Fact]
     public void MachineWiringFollowsTheCmaOption()
     {
-        using var arm = Sim.Cli.Composition.BuildMachine(new MachineOptions().ApplyArmBoard());
+        using var arm = Sim.Machine.Composition.BuildMachine(new MachineOptions().ApplyArmBoard());
         Assert.NotNull(arm.GetService(typeof(ArmDmaMapping)));
         Assert.Same(((DmaContiguous)arm.GetService(typeof(DmaContiguous))!).DefaultArea, arm.GetService(typeof(Cma)));
-        using var x86 = Sim.Cli.Composition.BuildMachine(new MachineOptions());
+        using var x86 = Sim.Machine.Composition.BuildMachine(new MachineOptions());
         Assert.Null(x86.GetService(typeof(Cma)));
         Assert.Null(x86.GetService(typeof(ArmDmaMapping)));
         Assert.NotNull(x86.GetService(typeof(Vmalloc)));

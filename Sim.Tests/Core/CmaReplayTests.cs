@@ -109,7 +109,7 @@ public class CmaReplayTests
             }
             return services.BuildServiceProvider();
         });
-        string path = Path.Combine(Sim.Cli.DataLocator.FindDataDir()!, "traces", "linux-6.1-cma-arm", file);
+        string path = Path.Combine(Sim.Machine.DataLocator.FindDataDir()!, "traces", "linux-6.1-cma-arm", file);
         return engine.ReplayFile(path, file);
     }
 
@@ -122,7 +122,7 @@ public class CmaReplayTests
         var r = Replay(file, withDriver: true);
         Assert.Null(r.FormatError);
         Assert.True(r.Differences.Count == 0, string.Join("\n", r.Differences.Take(5)));
-        int states = File.ReadLines(Path.Combine(Sim.Cli.DataLocator.FindDataDir()!, "traces", "linux-6.1-cma-arm", file))
+        int states = File.ReadLines(Path.Combine(Sim.Machine.DataLocator.FindDataDir()!, "traces", "linux-6.1-cma-arm", file))
             .Count(l => l.Contains("\"op\":\"cma_state\"", StringComparison.Ordinal));
         Assert.Equal(states, r.Ops["cma_state"].Passed);
         Assert.True(r.Ops["DRM_IOCTL_MODE_CREATE_DUMB"].Passed > 0);

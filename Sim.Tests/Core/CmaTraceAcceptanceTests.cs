@@ -26,7 +26,7 @@ public class CmaTraceAcceptanceTests
     }
 
     private static string TraceDir() =>
-        Path.Combine(Sim.Cli.DataLocator.FindDataDir() ?? throw new InvalidOperationException("data folder not found"), "traces", "linux-6.1-cma-arm");
+        Path.Combine(Sim.Machine.DataLocator.FindDataDir() ?? throw new InvalidOperationException("data folder not found"), "traces", "linux-6.1-cma-arm");
 
     [Fact]
     public void AllEightSharedFilesAreThere() => Assert.Equal(8, Files().Count);

@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Dma;
 using Sim.Core.Lib;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Dma;
 using Sim.Core.Mm;
 using Sim.Core.Replay;

@@ -157,7 +157,7 @@ public class VmallocTests
     {
         // kvmfr-load-errors i=2 and i=7: the warn_alloc line carries current's comm, then dump_stack and Mem-Info;
         // the zero-size WARN_ON_ONCE prints the cut-here report once per boot and taints W.
-        using var sp = Sim.Cli.Composition.BuildMachine(new MachineOptions());
+        using var sp = Sim.Machine.Composition.BuildMachine(new MachineOptions());
         var vm = (Vmalloc)sp.GetService(typeof(Vmalloc))!;
         var printk = (Sim.Core.Kernel.Printk)sp.GetService(typeof(Sim.Core.Kernel.Printk))!;
         var current = (Sim.Core.Kernel.CurrentTask)sp.GetService(typeof(Sim.Core.Kernel.CurrentTask))!;

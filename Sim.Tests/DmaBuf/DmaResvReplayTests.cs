@@ -1,4 +1,4 @@
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Replay;
 using Xunit;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Time;

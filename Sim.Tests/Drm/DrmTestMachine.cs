@@ -22,7 +22,7 @@ internal sealed class DrmTestMachine : IDisposable
         {
             o.AddDrmDevice(d);
         }
-        _sp = Sim.Cli.Composition.BuildMachine(o);
+        _sp = Sim.Machine.Composition.BuildMachine(o);
         Core = _sp.GetRequiredService<DrmCore>();
         P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
         Live = _sp.GetRequiredService<LiveObjects>();

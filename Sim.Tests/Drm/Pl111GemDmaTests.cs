@@ -3,7 +3,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
@@ -222,7 +222,7 @@ public class Pl111GemDmaTests
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        Assert.Equal(0, ImporterTestCommand.Run("cma", 640, 480, 32, o, e));
+        Assert.Equal(0, ImporterTest.Run("cma", 640, 480, 32, o, e));
         Assert.Equal("reg_addr = 0x7f100000, reg_size = 0x0012c000\n", o.ToString());
     }
 
@@ -249,11 +249,11 @@ public class Pl111GemDmaTests
             firstRun++;
         }
         Assert.True(runs > 1, "the seeded scatter must break the buffer into several runs");
-        int primeFd = ImporterTestCommand.PrimeHandleToFd(b.P, fd, h);
+        int primeFd = ImporterTest.PrimeHandleToFd(b.P, fd, h);
         Assert.True(primeFd >= 0);
         var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(b.Sp.GetRequiredService<Sim.DmaBuf.DmaBufList>(), b.P, primeFd);
         Assert.Equal(0, err);
-        var r = ImporterTestCommand.ImporterTest2(b.Sp.GetRequiredService<Sim.Core.Dma.DmaMapping>(), dmabuf);
+        var r = ImporterTest.ImporterTest2(b.Sp.GetRequiredService<Sim.Core.Dma.DmaMapping>(), dmabuf);
         Assert.Equal(0, r.Ret);
         Assert.Equal(runs, r.Nents);
         Assert.Equal((uint)(bo.Pages[0] << 12), r.RegAddr);
@@ -268,7 +268,7 @@ public class Pl111GemDmaTests
     public void Importer_test_command_with_pages_prints_the_first_entry_and_the_count()
     {
         var o = new StringWriter();
-        Assert.Equal(0, ImporterTestCommand.Run("pages", 640, 480, 32, o, new StringWriter()));
+        Assert.Equal(0, ImporterTest.Run("pages", 640, 480, 32, o, new StringWriter()));
         var lines = o.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
         Assert.StartsWith("reg_addr = 0x", lines[0], StringComparison.Ordinal);
@@ -328,7 +328,7 @@ public class Pl111GemDmaTests
             switch (Math.Abs(r % 6))
             {
                 case 0 when handle:
-                    int pfd = ImporterTestCommand.PrimeHandleToFd(b.P, b.Fd, h);
+                    int pfd = ImporterTest.PrimeHandleToFd(b.P, b.Fd, h);
                     ok &= pfd >= 0;
                     fds.Add(pfd);
                     break;

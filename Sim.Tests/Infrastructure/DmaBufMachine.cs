@@ -13,7 +13,7 @@ public sealed class DmaBufMachine : IDisposable
 {
     public DmaBufMachine(MachineOptions? options = null)
     {
-        Services = Sim.Cli.Composition.BuildMachine(options ?? new MachineOptions());
+        Services = Sim.Machine.Composition.BuildMachine(options ?? new MachineOptions());
         List = Services.GetRequiredService<DmaBufList>();
         Warnings = Services.GetRequiredService<Warnings>();
         Live = Services.GetRequiredService<LiveObjects>();

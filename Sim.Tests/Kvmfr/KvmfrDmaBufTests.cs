@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Dma;
 using Sim.Core.Fs;

@@ -1,4 +1,4 @@
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;

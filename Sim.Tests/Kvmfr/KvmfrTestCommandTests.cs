@@ -1,4 +1,4 @@
-using Sim.Cli;
+using Sim.Machine;
 using Xunit;
 
 namespace Sim.Tests.Kvmfr;
@@ -14,7 +14,7 @@ public class KvmfrTestCommandTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = KvmfrTestCommand.Run(null, stdout, stderr);
+        int rc = KvmfrTest.Run(null, stdout, stderr);
         Assert.Equal(255, rc);
         Assert.Equal("Size: 17592186044415 MiB\n", stdout.ToString());
         Assert.Equal("ioctl: Invalid argument\n", stderr.ToString());
@@ -26,7 +26,7 @@ public class KvmfrTestCommandTests
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        int rc = KvmfrTestCommand.Run("1,1,1,1,1,1,1,1,1,1", stdout, stderr);
+        int rc = KvmfrTest.Run("1,1,1,1,1,1,1,1,1,1", stdout, stderr);
         Assert.Equal(0, rc);
         Assert.Equal("", stderr.ToString());
         Assert.Equal(Transcript("kvmfr-seed-static1.stdout.txt"), stdout.ToString());

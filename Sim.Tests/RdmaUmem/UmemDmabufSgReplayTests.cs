@@ -34,7 +34,7 @@ public class UmemDmabufSgReplayTests
         LiveObjects? live = null;
         var engine = new ReplayEngine(options =>
         {
-            var sp = Sim.Cli.Composition.BuildMachine(options);
+            var sp = Sim.Machine.Composition.BuildMachine(options);
             warnings = sp.GetRequiredService<Warnings>();
             live = sp.GetRequiredService<LiveObjects>();
             return sp;

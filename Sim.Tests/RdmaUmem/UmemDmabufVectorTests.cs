@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Lib;
 using Sim.Core.Replay;
 using Sim.RdmaUmem;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core;
 using Sim.Core.Lib;
 using Sim.Core.Replay;

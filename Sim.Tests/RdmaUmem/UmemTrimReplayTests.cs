@@ -146,7 +146,7 @@ public sealed class UmemTrimReplayTests : IDisposable
     [Fact]
     public void ComposedMachineRegistersTheTrimOps()
     {
-        using var machine = Sim.Cli.Composition.BuildMachine(new MachineOptions());
+        using var machine = Sim.Machine.Composition.BuildMachine(new MachineOptions());
         var table = new ReplayOpTable();
         foreach (var p in machine.GetServices<IReplayOpProvider>())
         {

@@ -1,5 +1,5 @@
-using Sim.Cli;
-using Sim.Cli.Reliability;
+using Sim.Machine;
+using Sim.Reliability;
 using Sim.Core.Debug;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
-using Sim.Cli.Reliability;
+using Sim.Machine;
+using Sim.Reliability;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
@@ -77,7 +77,7 @@ public class FaultInjectTests
         {
             inj.CaptureStacks = true;
             inj.FailSite("alloc_pages:fail_page_alloc", failures);
-            status = KvmfrTestCommand.Run(m, "2", TextWriter.Null, err);
+            status = KvmfrTest.Run(m, "2", TextWriter.Null, err);
         }
         Assert.Equal(failures, inj.Injected.Count);
         Assert.Equal(expectedStatus, status);

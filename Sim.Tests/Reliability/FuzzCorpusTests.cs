@@ -1,5 +1,5 @@
 using System.Text;
-using Sim.Cli.Reliability;
+using Sim.Reliability;
 using Xunit;
 
 namespace Sim.Tests.Reliability;

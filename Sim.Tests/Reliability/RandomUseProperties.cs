@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Sim.Cli.Reliability;
+using Sim.Reliability;
 
 namespace Sim.Tests.Reliability;
 

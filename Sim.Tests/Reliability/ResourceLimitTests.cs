@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;

@@ -131,7 +131,7 @@ public class TraceReaderTests
     [Fact]
     public void EveryBundledFileReads()
     {
-        var data = Sim.Cli.DataLocator.FindDataDir();
+        var data = Sim.Machine.DataLocator.FindDataDir();
         Assert.NotNull(data);
         int files = 0;
         foreach (var f in Sim.Core.Replay.ReplayEngine.ExpandPaths([Path.Combine(data, "traces"), Path.Combine(data, "vectors")]))

@@ -1,0 +1,247 @@
+using System.Globalization;
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Sim.RealKernel.DiffTest;
+
+/// <summary>The call families a differential campaign draws from.</summary>
+[Flags]
+public enum CallFamilies
+{
+    /// <summary>Nothing.</summary>
+    None = 0,
+
+    /// <summary>openat / close / dup of card0 and renderD128, fcntl.</summary>
+    Files = 1,
+
+    /// <summary>MODE_CREATE_DUMB (random and edge geometries), MAP_DUMB, DESTROY_DUMB, mmap of the DRM fd, mem_*, munmap.</summary>
+    Dumb = 2,
+
+    /// <summary>GEM_CLOSE, GEM_FLINK, GEM_OPEN.</summary>
+    Gem = 4,
+
+    /// <summary>PRIME_HANDLE_TO_FD / FD_TO_HANDLE, dma-buf lseek / mmap / poll / fdinfo / SET_NAME / read.</summary>
+    Prime = 8,
+
+    /// <summary>DMA_BUF_IOCTL_SYNC, EXPORT/IMPORT_SYNC_FILE (never together with fences: a SYNC would block 10 s).</summary>
+    Sync = 16,
+
+    /// <summary>VGEM_FENCE_ATTACH / SIGNAL and polls (timeout 0).</summary>
+    Fence = 32,
+
+    /// <summary>Every family (sequences with fences leave out the blocking SYNC).</summary>
+    All = Files | Dumb | Gem | Prime | Sync | Fence,
+}
+
+/// <summary>
+/// One call of a generated sequence, in the guest agent's syntax: the op and its arguments in order. <see cref="MapPick"/>
+/// &gt;= 0 marks a call on a mapping (munmap, mem_*): it acts on the (<c>MapPick</c> mod count)-th earlier mmap of the
+/// sequence, resolved when the sequence is rendered, so that removing calls while shrinking keeps it meaningful.
+/// </summary>
+public sealed record Call(string Op, IReadOnlyList<KeyValuePair<string, string>> Args, int MapPick = -1)
+{
+    /// <summary>The call with <c>mapping=</c> set.</summary>
+    public string Render(int? mapping)
+    {
+        var sb = new StringBuilder(Op);
+        foreach (var (k, v) in Args)
+        {
+            sb.Append(' ').Append(k).Append('=').Append(v);
+        }
+        if (mapping is { } m)
+        {
+            sb.Append(" mapping=").Append(m.ToString(CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Render(MapPick >= 0 ? MapPick : null);
+}
+
+/// <summary>FsCheck generators of call sequences on a fresh vgem device (card0 = fd 4 after the first open).</summary>
+public static class CallGen
+{
+    private const long Offset0 = 0x100000000;
+
+    private static KeyValuePair<string, string> A(string k, long v) => new(k, v.ToString(CultureInfo.InvariantCulture));
+
+    private static KeyValuePair<string, string> A(string k, ulong v) => new(k, v.ToString(CultureInfo.InvariantCulture));
+
+    private static KeyValuePair<string, string> S(string k, string v) => new(k, v);
+
+    /// <summary>An fd number a call acts on: mostly the ones a short sequence opens (4..9), sometimes -1 or unused.</summary>
+    public static Gen<long> Fd => Gen.Frequency((12, Gen.Constant(4L)), (6, Gen.Choose(5, 7).Select(x => (long)x)), (1, Gen.Choose(8, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 11L, 20L)));
+
+    /// <summary>A GEM handle: the live ones of a short sequence (1..4), 0, or one never created.</summary>
+    public static Gen<long> Handle => Gen.Frequency((10, Gen.Choose(1, 2).Select(x => (long)x)), (4, Gen.Choose(3, 4).Select(x => (long)x)), (1, Gen.Elements(0L, 7L, 0xFFFFFFFFL)));
+
+    /// <summary>A width/height: edge values and random sizes.</summary>
+    public static Gen<ulong> Dimension => Gen.Frequency(
+        (6, Gen.Elements(1UL, 3UL, 7UL, 64UL, 640UL, 641UL, 1080UL, 1919UL, 1920UL)),
+        (3, Gen.Choose(1, 4096).Select(x => (ulong)x)),
+        (1, Gen.Elements(0UL, 65535UL, 65536UL, 0x08000000UL, 0x20000000UL, 0x7FFFFFFFUL, 0xFFFFFFFFUL)));
+
+    /// <summary>A bpp: common values, odd ones, and the edges near U32_MAX.</summary>
+    public static Gen<ulong> Bpp => Gen.Frequency(
+        (6, Gen.Elements(8UL, 16UL, 24UL, 32UL)),
+        (3, Gen.Elements(0UL, 1UL, 2UL, 7UL, 12UL, 15UL, 30UL, 33UL, 48UL, 64UL, 128UL, 255UL)),
+        (1, Gen.Elements(0xFFFFFFF6UL, 0xFFFFFFF7UL, 0xFFFFFFF8UL, 0xFFFFFFFFUL, 0x55555556UL)));
+
+    /// <summary>MODE_CREATE_DUMB, mostly small valid buffers so that later calls find objects.</summary>
+    public static Gen<Call> CreateDumb =>
+        from small in Gen.Frequency((4, Gen.Constant(true)), (1, Gen.Constant(false)))
+        from w in small ? Gen.Elements(1UL, 16UL, 64UL, 100UL) : Dimension
+        from h in small ? Gen.Elements(1UL, 16UL, 64UL) : Dimension
+        from bpp in small ? Gen.Elements(8UL, 32UL) : Bpp
+        from flags in Gen.Frequency((9, Gen.Constant(0UL)), (1, Gen.Elements(1UL, 0x80000000UL)))
+        from dev in Fd
+        select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", dev), A("height", h), A("width", w), A("bpp", bpp), A("flags", flags)]);
+
+    private static Gen<Call> HandleIoctl(string op, params (string Key, Gen<long> Value)[] extra) =>
+        from dev in Fd
+        from h in Handle
+        from vals in Gen.CollectToArray(extra.Select(e => e.Value))
+        select new Call(op, [A("on", dev), A("handle", h), .. extra.Select((e, k) => A(e.Key, vals[k]))]);
+
+    private static Gen<long> Mostly0(params long[] other) => Gen.Frequency((9, Gen.Constant(0L)), (1, Gen.Elements(other)));
+
+    /// <summary>mmap of an fd (DRM fds need an object's fake offset: the first objects of a fresh device sit at 0x100000000 + pages).</summary>
+    public static Gen<Call> Mmap =>
+        from fd in Gen.Frequency((3, Gen.Constant(4L)), (3, Gen.Constant(5L)), (1, Fd))
+        from drmOffset in Gen.Frequency((5, Gen.Constant(Offset0)), (3, Gen.Elements(Offset0 + 4096, Offset0 + 16384, Offset0 + 32768)), (1, Gen.Elements(0L, Offset0 + 1, 4096L)))
+        from len in Gen.Frequency((6, Gen.Constant(4096L)), (2, Gen.Elements(8192L, 16384L, 12288L)), (1, Gen.Constant(0L)))
+        from prot in Gen.Frequency((4, Gen.Constant(3L)), (1, Gen.Constant(1L)))
+        from flags in Gen.Frequency((9, Gen.Constant(1L)), (1, Gen.Constant(2L)))
+        select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", fd == 4 ? drmOffset : 0)]);
+
+    /// <summary>A store or load through a mapping, or its munmap.</summary>
+    public static Gen<Call> OnMapping =>
+        from pick in Gen.Choose(0, 7)
+        from kind in Gen.Choose(0, 3)
+        from off in Gen.Elements(0L, 4L, 100L, 4092L)
+        from data in Gen.Elements("48656c6c6f2c20776f726c642100", "deadbeef", "00", "ff")
+        from len in Gen.Elements(4L, 16L)
+        select kind switch
+        {
+            0 => new Call("munmap", [], pick),
+            1 => new Call("mem_write", [A("offset", off), S("data", data)], pick),
+            _ => new Call("mem_read", [A("offset", off), A("length", len)], pick),
+        };
+
+    /// <summary>One call of the given families.</summary>
+    public static Gen<Call> Single(CallFamilies f)
+    {
+        var gens = new List<(int, Gen<Call>)>();
+        if (f.HasFlag(CallFamilies.Files))
+        {
+            gens.Add((1, from node in Gen.Frequency((9, Gen.Constant("/dev/dri/card0")), (1, Gen.Constant("/dev/dri/renderD128")))
+                         from flags in Gen.Elements(524290L, 2L)
+                         select new Call("openat", [S("path", node), A("flags", flags)])));
+            gens.Add((2, Fd.Where(fd => fd != 4).Select(fd => new Call("close", [A("fd", fd)]))));
+            gens.Add((1, Fd.Select(fd => new Call("dup", [A("fd", fd)]))));
+            gens.Add((1, from fd in Fd from cmd in Gen.Elements(1L, 3L) select new Call("fcntl", [A("fd", fd), A("cmd_value", cmd)])));
+            gens.Add((1, Fd.Select(fd => new Call("DRM_IOCTL_VERSION", [A("on", fd), A("name_len", 63), A("date_len", 63), A("desc_len", 255)]))));
+        }
+        if (f.HasFlag(CallFamilies.Dumb))
+        {
+            gens.Add((6, CreateDumb));
+            gens.Add((3, HandleIoctl("DRM_IOCTL_MODE_MAP_DUMB", ("pad", Mostly0(1)))));
+            gens.Add((2, HandleIoctl("DRM_IOCTL_MODE_DESTROY_DUMB")));
+            gens.Add((3, Mmap));
+            gens.Add((4, OnMapping));
+        }
+        if (f.HasFlag(CallFamilies.Gem))
+        {
+            gens.Add((2, HandleIoctl("DRM_IOCTL_GEM_CLOSE", ("pad", Mostly0(1)))));
+            gens.Add((2, HandleIoctl("DRM_IOCTL_GEM_FLINK")));
+            gens.Add((2, from dev in Fd from name in Gen.Frequency((4, Gen.Choose(1, 2)), (1, Gen.Elements(0, 3))) select new Call("DRM_IOCTL_GEM_OPEN", [A("on", dev), A("name", (long)name)])));
+        }
+        if (f.HasFlag(CallFamilies.Prime))
+        {
+            gens.Add((4, HandleIoctl("DRM_IOCTL_PRIME_HANDLE_TO_FD", ("flags", Gen.Elements(0L, 524288L, 524290L, 2L, 1L, 524290L)), ("fd", Gen.Constant(-1L)))));
+            gens.Add((3, from dev in Fd from fd in Gen.Frequency((3, Gen.Constant(5L)), (1, Fd)) select new Call("DRM_IOCTL_PRIME_FD_TO_HANDLE", [A("on", dev), A("fd", fd), A("flags", 0)])));
+            gens.Add((1, from fd in Fd from w in Gen.Elements(0L, 1L, 2L, 2L) from off in Gen.Elements(0L, 0L, 1L) select new Call("lseek", [A("fd", fd), A("offset", off), A("whence", w)])));
+            gens.Add((1, Fd.Select(fd => new Call("fdinfo", [A("fd", fd)]))));
+            gens.Add((1, from fd in Fd from n in Gen.Elements("", "6275662d31", "4142434445464748494a4b4c4d4e4f505152535455565758595a3031323334") select new Call("DMA_BUF_SET_NAME", [A("on", fd), S("name", n)])));
+            // no read(): on a DRM fd it blocks until a DRM event arrives, and none ever does here
+        }
+        bool fences = f.HasFlag(CallFamilies.Fence);
+        if (f.HasFlag(CallFamilies.Sync) && !fences)
+        {
+            gens.Add((2, from fd in Fd from fl in Gen.Elements(1L, 2L, 3L, 5L, 6L, 7L, 0L, 4L, 8L) select new Call("DMA_BUF_IOCTL_SYNC", [A("on", fd), A("flags", fl)])));
+            gens.Add((1, from fd in Fd from fl in Gen.Elements(1L, 2L, 3L, 0L) select new Call("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", [A("on", fd), A("flags", fl), A("fd", -1)])));
+            gens.Add((1, from fd in Fd from sf in Fd from fl in Gen.Elements(1L, 2L, 0L) select new Call("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", [A("on", fd), A("flags", fl), A("fd", sf)])));
+        }
+        if (fences)
+        {
+            gens.Add((3, HandleIoctl("DRM_IOCTL_VGEM_FENCE_ATTACH", ("flags", Gen.Elements(0L, 1L, 1L, 2L)), ("out_fence", Gen.Constant(0L)), ("pad", Mostly0(1)))));
+            gens.Add((2, from dev in Fd from fence in Gen.Frequency((4, Gen.Choose(1, 3)), (1, Gen.Elements(0, 4))) from fl in Mostly0(1) select new Call("DRM_IOCTL_VGEM_FENCE_SIGNAL", [A("on", dev), A("fence", (long)fence), A("flags", fl)])));
+        }
+        if (f.HasFlag(CallFamilies.Prime) || fences)
+        {
+            gens.Add((2, from fd in Fd from ev in Gen.Elements(1L, 4L, 5L) select new Call("poll", [A("fd", fd), A("events", ev), A("timeout_ms", 0)])));
+        }
+        if (gens.Count == 0)
+        {
+            throw new ArgumentException("no call family selected", nameof(f));
+        }
+        return Gen.Frequency(gens.ToArray());
+    }
+
+    /// <summary>A small buffer on card0 (fd 4), so that later calls find objects (handles 1, 2, ...).</summary>
+    public static Gen<Call> CreateSmallOnCard0 =>
+        from w in Gen.Elements(1UL, 16UL, 64UL, 100UL, 1024UL)
+        from h in Gen.Elements(1UL, 16UL, 64UL)
+        from bpp in Gen.Elements(8UL, 16UL, 32UL)
+        select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", 4L), A("height", h), A("width", w), A("bpp", bpp), A("flags", 0L)]);
+
+    /// <summary>
+    /// A sequence: card0 opened first (fd 4), a prologue that makes objects (0..3 small dumb buffers; with PRIME, often
+    /// an export of handle 1, the dma-buf then being fd 5; with Dumb, often MAP_DUMB of handle 1), then random calls,
+    /// maxCalls in all.
+    /// </summary>
+    public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
+        from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
+        from prologue in CreateSmallOnCard0.ArrayOf(creates)
+        from export in f.HasFlag(CallFamilies.Prime) ? Gen.Elements(true, true, false) : Gen.Constant(false)
+        from map in f.HasFlag(CallFamilies.Dumb) ? Gen.Elements(true, false) : Gen.Constant(false)
+        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates))
+        from calls in Single(f).ArrayOf(n)
+        select (Call[])[
+            new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]),
+            .. prologue,
+            .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
+            .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
+            .. calls];
+
+    /// <summary>The calls as agent lines; calls on a mapping get the event index of their mmap (none yet: left out).</summary>
+    public static List<string> Render(IReadOnlyList<Call> seq)
+    {
+        var lines = new List<string>(seq.Count);
+        var mmaps = new List<int>();
+        foreach (var c in seq)
+        {
+            if (c.MapPick >= 0)
+            {
+                if (mmaps.Count == 0)
+                {
+                    continue;
+                }
+                lines.Add(c.Render(mmaps[c.MapPick % mmaps.Count]));
+                continue;
+            }
+            if (c.Op == "mmap")
+            {
+                mmaps.Add(lines.Count);
+            }
+            lines.Add(c.Render(null));
+        }
+        return lines;
+    }
+
+    /// <summary>N sequences drawn from the seed (deterministic).</summary>
+    public static Call[][] Draw(CallFamilies f, int maxCalls, int seed, int count) =>
+        Sequence(f, maxCalls).Sample(count, new Rnd((ulong)seed), maxCalls);
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using Sim.RealKernel.DiffTest;
+
+namespace Sim.RealKernel;
+
+/// <summary>
+/// <c>dmabufsim difftest --seed S --count N</c>: random call sequences (FsCheck generators) run on a genuine Linux 6.1
+/// (the <c>realkernel</c> guest agent, one boot) and on the simulator (replay of the kernel's answer), compared result
+/// for result; a differing sequence is shrunk to a minimal one and printed as a trace. Ends with
+/// <c>N sequences, C calls, D differences</c>; exit 0 only when D is 0.
+/// </summary>
+public static class DiffTestRun
+{
+    /// <summary>The options of one campaign.</summary>
+    public sealed class Settings
+    {
+        /// <summary>Random seed.</summary>
+        public int Seed { get; init; } = 1;
+
+        /// <summary>Sequences.</summary>
+        public int Count { get; init; } = 20;
+
+        /// <summary>First sequence index run (the ones before it are drawn but not run).</summary>
+        public int From { get; init; }
+
+        /// <summary>Most calls per sequence.</summary>
+        public int Length { get; init; } = 30;
+
+        /// <summary>Families drawn from.</summary>
+        public CallFamilies Families { get; init; } = CallFamilies.All;
+
+        /// <summary>Record file, or null.</summary>
+        public string? Record { get; init; }
+
+        /// <summary>Recorded answers to use instead of QEMU, or null.</summary>
+        public string? Answers { get; init; }
+
+        /// <summary>Folder for minimal traces, or null.</summary>
+        public string? OutDir { get; init; }
+
+        /// <summary>Queries per shrink.</summary>
+        public int ShrinkBudget { get; init; } = 200;
+
+        /// <summary>Test-only fault injection name, or null.</summary>
+        public string? Fault { get; init; }
+
+        /// <summary>An already booted guest to use (the CI step shares one boot), or null.</summary>
+        public GuestSession? Guest { get; init; }
+    }
+
+    /// <summary>Parses <c>all</c> or a comma list of family names.</summary>
+    public static CallFamilies ParseFamilies(string text)
+    {
+        var f = CallFamilies.None;
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one)
+                ? one
+                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence)");
+        }
+        return f;
+    }
+
+    /// <summary>Runs a campaign; returns the exit status (0 = no difference, 1 = differences, 2 = could not run).</summary>
+    public static int Run(Settings s, TextWriter stdout, TextWriter stderr)
+    {
+        GuestSession? owned = null;
+        StreamWriter? recordWriter = null;
+        try
+        {
+            IKernelOracle oracle;
+            if (s.Answers is not null)
+            {
+                oracle = new RecordedOracle(s.Answers);
+            }
+            else
+            {
+                var guest = s.Guest;
+                if (guest is null)
+                {
+                    var image = RealKernelImage.Locate();
+                    image.Prepare(stdout);
+                    owned = guest = GuestSession.Boot(image);
+                    stdout.WriteLine($"difftest: booted {guest.KernelRelease} in {guest.BootTime.TotalSeconds:F1} s");
+                }
+                oracle = new GuestOracle(guest);
+            }
+            if (s.Record is not null)
+            {
+                recordWriter = new StreamWriter(s.Record, append: true);
+                oracle = new RecordingOracle(oracle, recordWriter);
+            }
+            using var fault = s.Fault is null ? null : FaultInjection.Enable(s.Fault);
+            return Campaign(s, oracle, stdout).Differences == 0 ? 0 : 1;
+        }
+        catch (RealKernelException ex)
+        {
+            stderr.WriteLine($"dmabufsim difftest: {ex.Message}");
+            return 2;
+        }
+        catch (ArgumentException ex)
+        {
+            stderr.WriteLine($"dmabufsim difftest: {ex.Message}");
+            return 2;
+        }
+        finally
+        {
+            recordWriter?.Dispose();
+            owned?.Dispose();
+        }
+    }
+
+    /// <summary>What a campaign found.</summary>
+    /// <param name="Sequences">Sequences run.</param>
+    /// <param name="Calls">Calls of those sequences (shrinking not counted).</param>
+    /// <param name="Differences">Differing results.</param>
+    /// <param name="Minimal">Each differing sequence shrunk, with its comparison.</param>
+    public sealed record CampaignResult(int Sequences, long Calls, long Differences, List<(Call[] Sequence, Comparison Comparison)> Minimal);
+
+    /// <summary>The campaign proper, on any oracle; prints as it goes and ends with the closing line.</summary>
+    public static CampaignResult Campaign(Settings s, IKernelOracle oracle, TextWriter stdout)
+    {
+        var minimal = new List<(Call[], Comparison)>();
+        var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
+        var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget };
+        var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
+        var sw = Stopwatch.StartNew();
+        long differences = 0, skipped = 0, calls = 0;
+        int run = 0;
+        for (int k = Math.Max(0, s.From); k < seqs.Length; k++)
+        {
+            var name = $"seed{s.Seed}-seq{k}";
+            var cmp = runner.Compare(seqs[k], name);
+            run++;
+            calls += cmp.Lines.Count;
+            skipped += cmp.Replay.Totals.Skipped;
+            if (cmp.Differences == 0)
+            {
+                continue;
+            }
+            differences += cmp.Differences;
+            stdout.WriteLine($"difftest: {name}: {cmp.Differences} difference(s) in {cmp.Lines.Count} calls");
+            stdout.Write(DiffRunner.Describe(cmp));
+            var (min, minCmp) = runner.Shrink(seqs[k], cmp, name);
+            stdout.WriteLine($"difftest: {name}: shrunk to {minCmp.Lines.Count} call(s) ({runner.Queries} kernel queries so far); the real kernel's trace:");
+            stdout.Write(minCmp.Trace);
+            stdout.Write(DiffRunner.Describe(minCmp));
+            if (s.OutDir is not null)
+            {
+                Directory.CreateDirectory(s.OutDir);
+                var file = Path.Combine(s.OutDir, $"difftest-{name}.jsonl");
+                File.WriteAllText(file, minCmp.Trace);
+                stdout.WriteLine($"difftest: wrote {file}");
+            }
+            minimal.Add((min, minCmp));
+        }
+        var secs = Math.Max(1e-9, sw.Elapsed.TotalSeconds);
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"difftest: {runner.Queries} scripts, {calls} calls in {sw.Elapsed.TotalSeconds:F1} s ({calls / secs:F0} calls/s incl. shrinking), {skipped} results not modelled (skipped)"));
+        stdout.WriteLine($"{run} sequences, {calls} calls, {differences} differences");
+        return new CampaignResult(run, calls, differences, minimal);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Reflection;
+using Sim.Core;
+
+namespace Sim.Teaching;
+
+/// <summary>One C# member that carries a <see cref="KernelAttribute"/>.</summary>
+/// <param name="Member">Type.Member.</param>
+/// <param name="File">The kernel source file the attribute names, or null.</param>
+public sealed record XrefEntry(string Member, string? File);
+
+/// <summary>
+/// The C name -&gt; C# member cross-reference, read from the <c>[Kernel]</c> attributes of the model assemblies:
+/// the tour names kernel functions by the names the code carries and shows where each is modelled.
+/// </summary>
+public static class KernelXref
+{
+    private static readonly Lazy<Dictionary<string, List<XrefEntry>>> Map = new(Collect);
+
+    /// <summary>The assemblies whose types model the kernel.</summary>
+    public static IEnumerable<Assembly> ModelAssemblies() =>
+    [
+        typeof(KernelAttribute).Assembly,
+        typeof(Sim.DmaBuf.ServiceCollectionExtensions).Assembly,
+        typeof(Sim.Drm.ServiceCollectionExtensions).Assembly,
+        typeof(Sim.RdmaUmem.ServiceCollectionExtensions).Assembly,
+    ];
+
+    /// <summary>The members modelling <paramref name="cName"/> (empty when nothing carries that name).</summary>
+    public static IReadOnlyList<XrefEntry> Find(string cName) =>
+        Map.Value.TryGetValue(cName, out var l) ? l : [];
+
+    /// <summary>True when some member carries <paramref name="cName"/>.</summary>
+    public static bool IsModelled(string cName) => Map.Value.ContainsKey(cName);
+
+    /// <summary>The kernel source file of <paramref name="cName"/> as the attributes name it, or null.</summary>
+    public static string? SourceFile(string cName)
+    {
+        foreach (var e in Find(cName))
+        {
+            if (e.File is not null)
+            {
+                return e.File;
+            }
+        }
+        return null;
+    }
+
+    private static Dictionary<string, List<XrefEntry>> Collect()
+    {
+        var map = new Dictionary<string, List<XrefEntry>>(StringComparer.Ordinal);
+        foreach (var asm in ModelAssemblies())
+        {
+            foreach (var t in asm.GetTypes())
+            {
+                Add(map, t, t.Name);
+                foreach (var m in t.GetMembers(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+                {
+                    Add(map, m, t.Name + "." + (m is ConstructorInfo ? "ctor" : m.Name));
+                }
+            }
+        }
+        return map;
+    }
+
+    private static void Add(Dictionary<string, List<XrefEntry>> map, MemberInfo m, string where)
+    {
+        foreach (var k in m.GetCustomAttributes<KernelAttribute>(false))
+        {
+            if (!map.TryGetValue(k.Name, out var list))
+            {
+                list = [];
+                map.Add(k.Name, list);
+            }
+            list.Add(new XrefEntry(where, k.File));
+        }
+    }
+}
