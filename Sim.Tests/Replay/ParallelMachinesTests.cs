@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Sim.Cli;
+using Sim.Machine;
 using Sim.Core.Replay;
 using Xunit;
 

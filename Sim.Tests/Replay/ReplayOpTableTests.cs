@@ -28,7 +28,7 @@ public class ReplayOpTableTests
     [Fact]
     public void TheMachinesProvidersRegisterEveryOpOnce()
     {
-        using var machine = Sim.Cli.Composition.BuildMachine(new Sim.Core.Boot.MachineOptions());
+        using var machine = Sim.Machine.Composition.BuildMachine(new Sim.Core.Boot.MachineOptions());
         var table = ReplayOpTable.Build(machine.GetServices<IReplayOpProvider>());
         Assert.Contains("DRM_IOCTL_MODE_CREATE_DUMB", table.Ops);
         Assert.Contains("dma_map_sgtable", table.Ops);
