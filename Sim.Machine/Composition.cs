@@ -13,6 +13,10 @@ namespace Sim.Machine;
 /// </summary>
 public static class Composition
 {
+    // Validating every service's constructor (ValidateOnBuild) once per distinct set of registrations is enough:
+    // a replay builds a container per file, and the check cost more than replaying a small trace.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> s_validated = new(StringComparer.Ordinal);
+
     /// <summary>Builds a machine.</summary>
     public static ServiceProvider BuildMachine(MachineOptions options)
     {
@@ -21,7 +25,13 @@ public static class Composition
             .AddDmaBuf()
             .AddDrm()
             .AddRdmaUmem();
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var key = new System.Text.StringBuilder();
+        foreach (var d in services)
+        {
+            key.Append(d.ServiceType.FullName).Append('|').Append(d.Lifetime).Append('|').Append(d.ImplementationType?.FullName).Append(';');
+        }
+        bool validate = s_validated.TryAdd(key.ToString(), true);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate, ValidateScopes = true });
     }
 
     /// <summary>Parses a command line a person typed (<c>--machine</c>) onto the default machine.</summary>

@@ -5,12 +5,17 @@ using Spectre.Console;
 
 namespace Sim.Machine;
 
-/// <summary><c>dmabufsim replay [--json] [--verbose] [--allow-skipped] [--machine OPTIONS] [PATH...]</c>.</summary>
+/// <summary><c>dmabufsim replay [--json] [--verbose] [--allow-skipped] [--machine OPTIONS] [--jobs N] [--shard K/N] [PATH...]</c>.</summary>
 public static class ReplayRun
 {
-    /// <summary>Runs a replay and prints the report; returns the exit status (0, 1, or 2 for unusable input).</summary>
+    /// <summary>
+    /// Runs a replay and prints the report; returns the exit status (0, 1, or 2 for unusable input).
+    /// <paramref name="jobs"/> files replay at once, each on its own machine (the report is the same for any
+    /// number: results are printed in file order once all are in); <paramref name="shard"/> keeps only that part
+    /// of the file list.
+    /// </summary>
     public static int Run(string[] paths, bool json, bool verbose, bool allowSkipped, string? machine,
-        TextWriter? stdout = null, TextWriter? stderr = null)
+        TextWriter? stdout = null, TextWriter? stderr = null, int jobs = 1, Shard? shard = null)
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
@@ -50,8 +55,12 @@ public static class ReplayRun
             }
         }
         var files = ReplayEngine.ExpandPaths(inputs);
+        if (shard is { } part)
+        {
+            files = part.Select(files);
+        }
         var engine = new ReplayEngine(Composition.BuildMachine) { MachineOverrides = machine };
-        var results = new List<FileResult>();
+        var results = new FileResult[files.Count];
         bool showProgress = !json && !Console.IsErrorRedirected && !Console.IsOutputRedirected && ReferenceEquals(stdout, Console.Out);
         if (showProgress)
         {
@@ -60,22 +69,55 @@ public static class ReplayRun
                 .Start(p =>
                 {
                     var task = p.AddTask("replay", maxValue: files.Count);
-                    foreach (var f in files)
+                    ReplayAll(engine, files, results, jobs, f =>
                     {
-                        task.Description = Markup.Escape(Path.GetFileName(f));
-                        results.Add(engine.ReplayFile(f, DataLocator.DisplayName(f)));
-                        task.Increment(1);
-                    }
+                        lock (task)
+                        {
+                            task.Description = Markup.Escape(Path.GetFileName(f));
+                            task.Increment(1);
+                        }
+                    });
                 });
         }
         else
         {
-            foreach (var f in files)
+            ReplayAll(engine, files, results, jobs, null);
+        }
+        return Report([.. results], json, verbose, allowSkipped, stdout, stderr);
+    }
+
+    // Replays files[i] into results[i] on `jobs` threads that take the next file in list order; each file gets
+    // its own machine, so the threads share nothing but the list.
+    private static void ReplayAll(ReplayEngine engine, List<string> files, FileResult[] results, int jobs, Action<string>? done)
+    {
+        int next = -1;
+        void Worker()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < files.Count)
             {
-                results.Add(engine.ReplayFile(f, DataLocator.DisplayName(f)));
+                results[i] = engine.ReplayFile(files[i], DataLocator.DisplayName(files[i]));
+                done?.Invoke(files[i]);
             }
         }
-        return Report(results, json, verbose, allowSkipped, stdout, stderr);
+        int threads = Math.Clamp(jobs, 1, Math.Max(1, files.Count));
+        if (threads == 1)
+        {
+            Worker();
+            return;
+        }
+        var pool = new Thread[threads - 1];
+        for (int t = 0; t < pool.Length; t++)
+        {
+            // The replay recurses as deep as the models do: the same stack as the main thread.
+            pool[t] = new Thread(Worker, 16 << 20) { IsBackground = true, Name = $"replay-{t + 1}" };
+            pool[t].Start();
+        }
+        Worker();
+        foreach (var t in pool)
+        {
+            t.Join();
+        }
     }
 
     private static int Report(List<FileResult> results, bool json, bool verbose, bool allowSkipped, TextWriter stdout, TextWriter stderr)

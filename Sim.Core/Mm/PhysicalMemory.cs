@@ -23,32 +23,126 @@ public interface IPhysicalPageStore
 
     /// <summary>Frames currently materialised.</summary>
     long MaterialisedPages { get; }
+
+    /// <summary>Makes frame <paramref name="dstPfn"/> a copy of frame <paramref name="srcPfn"/> (a never-written source forgets the destination).</summary>
+    void CopyPage(ulong dstPfn, ulong srcPfn)
+    {
+        var src = TryGetPage(srcPfn);
+        if (src.IsEmpty)
+        {
+            Discard(dstPfn);
+        }
+        else if (dstPfn != srcPfn)
+        {
+            src.CopyTo(GetPageForWrite(dstPfn));
+        }
+    }
 }
 
-/// <summary>The default store: one 4 KiB array per written frame.</summary>
+/// <summary>
+/// The default store: one 4 KiB array per written frame. A whole-frame copy (<see cref="CopyPage"/>: the swiotlb
+/// bounce, a page migration) shares the source's array until either frame is written (copy on write), and
+/// frames forgotten by <see cref="Discard"/> keep their arrays on a short free list for the next first write, so
+/// replaying a trace that bounces megabytes costs neither copies nor fresh host memory.
+/// </summary>
 public sealed class DictionaryPageStore : IPhysicalPageStore
 {
-    private readonly Dictionary<ulong, byte[]> _pages = [];
+    private const int FreeListMax = 256;
+
+    private readonly Dictionary<ulong, Frame> _pages = [];
+    private readonly Stack<byte[]> _free = new();
 
     /// <inheritdoc/>
-    public ReadOnlySpan<byte> TryGetPage(ulong pfn) => _pages.TryGetValue(pfn, out var p) ? p : ReadOnlySpan<byte>.Empty;
+    public ReadOnlySpan<byte> TryGetPage(ulong pfn) => _pages.TryGetValue(pfn, out var f) ? f.Data.Bytes : ReadOnlySpan<byte>.Empty;
 
     /// <inheritdoc/>
     public Span<byte> GetPageForWrite(ulong pfn)
     {
-        if (!_pages.TryGetValue(pfn, out var p))
+        ref var f = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pages, pfn, out bool exists);
+        if (!exists)
         {
-            p = new byte[Align.PAGE_SIZE];
-            _pages.Add(pfn, p);
+            f = new Frame(new PageBytes(Rent()));
+            return f.Data.Bytes;
         }
-        return p;
+        var data = f.Data;
+        if (data.Sharers > 1)
+        {
+            // Copy on write: this frame gets its own array; the others keep the shared one.
+            var own = RentDirty();
+            data.Bytes.CopyTo(own, 0);
+            data.Sharers--;
+            f = new Frame(new PageBytes(own));
+            return own;
+        }
+        return data.Bytes;
     }
 
     /// <inheritdoc/>
-    public void Discard(ulong pfn) => _pages.Remove(pfn);
+    public void Discard(ulong pfn)
+    {
+        if (_pages.Remove(pfn, out var f))
+        {
+            Release(f.Data);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void CopyPage(ulong dstPfn, ulong srcPfn)
+    {
+        if (dstPfn == srcPfn)
+        {
+            return;
+        }
+        if (!_pages.TryGetValue(srcPfn, out var src))
+        {
+            Discard(dstPfn);
+            return;
+        }
+        ref var dst = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pages, dstPfn, out bool exists);
+        if (exists)
+        {
+            if (ReferenceEquals(dst.Data, src.Data))
+            {
+                return;
+            }
+            Release(dst.Data);
+        }
+        src.Data.Sharers++;
+        dst = src;
+    }
 
     /// <inheritdoc/>
     public long MaterialisedPages => _pages.Count;
+
+    private void Release(PageBytes data)
+    {
+        if (--data.Sharers == 0 && _free.Count < FreeListMax)
+        {
+            _free.Push(data.Bytes);
+        }
+    }
+
+    private byte[] Rent()
+    {
+        if (_free.TryPop(out var b))
+        {
+            Array.Clear(b);
+            return b;
+        }
+        return new byte[Align.PAGE_SIZE];
+    }
+
+    private byte[] RentDirty() => _free.TryPop(out var b) ? b : GC.AllocateUninitializedArray<byte>((int)Align.PAGE_SIZE);
+
+    private readonly record struct Frame(PageBytes Data);
+
+    // The bytes of one or more frames that hold equal contents; Sharers counts the frames.
+    private sealed class PageBytes(byte[] bytes)
+    {
+        public byte[] Bytes { get; } = bytes;
+
+        public int Sharers { get; set; } = 1;
+    }
 }
 
 /// <summary>
@@ -179,24 +273,31 @@ public sealed class PhysicalMemory : IPageDataAccess
         }
     }
 
-    /// <summary>Copies RAM to RAM (<c>memcpy</c> between physical ranges; zero pages stay unmaterialised where possible).</summary>
+    /// <summary>Copies RAM to RAM (<c>memcpy</c> between physical ranges; zero pages stay unmaterialised, whole frames are shared until written).</summary>
     public void Copy(ulong dstPhys, ulong srcPhys, ulong length)
     {
         Check(dstPhys, length);
         Check(srcPhys, length);
-        Span<byte> buf = stackalloc byte[(int)Align.PAGE_SIZE];
         while (length > 0)
         {
-            int n = (int)Math.Min(length, Align.PAGE_SIZE - Math.Max(srcPhys & (Align.PAGE_SIZE - 1), dstPhys & (Align.PAGE_SIZE - 1)));
-            var src = _store.TryGetPage(srcPhys >> Align.PAGE_SHIFT);
-            if (src.IsEmpty)
+            int srcIn = (int)(srcPhys & (Align.PAGE_SIZE - 1));
+            int dstIn = (int)(dstPhys & (Align.PAGE_SIZE - 1));
+            int n = (int)Math.Min(length, Align.PAGE_SIZE - (ulong)Math.Max(srcIn, dstIn));
+            ulong srcPfn = srcPhys >> Align.PAGE_SHIFT;
+            ulong dstPfn = dstPhys >> Align.PAGE_SHIFT;
+            if (n == (int)Align.PAGE_SIZE)
+            {
+                _store.CopyPage(dstPfn, srcPfn);
+            }
+            else if (_store.TryGetPage(srcPfn).IsEmpty)
             {
                 Fill(dstPhys, (ulong)n, 0);
             }
             else
             {
-                Read(srcPhys, buf[..n]);
-                Write(dstPhys, buf[..n]);
+                // The destination first: a shared frame gets its own array before the source is read.
+                var dst = _store.GetPageForWrite(dstPfn).Slice(dstIn, n);
+                _store.TryGetPage(srcPfn).Slice(srcIn, n).CopyTo(dst);
             }
             length -= (ulong)n;
             srcPhys += (ulong)n;

@@ -1,5 +1,6 @@
 // Streaming readers for the project's data: dmabuf-trace files (header line + one event per line) and the
 // vector files (no header, one case per line). See data/traces/README.md and data/vectors/README.md.
+using System.Buffers;
 using System.Text.Json;
 
 namespace Sim.Core.Replay;
@@ -27,28 +28,36 @@ public sealed class TraceReader : IDisposable
     /// <summary>The only trace format.</summary>
     public const string Format = "dmabuf-trace";
 
-    private readonly TextReader _reader;
-    private readonly List<JsonDocument> _owned = [];
+    private static readonly JsonDocumentOptions s_jsonOptions = new() { MaxDepth = 64 };
+
+    private readonly Utf8LineReader _reader;
+    private readonly List<(JsonDocument Doc, byte[] Buffer)> _owned = [];
     private long _lineNo;
-    private string? _pendingFirstVectorLine;
+    private byte[]? _pendingFirstVectorLine;
 
     /// <summary>Opens <paramref name="path"/> (display name <paramref name="displayName"/>).</summary>
     public TraceReader(string path, string? displayName = null)
-        : this(new StreamReader(path, System.Text.Encoding.UTF8, false, 1 << 16), displayName ?? path, Path.GetFileName(path))
+        : this(new Utf8LineReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan)),
+            displayName ?? path, Path.GetFileName(path))
     {
     }
 
     /// <summary>Reads from <paramref name="reader"/>; <paramref name="fileName"/> decides vector kinds by prefix.</summary>
     public TraceReader(TextReader reader, string displayName, string fileName)
+        : this(new Utf8LineReader(reader), displayName, fileName)
+    {
+    }
+
+    private TraceReader(Utf8LineReader reader, string displayName, string fileName)
     {
         _reader = reader;
         DisplayName = displayName;
-        string? first = NextLine();
-        if (first is null)
+        var first = NextLine();
+        if (first is not { } firstLine)
         {
             throw new TraceFormatException(DisplayName, 1, "empty file: expected a dmabuf-trace header or a vector line");
         }
-        JsonElement root = ParseLine(first, _lineNo);
+        JsonElement root = ParseLine(firstLine.Span, _lineNo);
         if (root.ValueKind != JsonValueKind.Object)
         {
             throw new TraceFormatException(DisplayName, _lineNo, "expected a JSON object");
@@ -77,7 +86,7 @@ public sealed class TraceReader : IDisposable
             : root.TryGetProperty("pfns", out _) ? DataFileKind.SgPagesVectors
             : throw new TraceFormatException(DisplayName, _lineNo, "no dmabuf-trace header and not a vector line (no \"sg\" or \"pfns\")", "format");
         Header = default;
-        _pendingFirstVectorLine = first;
+        _pendingFirstVectorLine = firstLine.ToArray();
         _lineNo = 0;
     }
 
@@ -108,7 +117,7 @@ public sealed class TraceReader : IDisposable
         long index = 0;
         while (true)
         {
-            string? line;
+            ReadOnlyMemory<byte>? line;
             if (_pendingFirstVectorLine is not null)
             {
                 line = _pendingFirstVectorLine;
@@ -119,16 +128,16 @@ public sealed class TraceReader : IDisposable
             {
                 line = NextLine();
             }
-            if (line is null)
+            if (line is not { } bytes)
             {
                 yield break;
             }
-            if (line.Length == 0)
+            if (bytes.Length == 0)
             {
                 continue;
             }
             ReleaseOwned();
-            var root = ParseLine(line, _lineNo);
+            var root = ParseLine(bytes.Span, _lineNo);
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new TraceFormatException(DisplayName, _lineNo, "expected a JSON object");
@@ -152,8 +161,7 @@ public sealed class TraceReader : IDisposable
         TraceEvent? pending = null;
         while (true)
         {
-            string? line = NextLine();
-            if (line is null)
+            if (NextLine() is not { } line)
             {
                 break;
             }
@@ -161,7 +169,7 @@ public sealed class TraceReader : IDisposable
             {
                 continue;
             }
-            var root = ParseLine(line, _lineNo);
+            var root = ParseLine(line.Span, _lineNo);
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new TraceFormatException(DisplayName, _lineNo, "expected a JSON object");
@@ -216,9 +224,10 @@ public sealed class TraceReader : IDisposable
         ReleaseOwned();
     }
 
-    private string? NextLine()
+    // The next line's UTF-8 bytes (valid until the next call), or null at the end.
+    private ReadOnlyMemory<byte>? NextLine()
     {
-        string? line = _reader.ReadLine();
+        var line = _reader.ReadLine();
         if (line is not null)
         {
             _lineNo++;
@@ -226,25 +235,31 @@ public sealed class TraceReader : IDisposable
         return line;
     }
 
-    private JsonElement ParseLine(string line, long lineNo)
+    // Parses one line from a pooled copy that the document reads in place (no UTF-16 round trip); the copy goes
+    // back to the pool when the document is released.
+    private JsonElement ParseLine(ReadOnlySpan<byte> line, long lineNo)
     {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(line.Length, 1));
+        line.CopyTo(buffer);
         try
         {
-            var doc = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 64 });
-            _owned.Add(doc);
+            var doc = JsonDocument.Parse(buffer.AsMemory(0, line.Length), s_jsonOptions);
+            _owned.Add((doc, buffer));
             return doc.RootElement;
         }
         catch (JsonException ex)
         {
+            ArrayPool<byte>.Shared.Return(buffer);
             throw new TraceFormatException(DisplayName, lineNo, "bad JSON: " + ex.Message.Split('\n')[0]);
         }
     }
 
     private void ReleaseOwned()
     {
-        foreach (var d in _owned)
+        foreach (var (doc, buffer) in _owned)
         {
-            d.Dispose();
+            doc.Dispose();
+            ArrayPool<byte>.Shared.Return(buffer);
         }
         _owned.Clear();
     }
@@ -259,7 +274,8 @@ public sealed class TraceReader : IDisposable
         var last = _owned[^1];
         for (int k = 0; k < _owned.Count - 1; k++)
         {
-            _owned[k].Dispose();
+            _owned[k].Doc.Dispose();
+            ArrayPool<byte>.Shared.Return(_owned[k].Buffer);
         }
         _owned.Clear();
         _owned.Add(last);

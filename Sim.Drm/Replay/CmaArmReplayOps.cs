@@ -39,7 +39,21 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
         ulong addr = MappingAddr(ctx, ev);
         uint seed = (uint)ev.ArgU64("pattern_seed");
         ulong words = ev.ArgU64("length") / 4;
-        var buf = new byte[words * 4];
+        // Framebuffer-sized scratch from the pool: a fresh 8 MiB array per check cost more than the check.
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)(words * 4));
+        try
+        {
+            MmapRwCheckCore(ctx, ev, check, p, addr, seed, words, rented.AsSpan(0, (int)(words * 4)));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void MmapRwCheckCore(ReplaySession ctx, TraceEvent ev, ReplayCheck check, Sim.Core.Kernel.Process p,
+        ulong addr, uint seed, ulong words, Span<byte> buf)
+    {
         int ret = ctx.Syscalls.Load(p, addr, buf);
         if (ret != 0)
         {
@@ -50,17 +64,17 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
         ulong nonzero = 0;
         for (ulong k = 0; k < words; k++)
         {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan((int)(k * 4))) != 0)
+            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.Slice((int)(k * 4))) != 0)
             {
                 nonzero++;
             }
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan((int)(k * 4)), PatternWord(seed, (uint)k));
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.Slice((int)(k * 4)), PatternWord(seed, (uint)k));
         }
         ret = ctx.Syscalls.Store(p, addr, buf);
         ulong mismatched = 0;
         if (ret == 0)
         {
-            Array.Clear(buf);
+            buf.Clear();
             ret = ctx.Syscalls.Load(p, addr, buf);
             mismatched = ret == 0 ? CountMismatches(buf, seed) : 0;
         }
@@ -75,22 +89,25 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
         var p = ctx.RunsProcess();
         ulong addr = MappingAddr(ctx, ev);
         uint seed = (uint)ev.ArgU64("pattern_seed");
-        var buf = new byte[ev.ArgU64("length") / 4 * 4];
+        int length = (int)(ev.ArgU64("length") / 4 * 4);
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+        var buf = rented.AsSpan(0, length);
         int ret = ctx.Syscalls.Load(p, addr, buf);
         check.Ret(ret);
         if (ret == 0)
         {
             check.ResultU64("mismatched_words", CountMismatches(buf, seed));
         }
+        System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         UnmapSilently(ctx, ev.I);
     }
 
-    private static ulong CountMismatches(byte[] buf, uint seed)
+    private static ulong CountMismatches(ReadOnlySpan<byte> buf, uint seed)
     {
         ulong mismatched = 0;
         for (int k = 0; k + 4 <= buf.Length; k += 4)
         {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(k)) != PatternWord(seed, (uint)(k / 4)))
+            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.Slice(k)) != PatternWord(seed, (uint)(k / 4)))
             {
                 mismatched++;
             }

@@ -130,13 +130,17 @@ public static class DrmUnloggedActions
     {
         uint tag = (uint)U64(Current(ctx).Args.GetProperty("tag"));
         var (addr, length) = ctx.State<State>().Mapping;
-        var buf = new byte[length];
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
+        var buf = rented.AsSpan(0, (int)length);
+        buf.Clear();
         uint t = unchecked(tag * 0x01000193u);
         for (uint o = 0; o + 4 <= length; o += 4)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan((int)o), t ^ o);
+            BinaryPrimitives.WriteUInt32LittleEndian(buf.Slice((int)o), t ^ o);
         }
-        Check(ctx.Syscalls.Store(ctx.RunsProcess(), addr, buf), "pattern_fill");
+        int ret = ctx.Syscalls.Store(ctx.RunsProcess(), addr, buf);
+        System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        Check(ret, "pattern_fill");
     }
 
     private static void Openat(ReplaySession ctx, JsonElement e)
