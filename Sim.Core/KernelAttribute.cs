@@ -1,4 +1,6 @@
 // Cross-reference tag: the kernel function or struct a C# member models.
+using System.Runtime.CompilerServices;
+
 namespace Sim.Core;
 
 /// <summary>
@@ -9,10 +11,14 @@ namespace Sim.Core;
 public sealed class KernelAttribute : Attribute
 {
     /// <summary>Tags a member with the kernel symbol it models.</summary>
-    public KernelAttribute(string name, string? file = null)
+    /// <param name="name">The C name.</param>
+    /// <param name="file">The kernel source file, when given.</param>
+    /// <param name="sourcePath">Filled in by the compiler: the C# file the attribute is written in.</param>
+    public KernelAttribute(string name, string? file = null, [CallerFilePath] string sourcePath = "")
     {
         Name = name;
         File = file;
+        SourcePath = sourcePath;
     }
 
     /// <summary>The C name (<c>dma_buf_map_attachment</c>).</summary>
@@ -20,4 +26,7 @@ public sealed class KernelAttribute : Attribute
 
     /// <summary>The kernel source file (<c>drivers/dma-buf/dma-buf.c</c>), when given.</summary>
     public string? File { get; }
+
+    /// <summary>The C# file the attribute is written in, as the compiler saw it (absolute, or path-mapped).</summary>
+    public string SourcePath { get; }
 }

@@ -62,7 +62,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<BootState>();
         services.AddSingleton<Userspace.Busybox>();
 
-        // --- CMA, DMA contiguous allocator, ARM dma_alloc_wc, vmalloc, kernel trace sink (wip/cma) ---
+        // CMA, the DMA contiguous allocator, ARM dma_alloc_wc, vmalloc, the kernel trace sink.
         services.AddSingleton<KernelTrace>();
         services.TryAddSingleton<Mm.IPageFrames, Mm.BuddyPageFrames>(); // vmalloc and zeroing over the buddy allocator
         if (Dma.DmaContiguous.TryReserve(options, out _, out _) == 0)
@@ -96,7 +96,6 @@ public static class ServiceCollectionExtensions
         });
         services.AddSingleton<Replay.IReplayOpProvider, Mm.CmaReplayOps>();
         services.AddSingleton<Replay.IReplayOpProvider, Replay.KernelSideReplayOps>();
-        // --- end wip/cma ---
         return services;
     }
 }

@@ -33,8 +33,6 @@ public sealed partial class DmaBuf
     /// <summary>CONFIG_DMABUF_MOVE_NOTIFY (off in Debian's 6.1 config): dynamic exporters are pinned while mapped.</summary>
     public const bool CONFIG_DMABUF_MOVE_NOTIFY = false;
 
-    private const int PAGE_SHIFT = 12;
-
     private readonly DmaBufList _dbList;
     private readonly List<DmaBufAttachment> _attachments = [];
     private long _liveId;
@@ -657,7 +655,7 @@ public sealed partial class DmaBuf
         {
             return -(int)Errno.EOVERFLOW;
         }
-        if (pgoff + pages > Size >> PAGE_SHIFT)
+        if (pgoff + pages > Size >> Align.PAGE_SHIFT)
         {
             return -(int)Errno.EINVAL;
         }

@@ -16,8 +16,12 @@ namespace Sim.DmaBuf;
 /// from 1), and the <c>bufinfo</c> text. One per machine (a DI singleton).
 /// </summary>
 [Kernel("db_list", "drivers/dma-buf/dma-buf.c")]
-public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules)
+public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock, DmaFenceCore fenceCore, Vfs vfs, KernelTrace trace, ModuleList modules,
+    Sim.Core.Boot.MachineOptions options)
 {
+    /// <summary>The machine's options (features that differ by kernel profile).</summary>
+    public Sim.Core.Boot.MachineOptions Options { get; } = options;
+
     private readonly List<DmaBuf> _head = [];
     private ulong _dmabufInode;
 

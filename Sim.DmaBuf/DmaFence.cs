@@ -360,6 +360,19 @@ public class DmaFence
     public int GetStatus() => GetStatusLocked();
 
     /// <summary>
+    /// <c>dma_fence_set_deadline(fence, deadline)</c> (Linux 6.4+, the 6.12 profile): calls the fence's
+    /// <c>set_deadline</c> op, if it has one, while the fence is not signalled.
+    /// </summary>
+    [Kernel("dma_fence_set_deadline", "drivers/dma-buf/dma-fence.c")]
+    public void SetDeadline(long deadlineNs)
+    {
+        if (Ops.SetDeadline is { } op && !IsSignaled())
+        {
+            op(this, deadlineNs);
+        }
+    }
+
+    /// <summary>
     /// <c>dma_fence_set_error</c>: WARNs when already signalled or when <paramref name="error"/> is not in
     /// [-MAX_ERRNO, -1], and stores it anyway (as the kernel does).
     /// </summary>

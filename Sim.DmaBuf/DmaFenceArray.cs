@@ -22,7 +22,17 @@ public sealed class DmaFenceArray : DmaFence
         EnableSignaling = static f => ((DmaFenceArray)f).EnableSignalingOp(),
         Signaled = static f => ((DmaFenceArray)f).SignaledOp(),
         Release = static f => ((DmaFenceArray)f).ReleaseOp(),
+        SetDeadline = static (f, deadline) => ((DmaFenceArray)f).SetDeadlineOp(deadline),
     };
+
+    [Kernel("dma_fence_array_set_deadline", "drivers/dma-buf/dma-fence-array.c")]
+    private void SetDeadlineOp(long deadline)
+    {
+        foreach (var f in _fences)
+        {
+            f.SetDeadline(deadline);
+        }
+    }
 
     private DmaFence[] _fences = [];
     private DmaFenceCb[] _cbs = [];

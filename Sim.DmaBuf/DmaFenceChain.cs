@@ -23,7 +23,18 @@ public sealed class DmaFenceChain : DmaFence
         EnableSignaling = static f => ((DmaFenceChain)f).EnableSignalingOp(),
         Signaled = static f => SignaledOp(f),
         Release = static f => ((DmaFenceChain)f).ReleaseOp(),
+        SetDeadline = static (f, deadline) => SetDeadlineOp(f, deadline),
     };
+
+    /// <summary><c>dma_fence_chain_set_deadline</c>: the deadline on the fence of every node (<c>dma_fence_chain_for_each</c>).</summary>
+    [Kernel("dma_fence_chain_set_deadline", "drivers/dma-buf/dma-fence-chain.c")]
+    private static void SetDeadlineOp(DmaFence head, long deadline)
+    {
+        for (DmaFence? iter = head.Get(); iter is not null; iter = Walk(iter))
+        {
+            Contained(iter).SetDeadline(deadline);
+        }
+    }
 
     private readonly DmaFenceCb _cb = new();
     private DmaFence? _fence;

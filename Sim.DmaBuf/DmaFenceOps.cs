@@ -32,4 +32,7 @@ public sealed class DmaFenceOps
 
     /// <summary><c>release</c>: frees the containing object.</summary>
     public Action<DmaFence>? Release { get; init; }
+
+    /// <summary><c>set_deadline(fence, deadline)</c> (Linux 6.4+): a deadline hint in ktime ns.</summary>
+    public Action<DmaFence, long>? SetDeadline { get; init; }
 }

@@ -26,6 +26,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new Sim.Core.Kernel.SeqFile(DmaBufList.BufinfoPath, () => sp.GetRequiredService<DmaBufList>().DebugShow()));
         services.AddSingleton<IReplayOpProvider, DmaBufReplayOps>();
 
+        // sw_sync's debugfs file (machine option sw_sync): resolving SwSync creates it.
+        services.AddSingleton<SwSync>();
+
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();
         services.AddSingleton<Sim.Core.Kernel.IModuleImage>(sp => sp.GetRequiredService<Kvmfr.KvmfrModuleImage>());

@@ -1,9 +1,17 @@
-// Models drivers/dma-buf/sw_sync.c and sync_debug.h (Linux 6.1): software timelines whose fences tests signal
-// by hand. The debugfs/ioctl uAPI is not modelled; the timeline is driven through its methods.
+// Models drivers/dma-buf/sw_sync.c and sync_debug.h (Linux 6.1; 6.12's deadline additions): software timelines
+// whose fences tests signal by hand, and the debugfs file /sys/kernel/debug/sync/sw_sync (machine option sw_sync)
+// with SW_SYNC_IOC_CREATE_FENCE, SW_SYNC_IOC_INC and, on 6.12, SW_SYNC_GET_DEADLINE. Debian builds sw_sync on
+// neither kernel: this follows the upstream source.
+using System.Buffers.Binary;
 using System.Globalization;
 using Sim.Core;
+using Sim.Core.Boot;
+using Sim.Core.Debug;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Uapi;
+using Sim.DmaBuf.Uapi;
 
 namespace Sim.DmaBuf;
 
@@ -161,7 +169,36 @@ public sealed class SyncPt : DmaFence
         EnableSignaling = static _ => true,
         Signaled = static f => TimelineFenceSignaled((SyncPt)f),
         Release = static f => ((SyncPt)f).TimelineFenceRelease(),
+        SetDeadline = static (f, deadline) => ((SyncPt)f).TimelineFenceSetDeadline(deadline),
     };
+
+    /// <summary>SW_SYNC_HAS_DEADLINE_BIT = DMA_FENCE_FLAG_USER_BITS (6.12).</summary>
+    public const int SW_SYNC_HAS_DEADLINE_BIT = DMA_FENCE_FLAG_USER_BITS;
+
+    /// <summary><c>deadline</c> (6.12): the earliest deadline set, valid with <see cref="SW_SYNC_HAS_DEADLINE_BIT"/>.</summary>
+    public long Deadline { get; private set; }
+
+    /// <summary><c>timeline_fence_set_deadline</c> (6.12): keeps the earliest deadline.</summary>
+    [Kernel("timeline_fence_set_deadline", "drivers/dma-buf/sw_sync.c")]
+    private void TimelineFenceSetDeadline(long deadline)
+    {
+        if (TestFlag(SW_SYNC_HAS_DEADLINE_BIT))
+        {
+            if (deadline < Deadline)
+            {
+                Deadline = deadline;
+            }
+        }
+        else
+        {
+            Deadline = deadline;
+            SetFlag(SW_SYNC_HAS_DEADLINE_BIT);
+        }
+    }
+
+    /// <summary><c>dma_fence_to_sync_pt</c>: the point, or null when the fence is not a sw_sync one.</summary>
+    [Kernel("dma_fence_to_sync_pt", "drivers/dma-buf/sw_sync.c")]
+    public static SyncPt? From(DmaFence fence) => fence is SyncPt pt && ReferenceEquals(fence.Ops, TimelineFenceOps) ? pt : null;
 
     internal SyncPt(SyncTimeline parent) => Parent = parent;
 
@@ -190,4 +227,176 @@ public sealed class SyncPt : DmaFence
     }
 
     internal void Abandon() => AbandonInit();
+}
+
+/// <summary>
+/// The sw_sync debugfs file (<c>sw_sync_debugfs_fops</c>, <c>/sys/kernel/debug/sync/sw_sync</c>, created by
+/// <c>sync_debugfs_init</c> when the machine has the <c>sw_sync</c> option): each open makes a timeline named after
+/// the opening task; its ioctls create points (as sync_files) and advance the counter; closing it signals the
+/// points left with <c>-ENOENT</c>.
+/// </summary>
+[Kernel("sw_sync_debugfs_fops", "drivers/dma-buf/sw_sync.c")]
+public sealed class SwSync : IFileOperations
+{
+    /// <summary>The debugfs path.</summary>
+    public const string Path = "/sys/kernel/debug/sync/sw_sync";
+    private const uint INT_MAX = int.MaxValue;
+
+    private static readonly FaultSite s_kzallocTimeline = FaultSite.Register("sync_timeline_create:kzalloc");
+    private static readonly FaultSite s_kzallocPt = FaultSite.Register("sync_pt_create:kzalloc");
+
+    private readonly DmaBufList _dbList;
+    private readonly CurrentTask _current;
+
+    /// <summary><c>sync_debugfs_init</c>: the file exists when the machine has the <c>sw_sync</c> option.</summary>
+    public SwSync(MachineOptions options, Vfs vfs, DmaBufList dbList, CurrentTask current)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(vfs);
+        _dbList = dbList;
+        _current = current;
+        if (options.SwSync)
+        {
+            vfs.AddFile(Path, this, Inode.S_IFREG | 0x1a4); // debugfs_create_file_unsafe("sw_sync", 0644, ...)
+        }
+    }
+
+    /// <summary><c>sw_sync_debugfs_open</c>: a timeline named after the current task's comm (<c>-ENOMEM</c>).</summary>
+    [Kernel("sw_sync_debugfs_open", "drivers/dma-buf/sw_sync.c")]
+    public int Open(Inode inode, KernelFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        string comm = _current.Comm.Length > 15 ? _current.Comm[..15] : _current.Comm; // get_task_comm: TASK_COMM_LEN 16
+        if (s_kzallocTimeline.ShouldFail())
+        {
+            return -(int)Errno.ENOMEM;
+        }
+        file.PrivateData = SyncTimeline.Create(_dbList.FenceCore, comm);
+        return 0;
+    }
+
+    /// <summary><c>sw_sync_debugfs_release</c>.</summary>
+    public void Release(Inode inode, KernelFile file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ((SyncTimeline)file.PrivateData!).Close();
+    }
+
+    /// <summary><c>sw_sync_ioctl</c>: CREATE_FENCE, INC, GET_DEADLINE on kernels with deadlines, else <c>-ENOTTY</c>.</summary>
+    [Kernel("sw_sync_ioctl", "drivers/dma-buf/sw_sync.c")]
+    public long UnlockedIoctl(KernelFile file, uint cmd, UserArg arg, Process current)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(arg);
+        ArgumentNullException.ThrowIfNull(current);
+        var obj = (SyncTimeline)file.PrivateData!;
+        return cmd switch
+        {
+            SyncFileUapi.SW_SYNC_IOC_CREATE_FENCE => IoctlCreateFence(obj, arg, current),
+            SyncFileUapi.SW_SYNC_IOC_INC => IoctlInc(obj, arg),
+            SyncFileUapi.SW_SYNC_GET_DEADLINE when _dbList.Options.SyncIocSetDeadline => IoctlGetDeadline(arg, current),
+            _ => -(long)Errno.ENOTTY,
+        };
+    }
+
+    /// <summary>
+    /// <c>sw_sync_ioctl_create_fence</c>: reserves the lowest free fd (its error as is), copy_from_user
+    /// (<c>-EFAULT</c>), <c>sync_pt_create(obj, value)</c> (<c>-ENOMEM</c>), <c>sync_file_create</c>
+    /// (<c>-ENOMEM</c>), copy_to_user with <c>fence</c> = the fd (<c>-EFAULT</c>, the sync_file put), then the fd
+    /// installed close-on-exec. The struct's <c>name</c> is not used.
+    /// </summary>
+    [Kernel("sw_sync_ioctl_create_fence", "drivers/dma-buf/sw_sync.c")]
+    internal long IoctlCreateFence(SyncTimeline obj, UserArg arg, Process current)
+    {
+        int fd = current.Files.NextFree();
+        if (fd < 0)
+        {
+            return fd;
+        }
+        Span<byte> data = stackalloc byte[sw_sync_create_fence_data.Size];
+        if (arg.CopyFromUser(data) != 0)
+        {
+            return -(long)Errno.EFAULT;
+        }
+        uint value = BinaryPrimitives.ReadUInt32LittleEndian(data);
+        if (s_kzallocPt.ShouldFail())
+        {
+            return -(long)Errno.ENOMEM;
+        }
+        var pt = obj.CreatePt(value);
+        var syncFile = SyncFile.TryCreate(_dbList, pt);
+        pt.Put();
+        if (syncFile is null)
+        {
+            return -(long)Errno.ENOMEM;
+        }
+        BinaryPrimitives.WriteInt32LittleEndian(data[36..], fd);
+        if (arg.CopyToUser(data) != 0)
+        {
+            syncFile.File.Put();
+            return -(long)Errno.EFAULT;
+        }
+        current.InstallFile(syncFile.File, cloexec: true);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>sw_sync_ioctl_inc</c>: copy_from_user of the u32 (<c>-EFAULT</c>), then the timeline advanced by it, in
+    /// steps of at most INT_MAX.
+    /// </summary>
+    [Kernel("sw_sync_ioctl_inc", "drivers/dma-buf/sw_sync.c")]
+    internal static long IoctlInc(SyncTimeline obj, UserArg arg)
+    {
+        Span<byte> b = stackalloc byte[4];
+        if (arg.CopyFromUser(b) != 0)
+        {
+            return -(long)Errno.EFAULT;
+        }
+        uint value = BinaryPrimitives.ReadUInt32LittleEndian(b);
+        while (value > INT_MAX)
+        {
+            obj.Signal(INT_MAX);
+            value -= INT_MAX;
+        }
+        obj.Signal(value);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>sw_sync_ioctl_get_deadline</c> (6.12): copy_from_user (<c>-EFAULT</c>), non-zero deadline or pad
+    /// (<c>-EINVAL</c>), a fd that is not a sync_file (<c>-EINVAL</c>) or not a sw_sync point (<c>-EINVAL</c>), no
+    /// deadline set (<c>-ENOENT</c>), then the deadline copied back (<c>-EFAULT</c>).
+    /// </summary>
+    [Kernel("sw_sync_ioctl_get_deadline", "drivers/dma-buf/sw_sync.c")]
+    internal static long IoctlGetDeadline(UserArg arg, Process current)
+    {
+        Span<byte> data = stackalloc byte[sw_sync_get_deadline.Size];
+        if (arg.CopyFromUser(data) != 0)
+        {
+            return -(long)Errno.EFAULT;
+        }
+        if (BinaryPrimitives.ReadUInt64LittleEndian(data) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(data[8..]) != 0)
+        {
+            return -(long)Errno.EINVAL;
+        }
+        var fence = SyncFile.GetFence(current, BinaryPrimitives.ReadInt32LittleEndian(data[12..]));
+        if (fence is null)
+        {
+            return -(long)Errno.EINVAL;
+        }
+        var pt = SyncPt.From(fence);
+        if (pt is null)
+        {
+            fence.Put();
+            return -(long)Errno.EINVAL;
+        }
+        if (!fence.TestFlag(SyncPt.SW_SYNC_HAS_DEADLINE_BIT))
+        {
+            fence.Put();
+            return -(long)Errno.ENOENT;
+        }
+        BinaryPrimitives.WriteUInt64LittleEndian(data, (ulong)pt.Deadline);
+        fence.Put();
+        return arg.CopyToUser(data) != 0 ? -(long)Errno.EFAULT : 0;
+    }
 }

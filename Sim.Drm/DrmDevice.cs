@@ -46,6 +46,7 @@ public sealed class DrmDevice
     {
         Driver = driver;
         Config = config;
+        Mutations = options.Mutations;
         Live = live;
         Warnings = warnings;
         Shmem = shmem;
@@ -69,6 +70,8 @@ public sealed class DrmDevice
     public DrmDriver Driver { get; }
     /// <summary>The configuration it was built from.</summary>
     public DrmDeviceConfig Config { get; }
+    /// <summary>The rule breaks the machine was composed with (none outside tests of the testers).</summary>
+    public Mutations Mutations { get; }
     /// <summary><c>primary</c>.</summary>
     public DrmMinor Primary { get; internal set; } = null!;
     /// <summary><c>render</c> (null when the driver has no DRIVER_RENDER).</summary>

@@ -11,19 +11,6 @@ namespace Sim.Drm;
 [Kernel("drm_dumb_buffers", "drivers/gpu/drm/drm_dumb_buffers.c")]
 public static class DrmDumbBuffers
 {
-    private static readonly AsyncLocal<bool> s_faultSkipBppLimit = new();
-
-    /// <summary>
-    /// Test-only fault injection for the differential test (<c>dmabufsim difftest</c>): while set (per async flow, so
-    /// parallel tests are unaffected) the <c>bpp &gt; U32_MAX - 8</c> check of <see cref="CreateDumb"/> is skipped, a
-    /// deliberately broken rule the test must find. Never set outside tests.
-    /// </summary>
-    public static bool FaultSkipBppLimit
-    {
-        get => s_faultSkipBppLimit.Value;
-        set => s_faultSkipBppLimit.Value = value;
-    }
-
     /// <summary>
     /// <c>drm_mode_create_dumb</c>: <c>-ENOSYS</c> without <c>dumb_create</c>; zero width/height/bpp, bpp above
     /// U32_MAX - 8, cpp*width or height*stride beyond u32, or a size that page-aligns to 0 -> <c>-EINVAL</c>
@@ -41,7 +28,7 @@ public static class DrmDumbBuffers
         {
             return -(int)Errno.EINVAL;
         }
-        if (args.bpp > uint.MaxValue - 8 && !FaultSkipBppLimit)
+        if (args.bpp > uint.MaxValue - 8 && !dev.Mutations.SkipDumbBppLimit) // a test may compose a machine without this rule
         {
             return -(int)Errno.EINVAL;
         }

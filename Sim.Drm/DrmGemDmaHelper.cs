@@ -174,7 +174,7 @@ public static class DrmGemDmaHelper
             return (null, err);
         }
         // map_noncoherent is never set by the modelled drivers: dma_alloc_wc.
-        dmaObj.Vaddr = parent.Alloc.AllocWc(size, out ulong dmaAddr, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_NOWARN);
+        dmaObj.Vaddr = parent.Alloc.AllocWc(size, out ulong dmaAddr, Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN);
         dmaObj.DmaAddr = dmaAddr;
         if (dmaObj.Vaddr == 0)
         {

@@ -19,9 +19,6 @@ namespace Sim.RdmaUmem;
 [Kernel("struct ib_umem", "include/rdma/ib_umem.h")]
 public sealed class IbUmem
 {
-    /// <summary><c>PAGE_SIZE</c>.</summary>
-    public const ulong PAGE_SIZE = 4096;
-
     internal IbUmem(IbDevice ibdev) => IbDev = ibdev;
 
     /// <summary><c>ibdev</c>.</summary>
@@ -57,7 +54,7 @@ public sealed class IbUmem
 
     /// <summary><c>ib_umem_offset</c>: the offset of the umem start in its first page (<c>address &amp; ~PAGE_MASK</c>).</summary>
     [Kernel("ib_umem_offset", "include/rdma/ib_umem.h")]
-    public int Offset => (int)(Address & (PAGE_SIZE - 1));
+    public int Offset => (int)(Address & (Align.PAGE_SIZE - 1));
 
     /// <summary>
     /// <c>ib_umem_dma_offset</c>: <c>(sg_dma_address(sgl) + ib_umem_offset) &amp; (pgsz - 1)</c>, the umem start's
@@ -84,7 +81,7 @@ public sealed class IbUmem
 
     /// <summary><c>ib_umem_num_pages</c>: <see cref="NumDmaBlocks"/> of <c>PAGE_SIZE</c>.</summary>
     [Kernel("ib_umem_num_pages", "include/rdma/ib_umem.h")]
-    public ulong NumPages => NumDmaBlocks(PAGE_SIZE);
+    public ulong NumPages => NumDmaBlocks(Align.PAGE_SIZE);
 
     /// <summary>
     /// <c>ib_umem_find_best_pgsz(umem, pgsz_bitmap, virt)</c>: the largest page size of
@@ -118,7 +115,7 @@ public sealed class IbUmem
         }
 
         // offset into first SGL
-        ulong pgoff = Address & (PAGE_SIZE - 1);
+        ulong pgoff = Address & (Align.PAGE_SIZE - 1);
         var sgt = SgtAppend.Sgt;
         var sg = sgt.Sgl;
         for (int i = 0; i < sgt.Nents && !sg.IsNull; i++, sg = sgt.Next(sg))

@@ -26,10 +26,7 @@ namespace Sim.RdmaUmem;
 [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
 public static class UmemDmabufTrim
 {
-    /// <summary><c>PAGE_SIZE</c> of every machine the traces come from (x86_64 and 32-bit ARM).</summary>
-    public const ulong PAGE_SIZE = 4096;
-
-    private const ulong PageMask = PAGE_SIZE - 1;
+    private const ulong PageMask = Align.PAGE_SIZE - 1;
 
     /// <summary><c>start = ALIGN_DOWN(umem.address, PAGE_SIZE)</c>.</summary>
     [Kernel("ALIGN_DOWN", "include/linux/align.h")]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Sim.Core.Boot;
 using Sim.RealKernel.DiffTest;
 
 namespace Sim.RealKernel;
@@ -42,7 +43,7 @@ public static class DiffTestRun
         /// <summary>Queries per shrink.</summary>
         public int ShrinkBudget { get; init; } = 200;
 
-        /// <summary>Test-only fault injection name, or null.</summary>
+        /// <summary>Test-only: the <see cref="Mutations"/> name the simulator's machines are built with, or null.</summary>
         public string? Fault { get; init; }
 
         /// <summary>An already booted guest to use (the CI step shares one boot), or null.</summary>
@@ -91,7 +92,6 @@ public static class DiffTestRun
                 recordWriter = new StreamWriter(s.Record, append: true);
                 oracle = new RecordingOracle(oracle, recordWriter);
             }
-            using var fault = s.Fault is null ? null : FaultInjection.Enable(s.Fault);
             return Campaign(s, oracle, stdout).Differences == 0 ? 0 : 1;
         }
         catch (RealKernelException ex)
@@ -123,7 +123,8 @@ public static class DiffTestRun
     {
         var minimal = new List<(Call[], Comparison)>();
         var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
-        var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget };
+        var mutations = s.Fault is null ? Mutations.None : Mutations.Parse(s.Fault);
+        var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget, Mutations = mutations };
         var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
         var sw = Stopwatch.StartNew();
         long differences = 0, skipped = 0, calls = 0;

@@ -47,7 +47,7 @@ public abstract class SweepScenario
         var list = new List<SweepScenario>
         {
             new ImporterTestScenario("cma"), new ImporterTestScenario("pages"), new ImporterScenario(), new KvmfrTestScenario(),
-            new TourScenario(), new ManyFdsScenario(), new DmaAllocWcScenario(),
+            new TourScenario(), new ManyFdsScenario(), new DmaAllocWcScenario(), new SyncFileScenario(),
         };
         if (dataRoot is not null && Directory.Exists(Path.Combine(dataRoot, "traces")))
         {
@@ -386,7 +386,7 @@ public sealed class DmaAllocWcScenario : SweepScenario
         (long, string) result = (0, "");
         foreach (ulong size in s_sizes)
         {
-            ulong cpu = arm.AllocWc(size, out ulong dma, GfpTypes.GFP_KERNEL);
+            ulong cpu = arm.AllocWc(size, out ulong dma, Gfp.GFP_KERNEL);
             if (cpu == 0)
             {
                 result = (-(long)Errno.ENOMEM, "dma_alloc_wc " + size.ToString(CultureInfo.InvariantCulture));

@@ -6,7 +6,9 @@ namespace Sim.Teaching;
 /// <summary>One C# member that carries a <see cref="KernelAttribute"/>.</summary>
 /// <param name="Member">Type.Member.</param>
 /// <param name="File">The kernel source file the attribute names, or null.</param>
-public sealed record XrefEntry(string Member, string? File);
+/// <param name="CName">The C name the attribute carries.</param>
+/// <param name="SourceFile">The C# file the member is written in, relative to the repository (<c>Sim.Core/Lib/Idr.cs</c>).</param>
+public sealed record XrefEntry(string Member, string? File, string CName, string SourceFile);
 
 /// <summary>
 /// The C name -&gt; C# member cross-reference, read from the <c>[Kernel]</c> attributes of the model assemblies:
@@ -24,6 +26,23 @@ public static class KernelXref
         typeof(Sim.Drm.ServiceCollectionExtensions).Assembly,
         typeof(Sim.RdmaUmem.ServiceCollectionExtensions).Assembly,
     ];
+
+    /// <summary>Every tagged member, by C name (ordinal), then C# file and member.</summary>
+    public static IReadOnlyList<XrefEntry> All()
+    {
+        var all = new List<XrefEntry>();
+        foreach (var list in Map.Value.Values)
+        {
+            all.AddRange(list);
+        }
+        all.Sort((a, b) =>
+        {
+            int c = string.CompareOrdinal(a.CName, b.CName);
+            c = c != 0 ? c : string.CompareOrdinal(a.SourceFile, b.SourceFile);
+            return c != 0 ? c : string.CompareOrdinal(a.Member, b.Member);
+        });
+        return all;
+    }
 
     /// <summary>The members modelling <paramref name="cName"/> (empty when nothing carries that name).</summary>
     public static IReadOnlyList<XrefEntry> Find(string cName) =>
@@ -52,17 +71,27 @@ public static class KernelXref
         {
             foreach (var t in asm.GetTypes())
             {
-                Add(map, t, t.Name);
+                string project = asm.GetName().Name!;
+                Add(map, t, t.Name, project);
                 foreach (var m in t.GetMembers(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
                 {
-                    Add(map, m, t.Name + "." + (m is ConstructorInfo ? "ctor" : m.Name));
+                    Add(map, m, t.Name + "." + (m is ConstructorInfo ? "ctor" : m.Name), project);
                 }
             }
         }
         return map;
     }
 
-    private static void Add(Dictionary<string, List<XrefEntry>> map, MemberInfo m, string where)
+    // The compiler's path of the file (absolute, or /_/... when path-mapped) from the project folder on, which is
+    // named after the assembly: ".../Sim.Core/Lib/Idr.cs" -> "Sim.Core/Lib/Idr.cs".
+    private static string RelativeSource(string path, string project)
+    {
+        path = path.Replace('\\', '/');
+        int at = path.LastIndexOf("/" + project + "/", StringComparison.Ordinal);
+        return at >= 0 ? path[(at + 1)..] : Path.GetFileName(path);
+    }
+
+    private static void Add(Dictionary<string, List<XrefEntry>> map, MemberInfo m, string where, string project)
     {
         foreach (var k in m.GetCustomAttributes<KernelAttribute>(false))
         {
@@ -71,7 +100,7 @@ public static class KernelXref
                 list = [];
                 map.Add(k.Name, list);
             }
-            list.Add(new XrefEntry(where, k.File));
+            list.Add(new XrefEntry(where, k.File, k.Name, RelativeSource(k.SourcePath, project)));
         }
     }
 }

@@ -111,11 +111,47 @@ public sealed class MachineOptions
     /// <summary>The seed of the "pages" DRM driver's page scattering (<c>pages.seed=N</c>; default 1).</summary>
     public int PagesSeed { get; set; } = 1;
 
+    /// <summary>
+    /// <c>sw_sync</c>: CONFIG_SW_SYNC, the debugfs file <c>/sys/kernel/debug/sync/sw_sync</c> (Debian builds it on
+    /// neither kernel; modelled from the upstream source). Off by default.
+    /// </summary>
+    public bool SwSync { get; set; }
+
+    /// <summary>
+    /// <c>dma_heap</c>: CONFIG_DMABUF_HEAPS with the system heap and, on a machine with a CMA area, the CMA heap
+    /// (upstream 6.1 code; Debian's 6.1 amd64 lacks it, Debian's 6.12 builds the system heap). Off by default.
+    /// </summary>
+    public bool DmaHeap { get; set; }
+
+    /// <summary><c>udmabuf</c>: CONFIG_UDMABUF, <c>/dev/udmabuf</c>. Off by default.</summary>
+    public bool Udmabuf { get; set; }
+
+    /// <summary><c>udmabuf.size_limit_mb</c> (default 64).</summary>
+    public int UdmabufSizeLimitMb { get; set; } = 64;
+
+    /// <summary><c>udmabuf.list_limit</c> (default 1024).</summary>
+    public int UdmabufListLimit { get; set; } = 1024;
+
+    /// <summary>
+    /// The kernel has <c>SYNC_IOC_SET_DEADLINE</c> and <c>dma_fence_set_deadline</c> (Linux 6.4+, so the 6.12
+    /// profile: on there by default); on 6.1 the ioctl is <c>-ENOTTY</c> unless option <c>sync_set_deadline</c> asks.
+    /// </summary>
+    public bool SyncIocSetDeadline
+    {
+        get => _syncIocSetDeadline ?? Kernel >= KernelVersion.V6_12;
+        set => _syncIocSetDeadline = value;
+    }
+
+    private bool? _syncIocSetDeadline;
+
     /// <summary>The program runs as root (every DRM file authenticated).</summary>
     public bool Root { get; set; } = true;
 
     /// <summary>Command-line words the simulator does not model (ignored, as Linux passes them to init).</summary>
     public List<string> Ignored { get; } = [];
+
+    /// <summary>Deliberate rule breaks for testing the testers (<see cref="Boot.Mutations"/>); never set from a header or command line.</summary>
+    public Mutations Mutations { get; set; } = Mutations.None;
 
     /// <summary>The header's <c>machine_config</c> object, for family-specific details (undefined when none).</summary>
     public JsonElement MachineConfig { get; set; }
@@ -271,6 +307,44 @@ public sealed class MachineOptions
                 KvmfrLoaded = true;
                 KvmfrStaticSizeMb = v;
                 return true;
+            case "sw_sync" or "dma_heap" or "udmabuf" or "sync_set_deadline":
+                if (v is not null)
+                {
+                    error = $"{p.Name} takes no value";
+                    return false;
+                }
+                switch (name)
+                {
+                    case "sw_sync":
+                        SwSync = true;
+                        break;
+                    case "dma_heap":
+                        DmaHeap = true;
+                        break;
+                    case "udmabuf":
+                        Udmabuf = true;
+                        break;
+                    default:
+                        SyncIocSetDeadline = true;
+                        break;
+                }
+                return true;
+            case "udmabuf.size_limit_mb" or "udmabuf.list_limit":
+                if (v is null || !int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int lim))
+                {
+                    error = $"{p.Name}={v}: expected an integer";
+                    return false;
+                }
+                Udmabuf = true;
+                if (name == "udmabuf.list_limit")
+                {
+                    UdmabufListLimit = lim;
+                }
+                else
+                {
+                    UdmabufSizeLimitMb = lim;
+                }
+                return true;
             case "board":
                 if (v is "vexpress" or "pl111")
                 {
@@ -280,7 +354,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb=)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
                 return false;
         }
     }

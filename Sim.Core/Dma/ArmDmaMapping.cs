@@ -83,10 +83,10 @@ public sealed class ArmDmaMapping
     /// <paramref name="dmaAddr"/> = <see cref="DmaMappingError"/>.
     /// </summary>
     [Kernel("dma_alloc_wc", "include/linux/dma-mapping.h")]
-    public ulong AllocWc(ulong size, out ulong dmaAddr, uint gfp)
+    public ulong AllocWc(ulong size, out ulong dmaAddr, Gfp gfp)
     {
         ulong attrs = DMA_ATTR_WRITE_COMBINE;
-        if ((gfp & GfpTypes.__GFP_NOWARN) != 0)
+        if ((gfp & Gfp.__GFP_NOWARN) != 0)
         {
             attrs |= DMA_ATTR_NO_WARN;
         }
@@ -102,20 +102,20 @@ public sealed class ArmDmaMapping
     /// (the device has no per-device coherent pool; the zone modifiers are dropped first).
     /// </summary>
     [Kernel("dma_alloc_attrs", "kernel/dma/mapping.c")]
-    public ulong AllocAttrs(ulong size, out ulong dmaAddr, uint gfp, ulong attrs)
+    public ulong AllocAttrs(ulong size, out ulong dmaAddr, Gfp gfp, ulong attrs)
     {
-        gfp &= ~(GfpTypes.__GFP_DMA | GfpTypes.__GFP_DMA32 | GfpTypes.__GFP_HIGHMEM);
+        gfp &= ~(Gfp.__GFP_DMA | Gfp.__GFP_DMA32 | Gfp.__GFP_HIGHMEM);
         return DmaAlloc(size, out dmaAddr, gfp, attrs);
     }
 
     [Kernel("__dma_alloc", "arch/arm/mm/dma-mapping.c")]
-    private ulong DmaAlloc(ulong size, out ulong handle, uint gfp, ulong attrs)
+    private ulong DmaAlloc(ulong size, out ulong handle, Gfp gfp, ulong attrs)
     {
         ulong alignedSize = Align.PageAlign(size);
         bool wantVaddr = (attrs & DMA_ATTR_NO_KERNEL_MAPPING) == 0;
-        gfp &= ~GfpTypes.__GFP_COMP;
+        gfp &= ~Gfp.__GFP_COMP;
         handle = DmaMappingError;
-        bool allowblock = GfpTypes.AllowBlocking(gfp);
+        bool allowblock = gfp.AllowBlocking();
         var cma = allowblock ? _contiguous.DevGetCmaArea() : null;
         if (cma is null)
         {
@@ -134,12 +134,12 @@ public sealed class ArmDmaMapping
     }
 
     [Kernel("__alloc_from_contiguous", "arch/arm/mm/dma-mapping.c")]
-    private ulong AllocFromContiguous(ulong size, bool wantVaddr, uint gfp, out ulong? retPage)
+    private ulong AllocFromContiguous(ulong size, bool wantVaddr, Gfp gfp, out ulong? retPage)
     {
         retPage = null;
         uint order = (uint)Align.GetOrder(size);
         ulong count = size >> Align.PAGE_SHIFT;
-        ulong? page = _contiguous.AllocFromContiguous(count, order, (gfp & GfpTypes.__GFP_NOWARN) != 0);
+        ulong? page = _contiguous.AllocFromContiguous(count, order, (gfp & Gfp.__GFP_NOWARN) != 0);
         if (page is not { } pfn)
         {
             return 0;

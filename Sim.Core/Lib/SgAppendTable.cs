@@ -38,7 +38,7 @@ public sealed class SgAppendTable
     public int AllocFromPages(ReadOnlySpan<ulong> pages, uint nPages, uint offset, ulong size, uint maxSegment,
         uint leftPages, Warnings? warnings = null)
     {
-        const uint PAGE_SIZE = 4096;
+        const uint PAGE_SIZE = (uint)Align.PAGE_SIZE; // the scatterlist lengths are unsigned int
         uint chunks, curPage, segLen, i;
         uint addedNents = 0;
         var s = Prv;

@@ -8,8 +8,10 @@ namespace Sim.Core.Mm;
 /// <summary>
 /// <see cref="IPageFrames"/> over <see cref="PageAlloc"/> and <see cref="PhysicalMemory"/>. The CMA range is
 /// taken out of the buddy allocator (<c>PageAlloc.Reserve</c>), so free CMA pages are counted once, by
-/// <c>cma.c</c>; so are the pages the kernel kept at boot (at the start of RAM). <see cref="TotalRamPages"/> is RAM minus what the captured kernels kept at boot (see
-/// <see cref="SimplePageFrames"/>).
+/// <c>cma.c</c>; so are the pages the kernel kept at boot (at the start of RAM). <see cref="TotalRamPages"/> is
+/// the captured machines' figure, RAM pages minus what their kernels kept at boot: 5721 pages on the ARM board
+/// (MemTotal 501404 kB of 512 MiB), 130 on the x86_64 1 GiB guest (totalram 262014 pages, as the kvmfr section of
+/// the traces README states).
 /// </summary>
 public sealed class BuddyPageFrames : IPageFrames
 {

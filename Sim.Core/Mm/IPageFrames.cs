@@ -3,9 +3,8 @@
 namespace Sim.Core.Mm;
 
 /// <summary>
-/// What vmalloc, CMA users and <c>/proc/meminfo</c> need from the page allocator and physical memory. The
-/// default implementation (<see cref="SimplePageFrames"/>) hands out frame numbers and keeps no contents; the
-/// integrator registers an adapter over <c>PageAlloc</c>/<c>PhysicalMemory</c> instead.
+/// What vmalloc, CMA users and <c>/proc/meminfo</c> need from the page allocator and physical memory; the
+/// machine's implementation is <see cref="BuddyPageFrames"/>, over <c>PageAlloc</c>/<c>PhysicalMemory</c>.
 /// </summary>
 public interface IPageFrames
 {

@@ -1,6 +1,7 @@
 // Models the user address space of a process: struct mm_struct with do_mmap / mmap_region / do_munmap
 // (mm/mmap.c, Linux 6.1) and CPU loads and stores through mappings (page faults, MAP_PRIVATE copy-on-write).
 using Sim.Core.Fs;
+using Sim.Core.Lib;
 using Sim.Core.Uapi;
 
 namespace Sim.Core.Mm;
@@ -35,7 +36,6 @@ public static class Mman
 [Kernel("struct mm_struct", "include/linux/mm_types.h")]
 public sealed class MmStruct
 {
-    private const ulong PAGE_SIZE = 4096;
     private readonly List<Vma> _vmas = [];
     private readonly IPageDataAccess _pages;
     private readonly ulong _mmapBase;
@@ -62,7 +62,7 @@ public sealed class MmStruct
     [Kernel("do_mmap", "mm/mmap.c")]
     public long Mmap(KernelFile? file, ulong length, uint prot, uint flags, ulong offset)
     {
-        if ((offset & (PAGE_SIZE - 1)) != 0)
+        if ((offset & (Align.PAGE_SIZE - 1)) != 0)
         {
             return -(long)Errno.EINVAL;
         }
@@ -71,7 +71,7 @@ public sealed class MmStruct
         {
             return -(long)Errno.EINVAL;
         }
-        ulong len = unchecked((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1));
         if (len == 0)
         {
             return -(long)Errno.ENOMEM;
@@ -210,11 +210,11 @@ public sealed class MmStruct
     [Kernel("do_munmap", "mm/mmap.c")]
     public int Munmap(ulong addr, ulong length)
     {
-        if ((addr & (PAGE_SIZE - 1)) != 0 || addr > _taskSize || length > _taskSize - addr)
+        if ((addr & (Align.PAGE_SIZE - 1)) != 0 || addr > _taskSize || length > _taskSize - addr)
         {
             return -(int)Errno.EINVAL;
         }
-        ulong len = unchecked((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1));
+        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1));
         if (len == 0)
         {
             return -(int)Errno.EINVAL;
@@ -323,8 +323,8 @@ public sealed class MmStruct
             {
                 return -(int)Errno.EFAULT;
             }
-            int inPage = (int)(a & (PAGE_SIZE - 1));
-            int n = Math.Min(total - done, (int)PAGE_SIZE - inPage);
+            int inPage = (int)(a & (Align.PAGE_SIZE - 1));
+            int n = Math.Min(total - done, (int)Align.PAGE_SIZE - inPage);
             ulong pgoff = v.PgOff + ((a - v.Start) >> 12);
             if (v.CowPages is not null && v.CowPages.TryGetValue(pgoff, out var cow))
             {
@@ -351,7 +351,7 @@ public sealed class MmStruct
             if (write && !v.Shared)
             {
                 // MAP_PRIVATE write fault: copy the page, then write the copy (the file's page is untouched).
-                var copy = new byte[PAGE_SIZE];
+                var copy = new byte[Align.PAGE_SIZE];
                 _pages.Read((ulong)pfn, 0, copy);
                 v.CowPages ??= [];
                 v.CowPages[pgoff] = copy;

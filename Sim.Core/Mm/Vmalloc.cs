@@ -164,7 +164,7 @@ public sealed class Vmalloc
     /// leak check keeps it while the module is loaded.
     /// </summary>
     public ulong VmallocUser(ulong size, string? callerModule) =>
-        VmallocNodeRange(size, Shmlba, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_ZERO, VM_USERMAP, callerModule);
+        VmallocNodeRange(size, Shmlba, Gfp.GFP_KERNEL | Gfp.__GFP_ZERO, VM_USERMAP, callerModule);
 
     /// <summary>
     /// <c>__vmalloc_node_range</c>: <c>WARN_ON_ONCE(!size)</c> → NULL; more pages than <c>totalram_pages()</c> →
@@ -173,7 +173,7 @@ public sealed class Vmalloc
     /// (<c>"vmalloc error: size %lu, page order %u, failed to allocate pages"</c>) and returns NULL.
     /// </summary>
     [Kernel("__vmalloc_node_range", "mm/vmalloc.c")]
-    public ulong VmallocNodeRange(ulong size, ulong align, uint gfpMask, ulong vmFlags, string? callerModule = null)
+    public ulong VmallocNodeRange(ulong size, ulong align, Gfp gfpMask, ulong vmFlags, string? callerModule = null)
     {
         ulong realSize = size;
         if (size == 0)
@@ -217,7 +217,7 @@ public sealed class Vmalloc
         {
             ulong arraySize = (ulong)nrPages * 8;
             // __vmalloc_area_node has added __GFP_NOWARN by then: warn_alloc stays silent.
-            WarnAlloc(gfpMask | GfpTypes.__GFP_NOWARN, $"vmalloc error: size {((ulong)nrPages * Align.PAGE_SIZE).ToString(CultureInfo.InvariantCulture)}, failed to allocated page array size {arraySize.ToString(CultureInfo.InvariantCulture)}");
+            WarnAlloc(gfpMask | Gfp.__GFP_NOWARN, $"vmalloc error: size {((ulong)nrPages * Align.PAGE_SIZE).ToString(CultureInfo.InvariantCulture)}, failed to allocated page array size {arraySize.ToString(CultureInfo.InvariantCulture)}");
             return 0;
         }
         var pages = new ulong[nrPages];
@@ -233,7 +233,7 @@ public sealed class Vmalloc
                 }
                 return 0;
             }
-            if ((gfpMask & GfpTypes.__GFP_ZERO) != 0)
+            if ((gfpMask & Gfp.__GFP_ZERO) != 0)
             {
                 _frames.ZeroPages(pfn, 1);
             }
@@ -393,14 +393,14 @@ public sealed class Vmalloc
 
     // warn_alloc: nothing with __GFP_NOWARN; otherwise rate-limited (10*HZ, burst 1) "%s, mode:%#x(%pGg), nodemask=(null),...".
     [Kernel("warn_alloc", "mm/page_alloc.c")]
-    private void WarnAlloc(uint gfpMask, string message)
+    private void WarnAlloc(Gfp gfpMask, string message)
     {
         if (_warnAlloc is not null)
         {
             _warnAlloc.Report(gfpMask, message);
             return;
         }
-        if ((gfpMask & GfpTypes.__GFP_NOWARN) != 0)
+        if ((gfpMask & Gfp.__GFP_NOWARN) != 0)
         {
             return;
         }
@@ -422,31 +422,6 @@ public sealed class Vmalloc
             return;
         }
         _ratelimitPrinted++;
-        Printk?.Invoke(4, $"{message}, mode:0x{gfpMask:x}({GfpNames(gfpMask)}), nodemask=(null),cpuset=/,mems_allowed=0");
-    }
-
-    private static string GfpNames(uint gfp)
-    {
-        var parts = new List<string>();
-        if ((gfp & GfpTypes.GFP_KERNEL) == GfpTypes.GFP_KERNEL)
-        {
-            parts.Add("GFP_KERNEL");
-            gfp &= ~GfpTypes.GFP_KERNEL;
-        }
-        if ((gfp & GfpTypes.__GFP_ZERO) != 0)
-        {
-            parts.Add("__GFP_ZERO");
-            gfp &= ~GfpTypes.__GFP_ZERO;
-        }
-        if ((gfp & GfpTypes.__GFP_NOFAIL) != 0)
-        {
-            parts.Add("__GFP_NOFAIL");
-            gfp &= ~GfpTypes.__GFP_NOFAIL;
-        }
-        if (gfp != 0)
-        {
-            parts.Add("0x" + gfp.ToString("x", CultureInfo.InvariantCulture));
-        }
-        return string.Join('|', parts);
+        Printk?.Invoke(4, $"{message}, mode:0x{(uint)gfpMask:x}({GfpNames.Format(gfpMask)}), nodemask=(null),cpuset=/,mems_allowed=0");
     }
 }

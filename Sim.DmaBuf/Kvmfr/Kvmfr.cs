@@ -97,8 +97,6 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
     public const string KVMFR_DEV_NAME = "kvmfr";
     /// <summary>KBUILD_MODNAME: the dma-bufs' <c>exp_name</c> and their owner module.</summary>
     public const string KBUILD_MODNAME = "kvmfr";
-    private const ulong PAGE_SIZE = 4096;
-    private const int PAGE_SHIFT = 12;
 
     /// <summary>
     /// <c>kvmfrbuf_ops</c>: map/unmap/release/mmap only (no attach/detach, no CPU-access hooks, no vmap, not
@@ -305,9 +303,9 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
             return -(long)Errno.EFAULT;
         }
         var create = kvmfr_dmabuf_create.Read(raw);
-        if ((create.offset & (PAGE_SIZE - 1)) != 0 || (create.size & (PAGE_SIZE - 1)) != 0)
+        if ((create.offset & (Align.PAGE_SIZE - 1)) != 0 || (create.size & (Align.PAGE_SIZE - 1)) != 0)
         {
-            _printk.Print(Printk.KERN_DEFAULT, $"kvmfr: buffer not aligned to 0x{PAGE_SIZE:x} bytes");
+            _printk.Print(Printk.KERN_DEFAULT, $"kvmfr: buffer not aligned to 0x{Align.PAGE_SIZE:x} bytes");
             return -(long)Errno.EINVAL;
         }
         ulong end = unchecked(create.offset + create.size);
@@ -316,7 +314,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
             return -(long)Errno.EINVAL;
         }
 
-        ulong pagecount = create.size >> PAGE_SHIFT;
+        ulong pagecount = create.size >> Align.PAGE_SHIFT;
         if (s_kzallocKbuf.ShouldFail() || s_kmallocPages.ShouldFail())
         {
             return -(long)Errno.ENOMEM; // kzalloc(kbuf) / kmalloc_array(pages): the kbuf is kfree'd on the second
@@ -327,7 +325,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         {
             // KVMFR_TYPE_STATIC: vmalloc_to_page(p).
             pages[i] = _vmalloc.VmallocToPage(p) ?? throw new KernelBugException($"kvmfr: no vmalloc page at 0x{p:x}");
-            p += PAGE_SIZE;
+            p += Align.PAGE_SIZE;
         }
         var kbuf = new KvmfrBuf { Kdev = kdev, PageCount = pagecount, Offset = create.offset, Pages = pages };
 
@@ -368,7 +366,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
             return (null, -(int)Errno.EINVAL);
         }
         var sg = new SgTable();
-        int ret = SgTable.AllocFromPages(sg, kbuf.Pages, (uint)kbuf.PageCount, 0, kbuf.PageCount << PAGE_SHIFT);
+        int ret = SgTable.AllocFromPages(sg, kbuf.Pages, (uint)kbuf.PageCount, 0, kbuf.PageCount << Align.PAGE_SHIFT);
         if (ret >= 0)
         {
             // dma_map_sg(at->dev, sg->sgl, sg->nents, direction) = dma_map_sg_attrs(..., 0), which turns an error into 0.
@@ -422,9 +420,9 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         var kbuf = (KvmfrBuf)buf.Priv;
         buf.DbList.Kprobe("mmap_kvmfrbuf");
         ulong size = vma.End - vma.Start;
-        ulong offset = unchecked(vma.PgOff << PAGE_SHIFT);
+        ulong offset = unchecked(vma.PgOff << Align.PAGE_SHIFT);
         ulong end = unchecked(offset + size);
-        if (end > (kbuf.PageCount << PAGE_SHIFT) || end < offset)
+        if (end > (kbuf.PageCount << Align.PAGE_SHIFT) || end < offset)
         {
             return -(int)Errno.EINVAL;
         }
@@ -454,7 +452,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
             return -(int)Errno.EINVAL;
         }
         ulong size = vma.End - vma.Start;
-        ulong offset = unchecked(vma.PgOff << PAGE_SHIFT);
+        ulong offset = unchecked(vma.PgOff << Align.PAGE_SHIFT);
         ulong end = unchecked(offset + size);
         if (end > kdev.Size || end < offset)
         {
@@ -497,7 +495,7 @@ public sealed class KvmfrModule : IModuleCode, IFileOperations
         public int VmInsertPage(ulong uaddr, ulong pfn)
         {
             vma.Flags |= Vma.VM_MIXEDMAP;
-            _pfns[(uaddr - vma.Start) >> PAGE_SHIFT] = pfn;
+            _pfns[(uaddr - vma.Start) >> Align.PAGE_SHIFT] = pfn;
             return 0;
         }
 

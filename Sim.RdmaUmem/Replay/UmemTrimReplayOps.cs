@@ -44,8 +44,8 @@ public sealed class UmemTrimReplayOps : IReplayOpProvider
     /// <summary>One line of <c>sg_trim*.jsonl</c>: build the chained table, map, compare, unmap, compare; Walk then Indexed.</summary>
     public static void SgTrimVector(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        ulong pageSize = ev.ArgU64("page_size", UmemDmabufTrim.PAGE_SIZE);
-        if (pageSize != UmemDmabufTrim.PAGE_SIZE)
+        ulong pageSize = ev.ArgU64("page_size", Align.PAGE_SIZE);
+        if (pageSize != Align.PAGE_SIZE)
         {
             check.Skip($"page_size {pageSize} (the model's PAGE_SIZE is 4096)");
             return;

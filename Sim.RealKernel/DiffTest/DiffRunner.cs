@@ -1,4 +1,5 @@
 using System.Globalization;
+using Sim.Core.Boot;
 using Sim.Core.Replay;
 using Sim.Machine;
 
@@ -28,6 +29,9 @@ public sealed class DiffRunner(IKernelOracle oracle, string workDir)
     /// <summary>Calls executed so far on the real kernel.</summary>
     public long Calls { get; private set; }
 
+    /// <summary>The rule breaks the simulator's machines are built with (<see cref="Mutations.None"/> normally).</summary>
+    public Mutations Mutations { get; init; } = Mutations.None;
+
     /// <summary>Most oracle queries one shrink may use.</summary>
     public int ShrinkBudget { get; init; } = 200;
 
@@ -41,7 +45,12 @@ public sealed class DiffRunner(IKernelOracle oracle, string workDir)
         Directory.CreateDirectory(workDir);
         var path = Path.Combine(workDir, $"seq-{_n++ % 4}.jsonl");
         File.WriteAllText(path, answer.Trace);
-        var engine = new ReplayEngine(Composition.BuildMachine);
+        var mutations = Mutations;
+        var engine = new ReplayEngine(options =>
+        {
+            options.Mutations = mutations;
+            return Composition.BuildMachine(options);
+        });
         var result = engine.ReplayFile(path, name);
         return new Comparison(lines, answer.Trace, result);
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Sim.Core.Boot;
 using Sim.Machine;
 using Sim.RealKernel.DiffTest;
 using Sim.RealKernel;
@@ -21,8 +22,9 @@ public sealed class DiffTestTests
         return Path.Combine(Path.GetDirectoryName(data)!, "Sim.Tests", "Cli", "Data", "difftest-bpp-limit.answers.jsonl");
     }
 
-    private static DiffTestRun.Settings Recorded() => new()
+    private static DiffTestRun.Settings Recorded(string? fault = null) => new()
     {
+        Fault = fault,
         Seed = 1,
         From = 141,
         Count = 142,
@@ -36,11 +38,7 @@ public sealed class DiffTestTests
     {
         var oracle = new RecordedOracle(AnswersPath());
         var o = new StringWriter();
-        DiffTestRun.CampaignResult result;
-        using (FaultInjection.Enable("bpp-limit"))
-        {
-            result = DiffTestRun.Campaign(Recorded(), oracle, o);
-        }
+        var result = DiffTestRun.Campaign(Recorded("bpp-limit"), oracle, o);
         Assert.True(result.Differences > 0, o.ToString());
         var (_, cmp) = Assert.Single(result.Minimal);
         Assert.InRange(cmp.Lines.Count, 1, 3);
@@ -66,14 +64,19 @@ public sealed class DiffTestTests
     }
 
     [Fact]
-    public void FaultSwitchIsOffOutsideItsScope()
+    public void MutationBelongsToTheMachineItWasComposedWith()
     {
-        using (FaultInjection.Enable("bpp-limit"))
-        {
-            Assert.True(Sim.Drm.DrmDumbBuffers.FaultSkipBppLimit);
-        }
-        Assert.False(Sim.Drm.DrmDumbBuffers.FaultSkipBppLimit);
-        Assert.Throws<ArgumentException>(() => FaultInjection.Enable("no-such-fault"));
+        // drm_mode_create_dumb rejects bpp > U32_MAX - 8 with -EINVAL; the machine built with "bpp-limit" does
+        // not, and the unmutated machine beside it in the same process still does.
+        using var broken = new Sim.Tests.Drm.DrmTestMachine(Mutations.Parse("bpp-limit"), "vgem");
+        using var sound = new Sim.Tests.Drm.DrmTestMachine("vgem");
+        int bfd = broken.Open("/dev/dri/card0");
+        int sfd = sound.Open("/dev/dri/card0");
+        Assert.Equal(-22, sound.CreateDumb(sfd, 1, 1, 0xFFFFFFF8u).Ret);
+        Assert.NotEqual(-22, broken.CreateDumb(bfd, 1, 1, 0xFFFFFFF8u).Ret);
+        Assert.Equal(-22, sound.CreateDumb(sfd, 1, 1, 0xFFFFFFF8u).Ret);
+        Assert.Throws<ArgumentException>(() => Mutations.Parse("no-such-fault"));
+        Assert.False(new MachineOptions().Mutations.Any);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Sim.Tests.Core;
 
 public class ArmDmaMappingTests
 {
-    private const uint Gfp = GfpTypes.GFP_KERNEL | GfpTypes.__GFP_NOWARN; // drm_gem_dma_create's dma_alloc_wc
+    private const Gfp WcGfp = Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN; // drm_gem_dma_create's dma_alloc_wc
 
     private sealed class Board
     {
@@ -37,7 +37,7 @@ public class ArmDmaMappingTests
         // vaddr 3741581312 (0xdf040000 = dma_addr + 0x60000000).
         var b = new Board();
         b.Frames.Scribble(520256);
-        ulong vaddr = b.Dma.AllocWc(4096, out ulong dma, Gfp);
+        ulong vaddr = b.Dma.AllocWc(4096, out ulong dma, WcGfp);
         Assert.Equal(2130968576UL, dma);
         Assert.Equal(3741581312UL, vaddr);
         Assert.True(b.Frames.IsZero(520256), "dma_alloc_wc memory must be zeroed (__dma_clear_buffer)");
@@ -50,11 +50,11 @@ public class ArmDmaMappingTests
     public void AlignmentIsTheSizesOrderCappedAtEight()
     {
         var b = new Board();
-        b.Dma.AllocWc(4096, out _, Gfp);
+        b.Dma.AllocWc(4096, out _, WcGfp);
         b.Rec.Drain();
         // 1 MiB + 1 byte -> 257 pages, get_order = 9 -> align 8 (1 MiB): the first 256-page boundary after
         // pages 0..64 in use is index 256 -> pfn 0x7f100.
-        b.Dma.AllocWc((1 << 20) + 1, out ulong dma, Gfp);
+        b.Dma.AllocWc((1 << 20) + 1, out ulong dma, WcGfp);
         Assert.Equal(0x7f100000UL, dma);
         var start = b.Rec.Drain()[0];
         Assert.Equal((257UL, 8UL), (start.U64("count"), start.U64("align")));
@@ -64,7 +64,7 @@ public class ArmDmaMappingTests
     public void NoRoomInCmaMeansNullAndTheMappingErrorHandle()
     {
         var b = new Board();
-        ulong vaddr = b.Dma.AllocWc(16UL << 20, out ulong dma, Gfp); // 4096 pages: the atomic pool is in the way
+        ulong vaddr = b.Dma.AllocWc(16UL << 20, out ulong dma, WcGfp); // 4096 pages: the atomic pool is in the way
         Assert.Equal(0UL, vaddr);
         Assert.Equal(0xffffffffUL, dma);
         Assert.Equal(b.Dma.DmaMappingError, dma);
@@ -72,7 +72,7 @@ public class ArmDmaMappingTests
         var ev = b.Rec.Drain();
         Assert.Equal(["cma_alloc_start", "cma_alloc_finish"], ev.Select(e => e.Op));
         Assert.Equal(-12L, ev[1].I64("ret"));
-        ulong tooBig = b.Dma.AllocWc(32UL << 20, out dma, Gfp); // larger than the area: no finish tracepoint
+        ulong tooBig = b.Dma.AllocWc(32UL << 20, out dma, WcGfp); // larger than the area: no finish tracepoint
         Assert.Equal(0UL, tooBig);
         Assert.Equal(["cma_alloc_start"], b.Rec.Drain().Select(e => e.Op));
     }
@@ -81,8 +81,8 @@ public class ArmDmaMappingTests
     public void FreeWcReleasesTheRangeAndUnknownAddressesWarn()
     {
         var b = new Board();
-        ulong v1 = b.Dma.AllocWc(3 * 4096, out ulong d1, Gfp);
-        ulong v2 = b.Dma.AllocWc(4096, out ulong d2, Gfp);
+        ulong v1 = b.Dma.AllocWc(3 * 4096, out ulong d1, WcGfp);
+        ulong v2 = b.Dma.AllocWc(4096, out ulong d2, WcGfp);
         b.Rec.Drain();
         b.Dma.FreeWc(3 * 4096, v1, d1);
         var rel = Assert.Single(b.Rec.Drain());
@@ -101,7 +101,7 @@ public class ArmDmaMappingTests
     public void NonBlockingGfpIsNotModelled()
     {
         var b = new Board();
-        Assert.Throws<NotSupportedException>(() => b.Dma.AllocWc(4096, out _, GfpTypes.GFP_NOWAIT));
+        Assert.Throws<NotSupportedException>(() => b.Dma.AllocWc(4096, out _, Gfp.GFP_NOWAIT));
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public class CmaReplayTests
                         trace.Emit(new KernelTraceRecord("drm_gem_dma_create", new KernelTraceField("size", k.ArgU64("size"))));
                         if (reachesCma)
                         {
-                            vaddr = dma.AllocWc(size, out dmaAddr, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_NOWARN);
+                            vaddr = dma.AllocWc(size, out dmaAddr, Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN);
                             ok = vaddr != 0;
                             if (ok)
                             {

@@ -133,7 +133,7 @@ public class VmallocTests
         Assert.Equal(-22, m.Vm.RemapVmallocRange(U, U + 4096, k + 8, 0, Insert));      // unaligned kaddr
         Assert.Equal(-22, m.Vm.RemapVmallocRange(U, U + 4096, k + (1UL << 30), 0, Insert)); // no area there
         Assert.Equal(-22, m.Vm.RemapVmallocRange(U, U + 4096, k, 1UL << 60, Insert));  // pgoff << PAGE_SHIFT overflows
-        ulong plain = m.Vm.VmallocNodeRange(4096, 4096, GfpTypes.GFP_KERNEL, 0);        // vmalloc(): no VM_USERMAP
+        ulong plain = m.Vm.VmallocNodeRange(4096, 4096, Gfp.GFP_KERNEL, 0);        // vmalloc(): no VM_USERMAP
         Assert.Equal(-22, m.Vm.RemapVmallocRange(U, U + 4096, plain, 0, Insert));
         Assert.Equal(-14, m.Vm.RemapVmallocRange(U, U + 4096, k, 0, (_, _) => -14));   // vm_insert_page's error
     }

@@ -16,8 +16,14 @@ internal sealed class DrmTestMachine : IDisposable
     private readonly ServiceProvider _sp;
 
     public DrmTestMachine(params string[] drivers)
+        : this(Mutations.None, drivers)
     {
-        var o = new MachineOptions();
+    }
+
+    /// <summary>A machine composed with deliberate rule breaks (<see cref="Mutations"/>).</summary>
+    public DrmTestMachine(Mutations mutations, params string[] drivers)
+    {
+        var o = new MachineOptions { Mutations = mutations };
         foreach (var d in drivers)
         {
             o.AddDrmDevice(d);

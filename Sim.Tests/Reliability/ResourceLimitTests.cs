@@ -123,7 +123,7 @@ public class ResourceLimitTests
         ulong used = cma.UsedPages;
         var bufs = new List<(ulong Cpu, ulong Dma)>();
         ulong cpu;
-        while ((cpu = arm.AllocWc(1 << 20, out ulong dma, GfpTypes.GFP_KERNEL | GfpTypes.__GFP_NOWARN)) != 0)
+        while ((cpu = arm.AllocWc(1 << 20, out ulong dma, Gfp.GFP_KERNEL | Gfp.__GFP_NOWARN)) != 0)
         {
             bufs.Add((cpu, dma));
             Assert.True(bufs.Count <= 4, "a 4 MiB area held more than four 1 MiB buffers");
