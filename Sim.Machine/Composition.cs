@@ -17,7 +17,7 @@ public static class Composition
     // a replay builds a container per file, and the check cost more than replaying a small trace.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> s_validated = new(StringComparer.Ordinal);
 
-    /// <summary>Builds a machine.</summary>
+    /// <summary>Builds a machine's container (not yet booted: see <see cref="Boot"/>).</summary>
     public static ServiceProvider BuildMachine(MachineOptions options)
     {
         var services = new ServiceCollection();
@@ -33,6 +33,22 @@ public static class Composition
         bool validate = s_validated.TryAdd(key.ToString(), true);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = validate, ValidateScopes = true });
     }
+
+    /// <summary>
+    /// The machine's boot: the initcalls that register devices, run once, explicitly, before the first user
+    /// process touches the machine. Today that is the DRM core's <c>drm_dev_register</c> of every configured
+    /// DRM device (it creates <c>/dev/dri/card*</c> and <c>renderD*</c>); a machine that is never booted has
+    /// the memory, the VFS and the dma-buf core but no DRM node. Returns <paramref name="machine"/>.
+    /// </summary>
+    public static ServiceProvider Boot(ServiceProvider machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        _ = machine.GetRequiredService<DrmCore>();
+        return machine;
+    }
+
+    /// <summary>Builds a machine and <see cref="Boot"/>s it.</summary>
+    public static ServiceProvider BuildBootedMachine(MachineOptions options) => Boot(BuildMachine(options));
 
     /// <summary>Parses a command line a person typed (<c>--machine</c>) onto the default machine.</summary>
     public static MachineOptions ParseMachine(string? commandLine, MachineOptions? start = null)

@@ -105,7 +105,7 @@ public sealed class RandomUse : IDisposable
         _shmem = _machine.GetRequiredService<Shmem>();
         _pageAlloc = _machine.GetRequiredService<PageAlloc>();
         _cma = _machine.GetService<Cma>();
-        _ = _machine.GetRequiredService<DrmCore>();
+        Composition.Boot(_machine);
         _armDma = _machine.GetService<Sim.Core.Dma.ArmDmaMapping>();
         if (!Arm)
         {

@@ -62,7 +62,7 @@ public static class ImporterTest
     public static (int Ret, ImporterResult Result, string Step) CreateExportImport(ServiceProvider machine, string node, uint width, uint height, uint bpp)
     {
         ArgumentNullException.ThrowIfNull(machine);
-        _ = machine.GetRequiredService<DrmCore>(); // boot: drm_dev_register of the machine's DRM devices
+        Composition.Boot(machine);
         var proc = machine.GetRequiredService<ProcessTable>().Spawn("importer-test");
         try
         {

@@ -36,7 +36,7 @@ public class Pl111GemDmaTests
                 o.AddDrmDevice(AmdgpuDmaBuf.DRIVER_NAME);
             }
             Sp = Composition.BuildMachine(o);
-            _ = Sp.GetRequiredService<DrmCore>(); // the DRM core registers its devices (drm_dev_register) at boot
+            Composition.Boot(Sp);
             P = Sp.GetRequiredService<ProcessTable>().Spawn("dumbtest");
             Cma = Sp.GetRequiredService<Cma>();
             Fd = P.Openat("/dev/dri/card0", OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
@@ -283,7 +283,7 @@ public class Pl111GemDmaTests
         {
             var o = new MachineOptions().ApplyArmBoard().Apply($"pages pages.seed={seed}", strict: true);
             using var sp = Composition.BuildMachine(o);
-            _ = sp.GetRequiredService<DrmCore>();
+            Composition.Boot(sp);
             var p = sp.GetRequiredService<ProcessTable>().Spawn("t");
             int fd = p.Openat("/dev/dri/card1", OpenFlags.O_RDWR);
             var buf = new byte[32];

@@ -24,7 +24,7 @@ public class ResourceLimitTests
         var o = new MachineOptions();
         o.Apply(options, strict: true);
         var m = Composition.BuildMachine(o);
-        _ = m.GetRequiredService<DrmCore>();
+        Composition.Boot(m);
         return (m, m.GetRequiredService<ProcessTable>().Spawn("limits"));
     }
 
@@ -146,7 +146,7 @@ public class LeakReportTests
         var o = new MachineOptions();
         o.AddDrmDevice("vgem");
         using var m = Composition.BuildMachine(o);
-        _ = m.GetRequiredService<DrmCore>();
+        Composition.Boot(m);
         var p = m.GetRequiredService<ProcessTable>().Spawn("holder");
         int card = p.Openat("/dev/dri/card0", OpenFlags.O_RDWR);                 // fd 0
         var c = new byte[32];
