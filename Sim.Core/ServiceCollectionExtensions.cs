@@ -42,7 +42,17 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Vfs>();
         services.TryAddSingleton<Mm.Shmem>();
         services.AddSingleton<Mm.Memfd>();
+        services.AddSingleton<IMemfd>(sp => sp.GetRequiredService<Mm.Memfd>());
+        // The syscall layer (Kernel/Syscalls/): every user-visible entry, taking the caller's process.
+        services.AddSingleton(sp => new Syscalls(sp.GetRequiredService<Vfs>(), sp.GetRequiredService<Ktime>(), options,
+            sp.GetRequiredService<CurrentTask>(), () => sp.GetRequiredService<ModuleLoader>(), sp.GetServices<SeqFile>(),
+            () => sp.GetService<IMemfd>()));
         services.AddSingleton<ProcessTable>();
+        // The seq_files of /proc this project models (fs/proc/devices.c chrdev_show, kernel/module/procfs.c m_show).
+        services.AddSingleton(sp => new SeqFile("/proc/devices", () =>
+            "Character devices:\n" + string.Concat(sp.GetRequiredService<CharDevices>().ProcDevicesLines().Select(l => l + "\n"))));
+        services.AddSingleton(sp => new SeqFile("/proc/modules", () =>
+            string.Concat(sp.GetRequiredService<ModuleList>().Modules.Select(m => ModuleLoader.ProcModulesLine(m) + "\n"))));
         // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), warn_alloc.
         services.AddSingleton<Printk>();
         services.AddSingleton<Taint>();

@@ -82,6 +82,9 @@ public sealed class DmaBufList(Warnings warnings, LiveObjects live, Ktime clock,
 
     internal void Remove(DmaBuf dmabuf) => _head.Remove(dmabuf);
 
+    /// <summary>Where debugfs serves <see cref="DebugShow"/>.</summary>
+    public const string BufinfoPath = "/sys/kernel/debug/dma_buf/bufinfo";
+
     /// <summary>
     /// <c>dma_buf_debug_show</c>: the text of <c>/sys/kernel/debug/dma_buf/bufinfo</c>, byte for byte: a header,
     /// then per buffer "size flags mode count exp_name ino name" (<c>%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s</c>),

@@ -22,6 +22,8 @@ public static class ServiceCollectionExtensions
 
         // dma-buf core (drivers/dma-buf/dma-buf.c): db_list + the dma-buf inode counter, and its replay ops.
         services.AddSingleton<DmaBufList>();
+        // debugfs: dma_buf/bufinfo (dma_buf_debug_show), read through the syscall layer.
+        services.AddSingleton(sp => new Sim.Core.Kernel.SeqFile(DmaBufList.BufinfoPath, () => sp.GetRequiredService<DmaBufList>().DebugShow()));
         services.AddSingleton<IReplayOpProvider, DmaBufReplayOps>();
 
         // sw_sync's debugfs file (machine option sw_sync): resolving SwSync creates it.

@@ -73,7 +73,7 @@ public static class ShowRun
     }
 
     /// <summary>The pages of the machine's state at the stop.</summary>
-    public static List<TourStep> Pages(ReplayContext ctx)
+    public static List<TourStep> Pages(ReplaySession ctx)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         var v = MachineView.Capture(ctx.Machine);

@@ -26,7 +26,7 @@ public sealed class ReplayTimelineObserver : IReplayObserver
     public List<Timeline> Timelines { get; } = [];
 
     /// <inheritdoc/>
-    public void FileStarted(ReplayContext context)
+    public void FileStarted(ReplaySession context)
     {
         ArgumentNullException.ThrowIfNull(context);
         _rec?.Dispose();
@@ -35,9 +35,9 @@ public sealed class ReplayTimelineObserver : IReplayObserver
         _track = -1;
     }
 
-    private int Track(ReplayContext ctx)
+    private int Track(ReplaySession ctx)
     {
-        var p = ctx.State<TracedProcess>().Process;
+        var p = ctx.TracedProcessOrNull;
         if (_track < 0 || !ReferenceEquals(p, _proc))
         {
             _proc = p;
@@ -47,7 +47,7 @@ public sealed class ReplayTimelineObserver : IReplayObserver
     }
 
     /// <inheritdoc/>
-    public void EventStarting(ReplayContext context, TraceEvent ev, string? exitStep)
+    public void EventStarting(ReplaySession context, TraceEvent ev, string? exitStep)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(ev);
@@ -110,10 +110,10 @@ public sealed class ReplayTimelineObserver : IReplayObserver
     }
 
     /// <inheritdoc/>
-    public void KernelRecord(ReplayContext context, KernelTraceRecord record) => _rec?.KernelRecord(record);
+    public void KernelRecord(ReplaySession context, KernelTraceRecord record) => _rec?.KernelRecord(record);
 
     /// <inheritdoc/>
-    public void EventFinished(ReplayContext context, TraceEvent ev, string? exitStep, ReplayCheck check)
+    public void EventFinished(ReplaySession context, TraceEvent ev, string? exitStep, ReplayCheck check)
     {
         ArgumentNullException.ThrowIfNull(ev);
         ArgumentNullException.ThrowIfNull(check);
@@ -171,7 +171,7 @@ public sealed class ReplayTimelineObserver : IReplayObserver
     }
 
     /// <inheritdoc/>
-    public void FileFinished(ReplayContext context, FileResult result)
+    public void FileFinished(ReplaySession context, FileResult result)
     {
         if (_rec is null)
         {

@@ -21,7 +21,6 @@ public sealed class KernelFile
     /// <summary>FMODE_UNSIGNED_OFFSET: file positions (and mmap offsets) are unsigned (DRM nodes, /proc/PID/mem).</summary>
     public const uint FMODE_UNSIGNED_OFFSET = 0x2000;
 
-    private static long s_order;
     private readonly LiveObjects? _live;
     private readonly long _liveId;
     private Kref _count;
@@ -39,16 +38,20 @@ public sealed class KernelFile
             _ => FMODE_READ | FMODE_WRITE,
         };
         Name = name;
-        Order = Interlocked.Increment(ref s_order);
         _count.Init();
         _live = live;
         _liveId = live?.Register("file", name, () => $"f_count {_count.Read}", target: this) ?? 0;
+        // The machine's registration order (one counter per machine): files of two machines never share one.
+        Order = _liveId;
     }
 
     /// <summary>The file's name for people (<c>/dev/dri/card0</c>, <c>dmabuf:</c>).</summary>
     public string Name { get; }
 
-    /// <summary>A creation order, standing in for the kernel pointer that <c>kcmp</c> orders by.</summary>
+    /// <summary>
+    /// A creation order within the machine, standing in for the (obfuscated) kernel pointer that <c>kcmp</c> orders
+    /// by: the file's live-object id (0 for a file made without the machine's <see cref="LiveObjects"/>).
+    /// </summary>
     public long Order { get; }
 
     /// <summary><c>f_inode</c>.</summary>

@@ -45,7 +45,7 @@ public sealed class CmaReplayOps : IReplayOpProvider
     /// <c>cma_state</c> (after event <c>after</c>): base_pfn, count, order_per_bit, used, maxchunk and bitmap of
     /// the named area, exactly.
     /// </summary>
-    public static void CmaStateOp(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    public static void CmaStateOp(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(ev);
@@ -73,7 +73,7 @@ public sealed class CmaReplayOps : IReplayOpProvider
 
     // A read after an event whose CMA allocations or releases were not modelled (its handler skipped it) cannot
     // be compared: it is skipped, naming that event.
-    private static bool Unmodelled(ReplayContext ctx, ReplayCheck check)
+    private static bool Unmodelled(ReplaySession ctx, ReplayCheck check)
     {
         if (ctx.State<KernelSideState>().FirstUnmodelledCmaEvent is { } j)
         {
@@ -89,7 +89,7 @@ public sealed class CmaReplayOps : IReplayOpProvider
     /// free CMA pages (so MemFree ≥ CmaFree, MemFree ≤ MemTotal), and from one read to the next the model's
     /// MemFree moves like the traced one: see <see cref="MemFreeChangeWindow"/>.
     /// </summary>
-    public static void ProcMeminfoOp(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    public static void ProcMeminfoOp(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(ev);

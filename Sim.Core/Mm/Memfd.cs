@@ -14,7 +14,7 @@ namespace Sim.Core.Mm;
 
 /// <summary>memfd_create and the sealing API of mm/memfd.c, over the machine's <see cref="Shmem"/>.</summary>
 [Kernel("memfd_create", "mm/memfd.c")]
-public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs)
+public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs) : IMemfd
 {
     /// <summary>MFD_CLOEXEC.</summary>
     public const uint MFD_CLOEXEC = 0x0001;
@@ -160,6 +160,12 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// <summary><c>memfd_get_seals</c>: the seals, or <c>-EINVAL</c> for a file that is not shmem.</summary>
     [Kernel("memfd_get_seals", "mm/memfd.c")]
     public static int GetSeals(KernelFile file) => ShmemMapping(file) is { } shm ? (int)shm.Seals : -(int)Errno.EINVAL;
+
+    /// <inheritdoc/>
+    long IMemfd.Create(Process caller, string name, uint flags) => Create(caller, name, flags);
+
+    /// <inheritdoc/>
+    long IMemfd.Fcntl(KernelFile file, int cmd, long arg) => Fcntl(file, cmd, unchecked((ulong)arg));
 
     /// <summary><c>memfd_fcntl(file, cmd, arg)</c>: F_ADD_SEALS (arg above UINT_MAX: <c>-EINVAL</c>), F_GET_SEALS.</summary>
     [Kernel("memfd_fcntl", "mm/memfd.c")]

@@ -12,17 +12,17 @@ namespace Sim.Core.Replay;
 public interface IReplayObserver
 {
     /// <summary>The file's machine is built and its file-start steps ran.</summary>
-    void FileStarted(ReplayContext context);
+    void FileStarted(ReplaySession context);
 
     /// <summary>A user event is about to be executed (<paramref name="exitStep"/> names an end-of-file step, else null).</summary>
-    void EventStarting(ReplayContext context, TraceEvent ev, string? exitStep);
+    void EventStarting(ReplaySession context, TraceEvent ev, string? exitStep);
 
     /// <summary>A kernel trace record fired while the current event executes.</summary>
-    void KernelRecord(ReplayContext context, KernelTraceRecord record);
+    void KernelRecord(ReplaySession context, KernelTraceRecord record);
 
     /// <summary>The event ran and was compared: <paramref name="check"/> holds its outcome.</summary>
-    void EventFinished(ReplayContext context, TraceEvent ev, string? exitStep, ReplayCheck check);
+    void EventFinished(ReplaySession context, TraceEvent ev, string? exitStep, ReplayCheck check);
 
     /// <summary>The file ended (all events and exit steps, or the stop event of a partial replay).</summary>
-    void FileFinished(ReplayContext context, FileResult result);
+    void FileFinished(ReplaySession context, FileResult result);
 }

@@ -120,17 +120,17 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
 
     /// <summary>
     /// Replays one file up to and including the event whose <c>i</c> is <paramref name="stopAfter"/>, then hands the
-    /// live machine (<see cref="ReplayContext.Machine"/>) and that event to <paramref name="atStop"/> before the machine
+    /// live machine (<see cref="ReplaySession.Machine"/>) and that event to <paramref name="atStop"/> before the machine
     /// is disposed (no exit steps run); a kernel-side event stops after the user event it happened in. When the file has
     /// no such event, <paramref name="atStop"/> is not called and
     /// <paramref name="lastIndex"/> says the last <c>i</c> the file has (-1 for none): <c>dmabufsim show --at N</c>.
     /// </summary>
-    public FileResult ReplayFileUntil(string path, long stopAfter, Action<ReplayContext, TraceEvent> atStop, out long lastIndex,
+    public FileResult ReplayFileUntil(string path, long stopAfter, Action<ReplaySession, TraceEvent> atStop, out long lastIndex,
         string? displayName = null) =>
         ReplayFileCore(path, displayName, null, stopAfter, atStop, out lastIndex);
 
     private FileResult ReplayFileCore(string path, string? displayName, Action<long>? progress, long? stopAfter,
-        Action<ReplayContext, TraceEvent>? atStop, out long lastIndex)
+        Action<ReplaySession, TraceEvent>? atStop, out long lastIndex)
     {
         lastIndex = -1;
         string name = displayName ?? path;
@@ -154,16 +154,13 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
                 options.Apply(o, strict: true);
             }
             using var machine = MachineFactory(options);
-            var table = new ReplayOpTable();
-            foreach (var provider in machine.GetServices<IReplayOpProvider>())
-            {
-                provider.Register(table);
-            }
-            var ctx = new ReplayContext(path, reader.Kind, reader.Header, options, machine);
+            var table = ReplayOpTable.Build(machine.GetServices<IReplayOpProvider>());
+            var ctx = new ReplaySession(path, reader.Kind, reader.Header, options, machine);
             foreach (var start in table.FileStart)
             {
                 start(ctx);
             }
+            ctx.StartTracedProcess();
             var observer = Observer;
             using var observed = observer is not null && machine.GetService(typeof(Debug.KernelTrace)) is Debug.KernelTrace kt
                 ? kt.Subscribe(r => observer.KernelRecord(ctx, r)) : null;

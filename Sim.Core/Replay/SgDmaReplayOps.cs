@@ -21,8 +21,6 @@ public sealed class SgCoreReplayState
     /// <summary>The table of each <c>case</c> of <c>sg_alloc_table_from_pages_segment</c> (until the next one of that case).</summary>
     public Dictionary<long, SgTable> Tables { get; } = [];
 
-    /// <summary>The edu device (the DMA device of every sg mapping), made on first use.</summary>
-    public Device? Edu { get; set; }
 }
 
 /// <summary>
@@ -33,7 +31,6 @@ public sealed class SgCoreReplayState
 /// </summary>
 public sealed class SgDmaReplayOps : IReplayOpProvider
 {
-    private const string EduName = "0000:00:01.0";
 
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
@@ -47,7 +44,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
             .Add("sg_pages", SgPagesVector);
     }
 
-    private static void AllocPages(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void AllocPages(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         var alloc = ctx.Get<PageAlloc>();
@@ -77,7 +74,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         }
     }
 
-    private static void AllocPage(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void AllocPage(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         var alloc = ctx.Get<PageAlloc>();
@@ -103,7 +100,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         st.Pool.Add(pfn);
     }
 
-    private static void SgAllocTableFromPagesSegment(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void SgAllocTableFromPagesSegment(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         long caseNo = ev.ArgI64("case", -1);
@@ -180,11 +177,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         }
     }
 
-    private static Device Edu(ReplayContext ctx)
-    {
-        var st = ctx.State<SgCoreReplayState>();
-        return st.Edu ??= ctx.Get<DmaMapping>().CreateDevice(EduName);
-    }
+    private static Device Edu(ReplaySession ctx) => ctx.Devices.GetOrCreate(ReplayDevices.Edu);
 
     /// <summary>The device parameter sets of the sgcap module, by name: (max_segment_size, segment_boundary_mask, dma_mask or null).</summary>
     private static (uint Seg, ulong Boundary, ulong? Mask)? ParamSet(string? name) => name switch
@@ -208,7 +201,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         _ = dma.SetMask(dev, DmaAttrs.DMA_BIT_MASK(32));
     }
 
-    private static void DmaMapSgtable(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaMapSgtable(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         var dma = ctx.Get<DmaMapping>();
@@ -262,7 +255,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         ctx.AtExit("dma mappings released", c => CheckNoMappingsLeft(ctx, c));
     }
 
-    private static void CompareMappedEntries(ReplayContext ctx, SgCoreReplayState st, TraceEvent ev, ReplayCheck check, SgTable sgt)
+    private static void CompareMappedEntries(ReplaySession ctx, SgCoreReplayState st, TraceEvent ev, ReplayCheck check, SgTable sgt)
     {
         CompareCpuEntries(st, ev, check, sgt);
         ulong sumLength = 0, pages = 0, dmaTotal = 0;
@@ -341,7 +334,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         }
     }
 
-    private static void DmaUnmapSgtable(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaUnmapSgtable(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         var dma = ctx.Get<DmaMapping>();
@@ -363,25 +356,24 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         RestoreDefaults(dma, dev);
     }
 
-    private static void CheckNoMappingsLeft(ReplayContext ctx, ReplayCheck check)
+    private static void CheckNoMappingsLeft(ReplaySession ctx, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
         check.Equal("mapped tables", 0L, ctx.State<SgReplayState>().MappedByCase.Count);
         check.Equal("swiotlb slots in use", 0L, ctx.Get<DmaMapping>().Swiotlb.Used);
-        if (st.Edu?.Domain is { } d)
+        if (ctx.Devices.Find(ReplayDevices.Edu)?.Domain is { } d)
         {
             check.Equal("iova ranges in use", 0L, d.Iovad.Count);
             check.Equal("iommu pages mapped", 0L, d.MappedPages);
         }
     }
 
-    private static void DeviceDmaParams(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DeviceDmaParams(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var dma = ctx.Get<DmaMapping>();
         var st = ctx.State<SgCoreReplayState>();
-        st.Edu ??= dma.CreateDevice(ev.ArgString("dev_name") ?? EduName,
+        var dev = ctx.Devices.GetOrCreate(ev.ArgString("dev_name") ?? ReplayDevices.Edu,
             (ushort)ev.ArgU64("pci_vendor", 0x1234), (ushort)ev.ArgU64("pci_device", 0x11e8));
-        var dev = st.Edu;
         check.Ret(0);
         check.ResultU64("dma_get_max_seg_size", DmaMapping.GetMaxSegSize(dev));
         check.ResultU64("dma_get_seg_boundary", DmaMapping.GetSegBoundary(dev));
@@ -404,7 +396,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         o.MachineConfig.ValueKind == JsonValueKind.Object && o.MachineConfig.TryGetProperty("kernel_release", out var r) &&
         r.ValueKind == JsonValueKind.String ? r.GetString()! : "6.1.0";
 
-    private static void SgPagesVector(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void SgPagesVector(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var pfns = ReadU64Array(ev.Args, "pfns");
         var sgt = new SgTable();

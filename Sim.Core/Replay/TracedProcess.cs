@@ -1,16 +1,13 @@
 namespace Sim.Core.Replay;
 
 /// <summary>
-/// Per-file replay state of the traced program: its process (fds of the header installed at their numbers),
-/// its mappings by the <c>i</c> of the mmap event that made them, and the equality pattern of inode numbers.
+/// Per-file replay state of the traced program besides its process (<see cref="ReplaySession.RunsProcess"/>): its
+/// mappings by the <c>i</c> of the mmap event that made them, and the equality pattern of inode numbers.
 /// </summary>
 public sealed class TracedProcess
 {
     private readonly Dictionary<ulong, ulong> _inoTraceToModel = [];
     private readonly Dictionary<ulong, ulong> _inoModelToTrace = [];
-
-    /// <summary>The traced process (null until the file-start hook made it).</summary>
-    public Kernel.Process? Process { get; set; }
 
     /// <summary>mmap event <c>i</c> -> the address the model returned.</summary>
     public Dictionary<long, ulong> Mappings { get; } = [];

@@ -30,67 +30,42 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
         table.Add("dmesg", Dmesg);
     }
 
-    /// <summary>
-    /// The traced process of the file: the shared one (<see cref="Sim.Core.Replay.TracedProcess"/>, made by the
-    /// process-level replay's file-start hook); a process with the header's fds is made only when none exists.
-    /// </summary>
-    public static Process TracedProcess(ReplayContext ctx)
+    private static void GetSize(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var shared = ctx.State<TracedProcess>();
-        if (shared.Process is null)
-        {
-            var p = ctx.Get<ProcessTable>().Spawn("kvmfrtrace");
-            if (ctx.Header.ValueKind == JsonValueKind.Object && ctx.Header.TryGetProperty("open_fds", out var fds) && fds.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var fd in fds.EnumerateObject())
-                {
-                    string path = fd.Value.TryGetProperty("path", out var pp) ? pp.GetString() ?? "" : "";
-                    uint flags = fd.Value.TryGetProperty("flags", out var ff) && ff.ValueKind == JsonValueKind.String ? OpenFlags.Parse(ff.GetString()!) : OpenFlags.O_RDWR;
-                    var file = new KernelFile(new Inode(ctx.Get<Vfs>().NextIno(), Inode.S_IFREG | 0x1a4), NullFileOperations.Instance, flags, null, path);
-                    p.InstallAt(int.Parse(fd.Name, CultureInfo.InvariantCulture), file, (flags & OpenFlags.O_CLOEXEC) != 0);
-                }
-            }
-            shared.Process = p;
-        }
-        return shared.Process;
+        check.Ret(ctx.Syscalls.Ioctl(ctx.Process, (int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_GETSIZE), new UserArg(ev.ArgU64("arg", 0))));
     }
 
-    private static void GetSize(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Create(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var p = TracedProcess(ctx); // the syscall makes p current itself
-        check.Ret(p.Ioctl((int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_GETSIZE), new UserArg(ev.ArgU64("arg", 0))));
-    }
-
-    private static void Create(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
-    {
-        var p = TracedProcess(ctx);
         var create = new kvmfr_dmabuf_create { flags = (byte)ev.ArgU64("flags"), offset = ev.ArgU64("offset"), size = ev.ArgU64("size") };
         byte pad = (byte)ev.ArgU64("pad_bytes", 0);
         Span<byte> padBytes = [pad, pad, pad, pad, pad, pad, pad];
-        check.Ret(p.Ioctl((int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_CREATE), new UserArg(0x7ffc0000, create.ToBytes(padBytes))));
+        check.Ret(ctx.Syscalls.Ioctl(ctx.Process, (int)(ev.Fd ?? -1), (uint)(ev.Request ?? KvmfrUapi.KVMFR_DMABUF_CREATE), new UserArg(0x7ffc0000, create.ToBytes(padBytes))));
     }
 
-    private static void ProcModules(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ProcModules(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         string name = ev.ArgString("module") ?? "kvmfr";
-        var m = ctx.Get<ModuleList>().Find(name);
-        check.ResultBool("loaded", m is not null);
-        if (m is null)
+        var (_, text) = ctx.Syscalls.ReadSeqFile(ctx.Process, "/proc/modules");
+        string? line = (text ?? "").Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        check.ResultBool("loaded", line is not null);
+        if (line is null)
         {
             return;
         }
-        var cols = ModuleLoader.ProcModulesLine(m).Split(' ');
+        var cols = line.Split(' ');
         check.ResultU64("size", ulong.Parse(cols[1], CultureInfo.InvariantCulture));
         check.ResultI64("refcount", long.Parse(cols[2], CultureInfo.InvariantCulture));
         check.ResultString("used_by", cols[3]);
         check.ResultString("state", cols[4]);
     }
 
-    private static void ProcDevices(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ProcDevices(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         string name = ev.ArgString("name") ?? "kvmfr";
         string? line = null;
-        foreach (var l in ctx.Get<CharDevices>().ProcDevicesLines())
+        var (_, text) = ctx.Syscalls.ReadSeqFile(ctx.Process, "/proc/devices");
+        foreach (var l in (text ?? "").Split('\n'))
         {
             if (l.EndsWith(" " + name, StringComparison.Ordinal))
             {
@@ -105,19 +80,19 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
         }
     }
 
-    private static void Stat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Stat(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var inode = ctx.Get<Vfs>().Lookup(ev.ArgString("path")!);
-        check.Ret(inode is null ? -(long)Sim.Core.Uapi.Errno.ENOENT : 0);
-        if (inode is not null)
+        var (ret, st) = ctx.Syscalls.Stat(ctx.Process, ev.ArgString("path")!);
+        check.Ret(ret);
+        if (ret == 0)
         {
-            check.ResultU64("st_mode", inode.Mode);
-            check.ResultU64("st_rdev_major", inode.Major);
-            check.ResultU64("st_rdev_minor", inode.Minor);
+            check.ResultU64("st_mode", st.Mode);
+            check.ResultU64("st_rdev_major", st.RdevMajor);
+            check.ResultU64("st_rdev_minor", st.RdevMinor);
         }
     }
 
-    private static void Mknodat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Mknodat(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         uint mode = (uint)ev.ArgU64("mode");
         if ((mode & Inode.S_IFMT) != Inode.S_IFCHR)
@@ -125,31 +100,27 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
             check.Skip("mknodat of a non-character node is not modelled");
             return;
         }
-        check.Ret(ctx.Get<Vfs>().Mknod(ev.ArgString("path")!, mode, (uint)ev.ArgU64("major"), (uint)ev.ArgU64("minor")));
+        check.Ret(ctx.Syscalls.Mknodat(ctx.Process, ev.ArgString("path")!, mode, (uint)ev.ArgU64("major"), (uint)ev.ArgU64("minor")));
     }
 
-    private static void FinitModule(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void FinitModule(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var p = TracedProcess(ctx);
-        using var _ = ctx.Get<CurrentTask>().Enter(p);
-        check.Ret(ctx.Get<ModuleLoader>().FinitModule(ev.ArgString("path") ?? "kvmfr.ko", ev.ArgString("param_values") ?? "", (int)ev.ArgI64("flags", 0)));
+        check.Ret(ctx.Syscalls.FinitModule(ctx.Process, ev.ArgString("path") ?? "kvmfr.ko", ev.ArgString("param_values") ?? "", (int)ev.ArgI64("flags", 0)));
     }
 
-    private static void DeleteModule(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DeleteModule(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var p = TracedProcess(ctx);
-        using var _ = ctx.Get<CurrentTask>().Enter(p);
-        check.Ret(ctx.Get<ModuleLoader>().DeleteModule(ev.ArgString("name")!, (uint)ev.ArgU64("flags", 0)));
+        check.Ret(ctx.Syscalls.DeleteModule(ctx.Process, ev.ArgString("name")!, (uint)ev.ArgU64("flags", 0)));
     }
 
-    private static void Exec(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Exec(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var (status, output) = ctx.Get<Busybox>().Exec(ev.ArgString("command")!);
         check.Ret(status);
         check.ResultString("output", output);
     }
 
-    private static void Dmesg(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Dmesg(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var actual = ctx.Get<Printk>().ReadClear();
         var expected = new List<LogRecord>();

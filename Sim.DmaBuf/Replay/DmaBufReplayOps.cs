@@ -44,9 +44,9 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             .OnFileStart(RegisterUnlogged);
     }
 
-    private static Process? TracedOrSkip(ReplayContext ctx, ReplayCheck check)
+    private static Process? TracedOrSkip(ReplaySession ctx, ReplayCheck check)
     {
-        var p = ctx.State<TracedProcess>().Process;
+        var p = ctx.TracedProcessOrNull;
         if (p is null)
         {
             check.Skip("no traced process (the process-level replay did not set TracedProcess)");
@@ -58,11 +58,11 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
 
     // ---- user space: dma-buf ioctls -------------------------------------------------------------------------
 
-    private static long Ioctl(ReplayContext ctx, Process p, TraceEvent ev, uint fallbackRequest, byte[] buffer, ReplayCheck check)
+    private static long Ioctl(ReplaySession ctx, Process p, TraceEvent ev, uint fallbackRequest, byte[] buffer, ReplayCheck check)
     {
         var clock = ctx.Get<Ktime>();
         long t0 = clock.NowNs;
-        long ret = p.Ioctl(FdOf(ev), (uint)(ev.Request ?? fallbackRequest), new UserArg(0x1000, buffer));
+        long ret = ctx.Syscalls.Ioctl(p, FdOf(ev), (uint)(ev.Request ?? fallbackRequest), new UserArg(0x1000, buffer));
         CheckElapsed(check, ev, clock.NowNs - t0);
         return ret;
     }
@@ -86,7 +86,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         }
     }
 
-    private static void Sync(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Sync(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var p = TracedOrSkip(ctx, check);
         if (p is null)
@@ -98,7 +98,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         check.Ret(Ioctl(ctx, p, ev, DmaBufUapi.DMA_BUF_IOCTL_SYNC, buf, check));
     }
 
-    private static void SetName(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void SetName(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var p = TracedOrSkip(ctx, check);
         if (p is null)
@@ -113,14 +113,14 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         check.Ret(Ioctl(ctx, p, ev, fallback, buf, check));
     }
 
-    private static void ExportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+    private static void ExportSyncFile(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
         SyncFileIoctl(ctx, ev, check, DmaBufUapi.DMA_BUF_IOCTL_EXPORT_SYNC_FILE, returnsFd: true);
 
-    private static void ImportSyncFile(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+    private static void ImportSyncFile(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
         SyncFileIoctl(ctx, ev, check, DmaBufUapi.DMA_BUF_IOCTL_IMPORT_SYNC_FILE, returnsFd: false);
 
     // struct dma_buf_export_sync_file / dma_buf_import_sync_file: { u32 flags; s32 fd; } (export copies fd back).
-    private static void SyncFileIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check, uint cmd, bool returnsFd)
+    private static void SyncFileIoctl(ReplaySession ctx, TraceEvent ev, ReplayCheck check, uint cmd, bool returnsFd)
     {
         var p = TracedOrSkip(ctx, check);
         if (p is null)
@@ -139,45 +139,52 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
 
     // ---- debugfs bufinfo ------------------------------------------------------------------------------------------
 
-    private static void Bufinfo(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Bufinfo(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        string text = ctx.Get<DmaBufList>().DebugShow();
-        check.Ret(0);
-        if (ev.Result.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+        var (ret, text) = ctx.Syscalls.ReadSeqFile(ctx.Process, DmaBufList.BufinfoPath);
+        check.Ret(ret);
+        if (text is not null && ev.Result.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
         {
-            CompareBufinfo(check, t.GetString()!, text, ctx.State<TracedProcess>());
+            CompareBufinfo(check, t.GetString()!, text, ctx.Traced);
         }
     }
 
     // cma-arm: the bufinfo rows parsed into objects {size, flags, mode, count, exp_name, ino, name}, in list order.
-    private static void BufinfoObjects(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void BufinfoObjects(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var list = ctx.Get<DmaBufList>().Buffers;
-        check.Ret(0);
-        if (!ev.Result.TryGetProperty("objects", out var objs) || objs.ValueKind != JsonValueKind.Array)
+        var (ret, text) = ctx.Syscalls.ReadSeqFile(ctx.Process, DmaBufList.BufinfoPath);
+        check.Ret(ret);
+        if (text is null || !ev.Result.TryGetProperty("objects", out var objs) || objs.ValueKind != JsonValueKind.Array)
         {
             return;
         }
-        if (!check.Equal("result.objects.length", (ulong)objs.GetArrayLength(), (ulong)list.Count))
+        // An object row: "%08zu\t%08x\t%08x\t%08ld\t%s\t%08lu\t%s" (size, flags, mode, count, exp_name, ino, name).
+        var rows = text.Split('\n').Select(l => l.Split('\t')).Where(c => c.Length == 7 &&
+            ulong.TryParse(c[0], NumberStyles.None, CultureInfo.InvariantCulture, out _) &&
+            ulong.TryParse(c[1], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out _) &&
+            ulong.TryParse(c[5], NumberStyles.None, CultureInfo.InvariantCulture, out _)).ToList();
+        if (!check.Equal("result.objects.length", (ulong)objs.GetArrayLength(), (ulong)rows.Count))
         {
             return;
         }
-        var inodes = ctx.State<TracedProcess>();
+        static ulong Dec(string v) => ulong.Parse(v, NumberStyles.None, CultureInfo.InvariantCulture);
+        static ulong Hex(string v) => ulong.Parse(v, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
+        var inodes = ctx.Traced;
         int k = 0;
         foreach (var o in objs.EnumerateArray())
         {
-            var b = list[k];
+            var r = rows[k];
             string f = $"result.objects[{k}].";
-            check.Equal(f + "size", o.GetProperty("size").GetUInt64(), b.Size);
-            check.Equal(f + "flags", o.GetProperty("flags").GetUInt64(), (ulong)b.File.Flags);
-            check.Equal(f + "mode", o.GetProperty("mode").GetUInt64(), (ulong)b.File.Mode);
-            check.Equal(f + "count", o.GetProperty("count").GetUInt64(), (ulong)b.File.Count);
-            check.Equal(f + "exp_name", o.GetProperty("exp_name").GetString(), b.ExpName);
-            check.Equal(f + "name", o.GetProperty("name").GetString(), b.Name ?? "<none>");
+            check.Equal(f + "size", o.GetProperty("size").GetUInt64(), Dec(r[0]));
+            check.Equal(f + "flags", o.GetProperty("flags").GetUInt64(), Hex(r[1]));
+            check.Equal(f + "mode", o.GetProperty("mode").GetUInt64(), Hex(r[2]));
+            check.Equal(f + "count", o.GetProperty("count").GetUInt64(), Dec(r[3]));
+            check.Equal(f + "exp_name", o.GetProperty("exp_name").GetString(), r[4]);
+            check.Equal(f + "name", o.GetProperty("name").GetString(), r[6]);
             ulong ino = o.GetProperty("ino").GetUInt64();
-            if (!inodes.InoMatches(ino, b.File.Inode.Ino))
+            if (!inodes.InoMatches(ino, Dec(r[5])))
             {
-                check.Fail(f + "ino", ino.ToString(CultureInfo.InvariantCulture), b.File.Inode.Ino.ToString(CultureInfo.InvariantCulture) + " (equality pattern)");
+                check.Fail(f + "ino", ino.ToString(CultureInfo.InvariantCulture), r[5] + " (equality pattern)");
             }
             k++;
         }
@@ -231,13 +238,13 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
 
     // ---- linux-6.1-sg: the sgcap module's dma-buf calls ---------------------------------------------------------
 
-    private static void RegisterUnlogged(ReplayContext ctx)
+    private static void RegisterUnlogged(ReplaySession ctx)
     {
-        var u = ctx.State<UnloggedActions>();
+        var u = ctx.Unlogged;
         u.Register("dma_buf_attach", (c, entry) =>
         {
             var st = c.State<DmaBufReplayState>();
-            if (st.Current is not null && Device(c, "0000:00:01.0") is { } dev)
+            if (st.Current is not null && Device(c, ReplayDevices.Edu) is { } dev)
             {
                 st.Fresh = st.Current.Attach(dev).Attach;
                 st.FreshMaps.Clear();
@@ -273,28 +280,22 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         });
         u.TryRegister("close", (c, entry) =>
         {
-            c.State<TracedProcess>().Process?.Close(entry.GetProperty("fd").GetInt32());
+            if (c.TracedProcessOrNull is { } p)
+            {
+                c.Syscalls.Close(p, entry.GetProperty("fd").GetInt32());
+            }
         });
     }
 
     /// <summary>The sg traces' DMA device: the edu device of the sg core replay (made on first use, as it does).</summary>
-    private static Device? Device(ReplayContext ctx, string name)
+    private static Device? Device(ReplaySession ctx, string name)
     {
-        if (ctx.State<ReplayDevices>().ByName.GetValueOrDefault(name) is Device d)
-        {
-            return d;
-        }
-        if (name != "0000:00:01.0")
-        {
-            return null;
-        }
-        var st = ctx.State<SgCoreReplayState>();
-        return st.Edu ??= ctx.Get<DmaMapping>().CreateDevice(name);
+        return ctx.Devices.Find(name) ?? (name == ReplayDevices.Edu ? ctx.Devices.GetOrCreate(name) : null);
     }
 
-    private static void DmaBufGet(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaBufGet(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -318,12 +319,12 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             check.ResultBool("dynamic_exporter", buf.IsDynamic);
             check.ResultBool("cache_sgt_mapping", buf.Ops.CacheSgtMapping);
         }
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
-    private static void DmaBufAttach(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaBufAttach(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -351,12 +352,12 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             st.Attach = attach;
             check.ResultBool("attach_sgt_cached", attach.Sgt is not null);
         }
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
-    private static void DmaBufMap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaBufMap(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -392,12 +393,12 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
                 CompareTable(ctx, ev, check, sgt, st.Tag);
             }
         }
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
-    private static void DmaBufUnmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaBufUnmap(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -412,12 +413,12 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         DmaBuf.UnmapAttachmentUnlocked(st.Attach, sgt, dir, ctx.Get<Warnings>());
         check.Ret(0);
         check.ResultBool("attach_sgt_still_cached", ReferenceEquals(st.Attach.Sgt, sgt));
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
-    private static void DmaBufDetach(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void DmaBufDetach(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -430,7 +431,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         st.Current.Detach(st.Attach);
         st.Attach = null;
         check.Ret(0);
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
     /// <summary>SGCAP_PATTERN(t, o) = ((t * 0x01000193) mod 2^32) XOR o (data/traces/README.md "Data patterns").</summary>
@@ -439,7 +440,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
     // The first map of a buffer: the table's shape, its entries (pfns adopted from buffer_pfns: exact; DMA addresses
     // exact under dma-direct, relative to the table's IOVA base under the IOMMU, only lengths under swiotlb), and the
     // pattern check of the first and last word of every page.
-    private static void CompareTable(ReplayContext ctx, TraceEvent ev, ReplayCheck check, SgTable sgt, long tag)
+    private static void CompareTable(ReplaySession ctx, TraceEvent ev, ReplayCheck check, SgTable sgt, long tag)
     {
         check.ResultU64("orig_nents", (ulong)sgt.OrigNents);
         ulong sumLength = 0, pages = 0, dmaTotal = 0;
@@ -479,7 +480,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         }
     }
 
-    private static void CompareEntries(ReplayContext ctx, ReplayCheck check, SgTable sgt, JsonElement entries)
+    private static void CompareEntries(ReplaySession ctx, ReplayCheck check, SgTable sgt, JsonElement entries)
     {
         var mode = ctx.Options.DmaPath;
         int n = entries.GetArrayLength();
@@ -526,7 +527,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
         }
     }
 
-    private static void ComparePattern(ReplayContext ctx, ReplayCheck check, SgTable sgt, long tag)
+    private static void ComparePattern(ReplaySession ctx, ReplayCheck check, SgTable sgt, long tag)
     {
         var mem = ctx.Get<IPageDataAccess>();
         Span<byte> w = stackalloc byte[4];

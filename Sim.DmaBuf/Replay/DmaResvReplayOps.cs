@@ -64,14 +64,14 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
             .Add("replacement_case", ReplacementCase);
     }
 
-    private static DmaResvReplayState State(ReplayContext ctx)
+    private static DmaResvReplayState State(ReplaySession ctx)
     {
         var s = ctx.State<DmaResvReplayState>();
         ctx.AtExit("dma_resv_fini", check => Finish(ctx, s, check));
         return s;
     }
 
-    private static void Finish(ReplayContext ctx, DmaResvReplayState s, ReplayCheck check)
+    private static void Finish(ReplaySession ctx, DmaResvReplayState s, ReplayCheck check)
     {
         foreach (var resv in s.Resvs.Values)
         {
@@ -98,7 +98,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         }
     }
 
-    private static DmaResv Resv(ReplayContext ctx, DmaResvReplayState s, TraceEvent ev)
+    private static DmaResv Resv(ReplaySession ctx, DmaResvReplayState s, TraceEvent ev)
     {
         string name = ev.ArgString("resv") ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "args.resv");
         if (!s.Resvs.TryGetValue(name, out var resv))
@@ -123,14 +123,14 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
             : throw new TraceFormatException(ev.File, ev.Line, $"unknown usage {name}", "args." + field);
     }
 
-    private static void ContextAlloc(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ContextAlloc(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         s.FirstContext = ctx.Get<DmaFenceCore>().ContextAlloc((uint)ev.ArgU64("num"));
         check.Ret(0);
     }
 
-    private static void FenceInit(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void FenceInit(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         long id = ev.ArgI64("id");
@@ -145,13 +145,13 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         check.Ret(0);
     }
 
-    private static void FenceSignal(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+    private static void FenceSignal(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
         check.Ret(Fence(State(ctx), ev, "fence").Signal());
 
-    private static void FenceGetStatus(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
+    private static void FenceGetStatus(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
         check.Ret(Fence(State(ctx), ev, "fence").GetStatus());
 
-    private static void ReserveFences(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ReserveFences(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
@@ -160,7 +160,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         resv.Unlock();
     }
 
-    private static void AddFence(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void AddFence(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
@@ -184,7 +184,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
             sb.Append(e.GetProperty("id").GetInt64()).Append(':').Append(e.GetProperty("usage").GetString()));
     }
 
-    private static void ForEachFence(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ForEachFence(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
@@ -203,7 +203,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
               .Append(':').Append(e.GetProperty("signaled").GetBoolean() ? "signaled" : "pending"));
     }
 
-    private static void GetFences(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void GetFences(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
@@ -222,7 +222,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
               .Append(':').Append(e.GetProperty("signaled").GetBoolean() ? "signaled" : "pending"));
     }
 
-    private static void TestSignaled(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void TestSignaled(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         bool signaled = Resv(ctx, s, ev).TestSignaled(Usage(ev));
@@ -230,7 +230,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         check.ResultBool("signaled", signaled);
     }
 
-    private static void WaitTimeout(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void WaitTimeout(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
@@ -289,7 +289,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         Unlogged(ctx, s, ev, "unlogged_after", check);
     }
 
-    private static bool Unlogged(ReplayContext ctx, DmaResvReplayState s, TraceEvent ev, string field, ReplayCheck check)
+    private static bool Unlogged(ReplaySession ctx, DmaResvReplayState s, TraceEvent ev, string field, ReplayCheck check)
     {
         if (!ev.Result.TryGetProperty(field, out var list) || list.ValueKind != JsonValueKind.Array)
         {
@@ -332,7 +332,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         return true;
     }
 
-    private static void ReplacementCase(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void ReplacementCase(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
         string name = ev.ArgString("resv") ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "args.resv");

@@ -1,10 +1,10 @@
-// Replay of the DRM and vgem ioctls by name: the struct is built from args (every field, output fields
-// included), the ioctl runs through the process (fd table -> drm_ioctl), and every field the kernel copied
-// back is compared with result.
-using System.Buffers.Binary;
+// Replay of the DRM and vgem ioctls by name: the struct (its one declaration in Uapi/, layout read from it) is
+// built from args (every field, output fields included), the ioctl goes through the syscall layer (fd table ->
+// drm_ioctl), and every field the kernel copied back is compared with result.
 using System.Text;
 using Sim.Core.Fs;
 using Sim.Core.Replay;
+using Sim.Core.Uapi;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm.Replay;
@@ -12,22 +12,23 @@ namespace Sim.Drm.Replay;
 /// <summary>Replays DRM_IOCTL_* and DRM_IOCTL_VGEM_* events.</summary>
 public sealed class DrmReplayOps : IReplayOpProvider
 {
-    private readonly record struct Field(string Name, int Offset, int Size, bool Signed = false);
-
-    private static readonly Dictionary<string, (Func<bool, uint> Cmd, Field[] Fields)> s_structs = new(StringComparer.Ordinal)
+    // Each op's command and the one declaration of its struct in Uapi/ (the layout is read from it).
+    private static readonly Dictionary<string, (uint Cmd, UapiField[] Fields, int Size)> s_structs = new(StringComparer.Ordinal)
     {
-        ["DRM_IOCTL_MODE_CREATE_DUMB"] = (_ => DrmH.DRM_IOCTL_MODE_CREATE_DUMB,
-            [new("height", 0, 4), new("width", 4, 4), new("bpp", 8, 4), new("flags", 12, 4), new("handle", 16, 4), new("pitch", 20, 4), new("size", 24, 8)]),
-        ["DRM_IOCTL_MODE_MAP_DUMB"] = (_ => DrmH.DRM_IOCTL_MODE_MAP_DUMB, [new("handle", 0, 4), new("pad", 4, 4), new("offset", 8, 8)]),
-        ["DRM_IOCTL_MODE_DESTROY_DUMB"] = (_ => DrmH.DRM_IOCTL_MODE_DESTROY_DUMB, [new("handle", 0, 4)]),
-        ["DRM_IOCTL_GEM_CLOSE"] = (_ => DrmH.DRM_IOCTL_GEM_CLOSE, [new("handle", 0, 4), new("pad", 4, 4)]),
-        ["DRM_IOCTL_GEM_FLINK"] = (_ => DrmH.DRM_IOCTL_GEM_FLINK, [new("handle", 0, 4), new("name", 4, 4)]),
-        ["DRM_IOCTL_GEM_OPEN"] = (_ => DrmH.DRM_IOCTL_GEM_OPEN, [new("name", 0, 4), new("handle", 4, 4), new("size", 8, 8)]),
-        ["DRM_IOCTL_PRIME_HANDLE_TO_FD"] = (_ => DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD, [new("handle", 0, 4), new("flags", 4, 4), new("fd", 8, 4, true)]),
-        ["DRM_IOCTL_PRIME_FD_TO_HANDLE"] = (_ => DrmH.DRM_IOCTL_PRIME_FD_TO_HANDLE, [new("handle", 0, 4), new("flags", 4, 4), new("fd", 8, 4, true)]),
-        ["DRM_IOCTL_VGEM_FENCE_ATTACH"] = (_ => VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH, [new("handle", 0, 4), new("flags", 4, 4), new("out_fence", 8, 4), new("pad", 12, 4)]),
-        ["DRM_IOCTL_VGEM_FENCE_SIGNAL"] = (_ => VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, [new("fence", 0, 4), new("flags", 4, 4)]),
+        ["DRM_IOCTL_MODE_CREATE_DUMB"] = Struct<drm_mode_create_dumb>(DrmH.DRM_IOCTL_MODE_CREATE_DUMB),
+        ["DRM_IOCTL_MODE_MAP_DUMB"] = Struct<drm_mode_map_dumb>(DrmH.DRM_IOCTL_MODE_MAP_DUMB),
+        ["DRM_IOCTL_MODE_DESTROY_DUMB"] = Struct<drm_mode_destroy_dumb>(DrmH.DRM_IOCTL_MODE_DESTROY_DUMB),
+        ["DRM_IOCTL_GEM_CLOSE"] = Struct<drm_gem_close>(DrmH.DRM_IOCTL_GEM_CLOSE),
+        ["DRM_IOCTL_GEM_FLINK"] = Struct<drm_gem_flink>(DrmH.DRM_IOCTL_GEM_FLINK),
+        ["DRM_IOCTL_GEM_OPEN"] = Struct<drm_gem_open>(DrmH.DRM_IOCTL_GEM_OPEN),
+        ["DRM_IOCTL_PRIME_HANDLE_TO_FD"] = Struct<drm_prime_handle>(DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD),
+        ["DRM_IOCTL_PRIME_FD_TO_HANDLE"] = Struct<drm_prime_handle>(DrmH.DRM_IOCTL_PRIME_FD_TO_HANDLE),
+        ["DRM_IOCTL_VGEM_FENCE_ATTACH"] = Struct<drm_vgem_fence_attach>(VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH),
+        ["DRM_IOCTL_VGEM_FENCE_SIGNAL"] = Struct<drm_vgem_fence_signal>(VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL),
     };
+
+    private static (uint, UapiField[], int) Struct<T>(uint cmd) where T : struct =>
+        (cmd, UapiLayout.Fields(typeof(T)), UapiLayout.SizeOf(typeof(T)));
 
     /// <summary>What the cma-arm program stores in CREATE_DUMB's handle, pitch and size before the call (README, linux-6.1-cma-arm).</summary>
     public const ulong CmaArmOutputPreset = 0xdeadbeef;
@@ -44,15 +45,12 @@ public sealed class DrmReplayOps : IReplayOpProvider
 
     private static int Fd(TraceEvent ev) => (int)(ev.Fd ?? ev.ArgI64("fd"));
 
-    private static void StructIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    // The event's args become the struct's bytes (output fields included: the program may have preset them), the
+    // ioctl goes through the syscall layer, and every field the kernel copied back is compared with result.
+    private static void StructIoctl(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var (cmdOf, fields) = s_structs[ev.Op];
-        uint cmd = (uint)(ev.Request ?? cmdOf(ctx.Options.Is32Bit));
-        int size = 0;
-        foreach (var f in fields)
-        {
-            size = Math.Max(size, f.Offset + f.Size);
-        }
+        var (defaultCmd, fields, size) = s_structs[ev.Op];
+        uint cmd = (uint)(ev.Request ?? defaultCmd);
         var buf = new byte[Math.Max(size, (int)Ioctl._IOC_SIZE(cmd))];
         foreach (var f in fields)
         {
@@ -61,45 +59,28 @@ public sealed class DrmReplayOps : IReplayOpProvider
                 if (ev.Op == "DRM_IOCTL_MODE_CREATE_DUMB" && ctx.Options.Is32Bit && f.Name is "handle" or "pitch" or "size")
                 {
                     // The ARM capture program (cma-arm, user/dumbtest.c) presets the output fields to 0xdeadbeef.
-                    Put(buf, f, CmaArmOutputPreset);
+                    f.Write(buf, CmaArmOutputPreset);
                 }
                 continue;
             }
-            ulong v = f.Signed ? (ulong)ev.ArgI64(f.Name) : ev.ArgU64(f.Name);
-            Put(buf, f, v);
+            f.Write(buf, f.Signed ? (ulong)ev.ArgI64(f.Name) : ev.ArgU64(f.Name));
         }
-        long ret = ProcessReplayOps.Proc(ctx).Ioctl(Fd(ev), cmd, new UserArg(0x7ffe0000, buf));
+        long ret = ctx.Syscalls.Ioctl(ctx.RunsProcess(), Fd(ev), cmd, new UserArg(0x7ffe0000, buf));
         check.Ret(ret);
         foreach (var f in fields)
         {
             if (f.Signed)
             {
-                check.ResultI64(f.Name, (int)BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(f.Offset)));
+                check.ResultI64(f.Name, f.ReadSigned(buf));
             }
             else
             {
-                check.ResultU64(f.Name, Get(buf, f));
+                check.ResultU64(f.Name, f.ReadUnsigned(buf));
             }
         }
     }
 
-    private static void Put(byte[] buf, Field f, ulong v)
-    {
-        if (f.Size == 8)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(buf.AsSpan(f.Offset), v);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(f.Offset), (uint)v);
-        }
-    }
-
-    private static ulong Get(byte[] buf, Field f) => f.Size == 8
-        ? BinaryPrimitives.ReadUInt64LittleEndian(buf.AsSpan(f.Offset))
-        : BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(f.Offset));
-
-    private static void Version(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Version(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         bool is32 = ctx.Options.Is32Bit;
         uint cmd = (uint)(ev.Request ?? DrmH.DRM_IOCTL_VERSION(is32));
@@ -111,33 +92,21 @@ public sealed class DrmReplayOps : IReplayOpProvider
             [DatePtr] = new byte[dateLen],
             [DescPtr] = new byte[descLen],
         };
-        var buf = new byte[Math.Max(64, (int)Ioctl._IOC_SIZE(cmd))];
-        int w = is32 ? 4 : 8;
-        int b = is32 ? 12 : 16;
-        void PutW(int off, ulong v)
-        {
-            if (is32)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(buf.AsSpan(off), (uint)v);
-            }
-            else
-            {
-                BinaryPrimitives.WriteUInt64LittleEndian(buf.AsSpan(off), v);
-            }
-        }
-        ulong GetW(int off) => is32 ? BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(off)) : BinaryPrimitives.ReadUInt64LittleEndian(buf.AsSpan(off));
-        PutW(b, nameLen);
-        PutW(b + w, nameLen == 0 ? 0 : NamePtr);
-        PutW(b + 2 * w, dateLen);
-        PutW(b + 3 * w, dateLen == 0 ? 0 : DatePtr);
-        PutW(b + 4 * w, descLen);
-        PutW(b + 5 * w, descLen == 0 ? 0 : DescPtr);
-        long ret = ProcessReplayOps.Proc(ctx).Ioctl(Fd(ev), cmd, new UserArg(0x7ffe0000, buf) { Pointees = pointees });
+        var layout = is32 ? typeof(drm_version32) : typeof(drm_version);
+        UapiField F(string name) => UapiLayout.Field(layout, name);
+        var buf = new byte[Math.Max(UapiLayout.SizeOf(layout), (int)Ioctl._IOC_SIZE(cmd))];
+        F("name_len").Write(buf, nameLen);
+        F("name").Write(buf, nameLen == 0 ? 0 : NamePtr);
+        F("date_len").Write(buf, dateLen);
+        F("date").Write(buf, dateLen == 0 ? 0 : DatePtr);
+        F("desc_len").Write(buf, descLen);
+        F("desc").Write(buf, descLen == 0 ? 0 : DescPtr);
+        long ret = ctx.Syscalls.Ioctl(ctx.RunsProcess(), Fd(ev), cmd, new UserArg(0x7ffe0000, buf) { Pointees = pointees });
         check.Ret(ret);
-        check.ResultI64("version_major", BinaryPrimitives.ReadInt32LittleEndian(buf));
-        check.ResultI64("version_minor", BinaryPrimitives.ReadInt32LittleEndian(buf.AsSpan(4)));
-        check.ResultI64("version_patchlevel", BinaryPrimitives.ReadInt32LittleEndian(buf.AsSpan(8)));
-        ulong nl = GetW(b), dl = GetW(b + 2 * w), sl = GetW(b + 4 * w);
+        check.ResultI64("version_major", F("version_major").ReadSigned(buf));
+        check.ResultI64("version_minor", F("version_minor").ReadSigned(buf));
+        check.ResultI64("version_patchlevel", F("version_patchlevel").ReadSigned(buf));
+        ulong nl = F("name_len").ReadUnsigned(buf), dl = F("date_len").ReadUnsigned(buf), sl = F("desc_len").ReadUnsigned(buf);
         check.ResultU64("name_len", nl);
         check.ResultU64("date_len", dl);
         check.ResultU64("desc_len", sl);

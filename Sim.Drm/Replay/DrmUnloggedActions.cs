@@ -23,16 +23,16 @@ public static class DrmUnloggedActions
     }
 
     /// <summary>Registers every DRM action (existing registrations of the same calls are kept).</summary>
-    public static void Register(ReplayContext ctx)
+    public static void Register(ReplaySession ctx)
     {
-        var a = ctx.State<UnloggedActions>();
+        var a = ctx.Unlogged;
         a.TryRegister("DRM_IOCTL_MODE_CREATE_DUMB", CreateDumb);
         a.TryRegister("DRM_IOCTL_PRIME_HANDLE_TO_FD", HandleToFd);
         a.TryRegister("DRM_IOCTL_GEM_CLOSE", GemClose);
         a.TryRegister("mmap", Mmap);
         a.TryRegister("pattern_fill", PatternFill);
-        a.TryRegister("munmap", (c, _) => Check(ProcessReplayOps.Proc(c).Munmap(c.State<State>().Mapping.Addr, c.State<State>().Mapping.Length), "munmap"));
-        a.TryRegister("close", (c, e) => Check(ProcessReplayOps.Proc(c).Close(e.GetProperty("fd").GetInt32()), "close"));
+        a.TryRegister("munmap", (c, _) => Check(c.Syscalls.Munmap(c.RunsProcess(), c.State<State>().Mapping.Addr, c.State<State>().Mapping.Length), "munmap"));
+        a.TryRegister("close", (c, e) => Check(c.Syscalls.Close(c.RunsProcess(), e.GetProperty("fd").GetInt32()), "close"));
         a.TryRegister("openat", Openat);
     }
 
@@ -47,9 +47,9 @@ public static class DrmUnloggedActions
     private static ulong U64(JsonElement e) =>
         TraceNumber.TryGetU64(e, out ulong v) ? v : throw new InvalidOperationException($"not an integer: {e}");
 
-    private static TraceEvent Current(ReplayContext ctx) => ctx.State<UnloggedActions>().Current ?? throw new InvalidOperationException("no current event");
+    private static TraceEvent Current(ReplaySession ctx) => ctx.Unlogged.Current ?? throw new InvalidOperationException("no current event");
 
-    private static JsonElement Resolve(ReplayContext ctx, JsonElement v)
+    private static JsonElement Resolve(ReplaySession ctx, JsonElement v)
     {
         if (v.ValueKind != JsonValueKind.String || v.GetString() is not { } path || !path.StartsWith("args.", StringComparison.Ordinal))
         {
@@ -63,10 +63,10 @@ public static class DrmUnloggedActions
         return cur;
     }
 
-    private static long Ioctl(ReplayContext ctx, int fd, uint cmd, byte[] buf) => ProcessReplayOps.Proc(ctx).Ioctl(fd, cmd, new UserArg(0x7ffc0000, buf));
+    private static long Ioctl(ReplaySession ctx, int fd, uint cmd, byte[] buf) => ctx.Syscalls.Ioctl(ctx.RunsProcess(), fd, cmd, new UserArg(0x7ffc0000, buf));
 
     // DRM_IOCTL_MODE_CREATE_DUMB with the vgem_buffer geometry; the new object's shmem pages are exactly buffer_pfns.
-    private static void CreateDumb(ReplayContext ctx, JsonElement e)
+    private static void CreateDumb(ReplaySession ctx, JsonElement e)
     {
         int fd = e.GetProperty("fd").GetInt32();
         var g = Resolve(ctx, e.GetProperty("geometry"));
@@ -88,14 +88,14 @@ public static class DrmUnloggedActions
         {
             pfns[k++] = U64(p);
         }
-        var file = (DrmFile)ProcessReplayOps.Proc(ctx).Fget(fd)!.PrivateData!;
+        var file = (DrmFile)ctx.RunsProcess().Fget(fd)!.PrivateData!;
         var obj = DrmGem.ObjectLookup(file, handle) ?? throw new InvalidOperationException("created handle not found");
         int err = obj.Filp!.AdoptPages(pfns);
         obj.Put();
         Check(err, "adopt buffer_pfns");
     }
 
-    private static void HandleToFd(ReplayContext ctx, JsonElement e)
+    private static void HandleToFd(ReplaySession ctx, JsonElement e)
     {
         var b = new byte[12];
         BinaryPrimitives.WriteUInt32LittleEndian(b, ctx.State<State>().Handle);
@@ -108,7 +108,7 @@ public static class DrmUnloggedActions
         }
     }
 
-    private static void GemClose(ReplayContext ctx, JsonElement e)
+    private static void GemClose(ReplaySession ctx, JsonElement e)
     {
         var b = new byte[8];
         uint handle = e.TryGetProperty("handle", out var h) && h.ValueKind == JsonValueKind.Number ? h.GetUInt32() : ctx.State<State>().Handle;
@@ -116,17 +116,17 @@ public static class DrmUnloggedActions
         Check(Ioctl(ctx, e.GetProperty("fd").GetInt32(), DrmH.DRM_IOCTL_GEM_CLOSE, b), "DRM_IOCTL_GEM_CLOSE");
     }
 
-    private static void Mmap(ReplayContext ctx, JsonElement e)
+    private static void Mmap(ReplaySession ctx, JsonElement e)
     {
         ulong length = U64(Resolve(ctx, e.GetProperty("length")));
-        long addr = ProcessReplayOps.Proc(ctx).Mmap(length, e.GetProperty("prot").GetUInt32(), e.GetProperty("flags").GetUInt32(),
+        long addr = ctx.Syscalls.Mmap(ctx.RunsProcess(), length, e.GetProperty("prot").GetUInt32(), e.GetProperty("flags").GetUInt32(),
             e.GetProperty("fd").GetInt32(), U64(e.GetProperty("offset")));
         Check(addr, "mmap");
         ctx.State<State>().Mapping = ((ulong)addr, length);
     }
 
     // SGCAP_PATTERN(t, o) = ((t * 0x01000193) mod 2^32) XOR o for every u32 word at byte offset o of the mapping.
-    private static void PatternFill(ReplayContext ctx, JsonElement e)
+    private static void PatternFill(ReplaySession ctx, JsonElement e)
     {
         uint tag = (uint)U64(Current(ctx).Args.GetProperty("tag"));
         var (addr, length) = ctx.State<State>().Mapping;
@@ -138,15 +138,15 @@ public static class DrmUnloggedActions
         {
             BinaryPrimitives.WriteUInt32LittleEndian(buf.Slice((int)o), t ^ o);
         }
-        int ret = ProcessReplayOps.Proc(ctx).Store(addr, buf);
+        int ret = ctx.Syscalls.Store(ctx.RunsProcess(), addr, buf);
         System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         Check(ret, "pattern_fill");
     }
 
-    private static void Openat(ReplayContext ctx, JsonElement e)
+    private static void Openat(ReplaySession ctx, JsonElement e)
     {
         string flags = e.TryGetProperty("flags_name", out var f) ? f.GetString() ?? "O_RDWR" : "O_RDWR";
-        long fd = ProcessReplayOps.Proc(ctx).Openat(e.GetProperty("path").GetString()!, OpenFlags.Parse(flags));
+        long fd = ctx.Syscalls.Openat(ctx.RunsProcess(), e.GetProperty("path").GetString()!, OpenFlags.Parse(flags));
         Check(fd, "openat");
         if (e.TryGetProperty("ret_fd", out var want) && want.GetInt64() != fd)
         {

@@ -15,7 +15,7 @@ using Sim.Drm.Uapi;
 namespace Sim.Drm.Replay;
 
 /// <summary>Replays the traced process's syscalls and memory accesses.</summary>
-public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime clock, LiveObjects live, Shmem shmem, DrmCore drm, ModuleList modules) : IReplayOpProvider
+public sealed class ProcessReplayOps(Ktime clock, DrmCore drm) : IReplayOpProvider
 {
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
@@ -43,111 +43,42 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
             .Add("ioctl", RawIoctl);
     }
 
-    /// <summary>The file-start hook: the traced process with the header's <c>open_fds</c> installed at their numbers.</summary>
-    private void Start(ReplayContext ctx)
+    /// <summary>
+    /// The file-start hook: the DRM unlogged actions, and the root the DRM nodes check (the traced process itself is
+    /// the session's, made with the header's fds).
+    /// </summary>
+    private void Start(ReplaySession ctx)
     {
         DrmUnloggedActions.Register(ctx);
-        if (ctx.Kind != DataFileKind.Trace)
+        if (ctx.Kind == DataFileKind.Trace)
         {
-            return;
+            drm.Fops.Root = ctx.Options.Root;
         }
-        drm.Fops.Root = ctx.Options.Root;
-        var state = ctx.State<TracedProcess>();
-        var p = processes.Spawn("traced");
-        state.Process = p;
-        var fds = new List<(int Fd, string Path, uint Flags)>();
-        if (ctx.Header.TryGetProperty("open_fds", out var open) && open.ValueKind == JsonValueKind.Object)
-        {
-            foreach (var prop in open.EnumerateObject())
-            {
-                string path = prop.Value.TryGetProperty("path", out var pe) ? pe.GetString() ?? "" : "";
-                string flags = prop.Value.TryGetProperty("flags", out var fe) && fe.ValueKind == JsonValueKind.String ? fe.GetString()! : "O_RDWR";
-                fds.Add((int.Parse(prop.Name, CultureInfo.InvariantCulture), path, OpenFlags.Parse(flags)));
-            }
-        }
-        else
-        {
-            fds.Add((0, "/dev/console", OpenFlags.O_RDWR));
-            fds.Add((1, "/dev/console", OpenFlags.O_RDWR));
-            fds.Add((2, "/dev/console", OpenFlags.O_RDWR));
-        }
-        foreach (var (fd, path, flags) in fds)
-        {
-            if (vfs.Lookup(path) is null)
-            {
-                vfs.AddFile(path, NullFileOperations.Instance);
-            }
-            var (file, err) = vfs.Open(path, flags);
-            if (file is not null)
-            {
-                p.InstallAt(fd, file, (flags & OpenFlags.O_CLOEXEC) != 0);
-            }
-            _ = err;
-        }
-        // /proc/self/stat: a plain readable file that is not a dma-buf.
-        if (vfs.Lookup("/proc/self/stat") is null)
-        {
-            vfs.AddFile("/proc/self/stat", NullFileOperations.Instance, Inode.S_IFREG | 0x124);
-        }
-        // The exit and the leak check are counted for files whose events use the process (first use registers them).
-        ctx.State<ExitSteps>().Register = () =>
-        {
-        ctx.AtExit("process exit", _ => p.Exit());
-        ctx.AtExit("leak check", check =>
-        {
-            foreach (var o in live.Alive())
-            {
-                if (o.Module is not null && modules.Find(o.Module) is not null)
-                {
-                    continue; // a loaded module's data (kvmfr's device memory) stays with the module
-                }
-                check.Fail("leak", "nothing alive after exit", $"{o.Type} {o.Description} ({o.Holder?.Invoke()})");
-            }
-            if (shmem.PagesInUse != 0)
-            {
-                check.Fail("leak", "0 shmem pages", shmem.PagesInUse.ToString(CultureInfo.InvariantCulture));
-            }
-        });
-        };
-    }
-
-    /// <summary>Per-file: the deferred registration of the exit steps.</summary>
-    public sealed class ExitSteps
-    {
-        /// <summary>Registers the exit steps (null once done).</summary>
-        public Action? Register { get; set; }
-    }
-
-    /// <summary>The traced process of the file being replayed.</summary>
-    public static Process Proc(ReplayContext ctx)
-    {
-        var steps = ctx.State<ExitSteps>();
-        if (steps.Register is { } register)
-        {
-            steps.Register = null;
-            register();
-        }
-        return ctx.State<TracedProcess>().Process ?? throw new InvalidOperationException("no traced process");
     }
 
     private static int Fd(TraceEvent ev) => (int)(ev.Fd ?? ev.ArgI64("fd"));
 
-    private static void Openat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Openat(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         string path = ev.ArgString("path") ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "args.path");
-        check.Ret(Proc(ctx).Openat(path, (uint)ev.ArgU64("flags")));
+        check.Ret(ctx.Syscalls.Openat(ctx.RunsProcess(), path, (uint)ev.ArgU64("flags")));
     }
 
-    private static void Close(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Close(Fd(ev)));
-
-    private static void Dup(ReplayContext ctx, TraceEvent ev, ReplayCheck check) => check.Ret(Proc(ctx).Dup(Fd(ev)));
-
-    private static void Mmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    // close, then the program's unlogged steps after it (cma-arm: the reopen of the DRM node).
+    private static void Close(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        long addr = Proc(ctx).Mmap(ev.ArgU64("length"), (uint)ev.ArgU64("prot"), (uint)ev.ArgU64("flags"), Fd(ev), ev.ArgU64("offset"));
+        check.Ret(ctx.Syscalls.Close(ctx.RunsProcess(), Fd(ev)));
+        ctx.Unlogged.RunAfter(ev, check);
+    }
+
+    private static void Dup(ReplaySession ctx, TraceEvent ev, ReplayCheck check) => check.Ret(ctx.Syscalls.Dup(ctx.RunsProcess(), Fd(ev)));
+
+    private static void Mmap(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
+    {
+        long addr = ctx.Syscalls.Mmap(ctx.RunsProcess(), ev.ArgU64("length"), (uint)ev.ArgU64("prot"), (uint)ev.ArgU64("flags"), Fd(ev), ev.ArgU64("offset"));
         if (addr >= 0)
         {
-            ctx.State<TracedProcess>().Mappings[ev.I] = (ulong)addr;
+            ctx.Traced.Mappings[ev.I] = (ulong)addr;
             check.Ret(0);
         }
         else
@@ -156,26 +87,26 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         }
     }
 
-    private static ulong MappingAddr(ReplayContext ctx, TraceEvent ev)
+    private static ulong MappingAddr(ReplaySession ctx, TraceEvent ev)
     {
         long m = ev.ArgI64("mapping");
-        if (!ctx.State<TracedProcess>().Mappings.TryGetValue(m, out ulong addr))
+        if (!ctx.Traced.Mappings.TryGetValue(m, out ulong addr))
         {
             throw new InvalidOperationException($"mapping {m} was not made by the model");
         }
         return addr;
     }
 
-    private static void Munmap(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Munmap(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         ulong addr = MappingAddr(ctx, ev) + ev.ArgU64("offset", 0);
-        check.Ret(Proc(ctx).Munmap(addr, ev.ArgU64("length")));
+        check.Ret(ctx.Syscalls.Munmap(ctx.RunsProcess(), addr, ev.ArgU64("length")));
     }
 
-    private static void MemRead(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void MemRead(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var buf = new byte[ev.ArgU64("length")];
-        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
+        int ret = ctx.Syscalls.Load(ctx.RunsProcess(), MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
         check.Ret(ret);
         if (ret != 0)
         {
@@ -196,19 +127,19 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         }
     }
 
-    private static void MemWrite(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void MemWrite(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         string data = ev.ArgString("data") ?? "";
         var bytes = Encoding.Latin1.GetBytes(data);
         int len = (int)ev.ArgU64("length", (ulong)bytes.Length);
         Array.Resize(ref bytes, len);
-        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), bytes));
+        check.Ret(ctx.Syscalls.Store(ctx.RunsProcess(), MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), bytes));
     }
 
-    private static void MemReadU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void MemReadU32(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var buf = new byte[4];
-        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), buf);
+        int ret = ctx.Syscalls.Load(ctx.RunsProcess(), MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), buf);
         check.Ret(ret);
         if (ret == 0)
         {
@@ -216,20 +147,20 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         }
     }
 
-    private static void MemWriteU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
-        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), BitConverter.GetBytes((uint)ev.ArgU64("value"))));
+    private static void MemWriteU32(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.Store(ctx.RunsProcess(), MappingAddr(ctx, ev) + 4 * ev.ArgU64("word_index"), BitConverter.GetBytes((uint)ev.ArgU64("value"))));
 
-    private static void MemFill(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void MemFill(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var buf = new byte[ev.ArgU64("length")];
         Array.Fill(buf, (byte)ev.ArgU64("byte"));
-        check.Ret(Proc(ctx).Store(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf));
+        check.Ret(ctx.Syscalls.Store(ctx.RunsProcess(), MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf));
     }
 
-    private static void MemScanU32(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void MemScanU32(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var buf = new byte[ev.ArgU64("length")];
-        int ret = Proc(ctx).Load(MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
+        int ret = ctx.Syscalls.Load(ctx.RunsProcess(), MappingAddr(ctx, ev) + ev.ArgU64("offset", 0), buf);
         check.Ret(ret);
         if (ret != 0)
         {
@@ -247,24 +178,24 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         check.ResultU64("mismatch_count", mismatches);
     }
 
-    private static void Lseek(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
-        check.Ret(Proc(ctx).Lseek(Fd(ev), ev.ArgI64("offset"), (int)ev.ArgI64("whence")));
+    private static void Lseek(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.Lseek(ctx.RunsProcess(), Fd(ev), ev.ArgI64("offset"), (int)ev.ArgI64("whence")));
 
-    private static void Read(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
-        check.Ret(Proc(ctx).Read(Fd(ev), new byte[ev.ArgU64("count")]));
+    private static void Read(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.Read(ctx.RunsProcess(), Fd(ev), new byte[ev.ArgU64("count")]));
 
-    private static void Write(ReplayContext ctx, TraceEvent ev, ReplayCheck check) =>
-        check.Ret(Proc(ctx).Write(Fd(ev), new byte[ev.ArgU64("count")]));
+    private static void Write(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.Write(ctx.RunsProcess(), Fd(ev), new byte[ev.ArgU64("count")]));
 
-    private static void Fstat(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Fstat(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var (ret, st) = Proc(ctx).Fstat(Fd(ev));
+        var (ret, st) = ctx.Syscalls.Fstat(ctx.RunsProcess(), Fd(ev));
         check.Ret(ret);
         if (ret != 0)
         {
             return;
         }
-        if (ev.HasResult("st_ino") && !ctx.State<TracedProcess>().InoMatches(ev.ResultU64("st_ino"), st.Ino))
+        if (ev.HasResult("st_ino") && !ctx.Traced.InoMatches(ev.ResultU64("st_ino"), st.Ino))
         {
             check.Fail("result.st_ino", $"{ev.ResultU64("st_ino")} (pattern)", st.Ino.ToString(CultureInfo.InvariantCulture));
         }
@@ -273,10 +204,10 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         check.ResultU64("st_blksize", (ulong)st.Blksize);
     }
 
-    private static void Fcntl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Fcntl(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         int cmd = (int)ev.ArgI64("cmd_value");
-        long ret = Proc(ctx).Fcntl(Fd(ev), cmd, ev.ArgI64("arg", 0));
+        long ret = ctx.Syscalls.Fcntl(ctx.RunsProcess(), Fd(ev), cmd, ev.ArgI64("arg", 0));
         if (cmd == Process.F_GETFL && ret >= 0)
         {
             // drmtrace logs the access mode as ret (fcntl(fd, F_GETFL) & O_ACCMODE).
@@ -291,9 +222,9 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         }
     }
 
-    private static void Kcmp(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Kcmp(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        int ret = Proc(ctx).KcmpFile((int)ev.ArgI64("idx1"), (int)ev.ArgI64("idx2"));
+        int ret = ctx.Syscalls.KcmpFile(ctx.RunsProcess(), (int)ev.ArgI64("idx1"), (int)ev.ArgI64("idx2"));
         long expected = ev.Ret;
         if (expected > 0 && ret > 0)
         {
@@ -306,10 +237,10 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         check.ResultBool("same_file", ret == 0);
     }
 
-    private void Poll(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private void Poll(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         long before = clock.NowNs;
-        var (ret, revents) = Proc(ctx).Poll(Fd(ev), (uint)ev.ArgU64("events"), ev.ArgI64("timeout_ms"));
+        var (ret, revents) = ctx.Syscalls.Poll(ctx.RunsProcess(), Fd(ev), (uint)ev.ArgU64("events"), ev.ArgI64("timeout_ms"));
         double elapsed = (clock.NowNs - before) / 1e9;
         check.Ret(ret);
         check.ResultU64("revents", revents);
@@ -333,9 +264,9 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         }
     }
 
-    private static void Fdinfo(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void Fdinfo(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        string? text = Proc(ctx).Fdinfo(Fd(ev));
+        string? text = ctx.Syscalls.Fdinfo(ctx.RunsProcess(), Fd(ev));
         if (text is null)
         {
             check.Ret(-2);
@@ -369,7 +300,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
             }
             if (ek == "ino")
             {
-                if (!ctx.State<TracedProcess>().InoMatches(ulong.Parse(ev2, CultureInfo.InvariantCulture), ulong.Parse(av, CultureInfo.InvariantCulture)))
+                if (!ctx.Traced.InoMatches(ulong.Parse(ev2, CultureInfo.InvariantCulture), ulong.Parse(av, CultureInfo.InvariantCulture)))
                 {
                     check.Fail("result.fields.ino", ev2 + " (pattern)", av);
                 }
@@ -396,7 +327,7 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         return list;
     }
 
-    private static void RawIoctl(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void RawIoctl(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         uint request = (uint)(ev.Request ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "request"));
         // args.arg is the raw argument when the program passed a value rather than its own struct (NULL, 8:
@@ -405,6 +336,6 @@ public sealed class ProcessReplayOps(ProcessTable processes, Vfs vfs, Ktime cloc
         var arg = ev.HasArg("arg")
             ? new UserArg(ev.ArgU64("arg"))
             : new UserArg(0x7fff0000, new byte[Math.Max(Ioctl._IOC_SIZE(request), 8)]);
-        check.Ret(Proc(ctx).Ioctl(Fd(ev), request, arg));
+        check.Ret(ctx.Syscalls.Ioctl(ctx.RunsProcess(), Fd(ev), request, arg));
     }
 }

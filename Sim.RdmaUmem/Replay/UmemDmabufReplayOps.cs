@@ -30,9 +30,6 @@ public sealed class UmemDmabufReplayState
 /// </summary>
 public sealed class UmemDmabufReplayOps : IReplayOpProvider
 {
-    /// <summary>The sg traces' DMA device (the edu device, <c>dev_name</c> of <c>device_dma_params</c>).</summary>
-    public const string EduDeviceName = "0000:00:01.0";
-
     /// <summary>The fd of the current buffer's dma-buf in the sg traces (README "Open fds and machine").</summary>
     public const int DmaBufFd = 6;
 
@@ -44,9 +41,9 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
             .OnFileStart(RegisterUnlogged);
     }
 
-    private static void RegisterUnlogged(ReplayContext ctx)
+    private static void RegisterUnlogged(ReplaySession ctx)
     {
-        var u = ctx.State<UnloggedActions>();
+        var u = ctx.Unlogged;
         u.Register("dma_buf_unpin", (c, entry) =>
         {
             if (c.State<UmemDmabufReplayState>().Umem is { } umem)
@@ -70,18 +67,12 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
         });
     }
 
-    private static IbDevice IbDev(ReplayContext ctx)
+    private static IbDevice IbDev(ReplaySession ctx)
     {
         var st = ctx.State<UmemDmabufReplayState>();
         if (st.Device is null)
         {
-            var dev = ctx.State<ReplayDevices>().ByName.GetValueOrDefault(EduDeviceName) as Device;
-            if (dev is null)
-            {
-                var core = ctx.State<SgCoreReplayState>();
-                dev = core.Edu ??= ctx.Get<DmaMapping>().CreateDevice(EduDeviceName);
-            }
-            st.Device = new IbDevice(dev);
+            st.Device = new IbDevice(ctx.Devices.GetOrCreate(ReplayDevices.Edu));
         }
         return st.Device;
     }
@@ -99,13 +90,13 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
     // The sgcap module's importer ops: a move_notify that does nothing (the exporter never moves: vgem is not dynamic).
     private static readonly DmaBufAttachOps ModuleOps = new() { MoveNotify = _ => { } };
 
-    private static void UmemGet(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void UmemGet(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
-        var p = ctx.State<TracedProcess>().Process;
+        var p = ctx.TracedProcessOrNull;
         if (p is null)
         {
             check.Skip("no traced process (the process-level replay did not set TracedProcess)");
@@ -136,7 +127,7 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
                 }
             }
         }
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
     /// <summary>
@@ -145,9 +136,9 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
     /// the trim results, the umem's table pointers, <c>before</c> and <c>trimmed</c> (structurally per DMA path, IOVA
     /// base = <c>before[0].dma_address</c>) and <c>reimpl_agrees</c> (the faithful walk on a copy of <c>before</c>).
     /// </summary>
-    public static void MapPagesUverbs(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    public static void MapPagesUverbs(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -216,12 +207,12 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
                 }
             }
         }
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
-    private static void UnmapPages(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    private static void UnmapPages(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        if (!UnloggedActions.RunBefore(ctx, ev, check))
+        if (!ctx.Unlogged.RunBefore(ev, check))
         {
             return;
         }
@@ -244,7 +235,7 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
         check.ResultBool("last_sg_null", umem.LastSg.IsNull);
         check.ResultBool("sgt_null", umem.Sgt is null);
         st.Before = null;
-        UnloggedActions.RunAfter(ctx, ev, check);
+        ctx.Unlogged.RunAfter(ev, check);
     }
 
     // The index of cursor c in the DMA view of sgt, -1 for NULL (or a cursor outside the view).

@@ -42,7 +42,7 @@ public sealed class UmemTrimReplayOps : IReplayOpProvider
     }
 
     /// <summary>One line of <c>sg_trim*.jsonl</c>: build the chained table, map, compare, unmap, compare; Walk then Indexed.</summary>
-    public static void SgTrimVector(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    public static void SgTrimVector(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         ulong pageSize = ev.ArgU64("page_size", Align.PAGE_SIZE);
         if (pageSize != Align.PAGE_SIZE)
@@ -80,7 +80,7 @@ public sealed class UmemTrimReplayOps : IReplayOpProvider
     /// <see cref="SgReplayState"/>); the <c>ib_uverbs</c> flavour (the real map_pages on a umem) goes to
     /// <see cref="UmemDmabufReplayOps.MapPagesUverbs"/>.
     /// </summary>
-    public static void MapPages(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+    public static void MapPages(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         string? impl = ev.ArgString("impl");
         if (impl == "ib_uverbs")

@@ -35,7 +35,7 @@ public class CmaReplayTests
 
         public void Register(ReplayOpTable table) => table.Add(UserOps, Handle);
 
-        private void Handle(ReplayContext ctx, TraceEvent ev, ReplayCheck check)
+        private void Handle(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
         {
             if (ev.KernelSide.Count == 0)
             {

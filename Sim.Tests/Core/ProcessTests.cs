@@ -46,7 +46,7 @@ public class ProcessTests
         int major = vfs.CharDevices.RegisterChrdev(0, "test", dev);
         Assert.Equal(254, major);
         Assert.Equal(0, vfs.Mknod("/dev/test0", 0x1b6, (uint)major, 0));
-        var table = new ProcessTable(vfs, new SparsePageData(), new Ktime(), new MachineOptions());
+        var table = new ProcessTable(new Syscalls(vfs, new Ktime(), new MachineOptions()), new SparsePageData(), new MachineOptions());
         return (table.Spawn("t"), vfs, live, dev);
     }
 

@@ -32,7 +32,7 @@ public class DmaBufSgReplayTests
 
         public void Register(ReplayOpTable table) => table.OnFileStart(ctx =>
         {
-            var u = ctx.State<UnloggedActions>();
+            var u = ctx.Unlogged;
             var vgemDev = dma.CreateDevice("vgem");
             u.Register("DRM_IOCTL_MODE_CREATE_DUMB", (c, e) =>
             {
@@ -50,12 +50,12 @@ public class DmaBufSgReplayTests
                 var exp = new VgemLikeExporter(_pfns, dma, vgemDev);
                 var (buf, err) = Buf.Export(list, new DmaBufExportInfo { ExpName = "drm", Ops = exp.Ops, Size = _size, Flags = OpenFlags.O_RDWR, Priv = exp });
                 Assert.Equal(0, err);
-                int fd = buf!.Fd(c.State<TracedProcess>().Process!, OpenFlags.O_CLOEXEC);
+                int fd = buf!.Fd(c.TracedProcessOrNull!, OpenFlags.O_CLOEXEC);
                 Assert.Equal(e.GetProperty("ret_fd").GetInt32(), fd);
             });
             u.Register("mmap", (c, e) =>
             {
-                _addr = c.State<TracedProcess>().Process!.Mmap(_size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, e.GetProperty("fd").GetInt32(), 0);
+                _addr = c.TracedProcessOrNull!.Mmap(_size, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, e.GetProperty("fd").GetInt32(), 0);
                 Assert.True(_addr > 0);
             });
             u.Register("pattern_fill", (c, e) =>
@@ -68,11 +68,11 @@ public class DmaBufSgReplayTests
                     {
                         BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(w), DmaBufReplayOps.SgcapPattern(tag, o + (ulong)w));
                     }
-                    Assert.Equal(0, c.State<TracedProcess>().Process!.Store((ulong)_addr + o, page));
+                    Assert.Equal(0, c.TracedProcessOrNull!.Store((ulong)_addr + o, page));
                 }
             });
-            u.Register("munmap", (c, e) => Assert.Equal(0, c.State<TracedProcess>().Process!.Munmap((ulong)_addr, _size)));
-            u.Register("close", (c, e) => Assert.Equal(0, c.State<TracedProcess>().Process!.Close(e.GetProperty("fd").GetInt32())));
+            u.Register("munmap", (c, e) => Assert.Equal(0, c.TracedProcessOrNull!.Munmap((ulong)_addr, _size)));
+            u.Register("close", (c, e) => Assert.Equal(0, c.TracedProcessOrNull!.Close(e.GetProperty("fd").GetInt32())));
             u.Register("DRM_IOCTL_GEM_CLOSE", (c, e) => { });
         });
     }

@@ -24,7 +24,7 @@ public sealed class UmemTrimRealTraceTests
     {
         public void Register(ReplayOpTable table)
         {
-            table.Add("dma_map_sgtable", (ctx, ev, check) =>
+            table.Replace("dma_map_sgtable", (ctx, ev, check) =>
             {
                 if (ev.Ret == 0)
                 {
@@ -41,7 +41,7 @@ public sealed class UmemTrimRealTraceTests
             });
         }
 
-        private static SgTable Build(ReplayContext ctx, TraceEvent ev)
+        private static SgTable Build(ReplaySession ctx, TraceEvent ev)
         {
             var entries = ev.Result.GetProperty("entries").EnumerateArray().ToArray();
             int nents = (int)ev.ResultI64("nents");

@@ -26,7 +26,7 @@ public sealed class UmemTrimReplayTests : IDisposable
     /// <summary>Stand-in for the dma_map_sgtable model: the trace's DMA view, moved by <see cref="ModelShift"/>.</summary>
     private sealed class FakeDmaMap : IReplayOpProvider
     {
-        public void Register(ReplayOpTable table) => table.Add("dma_map_sgtable", (ctx, ev, check) =>
+        public void Register(ReplayOpTable table) => table.Replace("dma_map_sgtable", (ctx, ev, check) =>
         {
             var entries = ev.Result.GetProperty("entries").EnumerateArray().ToArray();
             var sgt = new SgTable();
