@@ -9,7 +9,7 @@ namespace Sim.Tests.Core;
 
 public class PageAllocTests
 {
-    private static PageAlloc NewAlloc(ulong bytes, ulong physBase = 0) =>
+    internal static PageAlloc NewAlloc(ulong bytes, ulong physBase = 0) =>
         new(new PhysicalMemory(physBase, bytes), new PageMap());
 
     [Property(MaxTest = 60)]
@@ -116,12 +116,17 @@ public class PageAllocTests
         alloc.AccountCma(256, 256);
         Assert.Equal(new BuddyMeminfo(65536 - 1024, 65536 - 1024 - 16 + 1024, 1024, 1024), alloc.Meminfo());
     }
+}
 
+/// <summary>The 1 TiB page allocator's heap cost, measured alone (see <see cref="MemoryMeasurement"/>).</summary>
+[Collection(MemoryMeasurement.Name)]
+public class PageAllocHeapTests
+{
     [Fact]
     public void OneTerabyteCostsLittleAndHandsOutFramesAnywhere()
     {
         long before = GC.GetTotalMemory(true);
-        var alloc = NewAlloc(1UL << 40);
+        var alloc = PageAllocTests.NewAlloc(1UL << 40);
         Assert.Equal(0, alloc.AllocExact((1UL << 28) - 1, 0));
         Assert.Equal(0, alloc.AllocPages(Gfp.GFP_KERNEL, 10, out ulong pfn));
         Assert.Equal(0UL, pfn);

@@ -7,6 +7,7 @@ using Xunit;
 
 namespace Sim.Tests.Core;
 
+[Collection(MemoryMeasurement.Name)]
 public class TerabyteReplayTests
 {
     [Fact]
