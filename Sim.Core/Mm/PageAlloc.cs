@@ -40,6 +40,10 @@ public sealed class PageAlloc
     // True on x86_64 machines: allocations walk the zonelist (NORMAL, DMA32, DMA) instead of one zone.
     private bool _x86Zones;
 
+    // True for a machine built from a capture's header: the replay adopts the captured frames, so the model's own
+    // allocations start in ZONE_DMA, which no captured kernel handed out, to stay out of their way.
+    private bool _replayOrder;
+
     // Frames the modelled boot holds (kernel image and boot-time allocations): [start, end).
     private ulong _bootHeldStart;
     private ulong _bootHeldEnd;
@@ -115,6 +119,7 @@ public sealed class PageAlloc
     private void MemblockFreeAllX86(MachineOptions options)
     {
         _x86Zones = true;
+        _replayOrder = options.MachineConfig.ValueKind == System.Text.Json.JsonValueKind.Object;
         var e820 = E820Table.For(options);
         foreach (var (s, e) in e820.NeverFreedPfns())
         {
@@ -217,6 +222,10 @@ public sealed class PageAlloc
     {
         pfn = 0;
         Span<(ulong Lo, ulong Hi)> zones = [(Dma32ZoneEndPfn, ulong.MaxValue), (DmaZoneEndPfn, Dma32ZoneEndPfn), (0, DmaZoneEndPfn)];
+        if (_replayOrder)
+        {
+            zones.Reverse();
+        }
         foreach (var (lo, hi) in zones)
         {
             if (lo >= limit)
