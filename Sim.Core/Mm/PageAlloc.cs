@@ -40,13 +40,9 @@ public sealed class PageAlloc
     // True on x86_64 machines: allocations walk the zonelist (NORMAL, DMA32, DMA) instead of one zone.
     private bool _x86Zones;
 
-    // True for a machine built from a capture's header: the replay adopts the captured frames, so the model's own
-    // allocations start in ZONE_DMA, which no captured kernel handed out, to stay out of their way.
-    private bool _replayOrder;
-
-    // Frames the modelled boot holds (kernel image and boot-time allocations): [start, end).
-    private ulong _bootHeldStart;
-    private ulong _bootHeldEnd;
+    // Frames the modelled boot holds (kernel image, memblock's top-down boot allocations): [start, end) ranges a
+    // replayed capture whose boot left them free may still adopt.
+    private readonly List<(ulong Start, ulong End)> _bootHeld = [];
 
     private static readonly Debug.FaultSite s_failPageAlloc = Debug.FaultSite.Register("alloc_pages:fail_page_alloc", Debug.FaultKind.Page);
 
@@ -119,27 +115,31 @@ public sealed class PageAlloc
     private void MemblockFreeAllX86(MachineOptions options)
     {
         _x86Zones = true;
-        _replayOrder = options.MachineConfig.ValueKind == System.Text.Json.JsonValueKind.Object;
         var e820 = E820Table.For(options);
         foreach (var (s, e) in e820.NeverFreedPfns())
         {
             _ = Reserve(s, e - s);
         }
-        // memblock allocates top-down (the memmap, page tables, per-cpu areas: more than 4 MiB on any machine
-        // here), starting at the end of RAM: the partial MAX_ORDER block there never reaches the free lists.
+        // memblock allocates top-down (the memmap, page tables, per-cpu areas), starting at the end of RAM. How
+        // much it keeps there depends on the boot (the 512 MiB q35 captures handed out pfns up to 130803 of 131036,
+        // so it kept about 1 MiB there); the model holds the partial MAX_ORDER block at the end, which a fresh boot
+        // would hand out last anyway, and lets a replayed capture adopt what its boot had left free of it.
         foreach (var r in e820.Entries.Where(x => x.Type == E820Type.Ram && x.End > 0x100000))
         {
             ulong endPfn = r.End >> Align.PAGE_SHIFT;
             ulong from = Math.Max(Align.Down(endPfn, 1UL << TopOrder), r.Addr >> Align.PAGE_SHIFT);
-            _ = Reserve(from, endPfn - from);
+            if (endPfn > from)
+            {
+                _bootHeld.Add((from, endPfn));
+                _ = Reserve(from, endPfn - from);
+            }
         }
         ulong lowEnd = e820.LowRamEnd >> Align.PAGE_SHIFT;
         if (lowEnd > DmaZoneEndPfn)
         {
             ulong first = Math.Min(X86BootFirstFreePfn(options.DmaPath), DmaZoneEndPfn + (lowEnd - DmaZoneEndPfn) / 4);
-            _bootHeldStart = DmaZoneEndPfn;
-            _bootHeldEnd = first;
-            _ = Reserve(_bootHeldStart, _bootHeldEnd - _bootHeldStart);
+            _bootHeld.Add((DmaZoneEndPfn, first));
+            _ = Reserve(DmaZoneEndPfn, first - DmaZoneEndPfn);
         }
     }
 
@@ -222,10 +222,6 @@ public sealed class PageAlloc
     {
         pfn = 0;
         Span<(ulong Lo, ulong Hi)> zones = [(Dma32ZoneEndPfn, ulong.MaxValue), (DmaZoneEndPfn, Dma32ZoneEndPfn), (0, DmaZoneEndPfn)];
-        if (_replayOrder)
-        {
-            zones.Reverse();
-        }
         foreach (var (lo, hi) in zones)
         {
             if (lo >= limit)
@@ -582,7 +578,7 @@ public sealed class PageAlloc
     private bool HeldByBoot(ulong pfn, int order)
     {
         ulong end = pfn + (1UL << order);
-        if (pfn < _bootHeldStart || end > _bootHeldEnd)
+        if (!_bootHeld.Exists(r => pfn >= r.Start && end <= r.End))
         {
             return false;
         }

@@ -113,5 +113,10 @@ public class X86MemoryMapTests
         a.FreePage(9388);
         Assert.Equal(0, a.AllocExact(9388, 0));
         Assert.Equal(-(int)Sim.Core.Uapi.Errno.EBUSY, a.AllocExact(100, 0));
+        // dmabuf_vgem_seed21_direct.jsonl's buffer_pfns reach 130803, in the last partial MAX_ORDER block below
+        // q35's table area (RAM ends at pfn 0x1ffdc = 131036): memblock's top-down allocations left it free there.
+        var d = Boot("machine=q35 mem=512M");
+        Assert.Equal(0, d.AllocExact(130803, 0));
+        Assert.Equal(-(int)Sim.Core.Uapi.Errno.EBUSY, d.AllocExact(131036, 0)); // SeaBIOS's table area
     }
 }
