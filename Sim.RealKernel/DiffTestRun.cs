@@ -64,7 +64,7 @@ public static class DiffTestRun
         {
             f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one)
                 ? one
-                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence)");
+                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput)");
         }
         return f;
     }

@@ -273,6 +273,18 @@ static int guarded_copy(int is_write, unsigned char *at, unsigned char *data, si
 	return 0;
 }
 
+/* A page nothing can read or write: a pointer into it makes copy_from_user/copy_to_user fail (-EFAULT). */
+static void *unmapped_page(void)
+{
+	static void *p;
+	if (!p) {
+		p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = (void *)8;
+	}
+	return p;
+}
+
 /* Executes one call; returns 0, or -1 for an unknown op (an event with ret -ENOSYS is still written). */
 static void run_call(long i, const char *op, struct kv *kv, int n)
 {
@@ -356,11 +368,29 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		if (req == DSIM_DMA_BUF_IOCTL_SYNC)
 			jb_double(&j, "elapsed_s", t1 - t0 < 0.5 ? 0.0 : t1 - t0);
 	} else if (strcmp(op, "ioctl") == 0) {
+		/* A raw ioctl: arg=null (the default) passes NULL, arg=unmapped a pointer to a PROT_NONE page, arg=zero
+		 * a zeroed struct (4 KiB, more than any _IOC_SIZE); arg=N passes N. args.arg is the pointer passed
+		 * unless it was the zeroed struct (the trace format's rule for raw ioctls). */
+		static unsigned char zero[4096];
 		unsigned long rq = (unsigned long)num(kv, n, "request", 0);
-		long ret = ioctl(fd, rq, 0);
+		const char *a = get(kv, n, "arg");
+		unsigned long argv = 0;
+		int record = 1;
+		if (a && strcmp(a, "zero") == 0) {
+			memset(zero, 0, sizeof zero);
+			argv = (unsigned long)zero;
+			record = 0;
+		} else if (a && strcmp(a, "unmapped") == 0) {
+			argv = (unsigned long)unmapped_page();
+		} else if (a && strcmp(a, "null") != 0) {
+			argv = (unsigned long)num(kv, n, "arg", 0);
+		}
+		long ret = ioctl(fd, rq, argv);
 		begin(&j, i, op, fd, 1);
 		jb_u64(&j, "request", rq);
 		jb_open(&j, "args");
+		if (record)
+			jb_u64(&j, "arg", argv);
 		jb_close(&j);
 		jb_open(&j, "result");
 		jb_ret(&j, r(ret));
@@ -474,7 +504,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		long ret = fcntl(fd, cmd);
 		begin(&j, i, op, fd, 1);
 		jb_open(&j, "args");
-		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : "F_GETFL");
+		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : cmd == F_GETFL ? "F_GETFL" : "other");
 		jb_i64(&j, "cmd_value", cmd);
 		jb_close(&j);
 		jb_open(&j, "result");
@@ -482,7 +512,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_ret(&j, ret >= 0 && cmd == F_GETFL ? (ret & O_ACCMODE) : r(ret));
 		if (ret >= 0 && cmd == F_GETFD) {
 			jb_bool(&j, "FD_CLOEXEC", ret & FD_CLOEXEC);
-		} else if (ret >= 0) {
+		} else if (ret >= 0 && cmd == F_GETFL) {
 			jb_str(&j, "accmode", tf_accmode_name(ret));
 			jb_i64(&j, "flags", ret);
 		}
