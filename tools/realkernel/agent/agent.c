@@ -48,6 +48,7 @@
 static FILE *in, *out;
 static const char *vgem_ko;
 static void *maps[MAX_EVENTS];       /* by the i of the mmap event */
+static unsigned char maplive[MAX_EVENTS]; /* maps[i] is a live mapping (it may sit at address 0: MAP_FIXED as root) */
 static long line_event[MAX_EVENTS];  /* script line -> event i */
 static size_t map_len[MAX_EVENTS];
 static char evbuf[LINE_CAP];
@@ -403,6 +404,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		long ret = p == MAP_FAILED ? -errno : 0;
 		if (p != MAP_FAILED && i < MAX_EVENTS) {
 			maps[i] = p;
+			maplive[i] = 1;
 			map_len[i] = len;
 		}
 		begin(&j, i, op, fd, 1);
@@ -416,21 +418,22 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_ret(&j, ret);
 	} else if (strcmp(op, "munmap") == 0 || strncmp(op, "mem_", 4) == 0) {
 		long m = (long)num(kv, n, "mapping", -1);  /* the i of the mmap event */
-		void *base = m >= 0 && m < MAX_EVENTS ? maps[m] : NULL;
+		int live = m >= 0 && m < MAX_EVENTS && maplive[m];
+		void *base = live ? maps[m] : NULL;
 		begin(&j, i, op, 0, 0);
 		jb_open(&j, "args");
 		if (strcmp(op, "munmap") == 0) {
-			size_t len = (size_t)num(kv, n, "length", base ? (int64_t)map_len[m] : 4096);
+			size_t len = (size_t)num(kv, n, "length", live ? (int64_t)map_len[m] : 4096);
 			jb_u64(&j, "length", len);
 			jb_i64(&j, "mapping", m);
 			jb_close(&j);
 			jb_open(&j, "result");
-			long ret = base ? munmap(base, len) : -1;
-			if (!base)
+			long ret = live ? munmap(base, len) : -1;
+			if (!live)
 				errno = EINVAL;
 			jb_ret(&j, r(ret));
-			if (base && ret == 0)
-				maps[m] = NULL;
+			if (live && ret == 0)
+				maplive[m] = 0;
 		} else {
 			size_t off = (size_t)num(kv, n, "offset", 0);
 			unsigned char data[4096];
@@ -445,7 +448,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 			jb_i64(&j, "mapping", m);
 			jb_close(&j);
 			jb_open(&j, "result");
-			if (!base) {
+			if (!live) {
 				jb_ret(&j, -EFAULT);
 			} else if (guarded_copy(is_write, (unsigned char *)base + off, data, len) == 0) {
 				jb_ret(&j, 0);
@@ -547,9 +550,9 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 static void script_exit(void)
 {
 	for (int k = 0; k < MAX_EVENTS; k++)
-		if (maps[k]) {
+		if (maplive[k]) {
 			munmap(maps[k], map_len[k]);
-			maps[k] = NULL;
+			maplive[k] = 0;
 		}
 	for (int fd = CHAN_FD + 1; fd < 900; fd++)
 		close(fd);
@@ -675,7 +678,7 @@ int main(int argc, char **argv)
 			if (mv) {
 				long line_no = strtol(mv, NULL, 10);
 				long ev = line_no >= 0 && line_no < MAX_EVENTS ? line_event[line_no] : -1;
-				if (ev < 0 || !maps[ev]) {
+				if (ev < 0 || !maplive[ev]) {
 					line++;
 					continue;
 				}
