@@ -30,6 +30,12 @@ public sealed class RunOptions
 
     /// <summary>A prebuilt preload library; null = build it into the cache on first use.</summary>
     public string? PreloadLibrary { get; init; }
+
+    /// <summary>Where the program's stdout goes; null = the host's own stdout, untouched (inherited).</summary>
+    public TextWriter? ProgramStdout { get; init; }
+
+    /// <summary>Where the program's stderr goes; null = the host's own stderr, untouched (inherited).</summary>
+    public TextWriter? ProgramStderr { get; init; }
 }
 
 /// <summary>A run that could not start (no compiler, bad machine options, no such program).</summary>
@@ -78,6 +84,7 @@ public sealed class RunHost : IDisposable
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
         _listener.Listen(64);
+        new Thread(AcceptLoop) { IsBackground = true, Name = "run-accept" }.Start();
     }
 
     /// <summary>The machine (tests look at it after the run).</summary>
@@ -118,7 +125,12 @@ public sealed class RunHost : IDisposable
     public int Execute(RunOptions options, string preload)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var psi = new ProcessStartInfo(options.Program) { UseShellExecute = false };
+        var psi = new ProcessStartInfo(options.Program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = options.ProgramStdout is not null,
+            RedirectStandardError = options.ProgramStderr is not null,
+        };
         foreach (var a in options.Arguments)
         {
             psi.ArgumentList.Add(a);
@@ -127,8 +139,6 @@ public sealed class RunHost : IDisposable
         psi.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(existing) ? preload : preload + ":" + existing;
         psi.Environment["DMABUFSIM_RUN_SOCK"] = SocketPath;
         psi.Environment["DMABUFSIM_RUN_PHYSFD"] = _phys.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var accept = new Thread(AcceptLoop) { IsBackground = true, Name = "run-accept" };
-        accept.Start();
         System.Diagnostics.Process child;
         try
         {
@@ -137,6 +147,15 @@ public sealed class RunHost : IDisposable
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new RunException($"{options.Program}: {e.Message}");
+        }
+        var copies = new List<Task>();
+        if (options.ProgramStdout is { } o)
+        {
+            copies.Add(child.StandardOutput.BaseStream.CopyToAsync(new WriterStream(o)));
+        }
+        if (options.ProgramStderr is { } e2)
+        {
+            copies.Add(child.StandardError.BaseStream.CopyToAsync(new WriterStream(e2)));
         }
         var deadline = options.TimeoutSeconds is { } t ? Stopwatch.GetTimestamp() + (long)(t * Stopwatch.Frequency) : long.MaxValue;
         int status;
@@ -154,6 +173,8 @@ public sealed class RunHost : IDisposable
                 status = child.ExitCode;
             }
         }
+        int left = Remaining(deadline);
+        Task.WaitAll([.. copies], left == Timeout.Infinite ? -1 : Math.Max(left, 1000));
         // The processes the program forked keep the machine until they are gone (or the timeout).
         lock (_gate)
         {
@@ -397,4 +418,38 @@ internal sealed class HostProcess(int realPid, Process process)
     public int Connections { get; set; }
 
     public bool ExecPending { get; set; }
+}
+
+// Bytes of a program's output into a TextWriter (UTF-8).
+internal sealed class WriterStream(TextWriter writer) : Stream
+{
+    private readonly System.Text.Decoder _decoder = System.Text.Encoding.UTF8.GetDecoder();
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush() => writer.Flush();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        var chars = new char[_decoder.GetCharCount(buffer, offset, count)];
+        _decoder.GetChars(buffer, offset, count, chars, 0);
+        lock (writer)
+        {
+            writer.Write(chars);
+        }
+    }
 }

@@ -347,7 +347,7 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode)
 		if (r != RUN_RET_PASS)
 			return (int)r;
 	}
-	return (int)ret_errno(RSYS(SYS_openat, dirfd, path, flags, mode));
+	return (int)(RSYS(SYS_openat, dirfd, path, flags, mode));
 }
 
 #define MODE_ARG(flags)                                          \
@@ -425,14 +425,14 @@ int close(int fd)
 		RSYS(SYS_close, fd);
 		return (int)ret_errno(r);
 	}
-	return (int)ret_errno(RSYS(SYS_close, fd));
+	return (int)(RSYS(SYS_close, fd));
 }
 
 int close_range(unsigned int first, unsigned int last, int flags)
 {
 	resolve();
 	if (!g_active)
-		return (int)ret_errno(RSYS(SYS_close_range, first, last, flags));
+		return (int)(RSYS(SYS_close_range, first, last, flags));
 	if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))) {
 		errno = EINVAL;
 		return -1;
@@ -482,7 +482,7 @@ int dup(int fd)
 	resolve();
 	if (is_sim(fd))
 		return sim_dup(fd, -1, 0, 0);
-	return (int)ret_errno(RSYS(SYS_dup, fd));
+	return (int)(RSYS(SYS_dup, fd));
 }
 
 static int do_dup3(int oldfd, int newfd, int flags, int is_dup2)
@@ -511,7 +511,7 @@ static int do_dup3(int oldfd, int newfd, int flags, int is_dup2)
 	/* a real file over a simulated descriptor: the simulated file is closed */
 	long r = is_dup2 ? RSYS(SYS_dup2, oldfd, newfd) : RSYS(SYS_dup3, oldfd, newfd, flags);
 	if (r < 0)
-		return (int)ret_errno(r < -1 ? r : -errno);
+		return -1;
 	int64_t a[1] = { newfd };
 	call(RUN_CLOSE, a, 1, NULL, 0, NULL, NULL, 0, NULL);
 	sim_set(newfd, 0);
@@ -524,7 +524,7 @@ static int do_fcntl(int fd, int cmd, long arg)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (int)ret_errno(RSYS(SYS_fcntl, fd, cmd, arg));
+		return (int)(RSYS(SYS_fcntl, fd, cmd, arg));
 	switch (cmd) {
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
@@ -561,7 +561,7 @@ int ioctl(int fd, unsigned long cmd, ...)
 	va_end(ap);
 	resolve();
 	if (!is_sim(fd))
-		return (int)ret_errno(RSYS(SYS_ioctl, fd, cmd, arg));
+		return (int)(RSYS(SYS_ioctl, fd, cmd, arg));
 	int64_t a[3] = { fd, (int64_t)(uint32_t)cmd, arg };
 	return (int)ret_errno(call(RUN_IOCTL, a, 3, NULL, 0, NULL, NULL, 0, NULL));
 }
@@ -570,7 +570,7 @@ off_t lseek(int fd, off_t off, int whence)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (off_t)ret_errno(RSYS(SYS_lseek, fd, off, whence));
+		return (off_t)(RSYS(SYS_lseek, fd, off, whence));
 	int64_t a[3] = { fd, off, whence };
 	return (off_t)ret_errno(call(RUN_LSEEK, a, 3, NULL, 0, NULL, NULL, 0, NULL));
 }
@@ -580,7 +580,7 @@ ssize_t read(int fd, void *buf, size_t n)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (ssize_t)ret_errno(RSYS(SYS_read, fd, buf, n));
+		return (ssize_t)(RSYS(SYS_read, fd, buf, n));
 	if (n > RUN_MAX_PAYLOAD)
 		n = RUN_MAX_PAYLOAD;
 	int64_t a[2] = { fd, (int64_t)n };
@@ -598,7 +598,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (ssize_t)ret_errno(RSYS(SYS_write, fd, buf, n));
+		return (ssize_t)(RSYS(SYS_write, fd, buf, n));
 	if (n > RUN_MAX_PAYLOAD)
 		n = RUN_MAX_PAYLOAD;
 	int64_t a[1] = { fd };
@@ -609,7 +609,7 @@ int ftruncate(int fd, off_t len)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (int)ret_errno(RSYS(SYS_ftruncate, fd, len));
+		return (int)(RSYS(SYS_ftruncate, fd, len));
 	int64_t a[2] = { fd, len };
 	return (int)ret_errno(call(RUN_FTRUNCATE, a, 2, NULL, 0, NULL, NULL, 0, NULL));
 }
@@ -624,7 +624,7 @@ int memfd_create(const char *name, unsigned int flags)
 		if (r != RUN_RET_PASS)
 			return (int)ret_errno(r);
 	}
-	return (int)ret_errno(RSYS(SYS_memfd_create, name, flags));
+	return (int)(RSYS(SYS_memfd_create, name, flags));
 }
 
 /* ---- stat ---- */
@@ -645,7 +645,7 @@ int fstat(int fd, struct stat *st)
 {
 	resolve();
 	if (!is_sim(fd))
-		return (int)ret_errno(RSYS(SYS_fstat, fd, st));
+		return (int)(RSYS(SYS_fstat, fd, st));
 	int64_t a[1] = { fd };
 	struct run_rep r;
 	long ret = call(RUN_FSTAT, a, 1, NULL, 0, &r, NULL, 0, NULL);
@@ -671,7 +671,7 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 			return 0;
 		}
 	}
-	return (int)ret_errno(RSYS(SYS_newfstatat, dirfd, path, st, flags));
+	return (int)(RSYS(SYS_newfstatat, dirfd, path, st, flags));
 }
 int stat(const char *p, struct stat *st) { return do_fstatat(AT_FDCWD, p, st, 0); }
 int stat64(const char *p, struct stat64 *st) { return do_fstatat(AT_FDCWD, p, (struct stat *)st, 0); }
@@ -710,7 +710,7 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 		sx->stx_dev_minor = minor(st.st_dev);
 		return 0;
 	}
-	return (int)ret_errno(RSYS(SYS_statx, dirfd, path, flags, mask, sx));
+	return (int)(RSYS(SYS_statx, dirfd, path, flags, mask, sx));
 }
 
 int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
@@ -722,7 +722,7 @@ int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
 		if (r != RUN_RET_PASS)
 			return (int)ret_errno(r);
 	}
-	return (int)ret_errno(RSYS(SYS_mknodat, dirfd, path, mode, dev));
+	return (int)(RSYS(SYS_mknodat, dirfd, path, mode, dev));
 }
 int mknod(const char *path, mode_t mode, dev_t dev) { return mknodat(AT_FDCWD, path, mode, dev); }
 int __xmknod(int v, const char *path, mode_t mode, dev_t *dev) { (void)v; return mknodat(AT_FDCWD, path, mode, *dev); }
@@ -736,7 +736,7 @@ int unlink(const char *path)
 		if (r != RUN_RET_PASS)
 			return (int)ret_errno(r);
 	}
-	return (int)ret_errno(RSYS(SYS_unlink, path));
+	return (int)(RSYS(SYS_unlink, path));
 }
 
 /* ---- memory ---- */
@@ -831,7 +831,7 @@ int munmap(void *addr, size_t len)
 		int64_t a[2] = { (int64_t)(unsigned long)addr, (int64_t)len };
 		call(RUN_MUNMAP, a, 2, NULL, 0, NULL, NULL, 0, NULL);
 	}
-	return (int)ret_errno(RSYS(SYS_munmap, addr, len));
+	return (int)(RSYS(SYS_munmap, addr, len));
 }
 
 void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
@@ -849,7 +849,7 @@ void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 			sim = 1;
 	pthread_mutex_unlock(&g_lock);
 	if (!sim)
-		return (void *)ret_errno(RSYS(SYS_mremap, old, oldlen, newlen, flags, newaddr));
+		return (void *)(RSYS(SYS_mremap, old, oldlen, newlen, flags, newaddr));
 	int64_t a[4] = { (int64_t)o, (int64_t)oldlen, (int64_t)newlen, flags };
 	long r = call(RUN_MREMAP, a, 4, NULL, 0, NULL, NULL, 0, NULL);
 	if (r < 0 && r > -4096) {
@@ -963,7 +963,7 @@ ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
 	resolve();
 	scan_rights(m, 1);
-	return (ssize_t)ret_errno(RSYS(SYS_sendmsg, fd, m, flags));
+	return (ssize_t)(RSYS(SYS_sendmsg, fd, m, flags));
 }
 
 ssize_t recvmsg(int fd, struct msghdr *m, int flags)
