@@ -62,7 +62,7 @@ public sealed class RunHost : IDisposable
     private readonly Dictionary<long, Process> _forks = [];
     private readonly Dictionary<ulong, KernelFile> _byIno = [];
     private readonly Dictionary<KernelFile, int> _inFlight = [];
-    private readonly SortedDictionary<string, int> _unmodelled = new(StringComparer.Ordinal);
+    private readonly Sim.Core.Debug.UnmodelledCalls _unmodelled;
     private readonly string _dir;
     private readonly Socket _listener;
     private int _connections;
@@ -78,6 +78,7 @@ public sealed class RunHost : IDisposable
         _sys = _machine.GetRequiredService<Syscalls>();
         _table = _machine.GetRequiredService<ProcessTable>();
         _vfs = _machine.GetRequiredService<Vfs>();
+        _unmodelled = _machine.GetRequiredService<Sim.Core.Debug.UnmodelledCalls>();
         _dir = Directory.CreateTempSubdirectory("dmabufsim-run-").FullName;
         File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         SocketPath = Path.Combine(_dir, "sock");
@@ -200,9 +201,11 @@ public sealed class RunHost : IDisposable
             }
             _inFlight.Clear();
         }
-        if (_unmodelled.Count > 0)
+        // The models' own records (KMS ioctls of drivers without modesetting, ...) and the host's (-ENOTTY ioctls,
+        // unmodelled syscalls and debugfs paths).
+        if (_unmodelled.Total > 0)
         {
-            _stderr.WriteLine("dmabufsim run: unmodelled: " + string.Join(", ", _unmodelled.Select(kv => $"{kv.Key} x{kv.Value}")));
+            _stderr.WriteLine("dmabufsim run: unmodelled: " + _unmodelled.Summary());
         }
         return status;
     }
@@ -281,10 +284,7 @@ public sealed class RunHost : IDisposable
 
     internal ulong EndPfn => _phys.EndPfn;
 
-    internal void Unmodelled(string what)
-    {
-        _unmodelled[what] = _unmodelled.GetValueOrDefault(what) + 1;
-    }
+    internal void Unmodelled(string what) => _unmodelled.Record(what);
 
     // HELLO: binds a connection to the simulated process of its real process.
     internal HostProcess? Bind(int pid, long kind, long arg, string comm, out string error)
