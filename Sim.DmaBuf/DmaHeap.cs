@@ -69,7 +69,6 @@ public sealed class DmaHeapCore : IFileOperations
 
     private static readonly uint[] s_ioctlCmds = [DmaHeapUapi.DMA_HEAP_IOCTL_ALLOC];
     private static readonly FaultSite s_kmallocKdata = FaultSite.Register("dma_heap_ioctl:kmalloc");
-    private static readonly FaultSite s_kzallocHeap = FaultSite.Register("dma_heap_add:kzalloc");
 
     private readonly List<DmaHeap> _heapList = [];
     private readonly DmaHeap?[] _minors = new DmaHeap?[NUM_HEAP_MINORS];
@@ -146,10 +145,7 @@ public sealed class DmaHeapCore : IFileOperations
             // Without dma_heap_init the class is NULL: device_create fails (-ENODEV in the kernel).
             return (null, -(int)Errno.ENODEV);
         }
-        if (s_kzallocHeap.ShouldFail())
-        {
-            return (null, -(int)Errno.ENOMEM);
-        }
+        // kzalloc of the heap: a boot-time allocation (module_init), not a fault site of the sweep.
         var heap = new DmaHeap(expInfo.Name, expInfo.Ops, expInfo.Priv);
         int err;
         // xa_alloc(&dma_heap_minors, &minor, heap, XA_LIMIT(0, NUM_HEAP_MINORS - 1)): lowest free, -EBUSY when full.

@@ -62,7 +62,6 @@ public sealed class CmaHeap
     private static readonly FaultSite s_kzallocBuffer = FaultSite.Register("cma_heap_allocate:kzalloc");
     private static readonly FaultSite s_kmallocPages = FaultSite.Register("cma_heap_allocate:kmalloc_array");
     private static readonly FaultSite s_kzallocAttach = FaultSite.Register("cma_heap_attach:kzalloc");
-    private static readonly FaultSite s_kzallocHeap = FaultSite.Register("__add_cma_heap:kzalloc");
 
     /// <summary><c>cma_heap_buf_ops</c>.</summary>
     [Kernel("cma_heap_buf_ops", "drivers/dma-buf/heaps/cma_heap.c")]
@@ -109,11 +108,7 @@ public sealed class CmaHeap
         _cma = contiguous?.DevGetCmaArea();
         if (options.DmaHeapCma && _cma is not null)
         {
-            if (s_kzallocHeap.ShouldFail())
-            {
-                AddError = -(int)Errno.ENOMEM;
-                return;
-            }
+            // __add_cma_heap's kzalloc of the cma_heap: boot time, not a fault site of the sweep.
             (Heap, AddError) = heaps.Add(new DmaHeapExportInfo
             {
                 Name = _cma.Name,
