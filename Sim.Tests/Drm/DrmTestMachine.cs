@@ -22,8 +22,13 @@ internal sealed class DrmTestMachine : IDisposable
 
     /// <summary>A machine composed with deliberate rule breaks (<see cref="Mutations"/>).</summary>
     public DrmTestMachine(Mutations mutations, params string[] drivers)
+        : this(new MachineOptions { Mutations = mutations }, drivers)
     {
-        var o = new MachineOptions { Mutations = mutations };
+    }
+
+    /// <summary>A machine from <paramref name="o"/> with the DRM devices of <paramref name="drivers"/>.</summary>
+    public DrmTestMachine(MachineOptions o, params string[] drivers)
+    {
         foreach (var d in drivers)
         {
             o.AddDrmDevice(d);
@@ -31,6 +36,7 @@ internal sealed class DrmTestMachine : IDisposable
         _sp = Sim.Machine.Composition.BuildMachine(o);
         Core = _sp.GetRequiredService<DrmCore>();
         P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
+        Services = _sp;
         Live = _sp.GetRequiredService<LiveObjects>();
         Pages = _sp.GetRequiredService<Sim.Core.Mm.Shmem>();
         Clock = _sp.GetRequiredService<Sim.Core.Time.Ktime>();
@@ -149,6 +155,20 @@ internal sealed class DrmTestMachine : IDisposable
         long r = P.Ioctl(fd, DrmH.DRM_IOCTL_VERSION(false), new UserArg(0x1000, b) { Pointees = new Dictionary<ulong, byte[]> { [0x5000] = name } });
         return (r, Encoding.ASCII.GetString(name).TrimEnd('\0'), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32LittleEndian(b));
     }
+
+    /// <summary>The machine's services.</summary>
+    public IServiceProvider Services { get; }
+
+    /// <summary>A new process (<paramref name="euid"/> 0 is root).</summary>
+    public Process Spawn(string comm, int euid = 0)
+    {
+        var p = _sp.GetRequiredService<ProcessTable>().Spawn(comm);
+        p.Euid = euid;
+        return p;
+    }
+
+    /// <summary><c>ioctl(fd, cmd, buf)</c> made by <paramref name="p"/>.</summary>
+    public static long Ioctl(Process p, int fd, uint cmd, byte[] buf) => p.Ioctl(fd, cmd, new UserArg(0x1000, buf));
 
     public void Dispose() => _sp.Dispose();
 }
