@@ -5,6 +5,7 @@ var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM 
 root.Add(ReplayCommand.Create());
 root.Add(DiffKernelsCommand.Create());
 root.Add(KvmfrTestCommand.Create());
+root.Add(RunCommand.Create());
 root.Add(ImporterTestCommand.Create());
 root.Add(TourCommand.Create());
 root.Add(ShowCommand.Create());
@@ -13,14 +14,11 @@ root.Add(DiffTestCommand.Create());
 root.Add(CaptureCommand.Create());
 root.Add(StressCommand.Create());
 root.Add(SweepCommand.Create());
+Conventions.RefuseUnknownOptionsAsArguments(root);
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
-    foreach (var e in parse.Errors)
-    {
-        Console.Error.WriteLine($"dmabufsim: {e.Message}");
-    }
-    return 2;
+    return Conventions.ReportParseErrors(root, parse, Console.Error);
 }
-return parse.Invoke();
+return parse.Action is System.CommandLine.Help.HelpAction ? Conventions.WriteHelp(root, parse, Console.Out) : parse.Invoke();
