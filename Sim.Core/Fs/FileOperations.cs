@@ -114,6 +114,11 @@ public sealed class UserArg
     [Kernel("copy_from_user")]
     public int CopyFromUser(Span<byte> destination)
     {
+        // copy_from_user of 0 bytes touches no user memory: it succeeds whatever the pointer (drm_ioctl's in_size 0).
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
         if (Buffer is null || Buffer.Length < destination.Length)
         {
             return -(int)Errno.EFAULT;
@@ -168,6 +173,10 @@ public sealed class UserArg
     [Kernel("copy_to_user")]
     public int CopyToUser(ReadOnlySpan<byte> source)
     {
+        if (source.IsEmpty)
+        {
+            return 0;
+        }
         if (Buffer is null || Buffer.Length < source.Length)
         {
             return -(int)Errno.EFAULT;
