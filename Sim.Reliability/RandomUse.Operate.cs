@@ -38,6 +38,7 @@ public sealed partial class RandomUse
             _op = "close";
             int fd = RandomFd(pr);
             int r = p.Close(fd);
+            _lastOk = r == 0;
             int want = pr.Fds.ContainsKey(fd) ? 0 : -(int)Errno.EBADF;
             if (r != want)
             {
@@ -253,6 +254,7 @@ public sealed partial class RandomUse
                 int i = _rng.Next(pr.Maps.Count);
                 var (addr, len) = pr.Maps[i];
                 int r = p.Munmap(addr, len);
+                _lastOk = r == 0;
                 if (r != 0)
                 {
                     Violation($"munmap(0x{addr:x}, {len}) returned {r}");
@@ -293,6 +295,7 @@ public sealed partial class RandomUse
             int fd = RandomFdOf(pr, drm: false);
             long r = p.Lseek(fd, 0, 2);
             var (rs, st) = p.Fstat(fd);
+            _lastOk = r >= 0 && rs == 0;
             if (pr.Fds.TryGetValue(fd, out var f) && Sim.DmaBuf.DmaBuf.IsDmaBufFile(f) && (r != st.Size || rs != 0))
             {
                 Violation($"lseek(SEEK_END) of a dma-buf returned {r}, fstat size {st.Size}");
@@ -362,7 +365,7 @@ public sealed partial class RandomUse
             var b = new byte[Math.Max(8, (int)Sim.Drm.Uapi.Ioctl._IOC_SIZE(cmd))];
             _rng.NextBytes(b);
             int before = pr.P.Files.OpenFds().Count();
-            _ = pr.P.Ioctl(fd, cmd, new UserArg(0x10000, b));
+            _lastOk = pr.P.Ioctl(fd, cmd, new UserArg(0x10000, b)) >= 0;
             if (pr.P.Files.OpenFds().Count() != before)
             {
                 Violation($"random ioctl 0x{cmd:x} changed the fd table");
@@ -372,6 +375,7 @@ public sealed partial class RandomUse
         {
             _op = "exit";
             ExitProcess(Array.IndexOf(_procs, pr));
+            _lastOk = true; // exit(2) does not fail
         }
     }
 }
