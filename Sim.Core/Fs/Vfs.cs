@@ -48,7 +48,7 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     /// </summary>
     public (int Ret, Inode? Inode) StatPath(string path, bool follow = true)
     {
-        if (Sysfs is not null && Sysfs.Covers(path))
+        if (Sysfs is not null && Sysfs.Covers(path) && Lookup(path) is null)
         {
             return Sysfs.Stat(path, follow);
         }
@@ -146,8 +146,10 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     [Kernel("do_dentry_open", "fs/open.c")]
     public (KernelFile? File, int Err) Open(string path, uint flags)
     {
-        if (Sysfs is not null && Sysfs.Covers(path))
+        if (Sysfs is not null && Sysfs.Covers(path) && Lookup(path) is null)
         {
+            // A file registered at an exact path under /sys (tracefs's trace_pipe, debugfs files) is another
+            // filesystem mounted there; everything else under /sys is sysfs.
             var (sInode, sFops, sErr) = Sysfs.Open(path);
             return sInode is null ? (null, sErr) : (new KernelFile(sInode, sFops!, flags & ~OpenFlags.O_CLOEXEC, live, path), 0);
         }
