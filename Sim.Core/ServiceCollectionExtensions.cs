@@ -40,7 +40,15 @@ public static class ServiceCollectionExtensions
         // Processes and files (fs/, mm/mmap.c): CPU accesses through mappings reach physical memory.
         services.AddSingleton<IPageDataAccess>(sp => sp.GetRequiredService<PhysicalMemory>());
         services.AddSingleton<CharDevices>();
-        services.AddSingleton<Vfs>();
+        // The VFS with sysfs mounted at /sys (fs/sysfs), and the device model's sysfs side (drivers/base/core.c).
+        services.AddSingleton(sp =>
+        {
+            var vfs = ActivatorUtilities.CreateInstance<Vfs>(sp);
+            vfs.Sysfs = new Sysfs();
+            return vfs;
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<Vfs>().Sysfs!);
+        services.AddSingleton<Base.DeviceCore>();
         services.TryAddSingleton<Mm.Shmem>();
         services.AddSingleton<Mm.Memfd>();
         services.AddSingleton<IMemfd>(sp => sp.GetRequiredService<Mm.Memfd>());

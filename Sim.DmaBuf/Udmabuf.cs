@@ -79,7 +79,7 @@ public sealed class Udmabuf : IFileOperations
     private readonly MachineOptions _options;
 
     /// <summary><c>udmabuf_dev_init</c>: <c>misc_register</c> and the device's 64-bit DMA mask, when the machine has the option.</summary>
-    public Udmabuf(Sim.Core.Boot.MachineOptions options, Vfs vfs, DmaBufList dbList, DmaMapping dma)
+    public Udmabuf(Sim.Core.Boot.MachineOptions options, Vfs vfs, DmaBufList dbList, DmaMapping dma, Sim.Core.Base.DeviceCore? devices = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(vfs);
@@ -91,6 +91,8 @@ public sealed class Udmabuf : IFileOperations
         {
             vfs.CharDevices.RegisterChrdev((int)MISC_MAJOR, "misc", this, (int)Minor, 1);
             vfs.Mknod(DevPath, 0x180, MISC_MAJOR, Minor);
+            // misc_register -> device_create(&misc_class, NULL, MKDEV(MISC_MAJOR, minor), .., "udmabuf").
+            devices?.DeviceAdd(new Sim.Core.Base.SysDevice { Name = "udmabuf", Class = "misc", Devt = (MISC_MAJOR, Minor) });
         }
     }
 

@@ -101,6 +101,12 @@ public sealed class DrmDevice
     /// <summary><c>open_count</c>.</summary>
     public int OpenCount { get; internal set; }
 
+    /// <summary>The machine's device model (sysfs), when it has one; drivers' probes add their devices to it.</summary>
+    public Sim.Core.Base.DeviceCore? Devices { get; set; }
+
+    /// <summary>The sysfs device of <c>dev-&gt;dev</c> (the minors' parent), made by the driver's probe or null.</summary>
+    public Sim.Core.Base.SysDevice? SysParent { get; set; }
+
     /// <summary><c>mode_config</c> (set by a KMS driver's probe; zeroed for vgem).</summary>
     public DrmModeConfig ModeConfig { get; set; } = new();
 

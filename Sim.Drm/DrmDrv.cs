@@ -28,7 +28,7 @@ public sealed class DrmCore
 
     /// <summary>Initialises the core and registers every configured device whose driver is known.</summary>
     public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore, DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping,
-        IEnumerable<DrmDriverRegistration> drivers, Sim.Core.Kernel.CurrentTask? current = null, UnmodelledCalls? unmodelled = null)
+        IEnumerable<DrmDriverRegistration> drivers, Sim.Core.Kernel.CurrentTask? current = null, UnmodelledCalls? unmodelled = null, Sim.Core.Base.DeviceCore? devices = null)
     {
         Current = current;
         Unmodelled = unmodelled ?? new UnmodelledCalls();
@@ -36,6 +36,10 @@ public sealed class DrmCore
         Warnings = warnings;
         Fops = new DrmFops(this);
         vfs.CharDevices.RegisterChrdev(DrmH.DRM_MAJOR, "drm", Fops);
+        if (devices is not null)
+        {
+            DrmSysfs.Init(devices);
+        }
         var table = new Dictionary<string, DrmDriverRegistration>(StringComparer.Ordinal);
         foreach (var d in drivers)
         {
@@ -47,9 +51,13 @@ public sealed class DrmCore
             {
                 continue;
             }
-            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping) { UnmodelledCalls = Unmodelled };
+            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping) { UnmodelledCalls = Unmodelled, Devices = devices };
             DevRegister(dev, vfs);
             reg.Probe?.Invoke(dev);
+            if (devices is not null)
+            {
+                DrmSysfs.Register(dev, devices);
+            }
         }
     }
 

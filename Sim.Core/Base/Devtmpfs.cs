@@ -10,8 +10,10 @@ namespace Sim.Core.Base;
 /// devtmpfs removes only the node it made (a node made by hand with mknod stays).
 /// </summary>
 [Kernel("devtmpfs", "drivers/base/devtmpfs.c")]
-public sealed class Devtmpfs(Vfs vfs)
+public sealed class Devtmpfs(Vfs vfs, DeviceCore? devices = null)
 {
+    private readonly Dictionary<(uint, uint), SysDevice> _sysfs = [];
+
     private readonly Dictionary<string, List<(string Name, uint Major, uint Minor)>> _classes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Inode> _made = new(StringComparer.Ordinal);
     private readonly Dictionary<(uint, uint), string> _devnodes = [];
@@ -25,12 +27,17 @@ public sealed class Devtmpfs(Vfs vfs)
             return -(int)Uapi.Errno.EEXIST;
         }
         _classes.Add(name, []);
+        devices?.ClassRegister(name);
         return 0;
     }
 
     /// <summary><c>class_destroy</c>.</summary>
     [Kernel("class_destroy", "drivers/base/class.c")]
-    public void ClassDestroy(string name) => _classes.Remove(name);
+    public void ClassDestroy(string name)
+    {
+        _classes.Remove(name);
+        devices?.ClassUnregister(name);
+    }
 
     /// <summary>
     /// <c>device_create(class, NULL, MKDEV(major, minor), NULL, name)</c>: the sysfs entry and the devtmpfs node
@@ -54,6 +61,13 @@ public sealed class Devtmpfs(Vfs vfs)
             return -(int)Uapi.Errno.EEXIST;
         }
         list.Add((name, major, minor));
+        if (devices is not null)
+        {
+            // A class device without a parent: /sys/devices/virtual/CLASS/NAME, DEVNAME = the devnode name.
+            var sd = new SysDevice { Name = name, Class = className, Devt = (major, minor), DevNode = devnode };
+            devices.DeviceAdd(sd);
+            _sysfs[(major, minor)] = sd;
+        }
         _devnodes[(major, minor)] = devnode;
         string path = "/dev/" + devnode;
         if (vfs.Mknod(path, 0x180, major, minor) == 0)
@@ -78,6 +92,10 @@ public sealed class Devtmpfs(Vfs vfs)
         }
         string path = "/dev/" + (_devnodes.Remove((major, minor), out var node) ? node : list[k].Name);
         list.RemoveAt(k);
+        if (_sysfs.Remove((major, minor), out var sd))
+        {
+            devices!.DeviceDel(sd);
+        }
         if (_made.Remove(path, out var inode) && ReferenceEquals(vfs.Lookup(path), inode))
         {
             vfs.Unlink(path);

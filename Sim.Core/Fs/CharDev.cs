@@ -39,9 +39,27 @@ public sealed class CharDevices
             {
                 major--;
             }
-            _regions.Add(new Region(major--, 0, 256, "(built-in)", null));
+            // Without dma_heap the names are those of the 6.1 capture (data/sysfs/); with it the 6.12 order differs.
+            string name = !options.Is32Bit && gap < 0 && k < s_x86BootDynamic.Length ? s_x86BootDynamic[k] : "(built-in)";
+            _regions.Add(new Region(major--, 0, 256, name, null));
+        }
+        if (!options.Is32Bit)
+        {
+            _bootNames.AddRange(s_x86BootFixed);
         }
     }
+
+    // What /proc/devices of Debian's x86_64 6.1 kernel lists under QEMU -machine pc before any module loads (captured
+    // in data/sysfs/): the fixed majors of built-in drivers, and the dynamic majors they take from 254 down. The
+    // fixed ones are names only here (no simulated driver behind them; their nodes do not exist).
+    private static readonly string[] s_x86BootDynamic = ["gpiochip", "tpm", "dax", "rtc", "pps", "ptp", "bsg", "cxl"];
+    private static readonly (int Major, string Name)[] s_x86BootFixed =
+    [
+        (1, "mem"), (4, "/dev/vc/0"), (4, "tty"), (4, "ttyS"), (5, "/dev/tty"), (5, "/dev/console"), (5, "/dev/ptmx"),
+        (7, "vcs"), (10, "misc"), (13, "input"), (29, "fb"), (128, "ptm"), (136, "pts"), (153, "spi"),
+    ];
+
+    private readonly List<(int Major, string Name)> _bootNames = [];
 
     /// <summary>How many built-in dynamic majors are handed out before <c>dma_heap_init</c> runs (3: 251 on x86_64).</summary>
     public const int DmaHeapBootSlot = 3;
@@ -165,9 +183,26 @@ public sealed class CharDevices
     {
         var sorted = new List<Region>(_regions);
         sorted.Sort((a, b) => a.Major != b.Major ? a.Major.CompareTo(b.Major) : a.BaseMinor.CompareTo(b.BaseMinor));
+        var lines = new List<(int Major, string Name)>();
         foreach (var r in sorted)
         {
-            yield return $"{r.Major,3} {r.Name}";
+            // One line per name within a major (misc devices share major 10 and its one "misc" registration).
+            if (!lines.Contains((r.Major, r.Name)))
+            {
+                lines.Add((r.Major, r.Name));
+            }
+        }
+        foreach (var b in _bootNames)
+        {
+            if (!lines.Contains(b))
+            {
+                lines.Add(b);
+            }
+        }
+        // chrdev_show walks majors in ascending order; within a major, registration order (stable sort).
+        foreach (var (major, name) in lines.OrderBy(l => l.Major))
+        {
+            yield return $"{major,3} {name}";
         }
     }
 }

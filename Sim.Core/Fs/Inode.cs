@@ -15,6 +15,8 @@ public sealed class Inode
     public const uint S_IFBLK = 0x6000;
     /// <summary>S_IFSOCK.</summary>
     public const uint S_IFSOCK = 0xC000;
+    /// <summary>S_IFLNK.</summary>
+    public const uint S_IFLNK = 0xA000;
     /// <summary>S_IFDIR.</summary>
     public const uint S_IFDIR = 0x4000;
 

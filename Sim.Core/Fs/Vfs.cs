@@ -19,6 +19,96 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     /// <summary>The char device registry.</summary>
     public CharDevices CharDevices { get; } = chrdevs;
 
+    /// <summary>The sysfs mounted at /sys (paths under it resolve there), or null.</summary>
+    public Sysfs? Sysfs { get; set; }
+
+    /// <summary>One device node of /dev: path, device numbers and mode (type and permission bits).</summary>
+    public readonly record struct DevNode(string Path, uint Major, uint Minor, uint Mode);
+
+    /// <summary>Every character device node the machine has (driver-made and mknod-made), sorted by path.</summary>
+    public IReadOnlyList<DevNode> DeviceNodes() =>
+        [.. _nodes.Where(kv => kv.Value.IsChr).OrderBy(kv => kv.Key, StringComparer.Ordinal)
+            .Select(kv => new DevNode(kv.Key, kv.Value.Major, kv.Value.Minor, kv.Value.Mode))];
+
+    /// <summary>
+    /// True when <paramref name="path"/> is a directory of the node tree: a proper prefix of some node's path
+    /// ("/dev", "/dev/dri"), which devtmpfs creates as 0755 directories.
+    /// </summary>
+    public bool IsDirectory(string path)
+    {
+        string prefix = path.TrimEnd('/') + "/";
+        return path == "/" || _nodes.Keys.Any(k => k.StartsWith(prefix, StringComparison.Ordinal));
+    }
+
+    private readonly Dictionary<string, Inode> _dirs = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// <c>stat</c> of a path: a node, a directory of the node tree (S_IFDIR | 0755), or a sysfs entry
+    /// (<paramref name="follow"/>: symlinks followed); (0, inode) or (-ENOENT, null).
+    /// </summary>
+    public (int Ret, Inode? Inode) StatPath(string path, bool follow = true)
+    {
+        if (Sysfs is not null && Sysfs.Covers(path) && Lookup(path) is null)
+        {
+            return Sysfs.Stat(path, follow);
+        }
+        if (Lookup(path) is { } node)
+        {
+            return (0, node);
+        }
+        if (IsDirectory(path))
+        {
+            if (!_dirs.TryGetValue(path, out var dir))
+            {
+                dir = new Inode(NextIno(), Inode.S_IFDIR | 0x1ed);
+                _dirs.Add(path, dir);
+            }
+            return (0, dir);
+        }
+        return (-(int)Errno.ENOENT, null);
+    }
+
+    /// <summary>
+    /// The entries of a directory: sysfs directories from sysfs, the node tree's directories from its paths
+    /// (char nodes DT_CHR, subdirectories DT_DIR), sorted by name; or a negative errno.
+    /// </summary>
+    [Kernel("iterate_dir", "fs/readdir.c")]
+    public (int Ret, IReadOnlyList<DirEntry>? Entries) ReadDir(string path)
+    {
+        if (Sysfs is not null && Sysfs.Covers(path))
+        {
+            return Sysfs.ReadDir(path);
+        }
+        if (Lookup(path) is not null)
+        {
+            return (-(int)Errno.ENOTDIR, null);
+        }
+        if (!IsDirectory(path))
+        {
+            return (-(int)Errno.ENOENT, null);
+        }
+        string prefix = path.TrimEnd('/') + "/";
+        var entries = new SortedDictionary<string, DirEntryType>(StringComparer.Ordinal);
+        foreach (var (p, inode) in _nodes)
+        {
+            if (!p.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            string rest = p[prefix.Length..];
+            int slash = rest.IndexOf('/');
+            if (slash >= 0)
+            {
+                entries[rest[..slash]] = DirEntryType.DT_DIR;
+            }
+            else
+            {
+                entries[rest] = inode.IsChr ? DirEntryType.DT_CHR : DirEntryType.DT_REG;
+            }
+        }
+        return (0, [.. entries.Select(kv => new DirEntry(kv.Key, kv.Value))]);
+    }
+
     /// <summary>A fresh inode number.</summary>
     public ulong NextIno() => _nextIno++;
 
@@ -69,6 +159,13 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     [Kernel("do_dentry_open", "fs/open.c")]
     public (KernelFile? File, int Err) Open(string path, uint flags)
     {
+        if (Sysfs is not null && Sysfs.Covers(path) && Lookup(path) is null)
+        {
+            // A file registered at an exact path under /sys (tracefs's trace_pipe, debugfs files) is another
+            // filesystem mounted there; everything else under /sys is sysfs.
+            var (sInode, sFops, sErr) = Sysfs.Open(path);
+            return sInode is null ? (null, sErr) : (new KernelFile(sInode, sFops!, flags & ~OpenFlags.O_CLOEXEC, live, path), 0);
+        }
         var inode = Lookup(path);
         if (inode is null)
         {

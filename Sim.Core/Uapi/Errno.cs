@@ -74,6 +74,8 @@ public enum Errno
     ENAMETOOLONG = 36,
     /// <summary>Function not implemented.</summary>
     ENOSYS = 38,
+    /// <summary>Too many symbolic links encountered.</summary>
+    ELOOP = 40,
     /// <summary>Value too large for defined data type.</summary>
     EOVERFLOW = 75,
     /// <summary>File descriptor in bad state.</summary>

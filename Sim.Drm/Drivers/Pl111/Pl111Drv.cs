@@ -80,6 +80,24 @@ public static class Pl111Drv
         // page_flip_target), and drm_vblank_init(dev, 1) (the vexpress variant's vblank is not broken).
         drm.ModeConfig = new DrmModeConfig { NumCrtc = 1, HasVblank = true };
         drm.UniqueOverride = DeviceName;
+        if (drm.Devices is { } devices)
+        {
+            // of_amba_device_create: the AMBA device of the DT node clcd@10020000 under the platform bus, bound to
+            // "drm-clcd-pl111"; amba_uevent adds AMBA_ID and MODALIAS from the periphid (QEMU's pl111_id bytes
+            // 11 11 24 00). libdrm 2.4.114 knows no "/amba" subsystem, so drmGetDevices2 skips this device.
+            const uint periphid = 0x00241111;
+            var amba = new Sim.Core.Base.SysDevice
+            {
+                Name = DeviceName,
+                Parent = Sim.Core.Base.DeviceCore.PlatformBus,
+                Bus = "amba",
+                Driver = "drm-clcd-pl111",
+                Of = new Sim.Core.Base.OfNode("clcd", "/clcd@10020000", ["arm,pl111", "arm,primecell"]),
+                BusUevent = () => [$"AMBA_ID={periphid:x8}", $"MODALIAS=amba:d{periphid:X8}"],
+            };
+            devices.DeviceAdd(amba);
+            drm.SysParent = amba;
+        }
         if (alloc is null)
         {
             return;

@@ -38,6 +38,9 @@ public static class VgemDrv
             Ops = Sim.Core.Dma.DmaOps.Direct,
             DmaIoTlbMem = swiotlb.IsActive ? swiotlb : null,
         };
+        // platform_device_register_simple("vgem", -1, NULL, 0): no OF node and no driver bound, so its uevent is
+        // only "MODALIAS=platform:vgem" (captured in data/sysfs/).
+        dev.SysParent = dev.Devices?.PlatformDeviceAdd("vgem");
     }
 
     /// <summary>
