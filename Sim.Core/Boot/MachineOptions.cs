@@ -56,6 +56,12 @@ public sealed class MachineOptions
     /// <summary>RAM size in bytes (<c>mem=</c>).</summary>
     public ulong RamBytes { get; set; } = 1UL << 30;
 
+    /// <summary>
+    /// The QEMU machine type of an x86 machine, <c>pc</c> (i440fx, QEMU's default; the vgem and kvmfr captures)
+    /// or <c>q35</c> (the sg captures): it decides the e820 map (<see cref="E820Table"/>).
+    /// </summary>
+    public string QemuMachine { get; set; } = "pc";
+
     /// <summary>Physical address where RAM starts (0x60000000 on the ARM vexpress board).</summary>
     public ulong RamBase { get; set; }
 
@@ -251,6 +257,14 @@ public sealed class MachineOptions
                 }
                 error = $"kernel={v}: expected 6.1 or 6.12";
                 return false;
+            case "machine":
+                if (v is "pc" or "q35")
+                {
+                    QemuMachine = v;
+                    return true;
+                }
+                error = $"machine={v}: expected pc or q35";
+                return false;
             case "arch":
                 if (v is "arm" or "x86_64")
                 {
@@ -350,7 +364,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
                 return false;
         }
     }
@@ -415,6 +429,10 @@ public sealed class MachineOptions
         if (TryU64(mc, "ram_mib", out ulong ram))
         {
             o.RamBytes = ram << 20;
+        }
+        if (mc.TryGetProperty("machine", out var qm) && qm.ValueKind == JsonValueKind.String && qm.GetString() is "pc" or "q35")
+        {
+            o.QemuMachine = qm.GetString()!;
         }
         if (TryU64(mc, "ram_base", out ulong rb))
         {

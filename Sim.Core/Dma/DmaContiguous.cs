@@ -94,6 +94,7 @@ public sealed class DmaContiguous
             ulong highmem = start + Math.Min(options.RamBytes, ArmLowmemBytes);
             return new CmaMemblock(start, end, highmem, 4UL << 20, false);
         }
+        end = Boot.E820Table.For(options).EndOfRam; // RAM above the PCI hole is relocated to 4 GiB
         return new CmaMemblock(start, end, end, 2UL << 20, true);
     }
 

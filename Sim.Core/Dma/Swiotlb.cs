@@ -74,6 +74,11 @@ public sealed class Swiotlb
             return (b, size);
         }
         ulong top = Math.Min(memory.Base + memory.Size, 4UL << 30);
+        if (!options.Is32Bit)
+        {
+            // memblock_alloc_low: below 4 GiB means below the PCI hole, in the RAM that stayed there.
+            top = Math.Min(top, Boot.E820Table.For(options).BelowFourG);
+        }
         return (Align.Down(top - size, 2UL << 20), size);
     }
 

@@ -33,12 +33,28 @@ public sealed class PageAlloc
     private readonly PhysicalMemory _memory;
     private readonly PageMap _pages;
 
+    // x86_64 zones (pfn bounds): ZONE_DMA below 16 MiB, ZONE_DMA32 below 4 GiB, ZONE_NORMAL above.
+    private const ulong DmaZoneEndPfn = (16UL << 20) >> Align.PAGE_SHIFT;
+    private const ulong Dma32ZoneEndPfn = (4UL << 30) >> Align.PAGE_SHIFT;
+
+    // True on x86_64 machines: allocations walk the zonelist (NORMAL, DMA32, DMA) instead of one zone.
+    private bool _x86Zones;
+
+    // Frames the modelled boot holds (kernel image, memblock's top-down boot allocations): [start, end) ranges a
+    // replayed capture whose boot left them free may still adopt.
+    private readonly List<(ulong Start, ulong End)> _bootHeld = [];
+
     private static readonly Debug.FaultSite s_failPageAlloc = Debug.FaultSite.Register("alloc_pages:fail_page_alloc", Debug.FaultKind.Page);
 
     /// <summary>Builds the allocator over all of <paramref name="memory"/>, minus the swiotlb pool when the machine has one.</summary>
     public PageAlloc(PhysicalMemory memory, PageMap pages, MachineOptions options)
         : this(memory, pages)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.Is32Bit && options.RamBase == 0)
+        {
+            MemblockFreeAllX86(options);
+        }
         if (Dma.Swiotlb.PoolFor(options, memory) is { } pool)
         {
             _ = Reserve(pool.Base >> Align.PAGE_SHIFT, pool.Size >> Align.PAGE_SHIFT);
@@ -67,6 +83,64 @@ public sealed class PageAlloc
         }
         TotalPages = (long)(end - start);
         FreePages = TotalPages;
+    }
+
+    /// <summary>
+    /// The first frame a fresh boot of the captured x86 kernel handed out to user space, per DMA path: the first
+    /// <c>alloc_page</c> of the 6.1 sg captures (q35, 512 MiB; data/traces/linux-6.1-sg, <c>alloc_page</c> event
+    /// i=2: pfns 25646, 25647, ... with dma-direct, 25838 with swiotlb=force, 27178 with the IOMMU; their order-9
+    /// block (i=1) is the first free 2 MiB block above: 26112, 26112, 27648). Below it, from the kernel's 16 MiB
+    /// load address (CONFIG_PHYSICAL_START), the boot's own image and allocations hold the frames. The 6.12
+    /// captures start elsewhere (38747, 26656, 24316: physical KASLR moves the image from boot to boot), which is
+    /// why the replay adopts pfns instead of comparing them.
+    /// </summary>
+    public static ulong X86BootFirstFreePfn(DmaPath path) => path switch
+    {
+        DmaPath.Iommu => 27178,
+        DmaPath.Swiotlb => 25838,
+        _ => 25646,
+    };
+
+    /// <summary>
+    /// <c>memblock_free_all</c> on an x86_64 machine: only e820 RAM outside memblock's reservations reaches the
+    /// buddy lists (<see cref="E820Table.NeverFreedPfns"/>: never the first 1 MiB, e820-reserved ranges or the
+    /// PCI hole). <c>__free_pages_memory</c> frees each range in ascending order in max-order chunks with
+    /// <c>FPI_TO_TAIL</c> (<c>__free_pages_core</c>), so a fresh boot's free lists are in ascending pfn order and
+    /// <c>__rmqueue_smallest</c> (which takes the head of a list) hands out the lowest free block of a zone: the
+    /// order this model's lowest-first search keeps. The boot's own frames, from 16 MiB up to
+    /// <see cref="X86BootFirstFreePfn"/> (at most a quarter of the RAM above 16 MiB), are held as allocated; a
+    /// replayed capture whose boot left some of them free may still adopt them (<see cref="AllocExact"/>).
+    /// </summary>
+    [Kernel("memblock_free_all", "mm/memblock.c")]
+    private void MemblockFreeAllX86(MachineOptions options)
+    {
+        _x86Zones = true;
+        var e820 = E820Table.For(options);
+        foreach (var (s, e) in e820.NeverFreedPfns())
+        {
+            _ = Reserve(s, e - s);
+        }
+        // memblock allocates top-down (the memmap, page tables, per-cpu areas), starting at the end of RAM. How
+        // much it keeps there depends on the boot (the 512 MiB q35 captures handed out pfns up to 130803 of 131036,
+        // so it kept about 1 MiB there); the model holds the partial MAX_ORDER block at the end, which a fresh boot
+        // would hand out last anyway, and lets a replayed capture adopt what its boot had left free of it.
+        foreach (var r in e820.Entries.Where(x => x.Type == E820Type.Ram && x.End > 0x100000))
+        {
+            ulong endPfn = r.End >> Align.PAGE_SHIFT;
+            ulong from = Math.Max(Align.Down(endPfn, 1UL << TopOrder), r.Addr >> Align.PAGE_SHIFT);
+            if (endPfn > from)
+            {
+                _bootHeld.Add((from, endPfn));
+                _ = Reserve(from, endPfn - from);
+            }
+        }
+        ulong lowEnd = e820.LowRamEnd >> Align.PAGE_SHIFT;
+        if (lowEnd > DmaZoneEndPfn)
+        {
+            ulong first = Math.Min(X86BootFirstFreePfn(options.DmaPath), DmaZoneEndPfn + (lowEnd - DmaZoneEndPfn) / 4);
+            _bootHeld.Add((DmaZoneEndPfn, first));
+            _ = Reserve(DmaZoneEndPfn, first - DmaZoneEndPfn);
+        }
     }
 
     /// <summary>Managed pages (<c>totalram_pages</c>): RAM minus reservations.</summary>
@@ -123,6 +197,10 @@ public sealed class PageAlloc
             return -(int)Errno.ENOMEM; // prepare_alloc_pages: should_fail_alloc_page
         }
         ulong limit = ZoneLimitPfn(gfp);
+        if (_x86Zones)
+        {
+            return AllocFromZonelist(gfp, order, limit, out pfn);
+        }
         for (int o = order; o <= TopOrder; o++)
         {
             if (!TryLowestFree(o, out ulong head) || head + (1UL << order) > limit)
@@ -134,6 +212,34 @@ public sealed class PageAlloc
             pfn = head;
             Prepare(head, order, gfp);
             return 0;
+        }
+        return -(int)Errno.ENOMEM;
+    }
+
+    // get_page_from_freelist over the x86_64 zonelist: the highest zone the gfp allows first (NORMAL, then DMA32,
+    // then DMA), the lowest free block of the smallest sufficient order within a zone (__rmqueue_smallest).
+    private int AllocFromZonelist(Gfp gfp, int order, ulong limit, out ulong pfn)
+    {
+        pfn = 0;
+        Span<(ulong Lo, ulong Hi)> zones = [(Dma32ZoneEndPfn, ulong.MaxValue), (DmaZoneEndPfn, Dma32ZoneEndPfn), (0, DmaZoneEndPfn)];
+        foreach (var (lo, hi) in zones)
+        {
+            if (lo >= limit)
+            {
+                continue;
+            }
+            for (int o = order; o <= TopOrder; o++)
+            {
+                if (!TryLowestFreeIn(o, lo, hi, out ulong head))
+                {
+                    continue;
+                }
+                RemoveFree(head, o);
+                Expand(head, order, o);
+                pfn = head;
+                Prepare(head, order, gfp);
+                return 0;
+            }
         }
         return -(int)Errno.ENOMEM;
     }
@@ -156,7 +262,12 @@ public sealed class PageAlloc
         }
         if (!TakeFree(pfn, order))
         {
-            return -(int)Errno.EBUSY;
+            if (!HeldByBoot(pfn, order))
+            {
+                return -(int)Errno.EBUSY;
+            }
+            // The captured boot left this frame free where the modelled boot holds it: hand it over.
+            FreePages += 1L << order;
         }
         Prepare(pfn, order, gfp);
         return 0;
@@ -462,6 +573,60 @@ public sealed class PageAlloc
         }
         ulong bit = (head - _topBase) >> TopOrder;
         _topBitmap[bit >> 6] &= ~(1UL << (int)(bit & 63));
+    }
+
+    private bool HeldByBoot(ulong pfn, int order)
+    {
+        ulong end = pfn + (1UL << order);
+        if (!_bootHeld.Exists(r => pfn >= r.Start && end <= r.End))
+        {
+            return false;
+        }
+        for (ulong p = pfn; p < end; p++)
+        {
+            if ((_pages.Get(p).Flags & PageFlags.Allocated) != 0 || IsFrameFree(p))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // The lowest free block of this order with lo <= head and head + 2^order <= hi.
+    private bool TryLowestFreeIn(int order, ulong lo, ulong hi, out ulong head)
+    {
+        head = 0;
+        ulong size = 1UL << order;
+        if (hi < size || hi - size < lo)
+        {
+            return false;
+        }
+        ulong maxHead = hi - size;
+        if (order < TopOrder)
+        {
+            foreach (ulong h in _free[order].GetViewBetween(lo, maxHead))
+            {
+                head = h;
+                return true;
+            }
+            return false;
+        }
+        ulong firstBit = lo <= _topBase ? 0 : (lo - _topBase + size - 1) >> TopOrder;
+        for (ulong w = firstBit >> 6; w < (ulong)_topBitmap.Length; w++)
+        {
+            ulong word = _topBitmap[w];
+            if (w == firstBit >> 6)
+            {
+                word &= ~0UL << (int)(firstBit & 63);
+            }
+            if (word == 0)
+            {
+                continue;
+            }
+            head = _topBase + (((w << 6) + (ulong)BitOperations.TrailingZeroCount(word)) << TopOrder);
+            return head <= maxHead;
+        }
+        return false;
     }
 
     private bool TryLowestFree(int order, out ulong head)

@@ -156,9 +156,12 @@ public sealed class PhysicalMemory : IPageDataAccess
 {
     private readonly IPhysicalPageStore _store;
 
-    /// <summary>Creates RAM for a machine.</summary>
+    /// <summary>
+    /// Creates RAM for a machine: on x86 it spans up to the end of the e820 RAM (RAM that does not fit below the
+    /// PCI hole is relocated to 4 GiB; the page allocator never hands out the hole's frames).
+    /// </summary>
     public PhysicalMemory(MachineOptions options, IPhysicalPageStore store)
-        : this(options.RamBase, options.RamBytes, store)
+        : this(options.RamBase, options.Is32Bit ? options.RamBytes : Boot.E820Table.For(options).EndOfRam, store)
     {
     }
 
