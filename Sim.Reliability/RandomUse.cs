@@ -113,10 +113,20 @@ public sealed partial class RandomUse : IDisposable
     public UseState State => _state;
 
     /// <summary>Runs <paramref name="ops"/> random steps (plus the epoch checks), stopping early after 100 violations.</summary>
-    public void Run(long ops)
+    public void Run(long ops) => Run(ops, CancellationToken.None);
+
+    /// <summary>
+    /// Runs up to <paramref name="ops"/> random steps; <paramref name="cancel"/> stops between steps (Ctrl-C), and
+    /// <paramref name="progress"/> is told the steps run so far every 1,024 steps.
+    /// </summary>
+    public void Run(long ops, CancellationToken cancel, Action<long>? progress = null)
     {
-        for (long k = 0; k < ops && Violations.Count < 100; k++)
+        for (long k = 0; k < ops && Violations.Count < 100 && !cancel.IsCancellationRequested; k++)
         {
+            if ((k & 1023) == 0)
+            {
+                progress?.Invoke(k);
+            }
             Step();
             if (_step % EpochOps == 0)
             {

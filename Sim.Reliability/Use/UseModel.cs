@@ -22,6 +22,12 @@ public sealed class GemModel
 {
     /// <summary>Handles over all drm_files that name the object.</summary>
     public int Handles { get; set; }
+
+    /// <summary>
+    /// Made by importing another device's or exporter's dma-buf: exporting it gives that dma-buf back
+    /// (drm_gem_prime_handle_to_fd on an import_attach), so it never becomes the exporter of a dma-buf.
+    /// </summary>
+    public bool Imported { get; init; }
 }
 
 /// <summary>One drm_file as the model sees it: its device and handle → object.</summary>

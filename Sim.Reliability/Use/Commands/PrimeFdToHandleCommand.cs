@@ -49,7 +49,7 @@ public sealed class PrimeFdToHandleCommand : UseCommand
             return;
         }
         // drm_gem_prime_import_dev: a dma-buf exported from a GEM object of the same device is that object.
-        var obj = UseState.FileOf(P(s), _dfd) is { } f && s.Exports.TryGetValue(f, out var e) && e.Dev == m.Dev ? e.Obj : new GemModel();
+        var obj = UseState.FileOf(P(s), _dfd) is { } f && s.Exports.TryGetValue(f, out var e) && e.Dev == m.Dev ? e.Obj : new GemModel { Imported = true };
         s.NewHandle(m, BinaryPrimitives.ReadUInt32LittleEndian(_b), obj, "PRIME_FD_TO_HANDLE", mayExist: true);
     }
 

@@ -63,9 +63,10 @@ public sealed class PrimeHandleToFdCommand : UseCommand
         var pr = P(s);
         int dfd = BinaryPrimitives.ReadInt32LittleEndian(_b.AsSpan(8));
         s.NewFd(pr, dfd, "PRIME_HANDLE_TO_FD");
-        if (m.Handles.TryGetValue(_h, out var obj) && pr.Fds.TryGetValue(dfd, out var f))
+        // A dma-buf's exporting object is fixed at export; an imported object hands back the dma-buf it imported.
+        if (m.Handles.TryGetValue(_h, out var obj) && !obj.Imported && pr.Fds.TryGetValue(dfd, out var f))
         {
-            s.Exports[f] = (m.Dev, obj);
+            s.Exports.TryAdd(f, (m.Dev, obj));
         }
     }
 
