@@ -13,14 +13,11 @@ root.Add(DiffTestCommand.Create());
 root.Add(CaptureCommand.Create());
 root.Add(StressCommand.Create());
 root.Add(SweepCommand.Create());
+Conventions.RefuseUnknownOptionsAsArguments(root);
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
-    foreach (var e in parse.Errors)
-    {
-        Console.Error.WriteLine($"dmabufsim: {e.Message}");
-    }
-    return 2;
+    return Conventions.ReportParseErrors(root, parse, Console.Error);
 }
-return parse.Invoke();
+return parse.Action is System.CommandLine.Help.HelpAction ? Conventions.WriteHelp(root, parse, Console.Out) : parse.Invoke();

@@ -26,6 +26,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(_ => new Ktime(options.Hz));
         services.AddSingleton<Warnings>();
+        services.AddSingleton<UnmodelledCalls>();
         services.AddSingleton<LiveObjects>();
         services.AddSingleton<FaultInject>();
         services.AddSingleton<IPhysicalPageStore, DictionaryPageStore>();

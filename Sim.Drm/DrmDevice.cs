@@ -100,4 +100,32 @@ public sealed class DrmDevice
     public bool Is32Bit { get; }
     /// <summary><c>open_count</c>.</summary>
     public int OpenCount { get; internal set; }
+
+    /// <summary><c>mode_config</c> (set by a KMS driver's probe; zeroed for vgem).</summary>
+    public DrmModeConfig ModeConfig { get; set; } = new();
+
+    /// <summary><c>master</c>: the current master (<c>dev-&gt;master</c>), or null.</summary>
+    public DrmMaster? Master { get; internal set; }
+
+    /// <summary><c>if_version</c>: the highest interface version a SET_VERSION asked for (DRM_IF_VERSION).</summary>
+    public int IfVersion { get; internal set; }
+
+    /// <summary>
+    /// <c>unique</c>: <c>dev_name(parent)</c> from <c>drm_dev_init</c> ("vgem", "0000:00:03.0", "10020000.clcd");
+    /// null means the parent device's name.
+    /// </summary>
+    public string? UniqueOverride { get; set; }
+
+    /// <summary><c>unique</c>.</summary>
+    public string Unique => UniqueOverride ?? DmaDev.Name;
+
+    /// <summary>Where calls into unmodelled kernel paths of this device are counted.</summary>
+    public Sim.Core.Debug.UnmodelledCalls UnmodelledCalls { get; set; } = new();
+
+    /// <summary>Records a call that reached an unmodelled path (<paramref name="what"/>) and returns <c>-EINVAL</c>.</summary>
+    public int Unmodelled(string what)
+    {
+        UnmodelledCalls.Record(what);
+        return -(int)Sim.Core.Uapi.Errno.EINVAL;
+    }
 }

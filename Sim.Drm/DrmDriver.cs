@@ -45,6 +45,8 @@ public enum DrmDriverFeature
     DRIVER_ATOMIC = 1 << 4,
     /// <summary>DRIVER_SYNCOBJ.</summary>
     DRIVER_SYNCOBJ = 1 << 5,
+    /// <summary>DRIVER_SYNCOBJ_TIMELINE.</summary>
+    DRIVER_SYNCOBJ_TIMELINE = 1 << 6,
 }
 
 /// <summary>

@@ -28,8 +28,10 @@ public sealed class DrmCore
 
     /// <summary>Initialises the core and registers every configured device whose driver is known.</summary>
     public DrmCore(MachineOptions options, Vfs vfs, LiveObjects live, Warnings warnings, Shmem shmem, DmaFenceCore fenceCore, DmaBufList dbList, Sim.Core.Dma.DmaMapping dmaMapping,
-        IEnumerable<DrmDriverRegistration> drivers)
+        IEnumerable<DrmDriverRegistration> drivers, Sim.Core.Kernel.CurrentTask? current = null, UnmodelledCalls? unmodelled = null)
     {
+        Current = current;
+        Unmodelled = unmodelled ?? new UnmodelledCalls();
         Live = live;
         Warnings = warnings;
         Fops = new DrmFops(this);
@@ -45,11 +47,16 @@ public sealed class DrmCore
             {
                 continue;
             }
-            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping);
+            var dev = new DrmDevice(reg.Create(), cfg, options, live, warnings, shmem, fenceCore, dbList, dmaMapping) { UnmodelledCalls = Unmodelled };
             DevRegister(dev, vfs);
             reg.Probe?.Invoke(dev);
         }
     }
+
+    /// <summary>The task making the current call (<c>current</c>), when the machine has one.</summary>
+    public Sim.Core.Kernel.CurrentTask? Current { get; }
+    /// <summary>Where calls into unmodelled paths of the DRM devices are counted.</summary>
+    public UnmodelledCalls Unmodelled { get; }
 
     /// <summary>The devices, in registration order.</summary>
     public IReadOnlyList<DrmDevice> Devices => _devices;

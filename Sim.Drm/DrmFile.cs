@@ -51,6 +51,34 @@ public sealed class DrmFile
     /// <summary><c>filp</c>.</summary>
     public KernelFile? Filp { get; internal set; }
 
+    /// <summary><c>pid</c>: the pid of the process that opened the file (<c>get_pid(task_pid(current))</c>).</summary>
+    public int Pid { get; internal set; }
+    /// <summary><c>magic</c>: the authentication magic GET_MAGIC handed out (0: none yet).</summary>
+    public uint Magic { get; internal set; }
+    /// <summary><c>is_master</c>: the file owns its master object (it created it).</summary>
+    public bool IsMaster { get; internal set; }
+    /// <summary><c>was_master</c>: the file was the device's master at some point.</summary>
+    public bool WasMaster { get; internal set; }
+    /// <summary><c>master</c>: the master this file belongs to (null for render clients).</summary>
+    public DrmMaster? Master { get; internal set; }
+    /// <summary><c>stereo_allowed</c> (DRM_CLIENT_CAP_STEREO_3D).</summary>
+    public bool StereoAllowed { get; internal set; }
+    /// <summary><c>universal_planes</c> (DRM_CLIENT_CAP_UNIVERSAL_PLANES, or set by ATOMIC).</summary>
+    public bool UniversalPlanes { get; internal set; }
+    /// <summary><c>atomic</c> (DRM_CLIENT_CAP_ATOMIC: 0, 1 or 2).</summary>
+    public ulong Atomic { get; internal set; }
+    /// <summary><c>aspect_ratio_allowed</c>.</summary>
+    public bool AspectRatioAllowed { get; internal set; }
+    /// <summary><c>writeback_connectors</c>.</summary>
+    public bool WritebackConnectors { get; internal set; }
+
+    /// <summary>Answers <c>capable(CAP_SYS_ADMIN)</c> for the task making the current call (set at open).</summary>
+    internal Func<DrmFile, bool> CapSysAdmin { get; set; } = _ => true;
+
+    /// <summary><c>capable(CAP_SYS_ADMIN)</c> of the task making the current ioctl.</summary>
+    [Kernel("capable", "kernel/capability.c")]
+    public bool Capable() => CapSysAdmin(this);
+
     /// <summary><c>drm_is_render_client</c>.</summary>
     public bool IsRenderClient => Minor.Type == DrmMinorType.Render;
 
@@ -64,14 +92,14 @@ public sealed class DrmFile
     /// driver's <c>open</c>); the file or the driver's error.
     /// </summary>
     [Kernel("drm_file_alloc", "drivers/gpu/drm/drm_file.c")]
-    public static (DrmFile? File, int Err) Alloc(DrmMinor minor, bool root)
+    public static (DrmFile? File, int Err) Alloc(DrmMinor minor, bool root, int pid = 0)
     {
         var dev = minor.Dev;
         if (s_kzalloc.ShouldFail())
         {
             return (null, -(int)Errno.ENOMEM);
         }
-        var file = new DrmFile(minor, root);
+        var file = new DrmFile(minor, root) { Pid = pid };
         if (dev.Driver.Open is not null)
         {
             int ret = dev.Driver.Open(dev, file);
@@ -96,6 +124,10 @@ public sealed class DrmFile
         {
             DrmGem.Release(dev, this);
         }
+        if (IsPrimaryClient)
+        {
+            DrmAuth.MasterRelease(this);
+        }
         dev.Driver.Postclose?.Invoke(dev, this);
         Prime.Destroy(dev.Warnings);
         Unregister();
@@ -115,8 +147,16 @@ public sealed class DrmFops(DrmCore core) : IFileOperations
     /// <summary>The core (minor lookup).</summary>
     public DrmCore Core { get; } = core;
 
-    /// <summary>True when the simulated process is root (every DRM file is authenticated).</summary>
+    /// <summary>
+    /// True when the simulated programs run as root (<c>capable(CAP_SYS_ADMIN)</c>: every DRM file opened is
+    /// authenticated, SET_MASTER and ROOT_ONLY ioctls are allowed); a process with a non-zero
+    /// <see cref="Sim.Core.Kernel.Process.Euid"/> is never root.
+    /// </summary>
     public bool Root { get; set; } = true;
+
+    /// <summary><c>capable(CAP_SYS_ADMIN)</c> for <paramref name="task"/> (null: the kernel itself).</summary>
+    [Kernel("capable", "kernel/capability.c")]
+    public bool Capable(Sim.Core.Kernel.Process? task) => Root && (task?.Euid ?? 0) == 0;
 
     /// <summary><c>drm_stub_open</c> + <c>drm_open</c> + <c>drm_open_helper</c>.</summary>
     [Kernel("drm_open_helper", "drivers/gpu/drm/drm_file.c")]
@@ -131,10 +171,21 @@ public sealed class DrmFops(DrmCore core) : IFileOperations
         {
             return -(int)Errno.EBUSY;
         }
-        var (priv, err) = DrmFile.Alloc(minor, Root);
+        var opener = Core.Current?.Process;
+        var (priv, err) = DrmFile.Alloc(minor, Capable(opener), Core.Current?.Pid ?? 0);
         if (priv is null)
         {
             return err;
+        }
+        priv.CapSysAdmin = f => Capable(f.Current);
+        if (priv.IsPrimaryClient)
+        {
+            int ret = DrmAuth.MasterOpen(priv);
+            if (ret != 0)
+            {
+                priv.Free();
+                return ret;
+            }
         }
         file.PrivateData = priv;
         // 6.1: filp->f_mode |= FMODE_UNSIGNED_OFFSET (6.12 reads FOP_UNSIGNED_OFFSET from the fops instead, which

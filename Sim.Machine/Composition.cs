@@ -51,13 +51,49 @@ public static class Composition
     public static ServiceProvider BuildBootedMachine(MachineOptions options) => Boot(BuildMachine(options));
 
     /// <summary>Parses a command line a person typed (<c>--machine</c>) onto the default machine.</summary>
+    /// <remarks>
+    /// A <c>cma=</c> that Linux could not reserve on the resulting machine is refused with the kernel's own reason
+    /// (<see cref="CmaReservationProblem"/>): a person who asks for a CMA area means to get one.
+    /// </remarks>
     public static MachineOptions ParseMachine(string? commandLine, MachineOptions? start = null)
     {
         var o = start ?? new MachineOptions();
         if (!string.IsNullOrWhiteSpace(commandLine))
         {
             o.Apply(commandLine, strict: true);
+            if (o.CmaBytes is not null && CmaReservationProblem(o) is { } why)
+            {
+                throw new MachineOptionException(why);
+            }
         }
         return o;
+    }
+
+    /// <summary>
+    /// Null when the machine's <c>cma=</c> area can be reserved at boot; otherwise why Linux 6.1 fails it
+    /// (<c>dma_contiguous_reserve</c> → <c>cma_declare_contiguous_nid</c>, which logs the reason and
+    /// <c>Failed to reserve N MiB</c>, then boots with no CMA area).
+    /// </summary>
+    public static string? CmaReservationProblem(MachineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.CmaBytes is not { } size)
+        {
+            return null;
+        }
+        int ret = Sim.Core.Dma.DmaContiguous.TryReserve(options, out _, out _);
+        if (ret == 0)
+        {
+            return null;
+        }
+        var mem = Sim.Core.Dma.DmaContiguous.Memblock(options);
+        ulong aligned = Sim.Core.Lib.Align.Up(size, mem.MinAlignmentBytes);
+        string mib = (aligned >> 20).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string ram = (options.RamBytes >> 20).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string reason = ret == -(int)Sim.Core.Uapi.Errno.EINVAL && aligned > mem.MemblockEnd - mem.MemblockStart
+            ? $"cma: Size ({Pa(aligned)}) of region at {Pa(0)} exceeds limit ({Pa(mem.MemblockEnd)})"
+            : $"no free {mib} MiB range below the limit (cma_declare_contiguous_nid: {Sim.Core.Uapi.ErrnoNames.Format(ret)})";
+        string Pa(ulong v) => "0x" + v.ToString(mem.PhysAddr64 ? "x16" : "x8", System.Globalization.CultureInfo.InvariantCulture); // %pa
+        return $"cma={size >> 20}M: Linux cannot reserve a {mib} MiB CMA area in {ram} MiB of RAM ({reason}; cma: Failed to reserve {mib} MiB) and boots with no CMA area; choose a cma= smaller than mem=";
     }
 }

@@ -55,6 +55,11 @@ public static class ReplayRun
             }
         }
         var files = ReplayEngine.ExpandPaths(inputs);
+        if (files.Count == 0)
+        {
+            // Never succeed on nothing: a folder without traces is a mistake (replay docs), not a pass.
+            return VerbConventions.UsageError(stderr, "replay", $"no *.jsonl trace or vector file in {string.Join(", ", inputs.Select(DataLocator.DisplayName))}");
+        }
         if (shard is { } part)
         {
             files = part.Select(files);
@@ -129,15 +134,21 @@ public static class ReplayRun
     {
         long passed = 0, failed = 0, skipped = 0;
         bool unusable = false;
+        int empty = 0;
         foreach (var r in results)
         {
             passed += r.Totals.Passed;
-            failed += r.Totals.Failed;
+            failed += Failed(r);
             skipped += r.Totals.Skipped;
             if (r.FormatError is not null)
             {
                 unusable = true;
-                stderr.WriteLine(r.FormatError);
+                stderr.WriteLine(VerbConventions.Prefix("replay") + r.FormatError);
+            }
+            else if (r.Totals.Total == 0)
+            {
+                empty++;
+                stderr.WriteLine(VerbConventions.Prefix("replay") + $"{r.File}: a header and no events");
             }
         }
         if (json)
@@ -151,13 +162,21 @@ public static class ReplayRun
         {
             WriteTable(results, verbose, stdout);
         }
-        stdout.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
+        stdout.WriteLine(json ? VerbConventions.JsonSummary(passed, failed, skipped, w => w.WriteNumber("files", results.Count))
+            : VerbConventions.ClosingLine(passed, failed, skipped));
         if (unusable)
         {
-            return 2;
+            return VerbConventions.Usage;
+        }
+        if (results.Count > 0 && empty == results.Count)
+        {
+            return VerbConventions.UsageError(stderr, "replay", "nothing was replayed: no file holds an event");
         }
         return failed > 0 || (skipped > 0 && !allowSkipped) ? 1 : 0;
     }
+
+    // An unreadable file counts as one failure (its events could not be compared).
+    private static long Failed(FileResult r) => r.Totals.Failed + (r.FormatError is null ? 0 : 1);
 
     /// <summary>The <c>--json</c> line of one file.</summary>
     public static string ToJson(FileResult r)
@@ -168,7 +187,7 @@ public static class ReplayRun
             w.WriteStartObject();
             w.WriteString("file", r.File);
             w.WriteNumber("passed", r.Totals.Passed);
-            w.WriteNumber("failed", r.Totals.Failed);
+            w.WriteNumber("failed", Failed(r));
             w.WriteNumber("skipped", r.Totals.Skipped);
             if (r.FormatError is not null)
             {
@@ -203,7 +222,7 @@ public static class ReplayRun
         }
         var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("file");
-        table.AddColumn(new TableColumn("events").RightAligned());
+        table.AddColumn(new TableColumn("user events").RightAligned());
         table.AddColumn(new TableColumn("passed").RightAligned());
         table.AddColumn(new TableColumn("failed").RightAligned());
         table.AddColumn(new TableColumn("skipped").RightAligned());
@@ -215,6 +234,7 @@ public static class ReplayRun
                 r.Totals.Passed.ToString(System.Globalization.CultureInfo.InvariantCulture), failedCell, skippedCell);
         }
         console.Write(table);
+        console.WriteLine("user events: the calls the trace records (each compared with the kernel-side records inside it), the exit and the leak check; show --at counts every line's i");
         foreach (var r in results)
         {
             if (r.Differences.Count > 0)

@@ -141,7 +141,7 @@ public static class DiffTestRun
         var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
         var sw = Stopwatch.StartNew();
         long differences = 0, skipped = 0, calls = 0;
-        int run = 0;
+        int run = 0, differing = 0;
         for (int k = Math.Max(0, s.From); k < seqs.Length; k++)
         {
             if (!s.Shard.Contains(k))
@@ -157,6 +157,7 @@ public static class DiffTestRun
             if (cmp.Differences != 0)
             {
                 differences += cmp.Differences;
+                differing++;
                 text.WriteLine($"difftest: {name}: {cmp.Differences} difference(s) in {cmp.Lines.Count} calls");
                 text.Write(DiffRunner.Describe(cmp));
                 var (min, minCmp) = runner.Shrink(seqs[k], cmp, name);
@@ -181,7 +182,15 @@ public static class DiffTestRun
         var secs = Math.Max(1e-9, sw.Elapsed.TotalSeconds);
         text.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"difftest: {runner.Queries} scripts, {calls} calls in {sw.Elapsed.TotalSeconds:F1} s ({calls / secs:F0} calls/s incl. shrinking), {skipped} results not modelled (skipped)"));
-        stdout.WriteLine($"{run} sequences, {calls} calls, {differences} differences");
+        stdout.WriteLine(s.Json
+            ? Sim.Machine.VerbConventions.JsonSummary(run - differing, differing, 0, w =>
+            {
+                w.WriteNumber("sequences", run);
+                w.WriteNumber("calls", calls);
+                w.WriteNumber("differences", differences);
+                w.WriteNumber("seed", s.Seed);
+            })
+            : $"{run} sequences, {calls} calls, {differences} differences");
         return new CampaignResult(run, calls, differences, minimal);
     }
 

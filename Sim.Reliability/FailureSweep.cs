@@ -69,8 +69,10 @@ public sealed class FailureSweep
     /// <param name="maxCases">Run only this many cases, drawn by <paramref name="seed"/> (null: every case); the
     /// deterministic sample the tests use where the command line uses a time budget.</param>
     /// <param name="shard">Run only this part of the cases (case i of the unshuffled list when i mod N = K - 1); null: all.</param>
+    /// <param name="cancel">Stops the sweep between cases (Ctrl-C): the report then holds the cases run so far.</param>
+    /// <param name="progress">Called after every baseline and case with (done, total) cases.</param>
     public static SweepReport Run(IReadOnlyList<SweepScenario> scenarios, bool full, int seed, TimeSpan? budget, TextWriter? log, int? maxCases = null,
-        Sim.Machine.Shard? shard = null)
+        Sim.Machine.Shard? shard = null, CancellationToken cancel = default, Action<int, int>? progress = null)
     {
         var report = new SweepReport { Sites = FaultSite.Discover(ModelAssemblies) };
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -78,6 +80,12 @@ public sealed class FailureSweep
         var plans = new List<(SweepScenario Scenario, EndState Baseline, List<int> Nths, List<FaultSite> Sites)>();
         foreach (var sc in scenarios)
         {
+            if (cancel.IsCancellationRequested)
+            {
+                report.Interrupted = true;
+                return report;
+            }
+            progress?.Invoke(0, 0);
             var problems = new List<string>();
             var (trail, baseline, ok) = Baseline(sc, problems);
             foreach (var p in problems)
@@ -136,7 +144,11 @@ public sealed class FailureSweep
         clock.Restart();
         foreach (var (pi, site, nth) in cases)
         {
-            if ((budget is { } b && clock.Elapsed > b) || report.Cases.Count >= maxCases)
+            if (cancel.IsCancellationRequested)
+            {
+                report.Interrupted = true;
+            }
+            if (report.Interrupted || (budget is { } b && clock.Elapsed > b) || report.Cases.Count >= maxCases)
             {
                 report.CasesSkipped++;
                 continue;
@@ -144,6 +156,7 @@ public sealed class FailureSweep
             var plan = plans[pi];
             var c = RunCase(plan.Scenario, plan.Baseline, site, nth);
             report.Cases.Add(c);
+            progress?.Invoke(report.Cases.Count + report.CasesSkipped, cases.Count);
             if (log is not null && c.Problems.Count > 0)
             {
                 foreach (var p in c.Problems)

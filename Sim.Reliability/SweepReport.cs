@@ -20,6 +20,9 @@ public sealed class SweepReport
     /// <summary>Cases not run because the time budget ran out or the sample was full.</summary>
     public int CasesSkipped { get; set; }
 
+    /// <summary>True when the sweep was cancelled (Ctrl-C): the cases not started are counted in <see cref="CasesSkipped"/>.</summary>
+    public bool Interrupted { get; set; }
+
     /// <summary>All problems.</summary>
     public int ProblemCount
     {

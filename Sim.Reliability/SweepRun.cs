@@ -16,12 +16,36 @@ public static class SweepRun
     /// (<c>{"scenario","site","reached","call","ret","problems":[..]}</c>), then the closing line, nothing else;
     /// <paramref name="shard"/>: only that part of the cases (the shards' JSON lines concatenate).
     /// </summary>
+    /// <remarks>
+    /// <paramref name="cancel"/> (Ctrl-C) stops the sweep between cases: the partial report is printed with the seed
+    /// and the status is <see cref="VerbConventions.Interrupted"/> (130). Progress is drawn on a terminal's stderr.
+    /// </remarks>
     public static int Run(bool full, int seed, int? budgetSeconds, bool withTraces, TextWriter stdout, bool verbose = false,
-        bool json = false, Shard? shard = null)
+        bool json = false, Shard? shard = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(stdout);
+        if (budgetSeconds is < 1)
+        {
+            return VerbConventions.UsageError(Console.Error, "sweep", $"--budget-seconds {budgetSeconds}: expected a whole number from 1 to 604800");
+        }
         var scenarios = SweepScenario.Defaults(withTraces ? DataLocator.FindDataDir() : null);
-        var report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, json ? null : stdout, shard: shard);
+        SweepReport report;
+        using (var bar = new TerminalProgress("sweep", VerbConventions.IsTerminal(stdout)))
+        {
+            int baselines = 0;
+            report = FailureSweep.Run(scenarios, full, seed, budgetSeconds is { } b ? TimeSpan.FromSeconds(b) : null, json ? null : stdout, shard: shard,
+                cancel: cancel, progress: (done, total) =>
+                {
+                    if (total == 0)
+                    {
+                        bar.Report(++baselines, scenarios.Count, "scenario baselines");
+                    }
+                    else
+                    {
+                        bar.Report(done, total, "cases");
+                    }
+                });
+        }
         return Print(report, seed, stdout, verbose, json);
     }
 
@@ -98,8 +122,32 @@ public static class SweepRun
                 }
             }
         }
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{report.Sites.Count} sites registered, {reached} reached, {report.Cases.Count} cases run ({report.CasesSkipped} over budget): {leaks} leaks, {exceptions} exceptions, {states} state differences; {report.BaselineProblems.Count} replay failures without any injected failure (seed {seed})"));
+        if (json)
+        {
+            int bad = report.Cases.Count(c => c.Problems.Count > 0);
+            stdout.WriteLine(VerbConventions.JsonSummary(report.Cases.Count - bad, bad + report.BaselineProblems.Count, report.CasesSkipped, w =>
+            {
+                w.WriteNumber("sites", report.Sites.Count);
+                w.WriteNumber("reached", reached);
+                w.WriteNumber("leaks", leaks);
+                w.WriteNumber("exceptions", exceptions);
+                w.WriteNumber("state_differences", states);
+                w.WriteNumber("baseline_failures", report.BaselineProblems.Count);
+                w.WriteNumber("seed", seed);
+                w.WriteBoolean("interrupted", report.Interrupted);
+            }));
+        }
+        else
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{report.Sites.Count} sites registered, {reached} reached, {report.Cases.Count} cases run ({report.CasesSkipped} {(report.Interrupted ? "not run: interrupted" : "over budget")}): {leaks} leaks, {exceptions} exceptions, {states} state differences; {report.BaselineProblems.Count} replay failures without any injected failure (seed {seed})"));
+        }
+        if (report.Interrupted)
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{VerbConventions.Prefix("sweep")}interrupted after {report.Cases.Count} cases: the summary above is partial (seed {seed})"));
+            return VerbConventions.Interrupted;
+        }
         return problems == 0 ? 0 : 1;
     }
 

@@ -18,7 +18,8 @@ public static class MachineFigures
         {
             used[k] = cma.IsAllocated(k);
         }
-        return new CmaStripFigure(caption, cma.Name, cma.BasePfn, cma.Count, cma.OrderPerBit, used, marks);
+        // An empty run has no bits to name (its "last bit" would underflow): it is not a mark.
+        return new CmaStripFigure(caption, cma.Name, cma.BasePfn, cma.Count, cma.OrderPerBit, used, [.. marks.Where(m => m.Pages > 0)]);
     }
 
     /// <summary>The DMA view of <paramref name="sgt"/> (mapped entries, <c>nents</c>), optionally under a umem window.</summary>

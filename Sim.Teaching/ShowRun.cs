@@ -12,7 +12,8 @@ namespace Sim.Teaching;
 public static class ShowRun
 {
     /// <summary>Runs the command: 0, or 2 for a missing file, an unreadable trace or an N past the end.</summary>
-    public static int Run(string trace, long at, string? htmlPath, TerminalView view, TextWriter stderr)
+    /// <remarks><paramref name="json"/>: one summary object there instead of the drawing (the replay's figures, the event, the counts).</remarks>
+    public static int Run(string trace, long at, string? htmlPath, TerminalView view, TextWriter stderr, TextWriter? json = null)
     {
         ArgumentNullException.ThrowIfNull(trace);
         ArgumentNullException.ThrowIfNull(view);
@@ -26,6 +27,10 @@ public static class ShowRun
         {
             stderr.WriteLine($"dmabufsim show: --at {at}: event indices start at 0");
             return 2;
+        }
+        if (htmlPath is not null && VerbConventions.OutputFileProblem("--html", htmlPath) is { } bad)
+        {
+            return VerbConventions.UsageError(stderr, "show", bad);
         }
         var engine = new ReplayEngine(Composition.BuildMachine);
         List<TourStep>? pages = null;
@@ -48,13 +53,30 @@ public static class ShowRun
             return 2;
         }
         string title = string.Create(CultureInfo.InvariantCulture, $"{DataLocator.DisplayName(trace)} after event i={at} ({evOp})");
+        // The same unit as replay's "user events": i numbers every line (kernel-side records and notes too), the
+        // results count the user events among them, each compared with the kernel-side records inside it.
+        long others = Math.Max(0, at + 1 - result.Totals.Total);
         string summary = string.Create(CultureInfo.InvariantCulture,
-            $"replayed events 0..{at}: {result.Totals.Passed} passed, {result.Totals.Failed} failed, {result.Totals.Skipped} skipped");
-        view.Line(title);
-        view.Line(summary);
-        foreach (var p in pages)
+            $"replayed i=0..{at}: {result.Totals.Total} user events ({others} other lines are kernel-side records inside them or notes): {result.Totals.Passed} passed, {result.Totals.Failed} failed, {result.Totals.Skipped} skipped");
+        if (json is not null)
         {
-            view.Step(p);
+            json.WriteLine(VerbConventions.JsonSummary(result.Totals.Passed, result.Totals.Failed, result.Totals.Skipped, w =>
+            {
+                w.WriteString("file", DataLocator.DisplayName(trace));
+                w.WriteNumber("at", at);
+                w.WriteString("op", evOp);
+                w.WriteNumber("user_events", result.Totals.Total);
+                w.WriteNumber("other_lines", others);
+            }));
+        }
+        else
+        {
+            view.Line(title);
+            view.Line(summary);
+            foreach (var p in pages)
+            {
+                view.Step(p);
+            }
         }
         if (htmlPath is not null)
         {
@@ -67,7 +89,10 @@ public static class ShowRun
                 stderr.WriteLine($"dmabufsim show: --html {htmlPath}: {ex.Message}");
                 return 2;
             }
-            view.Line($"wrote {htmlPath}");
+            if (json is null)
+            {
+                view.Line($"wrote {htmlPath}");
+            }
         }
         return 0;
     }

@@ -14,23 +14,34 @@ public sealed class TerminalView
 {
     private readonly IAnsiConsole _console;
     private readonly bool _color;
+    private readonly bool _fit;
 
     /// <summary>Creates a view on <paramref name="output"/>.</summary>
     /// <param name="output">Where to write.</param>
     /// <param name="terminal">True when <paramref name="output"/> is a terminal (colour, Unicode).</param>
     /// <param name="width">Columns to fit.</param>
     public TerminalView(TextWriter output, bool terminal, int width)
+        : this(output, terminal, width, fit: true)
     {
+    }
+
+    // fit: cut long lines to the width (a terminal, or COLUMNS asked for it); otherwise lines keep their full text
+    // and only the drawings (rules, strips) use the width.
+    private TerminalView(TextWriter output, bool terminal, int width, bool fit)
+    {
+        ArgumentNullException.ThrowIfNull(output);
         _color = terminal;
+        _fit = fit;
         Width = Math.Clamp(width, 40, 400);
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(output),
+            // Text for a pipe or a file carries no trailing blanks (Spectre pads grid cells to the column's width).
+            Out = new AnsiConsoleOutput(terminal ? output : new TrimTrailingBlanksWriter(output)),
             Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
         });
-        _console.Profile.Width = Width;
+        _console.Profile.Width = fit ? Width : 4096;
         _console.Profile.Capabilities.Unicode = terminal;
         if (!terminal)
         {
@@ -42,7 +53,16 @@ public sealed class TerminalView
     /// <summary>The width in columns.</summary>
     public int Width { get; }
 
-    /// <summary>The view for the process's own stdout: a terminal's width and colour, or plain 100 columns when redirected.</summary>
+    /// <summary>
+    /// A view for a pipe or a file: plain text, no line cut to any width, no trailing blanks; drawings are
+    /// <paramref name="drawingWidth"/> columns wide.
+    /// </summary>
+    public static TerminalView Plain(TextWriter output, int drawingWidth = 100) => new(output, terminal: false, drawingWidth, fit: false);
+
+    /// <summary>
+    /// The view for the process's own stdout: a terminal's width and colour; when redirected, plain text that is not
+    /// cut (<see cref="Plain"/>), or fitted to <c>$COLUMNS</c> when that is set.
+    /// </summary>
     public static TerminalView ForConsole()
     {
         bool tty = !Console.IsOutputRedirected;
@@ -62,6 +82,10 @@ public sealed class TerminalView
         {
             width = cols;
         }
+        else
+        {
+            return Plain(Console.Out);
+        }
         return new TerminalView(Console.Out, tty, width);
     }
 
@@ -73,6 +97,11 @@ public sealed class TerminalView
     public void Heading(string text)
     {
         _console.WriteLine();
+        if (!_fit)
+        {
+            _console.WriteLine($"-- {text} " + new string('-', Math.Max(2, Width - text.Length - 4)));
+            return;
+        }
         _console.Write(new Rule(Style("bold", text)) { Justification = Justify.Left, Border = _color ? BoxBorder.Square : BoxBorder.Ascii });
     }
 
@@ -128,7 +157,7 @@ public sealed class TerminalView
         }
     }
 
-    private static string Fit(string s, int w) => s.Length <= w ? s : s[..Math.Max(0, w - 3)] + "...";
+    private string Fit(string s, int w) => !_fit || s.Length <= w ? s : s[..Math.Max(0, w - 3)] + "...";
 
     /// <summary>Writes a figure as text.</summary>
     public void Figure(Figure f)
@@ -280,5 +309,54 @@ public sealed class TerminalView
             _console.MarkupLine(Esc(Fit(line.ToString(), Width)));
             _console.MarkupLine(Esc($"  ^ window [{MachineFigures.Hex(win.Start)}, {MachineFigures.Hex(win.End)}) kept, x trimmed off; nmap {win.Nmap}"));
         }
+    }
+}
+
+/// <summary>Passes text on line by line without the blanks at the end of each line.</summary>
+internal sealed class TrimTrailingBlanksWriter(TextWriter inner) : TextWriter
+{
+    private readonly StringBuilder _line = new();
+
+    public override Encoding Encoding => inner.Encoding;
+
+    public override void Write(char value)
+    {
+        if (value == '\n')
+        {
+            int end = _line.Length;
+            while (end > 0 && _line[end - 1] is ' ' or '\r')
+            {
+                end--;
+            }
+            inner.Write(_line.ToString(0, end));
+            inner.Write('\n');
+            _line.Clear();
+            return;
+        }
+        _line.Append(value);
+    }
+
+    public override void Write(string? value)
+    {
+        foreach (char c in value ?? "")
+        {
+            Write(c);
+        }
+    }
+
+    public override void Flush()
+    {
+        inner.Write(_line.ToString());
+        _line.Clear();
+        inner.Flush();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Flush();
+        }
+        base.Dispose(disposing);
     }
 }

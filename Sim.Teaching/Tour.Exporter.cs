@@ -41,7 +41,7 @@ public sealed partial class Tour
         {
             step.Via("dma_contiguous_reserve", "cma_declare_contiguous_nid", "cma_init_reserved_mem");
             step.Add("CMA area", $"\"{cma.Name}\" at {Hex(cma.GetBase())}: base_pfn {Hex(cma.BasePfn)}, {Dec(cma.Count)} pages ({cma.GetSize() >> 20} MiB), order_per_bit {cma.OrderPerBit}");
-            step.Add("CMA taken at boot", $"{Dec(cma.UsedPages)} pages (bitmap bits 0..{cma.UsedPages - 1})");
+            step.Add("CMA taken at boot", cma.UsedPages == 0 ? "0 pages (every bitmap bit clear)" : $"{Dec(cma.UsedPages)} pages (bitmap bits 0..{Dec(cma.UsedPages - 1)})");
             if (_options.CmaPagesUsedAtStart > 0)
             {
                 step.Note($"The first {_options.CmaPagesUsedAtStart} pages of the area hold the ARM DMA atomic pool (atomic_pool_init takes 256 KiB from CMA at boot).");
@@ -61,7 +61,9 @@ public sealed partial class Tour
         }
         if (core.Devices.Count == 0)
         {
-            step.Add("DRM device", "none bound (no driver model for " + string.Join(", ", _options.DrmDevices.Select(d => d.Driver)) + ")");
+            step.Add("DRM device", _options.DrmDevices.Count == 0
+                ? "none (the machine options name no DRM driver: add vgem, virtio-gpu, pl111 or pages)"
+                : "none bound (no driver model for " + string.Join(", ", _options.DrmDevices.Select(d => d.Driver)) + ")");
         }
         step.Figures.Add(MemoryMap(_options, mem, _cma, swiotlb, "Physical memory map"));
         _liveAtBoot = _live.Count();
@@ -77,7 +79,7 @@ public sealed partial class Tour
         var core = _machine.GetRequiredService<DrmCore>();
         if (core.Devices.Count == 0)
         {
-            return Blocked(step, "the machine has no DRM device");
+            return Blocked(step, "the machine has no DRM device (add vgem, virtio-gpu, pl111 or pages to --machine)");
         }
         _drm = core.Devices[0];
         _proc = _machine.GetRequiredService<ProcessTable>().Spawn("tour");
@@ -143,7 +145,7 @@ public sealed partial class Tour
                     if (!(bool)rec["page_null"]!)
                     {
                         ulong bit = pfn - _cma.BasePfn;
-                        step.Add("cma_alloc result", $"pfn {Hex(pfn)}: bitmap bits {Dec(bit)} .. {Dec(bit + rec.U64("count") - 1)} (first fit over the aligned starts; bits 0..{Dec(bit - 1)} skipped)");
+                        step.Add("cma_alloc result", $"pfn {Hex(pfn)}: bitmap bits {Dec(bit)} .. {Dec(bit + rec.U64("count") - 1)} (first fit over the aligned starts; {(bit == 0 ? "the first start fits" : $"bits 0..{Dec(bit - 1)} skipped")})");
                         _bufferRun = new PageRun(bit, rec.U64("count"), "640x480x32");
                     }
                     break;

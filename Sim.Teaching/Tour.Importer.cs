@@ -142,7 +142,7 @@ public sealed partial class Tour
             step.Add("trimmed last_sg", $"dma_address {Hex(e.DmaAddress)}, dma_len {Hex(e.DmaLength)}");
         }
         var window = new UmemWindowView(UmemOffset, UmemLength, t.WindowStart, t.WindowEnd, t.FirstSgIndex, t.FirstSgOffset, t.LastSgIndex, t.LastSgTrim, t.Nmap);
-        step.Figures.Add(new SgTableFigure("The umem window over the mapped table: the red parts are cut off by map_pages", before, window));
+        step.Figures.Add(new SgTableFigure("The umem window over the mapped table: the parts outside the window are cut off by map_pages", before, window));
         step.Via("ib_umem_dmabuf_unmap_pages");
         var table = umem.Sgt!;
         resv.Lock(null);

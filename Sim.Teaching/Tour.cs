@@ -123,6 +123,7 @@ public sealed partial class Tour : IDisposable
     private TourStep Blocked(TourStep step, string why)
     {
         step.Note("Not run: " + why + ".");
+        step.NotRun = why;
         return step;
     }
 

@@ -36,6 +36,9 @@ public sealed class TourStep(int number, string title)
     /// <summary>The negative errno the step ended with (null = succeeded).</summary>
     public long? Error { get; set; }
 
+    /// <summary>Why the step could not run (an earlier step failed or the machine lacks what it needs); null when it ran.</summary>
+    public string? NotRun { get; set; }
+
     /// <summary>What failed, when <see cref="Error"/> is set.</summary>
     public string? ErrorWhere { get; set; }
 

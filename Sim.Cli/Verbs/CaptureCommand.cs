@@ -10,8 +10,8 @@ internal static class CaptureCommand
     internal static Command Create()
     {
         var scenario = new Argument<string?>("SCENARIO") { Arity = ArgumentArity.ZeroOrOne, Description = "an example program name (tools/dmabufsim-trace/examples/NAME.c)" };
-        var program = new Option<string?>("--program") { Description = "a C source file to compile and run under the tracer instead" };
-        var output = new Option<string?>("--out", "-o") { Description = "trace file to write (default NAME.jsonl)" };
+        var program = Conventions.Text("--program", "FILE", "a C source file to compile and run under the tracer instead");
+        var output = Conventions.OutputFile("--out", "trace file to write", defaultText: "NAME.jsonl", aliases: "-o");
         var cmd = new Command("capture", "Run a program on the real Linux 6.1 kernel (QEMU) under the tracer and write its trace")
         {
             scenario, program, output,

@@ -11,7 +11,7 @@ internal static class DiffKernelsCommand
     internal static Command Create()
     {
         var trace = new Argument<string>("TRACE") { Description = "one trace file" };
-        var machine = new Option<string?>("--machine") { Description = "machine options on top of the header (the kernel= option is set by the verb)" };
+        var machine = Conventions.Machine("the trace header's machine (the kernel= option is set by the verb)", "iommu=on");
         var cmd = new Command("diff-kernels", "Replay one trace on the 6.1 and the 6.12 kernel profiles and print every result that differs")
         {
             trace, machine,

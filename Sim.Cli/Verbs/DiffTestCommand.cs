@@ -9,18 +9,18 @@ internal static class DiffTestCommand
     /// <summary>Builds the verb.</summary>
     internal static Command Create()
     {
-        var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
-        var count = new Option<int>("--count") { Description = "number of sequences", DefaultValueFactory = _ => 20 };
-        var from = new Option<int>("--from") { Description = "run only the sequences from this index on (the draw is the same)", DefaultValueFactory = _ => 0 };
-        var length = new Option<int>("--length") { Description = "most calls per sequence", DefaultValueFactory = _ => 30 };
-        var families = new Option<string>("--families") { Description = "call families: all, or a comma list of files,dumb,gem,prime,sync,fence", DefaultValueFactory = _ => "all" };
-        var record = new Option<string?>("--record") { Description = "append every script and the kernel's answer to this JSON-lines file" };
-        var answers = new Option<string?>("--answers") { Description = "answer from a recorded set instead of booting QEMU" };
-        var outDir = new Option<string?>("--out") { Description = "write each minimal differing sequence (the real kernel's trace) into this folder" };
-        var shrinkBudget = new Option<int>("--shrink-budget") { Description = "most kernel queries per shrink", DefaultValueFactory = _ => 200 };
+        var seed = Conventions.Number("--seed", "SEED", "random seed", 1, int.MinValue, int.MaxValue);
+        var count = Conventions.Number("--count", "N", "number of sequences", 20, 1, 10_000_000);
+        var from = Conventions.Number("--from", "INDEX", "run only the sequences from this index on (the draw is the same)", 0, 0, 10_000_000);
+        var length = Conventions.Number("--length", "CALLS", "most calls per sequence", 30, 1, 10_000);
+        var families = new Option<string>("--families") { Description = "call families: all, or a comma list of files,dumb,gem,prime,sync,fence", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
+        var record = Conventions.Text("--record", "FILE", "append every script and the kernel's answer to this JSON-lines file");
+        var answers = Conventions.Text("--answers", "FILE", "answer from a recorded set instead of booting QEMU");
+        var outDir = Conventions.Text("--out", "FOLDER", "write each minimal differing sequence (the real kernel's trace) into this folder");
+        var shrinkBudget = Conventions.Number("--shrink-budget", "N", "most kernel queries per shrink", 200, 0, 1_000_000);
         var fault = new Option<string?>("--fault") { Description = "test-only: break a simulator rule on purpose (bpp-limit)", Hidden = true };
-        var json = new Option<bool>("--json") { Description = "one JSON object per sequence, then the closing line (descriptions go to stderr)" };
-        var shard = new Option<string?>("--shard") { Description = "run only part K of N of the sequences (K/N): sequence k goes to part k mod N + 1" };
+        var json = Conventions.Json("sequence (descriptions go to stderr)");
+        var shard = Conventions.Text("--shard", "K/N", "run only part K of N of the sequences: sequence k goes to part k mod N + 1");
         var cmd = new Command("difftest", "Differential test: random call sequences on a real Linux 6.1 kernel (QEMU) and on the simulator")
         {
             seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault, json, shard,

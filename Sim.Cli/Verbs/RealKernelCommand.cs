@@ -10,14 +10,14 @@ internal static class RealKernelCommand
     internal static Command Create()
     {
         var prepareOnly = new Option<bool>("--prepare-only") { Description = "prepare the kernel, tools and initramfs, do not boot" };
-        var mem = new Option<int>("--mem") { Description = "guest RAM in MiB", DefaultValueFactory = _ => 512 };
-        var capture = new Option<string?>("--capture") { Description = "also record this example program under the tracer (tools/dmabufsim-trace/examples/NAME.c)" };
-        var captureOut = new Option<string?>("--capture-out") { Description = "where to write the captured trace (default NAME.jsonl)" };
-        var dtCount = new Option<int>("--difftest-count") { Description = "also run a differential campaign of this many sequences", DefaultValueFactory = _ => 0 };
-        var dtSeed = new Option<int>("--difftest-seed") { Description = "its seed", DefaultValueFactory = _ => 1 };
-        var dtLength = new Option<int>("--difftest-length") { Description = "most calls per sequence", DefaultValueFactory = _ => 30 };
-        var dtMinCalls = new Option<int>("--difftest-min-calls") { Description = "the campaign must execute at least this many calls", DefaultValueFactory = _ => 0 };
-        var families = new Option<string>("--families") { Description = "call families of the campaign", DefaultValueFactory = _ => "all" };
+        var mem = Conventions.Number("--mem", "MIB", "guest RAM in MiB", 512, 64, 65_536);
+        var capture = Conventions.Text("--capture", "NAME", "also record this example program under the tracer (tools/dmabufsim-trace/examples/NAME.c)");
+        var captureOut = Conventions.OutputFile("--capture-out", "where to write the captured trace", defaultText: "NAME.jsonl");
+        var dtCount = Conventions.Number("--difftest-count", "N", "also run a differential campaign of this many sequences", 0, 0, 10_000_000);
+        var dtSeed = Conventions.Number("--difftest-seed", "SEED", "its seed", 1, int.MinValue, int.MaxValue);
+        var dtLength = Conventions.Number("--difftest-length", "CALLS", "most calls per sequence", 30, 1, 10_000);
+        var dtMinCalls = Conventions.Number("--difftest-min-calls", "CALLS", "the campaign must execute at least this many calls", 0, 0, int.MaxValue);
+        var families = new Option<string>("--families") { Description = "call families of the campaign", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
         var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to <= 3 calls" };
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 kernel under QEMU with the DmaBufSim guest agent")
         {

@@ -10,13 +10,13 @@ internal static class ReplayCommand
     internal static Command Create()
     {
         var paths = new Argument<string[]>("PATH") { Arity = ArgumentArity.ZeroOrMore, Description = "trace or vector files, or folders (recursively *.jsonl); none = the bundled data" };
-        var json = new Option<bool>("--json") { Description = "one JSON object per file instead of the table" };
-        var verbose = new Option<bool>("--verbose", "-v") { Description = "list every difference (default: up to 5 per file)" };
+        var json = Conventions.Json("file (instead of the table)");
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "list every difference [default: up to 5 per file]" };
         var allowSkipped = new Option<bool>("--allow-skipped") { Description = "exit 0 when nothing failed, even if events were skipped" };
-        var machine = new Option<string?>("--machine") { Description = "machine options on top of each header, e.g. \"mem=1T\" or \"iommu=on\"" };
-        var jobs = new Option<int>("--jobs", "-j") { Description = "files replayed at once, each on its own machine (default: the number of cores); the output does not depend on it", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var shard = new Option<string?>("--shard") { Description = "replay only part K of N of the file list (K/N, e.g. 2/4): file i goes to part i mod N + 1" };
-        var timeline = new Option<string?>("--timeline") { Description = "one trace file only: write its timeline (FILE.json Trace Event Format, FILE.html page, other names both; - prints the summary)" };
+        var machine = Conventions.Machine("each file's machine (its header's machine_config, else the README defaults: x86_64, 1 GiB, dma-direct)", "mem=1T");
+        var jobs = Conventions.OptionalNumber("--jobs", "N", "files replayed at once, each on its own machine; the output does not depend on it", "the number of cores", 1, 1024, "-j");
+        var shard = Conventions.Text("--shard", "K/N", "replay only part K of N of the file list (e.g. 2/4): file i goes to part i mod N + 1");
+        var timeline = Conventions.OutputFile("--timeline", "one trace file only: write its timeline (FILE.json Trace Event Format, FILE.html page, other names both; - prints the summary)", allowDash: true);
         var cmd = new Command("replay", "Replay real-kernel traces and test vectors against the models and compare every result")
         {
             paths, json, verbose, allowSkipped, machine, jobs, shard, timeline,
@@ -33,18 +33,13 @@ internal static class ReplayCommand
                 }
                 part = s;
             }
-            if (pr.GetValue(jobs) < 1)
-            {
-                Console.Error.WriteLine("dmabufsim replay: --jobs: expected at least 1");
-                return 2;
-            }
             if (pr.GetValue(timeline) is { } tl)
             {
                 return Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
                     tl, part, Console.Out, Console.Error);
             }
             return ReplayRun.Run(pr.GetValue(paths) ?? [], pr.GetValue(json), pr.GetValue(verbose), pr.GetValue(allowSkipped), pr.GetValue(machine),
-                jobs: pr.GetValue(jobs), shard: part);
+                jobs: pr.GetValue(jobs) ?? Environment.ProcessorCount, shard: part);
         });
         return cmd;
     }

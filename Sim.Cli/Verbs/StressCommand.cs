@@ -9,10 +9,10 @@ internal static class StressCommand
     /// <summary>The <c>stress</c> verb.</summary>
     internal static Command Create()
     {
-        var ops = new Option<long>("--ops") { Description = "number of random operations", DefaultValueFactory = _ => 100_000 };
-        var seed = new Option<int>("--seed") { Description = "random seed", DefaultValueFactory = _ => 1 };
-        var timeline = new Option<string?>("--timeline") { Description = "write the run's timeline: FILE.json (Trace Event Format), FILE.html (page), other names both, - the summary (use a small --ops)" };
-        var json = new Option<bool>("--json") { Description = "JSON Lines: one object per violation and per operation kind, then a summary object" };
+        var ops = Conventions.Number("--ops", "N", "number of random operations", 100_000L, 1L, 1_000_000_000_000L);
+        var seed = Conventions.Number("--seed", "SEED", "random seed (printed with every violation and in the closing line)", 1, int.MinValue, int.MaxValue);
+        var timeline = Conventions.OutputFile("--timeline", "write the run's timeline: FILE.json (Trace Event Format), FILE.html (page), other names both, - the summary (use a small --ops)", allowDash: true);
+        var json = Conventions.Json("violation and per operation kind");
         var cmd = new Command("stress", "Random use of the DRM/dma-buf uAPI with invariants checked after every step") { ops, seed, json, timeline };
         cmd.SetAction(pr => Run(pr.GetValue(ops), pr.GetValue(seed), pr.GetValue(json), pr.GetValue(timeline), Console.Out, Console.Error));
         return cmd;
@@ -21,9 +21,10 @@ internal static class StressCommand
     /// <summary>Runs the stress; with <paramref name="timeline"/>, records every step on a timeline and writes it.</summary>
     internal static int Run(long ops, int seed, bool json, string? timeline, TextWriter stdout, TextWriter stderr)
     {
+        var cancel = Conventions.CancelOnCtrlC();
         if (timeline is null)
         {
-            return StressRun.Run(ops, seed, stdout, json);
+            return StressRun.Run(ops, seed, stdout, json, null, null, cancel);
         }
         Sim.Timeline.TimelineRecorder? rec = null;
         Sim.Timeline.Timeline? tl = null;
@@ -43,7 +44,7 @@ internal static class StressCommand
             run.StepStarting = null;
             run.StepFinished = null;
             tl = rec!.Finish();
-        });
+        }, cancel);
         return tl is not null && !TimelineCommand.Write(tl, timeline, "stress", stdout, stderr) ? 2 : status;
     }
 }

@@ -361,10 +361,15 @@ public sealed class MachineOptions
                     ApplyArmBoard();
                     return true;
                 }
-                error = $"board={v}: expected vexpress";
+                if (v is "pc")
+                {
+                    ApplyPc();
+                    return true;
+                }
+                error = $"board={v}: expected vexpress or pc";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress|pc vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
                 return false;
         }
     }
@@ -375,6 +380,23 @@ public sealed class MachineOptions
         int minor = DrmDevices.Count;
         int? render = driver == "pl111_drm" ? null : 128 + minor;
         DrmDevices.Add(new DrmDeviceConfig(driver, minor, render, null, []));
+    }
+
+    /// <summary>
+    /// The README's default machine (x86_64, 1 GiB of RAM from 0, dma-direct, no CMA area, no DRM device): undoes
+    /// <see cref="ApplyArmBoard"/>, so a verb whose default machine is the board (<c>tour</c>) can run on the PC.
+    /// </summary>
+    public MachineOptions ApplyPc()
+    {
+        Arch = "x86_64";
+        RamBytes = 1UL << 30;
+        RamBase = 0;
+        CmaBytes = null;
+        CmaBasePfn = null;
+        CmaPagesUsedAtStart = 0;
+        DmaPath = DmaPath.Direct;
+        DrmDevices.RemoveAll(d => d.Driver == "pl111_drm");
+        return this;
     }
 
     /// <summary>

@@ -58,6 +58,9 @@ public sealed class Process
     /// <summary>The address space.</summary>
     public MmStruct Mm { get; }
 
+    /// <summary>The effective uid (0: root, which has CAP_SYS_ADMIN); a program started as a user sets it.</summary>
+    public int Euid { get; set; }
+
     /// <summary>True once the process exited.</summary>
     public bool Exited { get; internal set; }
 

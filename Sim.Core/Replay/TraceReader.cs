@@ -250,8 +250,30 @@ public sealed class TraceReader : IDisposable
         catch (JsonException ex)
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            throw new TraceFormatException(DisplayName, lineNo, "bad JSON: " + ex.Message.Split('\n')[0]);
+            throw new TraceFormatException(DisplayName, lineNo, BadLine(line, ex));
         }
+    }
+
+    // The project's words for a line that is not a JSON object: binary data, or where the JSON went wrong (without
+    // System.Text.Json's "LineNumber: 0 | BytePositionInLine: N" tail, which counts lines from 0 and bytes, not columns).
+    private static string BadLine(ReadOnlySpan<byte> line, JsonException ex)
+    {
+        foreach (byte b in line)
+        {
+            if (b == 0x7f || (b < 0x20 && b is not (byte)'\t' and not (byte)'\r'))
+            {
+                return "bad JSON: binary data where a JSON object was expected (a trace is JSON Lines: a header object, then one event object per line)";
+            }
+        }
+        string reason = ex.Message.Split('\n')[0];
+        int tail = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        if (tail >= 0)
+        {
+            reason = reason[..tail];
+        }
+        reason = reason.TrimEnd('.', ' ');
+        string column = ex.BytePositionInLine is { } pos ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $" at column {pos + 1}") : "";
+        return $"bad JSON{column}: expected one JSON object per line ({reason})";
     }
 
     private void ReleaseOwned()

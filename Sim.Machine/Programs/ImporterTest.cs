@@ -49,21 +49,32 @@ public static class ImporterTest
         var (ret, result, step) = CreateExportImport(machine, pages ? "/dev/dri/card1" : "/dev/dri/card0", width, height, bpp);
         if (ret != 0)
         {
-            stderr.Write($"importer-test: {step}: {ErrnoNames.Format(ret)}\n");
+            stderr.Write($"{VerbConventions.Prefix("importer-test")}{step}: {ErrnoNames.Format(ret)}\n");
+            if (!pages && ret == -(int)Errno.ENOMEM && CmaNote(machine, width, height, bpp) is { } note)
+            {
+                stderr.Write($"note: {note}\n");
+            }
             if (json)
             {
-                stdout.WriteLine(JsonSerializer.Serialize(new { type = "summary", exporter, ret, step, error = ErrnoNames.Format(ret) }));
+                stdout.WriteLine(VerbConventions.JsonSummary(0, 1, 0, w =>
+                {
+                    w.WriteString("exporter", exporter);
+                    w.WriteNumber("ret", ret);
+                    w.WriteString("step", step);
+                    w.WriteString("error", ErrnoNames.Format(ret));
+                }));
             }
             return 1;
         }
         if (json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(new
+            stdout.WriteLine(VerbConventions.JsonSummary(1, 0, 0, w =>
             {
-                type = "summary", exporter, ret = 0,
-                reg_addr = string.Create(CultureInfo.InvariantCulture, $"0x{result.RegAddr:x8}"),
-                reg_size = string.Create(CultureInfo.InvariantCulture, $"0x{result.RegSize:x8}"),
-                nents = result.Nents,
+                w.WriteString("exporter", exporter);
+                w.WriteNumber("ret", 0);
+                w.WriteString("reg_addr", string.Create(CultureInfo.InvariantCulture, $"0x{result.RegAddr:x8}"));
+                w.WriteString("reg_size", string.Create(CultureInfo.InvariantCulture, $"0x{result.RegSize:x8}"));
+                w.WriteNumber("nents", result.Nents);
             }));
             return 0;
         }
@@ -73,6 +84,30 @@ public static class ImporterTest
             stdout.Write(string.Create(CultureInfo.InvariantCulture, $"nents = {result.Nents}\n"));
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Why CREATE_DUMB on the CMA exporter returned -ENOMEM, in the kernel's terms: the buffer's pages against the CMA
+    /// area's (<c>cma_alloc</c> finds no free run of that many pages, or the request is larger than the whole area, which it
+    /// refuses before searching); null when the machine has no CMA area.
+    /// </summary>
+    public static string? CmaNote(ServiceProvider machine, uint width, uint height, uint bpp)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        var cma = machine.GetService<DmaContiguous>()?.DefaultArea;
+        if (cma is null)
+        {
+            return null;
+        }
+        // drm_gem_dma_dumb_create: pitch = DIV_ROUND_UP(width * bpp, 8), size = pitch * height; cma_alloc takes PAGE_ALIGN(size) >> PAGE_SHIFT pages.
+        ulong pitch = ((ulong)width * bpp + 7) / 8;
+        ulong size = pitch * height;
+        ulong pages = (size + 4095) / 4096;
+        ulong free = cma.Count - cma.UsedPages;
+        string area = string.Create(CultureInfo.InvariantCulture, $"the CMA area \"{cma.Name}\" of {cma.GetSize() >> 20} MiB holds {cma.Count} pages, {free} free");
+        return pages > cma.Count
+            ? string.Create(CultureInfo.InvariantCulture, $"the buffer needs {pages} contiguous pages ({size} bytes) and {area}: cma_alloc refuses a request larger than the area before searching (mm/cma.c), dma_alloc_wc returns NULL and drm_gem_dma_create fails silently (with drm.debug: \"failed to allocate buffer with size {size}\")")
+            : string.Create(CultureInfo.InvariantCulture, $"the buffer needs {pages} contiguous pages ({size} bytes) and {area}: cma_alloc finds no free run that long; drm_gem_dma_create asks with __GFP_NOWARN, so the kernel logs nothing but (with drm.debug) \"failed to allocate buffer with size {size}\"");
     }
 
     /// <summary>

@@ -20,6 +20,33 @@ public static class KvmfrTest
     private const int PageSize = 4096;
 
 
+    /// <summary>
+    /// <c>--json</c>: runs the test and prints one summary object instead of its output
+    /// (<c>{"passed":1,"failed":0,"skipped":0,"type":"summary","exit":0,"stdout":[..],"stderr":[..]}</c>); returns its exit status.
+    /// </summary>
+    public static int RunJson(string? staticSizeMb, TextWriter stdout)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int status = Run(staticSizeMb, o, e);
+        stdout.WriteLine(VerbConventions.JsonSummary(status == 0 ? 1 : 0, status == 0 ? 0 : 1, 0, w =>
+        {
+            w.WriteNumber("exit", status);
+            w.WriteString("static_size_mb", staticSizeMb);
+            foreach (var (name, text) in new[] { ("stdout", o.ToString()), ("stderr", e.ToString()) })
+            {
+                w.WriteStartArray(name);
+                foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    w.WriteStringValue(line);
+                }
+                w.WriteEndArray();
+            }
+        }));
+        return status;
+    }
+
     /// <summary>Runs the test; returns its exit status (0, or 255 for test.c's <c>return -1</c>).</summary>
     public static int Run(string? staticSizeMb, TextWriter stdout, TextWriter stderr)
     {

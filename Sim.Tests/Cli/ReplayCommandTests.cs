@@ -43,7 +43,7 @@ public sealed class ReplayCommandTests : IDisposable
         var (code, stdout, _) = RunWith(json: true, allowSkipped: false, p);
         Assert.Equal(1, code);
         var lines = stdout.TrimEnd('\n').Split('\n');
-        Assert.Equal("0 passed, 0 failed, 1 skipped", lines[^1]);
+        Assert.StartsWith("{\"passed\":0,\"failed\":0,\"skipped\":1,\"type\":\"summary\"", lines[^1], StringComparison.Ordinal);
         using var doc = JsonDocument.Parse(lines[0]);
         Assert.Equal(1, doc.RootElement.GetProperty("ops").GetProperty("nobody_models_this").GetProperty("skipped").GetInt32());
         Assert.False(doc.RootElement.GetProperty("ops").TryGetProperty("note", out _));
@@ -74,7 +74,7 @@ public sealed class ReplayCommandTests : IDisposable
     {
         var (_, stdout, _) = RunWith(json: true, allowSkipped: true);
         var lines = stdout.TrimEnd('\n').Split('\n');
-        Assert.Matches(@"^\d+ passed, \d+ failed, \d+ skipped$", lines[^1]);
+        Assert.Matches(@"^\{""passed"":\d+,""failed"":\d+,""skipped"":\d+,""type"":""summary""", lines[^1]);
         var data = DataLocator.FindDataDir()!;
         int files = Sim.Core.Replay.ReplayEngine.ExpandPaths(DataLocator.DefaultReplayPaths(data)).Count;
         Assert.Equal(files, lines.Length - 1);

@@ -33,7 +33,7 @@ public sealed class ShowCommandTests
     {
         var o = new StringWriter();
         var e = new StringWriter();
-        int code = ShowRun.Run(path, at, html, new TerminalView(o, false, 100), e);
+        int code = ShowRun.Run(path, at, html, TerminalView.Plain(o), e); // as for a pipe: lines not cut
         return (code, o.ToString(), e.ToString());
     }
 

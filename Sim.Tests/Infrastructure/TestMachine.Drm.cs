@@ -119,4 +119,19 @@ public sealed partial class TestMachine
         long r = Process.Ioctl(fd, DrmH.DRM_IOCTL_VERSION(false), new UserArg(0x1000, b) { Pointees = new Dictionary<ulong, byte[]> { [0x5000] = name } });
         return (r, Encoding.ASCII.GetString(name).TrimEnd('\0'), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32LittleEndian(b));
     }
+
+    /// <summary>A new process of the machine (<paramref name="euid"/> 0 is root).</summary>
+    public Process Spawn(string comm, int euid = 0)
+    {
+        var p = Get<ProcessTable>().Spawn(comm);
+        p.Euid = euid;
+        return p;
+    }
+
+    /// <summary><c>ioctl(fd, cmd, buf)</c> made by <paramref name="p"/>.</summary>
+    public static long Ioctl(Process p, int fd, uint cmd, byte[] buf)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return p.Ioctl(fd, cmd, new UserArg(0x1000, buf));
+    }
 }

@@ -48,10 +48,13 @@ public sealed partial class TestMachine : IDisposable
     public static TestMachine WithDrm(params string[] drivers) => WithDrm(Mutations.None, drivers);
 
     /// <summary>As <see cref="WithDrm(string[])"/>, composed with deliberate rule breaks (<see cref="Mutations"/>).</summary>
-    public static TestMachine WithDrm(Mutations mutations, params string[] drivers)
+    public static TestMachine WithDrm(Mutations mutations, params string[] drivers) => WithDrm(new MachineOptions { Mutations = mutations }, drivers);
+
+    /// <summary>As <see cref="WithDrm(string[])"/> on the machine of <paramref name="o"/> (e.g. the ARM board).</summary>
+    public static TestMachine WithDrm(MachineOptions o, params string[] drivers)
     {
+        ArgumentNullException.ThrowIfNull(o);
         ArgumentNullException.ThrowIfNull(drivers);
-        var o = new MachineOptions { Mutations = mutations };
         foreach (var d in drivers)
         {
             o.AddDrmDevice(d);

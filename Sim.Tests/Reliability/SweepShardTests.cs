@@ -13,7 +13,8 @@ public sealed class SweepShardTests
         var o = new StringWriter();
         SweepRun.Print(report, 1, o, verbose: false, json: true);
         var lines = o.ToString().TrimEnd('\n').Split('\n');
-        Assert.Matches(@"^\d+ sites registered, ", lines[^1]);
+        // JSON Lines throughout: the closing summary is the last object.
+        Assert.Matches(@"^\{""passed"":\d+,""failed"":\d+,""skipped"":\d+,""type"":""summary"",""sites"":\d+", lines[^1]);
         Assert.All(lines[..^1], l => Assert.StartsWith("{\"scenario\":", l, StringComparison.Ordinal));
         return [.. lines[..^1]];
     }

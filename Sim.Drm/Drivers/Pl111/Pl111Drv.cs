@@ -75,6 +75,11 @@ public static class Pl111Drv
     public static void Probe(DrmDevice drm, ArmDmaMapping? alloc, KernelTrace trace)
     {
         ArgumentNullException.ThrowIfNull(drm);
+        // pl111_modeset_init: drmm_mode_config_init (no preferred depth, modifiers supported: the simple pipe's
+        // plane gets the default linear modifier), one CRTC from drm_simple_display_pipe_init (no
+        // page_flip_target), and drm_vblank_init(dev, 1) (the vexpress variant's vblank is not broken).
+        drm.ModeConfig = new DrmModeConfig { NumCrtc = 1, HasVblank = true };
+        drm.UniqueOverride = DeviceName;
         if (alloc is null)
         {
             return;

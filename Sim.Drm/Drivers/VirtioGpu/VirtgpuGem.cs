@@ -22,17 +22,26 @@ public static class VirtgpuGem
     /// <summary>DRIVER_NAME.</summary>
     public const string DRIVER_NAME = "virtio_gpu";
 
+    /// <summary>
+    /// The PCI function of the device: <c>qemu-system-x86_64 -machine pc -device virtio-gpu-pci</c> puts it at slot 3
+    /// (slot 2 is the default VGA adapter; captured in data/sysfs).
+    /// </summary>
+    public const string PciSlotName = "0000:00:03.0";
+
     /// <summary>The registration that binds <c>virtio_gpu</c> devices of the machine.</summary>
     public static DrmDriverRegistration Registration { get; } = new(DRIVER_NAME, CreateDriver, Probe);
 
     /// <summary>
-    /// <c>virtio_gpu_probe</c>'s device: <c>dev-&gt;dev</c> is the PCI function (0000:00:02.0 on QEMU's pc machine)
-    /// with <c>dma_set_max_seg_size(dma_max_mapping_size ?: UINT_MAX)</c>.
+    /// <c>virtio_gpu_probe</c>'s device: <c>dev-&gt;dev</c> is the PCI function (<see cref="PciSlotName"/>)
+    /// with <c>dma_set_max_seg_size(dma_max_mapping_size ?: UINT_MAX)</c>; <c>virtio_gpu_modeset_init</c>'s mode
+    /// config: <c>fb_modifiers_not_supported</c>, one CRTC per scanout (QEMU's default <c>max_outputs=1</c>) whose
+    /// funcs have no <c>page_flip_target</c>, and no <c>drm_vblank_init</c>.
     /// </summary>
     [Kernel("virtio_gpu_probe", "drivers/gpu/drm/virtio/virtgpu_drv.c")]
     public static void Probe(DrmDevice dev)
     {
-        var pci = dev.DmaMapping.CreateDevice("0000:00:02.0", 0x1af4, 0x1050);
+        var pci = dev.DmaMapping.CreateDevice(PciSlotName, 0x1af4, 0x1050);
+        dev.ModeConfig = new DrmModeConfig { FbModifiersNotSupported = true, NumCrtc = 1 };
         ulong max = dev.DmaMapping.MaxMappingSize(pci);
         _ = DmaMapping.SetMaxSegSize(pci, max == 0 ? uint.MaxValue : unchecked((uint)max));
         dev.DmaDev = pci;
