@@ -7,9 +7,11 @@ namespace Sim.Core.Kernel;
 
 /// <summary>The task a syscall runs in (<c>current</c>): its pid and <c>comm</c>, as dump lines print them.</summary>
 [Kernel("current")]
-public sealed class CurrentTask : IDisposable
+public sealed class CurrentTask
 {
-    // `current` is per CPU: per host thread here, so threads driving one machine each see their own task.
+    // `current` is per CPU: per host thread here, so threads driving one machine each see their own task. Not
+    // disposed with the machine: the sweep reads a replayed machine after its container is disposed (the slots
+    // go with the finalizer).
     private readonly ThreadLocal<Frame> _frame = new(() => new Frame());
 
     private sealed class Frame
@@ -49,9 +51,6 @@ public sealed class CurrentTask : IDisposable
         f.Process = process;
         return saved;
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => _frame.Dispose();
 
     /// <summary>The task that was current before <see cref="Enter(Process)"/>; disposing restores it.</summary>
     public readonly struct Scope : IDisposable
