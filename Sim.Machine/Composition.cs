@@ -18,13 +18,20 @@ public static class Composition
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> s_validated = new(StringComparer.Ordinal);
 
     /// <summary>Builds a machine's container (not yet booted: see <see cref="Boot"/>).</summary>
-    public static ServiceProvider BuildMachine(MachineOptions options)
+    public static ServiceProvider BuildMachine(MachineOptions options) => BuildMachine(options, null);
+
+    /// <summary>
+    /// Builds a machine's container with <paramref name="configure"/> applied last (a host that replaces a seam,
+    /// e.g. <c>dmabufsim run</c>'s physical memory shared with a real program).
+    /// </summary>
+    public static ServiceProvider BuildMachine(MachineOptions options, Action<IServiceCollection>? configure)
     {
         var services = new ServiceCollection();
         services.AddSimCore(options)
             .AddDmaBuf()
             .AddDrm()
             .AddRdmaUmem();
+        configure?.Invoke(services);
         var key = new System.Text.StringBuilder();
         foreach (var d in services)
         {

@@ -24,11 +24,26 @@ public sealed class FdTable
     /// <summary>RLIMIT_NOFILE.</summary>
     public int Limit { get; set; }
 
+    /// <summary>
+    /// When set, the table mirrors the descriptor table of a real process (<c>dmabufsim run</c>): fd numbers come
+    /// from it (the lowest fd free in the real table, which also holds the program's real files), so
+    /// <see cref="NextFree"/> and <see cref="Install"/> ask it instead of scanning this table.
+    /// </summary>
+    public IFdNumberSource? External { get; set; }
+
     /// <summary><c>alloc_fd</c> + <c>fd_install</c>: the lowest free fd at or above <paramref name="start"/>, or <c>-EMFILE</c>. Takes over the caller's reference.</summary>
     [Kernel("alloc_fd", "fs/file.c")]
     public int Install(KernelFile file, bool cloexec, int start = 0)
     {
         int fd = start;
+        if (External is { } ext)
+        {
+            fd = ext.Take(start, cloexec);
+            if (fd < 0)
+            {
+                return fd;
+            }
+        }
         while (fd < _files.Count && _files[fd] is not null)
         {
             fd++;
@@ -75,6 +90,10 @@ public sealed class FdTable
     /// <summary>The lowest fd that <see cref="Install"/> would hand out (<c>get_unused_fd_flags</c> peek), or -EMFILE.</summary>
     public int NextFree(int start = 0)
     {
+        if (External is { } ext)
+        {
+            return ext.Peek(start);
+        }
         int fd = start;
         while (fd < _files.Count && _files[fd] is not null)
         {
@@ -142,4 +161,19 @@ public sealed class FdTable
             }
         }
     }
+}
+
+/// <summary>
+/// The numbers of a real process's descriptor table (<c>get_unused_fd_flags</c> of the process the simulated one
+/// mirrors): <see cref="Peek"/> reserves the lowest free number at or above a start without using it,
+/// <see cref="Take"/> uses the reserved number (or reserves one); both return a negative errno (<c>-EMFILE</c>) when
+/// the real table is full.
+/// </summary>
+public interface IFdNumberSource
+{
+    /// <summary>The number the next <see cref="Take"/> with the same start gives.</summary>
+    int Peek(int start);
+
+    /// <summary>Uses a number for a file being installed with close-on-exec <paramref name="cloexec"/>.</summary>
+    int Take(int start, bool cloexec);
 }

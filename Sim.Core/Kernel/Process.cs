@@ -150,6 +150,9 @@ public sealed class ProcessTable(Syscalls syscalls, IPageDataAccess pages, Boot.
     /// <summary>Processes spawned so far.</summary>
     public IReadOnlyList<Process> Processes => _processes;
 
+    /// <summary>The process with pid <paramref name="pid"/>, or null.</summary>
+    public Process? Find(int pid) => _processes.Find(p => p.Pid == pid);
+
     /// <summary>Creates a process with an empty fd table and address space.</summary>
     public Process Spawn(string comm)
     {
