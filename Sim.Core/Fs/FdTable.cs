@@ -102,6 +102,36 @@ public sealed class FdTable
         return fd >= Limit ? -(int)Errno.EMFILE : fd;
     }
 
+    /// <summary>
+    /// <c>get_unused_fd_flags(flags)</c>: reserves the lowest free fd (so nothing else takes it) without a file
+    /// yet; <see cref="FdInstall"/> publishes the file there, <see cref="PutUnusedFd"/> gives the number back.
+    /// Returns the fd, <c>-EMFILE</c>, or <c>-ENOMEM</c> (expand_files).
+    /// </summary>
+    [Kernel("get_unused_fd_flags", "fs/file.c")]
+    public int GetUnusedFdFlags(bool cloexec) => Install(ReservedSlot, cloexec);
+
+    /// <summary><c>put_unused_fd(fd)</c>: frees a number reserved by <see cref="GetUnusedFdFlags"/>.</summary>
+    [Kernel("put_unused_fd", "fs/file.c")]
+    public void PutUnusedFd(int fd)
+    {
+        if (fd >= 0 && fd < _files.Count && ReferenceEquals(_files[fd], ReservedSlot))
+        {
+            _files[fd] = null;
+            _cloexec[fd] = false;
+        }
+    }
+
+    /// <summary><c>fd_install(fd, file)</c>: publishes <paramref name="file"/> at a reserved fd (takes over the caller's reference).</summary>
+    [Kernel("fd_install", "fs/file.c")]
+    public void FdInstall(int fd, KernelFile file)
+    {
+        Debug.KernelBugException.On(fd < 0 || fd >= _files.Count || !ReferenceEquals(_files[fd], ReservedSlot), $"fd_install({fd}) on a fd not reserved");
+        _files[fd] = file;
+    }
+
+    // The file pointer of a reserved, not yet installed fd: fget sees NULL there (Lookup hides it).
+    private static readonly KernelFile ReservedSlot = new(new Inode(0, 0), NullFileOperations.Instance, 0, null, "(reserved fd)");
+
     /// <summary>Installs at a given fd (dup2 semantics): closes what was there. Returns fd or -EBADF.</summary>
     public int InstallAt(int fd, KernelFile file, bool cloexec)
     {
@@ -122,7 +152,7 @@ public sealed class FdTable
     }
 
     /// <summary><c>fget</c> without taking a reference: the file at <paramref name="fd"/>, or null.</summary>
-    public KernelFile? Lookup(int fd) => fd >= 0 && fd < _files.Count ? _files[fd] : null;
+    public KernelFile? Lookup(int fd) => fd >= 0 && fd < _files.Count && !ReferenceEquals(_files[fd], ReservedSlot) ? _files[fd] : null;
 
     /// <summary>The close-on-exec bit of <paramref name="fd"/>.</summary>
     public bool GetCloexec(int fd) => fd >= 0 && fd < _cloexec.Count && _files[fd] is not null && _cloexec[fd];
@@ -155,7 +185,7 @@ public sealed class FdTable
     {
         for (int fd = 0; fd < _files.Count; fd++)
         {
-            if (_files[fd] is not null)
+            if (_files[fd] is not null && !ReferenceEquals(_files[fd], ReservedSlot))
             {
                 yield return fd;
             }

@@ -52,6 +52,13 @@ public sealed class Process
     /// <summary><c>comm</c>.</summary>
     public string Comm { get; }
 
+    /// <summary>
+    /// <c>fatal_signal_pending(current)</c>: a SIGKILL is queued (set by a test or a simulated <c>kill -9</c>);
+    /// long kernel loops such as the DMA-BUF heaps' page allocation check it and give up with <c>-EINTR</c>.
+    /// </summary>
+    [Kernel("fatal_signal_pending", "include/linux/sched/signal.h")]
+    public bool FatalSignalPending { get; set; }
+
     /// <summary>The descriptor table.</summary>
     public FdTable Files { get; }
 

@@ -8,7 +8,7 @@ public static class UseCommands
     /// <summary>
     /// The command for <paramref name="op"/> (0-99: open 8, close 6, dup 3, MODE_CREATE_DUMB 15, DESTROY_DUMB or
     /// GEM_CLOSE 8, FLINK 5, GEM_OPEN 5, HANDLE_TO_FD 8, FD_TO_HANDLE 6, MAP_DUMB+mmap 6, mmap 4, munmap 5, SYNC 6,
-    /// lseek/fstat 3, vgem fences 5, kvmfr 3 (random ioctls without kvmfr), random ioctl 2, exit 2) made by
+    /// lseek/fstat 3, vgem fences 5, DMA_HEAP_IOCTL_ALLOC 2, kvmfr 2 (random ioctls without kvmfr), random ioctl 1, exit 2) made by
     /// process <paramref name="proc"/>. DESTROY_DUMB or GEM_CLOSE is drawn from <paramref name="rng"/>.
     /// </summary>
     public static UseCommand ForNumber(int op, int proc, bool kvmfr, Random rng)
@@ -31,7 +31,8 @@ public static class UseCommands
             < 85 => new DmaBufSyncCommand { Proc = proc },
             < 88 => new LseekFstatCommand { Proc = proc },
             < 93 => new VgemFenceCommand { Proc = proc },
-            < 96 when kvmfr => new KvmfrCommand { Proc = proc },
+            < 95 => new DmaHeapAllocCommand { Proc = proc },
+            < 97 when kvmfr => new KvmfrCommand { Proc = proc },
             < 98 => new RandomIoctlCommand { Proc = proc },
             _ => new ExitCommand { Proc = proc },
         };

@@ -23,8 +23,9 @@ public sealed class UseState
     private readonly Action<string> _violation;
 
     /// <summary>A state over <paramref name="procs"/> processes made by <paramref name="spawn"/>.</summary>
-    public UseState(int procs, int cards, bool arm, bool kvmfr, Func<string, Process> spawn, Action<string> violation, Random rng)
+    public UseState(int procs, int cards, bool arm, bool kvmfr, bool heaps, Func<string, Process> spawn, Action<string> violation, Random rng)
     {
+        Heaps = heaps;
         _spawn = spawn;
         _violation = violation;
         Cards = cards;
@@ -52,6 +53,9 @@ public sealed class UseState
 
     /// <summary>The kvmfr module is loaded with a 4 MiB static device (/dev/kvmfr0).</summary>
     public bool Kvmfr { get; }
+
+    /// <summary>The DMA-BUF heaps are there (/dev/dma_heap/system; /dev/dma_heap/reserved too on the board).</summary>
+    public bool Heaps { get; }
 
     /// <summary>Model of every drm_file a descriptor or a mapping reaches.</summary>
     public Dictionary<KernelFile, DrmFileModel> Drm { get; } = [];

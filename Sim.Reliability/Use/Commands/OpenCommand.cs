@@ -3,7 +3,7 @@ using Sim.Core.Uapi;
 
 namespace Sim.Reliability.Use.Commands;
 
-/// <summary>openat of a DRM node, /dev/kvmfr0, or a node that does not exist (-ENOENT).</summary>
+/// <summary>openat of a DRM node, /dev/kvmfr0, a DMA-BUF heap, or a node that does not exist (-ENOENT).</summary>
 public sealed class OpenCommand : UseCommand
 {
     private string _path = "";
@@ -18,8 +18,11 @@ public sealed class OpenCommand : UseCommand
     /// <inheritdoc/>
     public override void Draw(UseState s)
     {
-        int card = s.Rng.Next(s.Cards + 2);
-        _path = card < s.Cards ? $"/dev/dri/card{card}" : card == s.Cards && s.Kvmfr ? "/dev/kvmfr0" : "/dev/dri/card9";
+        int card = s.Rng.Next(s.Cards + 3);
+        _path = card < s.Cards ? $"/dev/dri/card{card}"
+            : card == s.Cards && s.Kvmfr ? "/dev/kvmfr0"
+            : card == s.Cards + 1 && s.Heaps ? (s.Arm && s.Rng.Next(2) == 0 ? "/dev/dma_heap/reserved" : "/dev/dma_heap/system")
+            : "/dev/dri/card9";
         _flags = OpenFlags.O_RDWR | (s.Rng.Next(2) == 0 ? OpenFlags.O_CLOEXEC : 0);
     }
 

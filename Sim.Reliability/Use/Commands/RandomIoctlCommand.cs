@@ -27,6 +27,10 @@ public sealed class RandomIoctlCommand : UseCommand
     {
         _fd = s.RandomFd(P(s));
         _cmd = RandomCmd(s.Rng);
+        if ((_cmd & 0xff) == 0 && UseState.FileOf(P(s), _fd)?.PrivateData is Sim.DmaBuf.DmaHeap)
+        {
+            _cmd |= 1; // every nr-0 ioctl on a heap is DMA_HEAP_IOCTL_ALLOC, which makes a descriptor
+        }
         _b = new byte[Math.Max(8, (int)Ioctl._IOC_SIZE(_cmd))];
         s.Rng.NextBytes(_b);
     }
