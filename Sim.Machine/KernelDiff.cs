@@ -59,6 +59,40 @@ public static class KernelDiff
             $"{file}: {rows.Count} result(s) differ between 6.1 and 6.12; against the trace 6.1 {on61.Totals.Passed} passed {on61.Totals.Failed} failed, 6.12 {on612.Totals.Passed} passed {on612.Totals.Failed} failed"));
     }
 
+    /// <summary>
+    /// <c>--json</c>: one <c>{"type":"difference","i":..,"op":..,"field":..,"on_6_1":..,"on_6_12":..,"traced":..}</c>
+    /// line per differing result, then the summary object (passed/failed/skipped: both replays against the trace,
+    /// added up; <c>differences</c>: the rows; and each profile's counts).
+    /// </summary>
+    public static void WriteJson(string file, List<KernelDiffRow> rows, FileResult on61, FileResult on612, TextWriter w)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(on61);
+        ArgumentNullException.ThrowIfNull(on612);
+        ArgumentNullException.ThrowIfNull(w);
+        foreach (var r in rows)
+        {
+            w.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+            {
+                type = "difference", i = r.I, op = r.Op, field = r.Field, on_6_1 = r.On61, on_6_12 = r.On612, traced = r.Traced,
+            }));
+        }
+        w.WriteLine(VerbConventions.JsonSummary(on61.Totals.Passed + on612.Totals.Passed, on61.Totals.Failed + on612.Totals.Failed,
+            on61.Totals.Skipped + on612.Totals.Skipped, j =>
+            {
+                j.WriteString("file", file);
+                j.WriteNumber("differences", rows.Count);
+                foreach (var (name, r) in new[] { ("on_6_1", on61), ("on_6_12", on612) })
+                {
+                    j.WriteStartObject(name);
+                    j.WriteNumber("passed", r.Totals.Passed);
+                    j.WriteNumber("failed", r.Totals.Failed);
+                    j.WriteNumber("skipped", r.Totals.Skipped);
+                    j.WriteEndObject();
+                }
+            }));
+    }
+
     private static FileResult Replay(string file, KernelVersion kernel, string? machine)
     {
         string overrides = "kernel=" + kernel.Profile + (string.IsNullOrWhiteSpace(machine) ? "" : " " + machine);

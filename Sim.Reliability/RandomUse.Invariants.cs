@@ -28,7 +28,7 @@ public sealed partial class RandomUse
         _slotCount.Clear();
         _fdCount.Clear();
         _seenFiles.Clear();
-        foreach (var pr in _procs)
+        foreach (var pr in _state.Procs)
         {
             // The model's descriptors are exactly the process's.
             int n = 0;
@@ -51,7 +51,7 @@ public sealed partial class RandomUse
                 if (f.PrivateData is DrmFile df && _seenFiles.Add(df))
                 {
                     CountSlots(df);
-                    if (_drm.TryGetValue(f, out var m) && m.Handles.Count != df.ObjectIdr.Count)
+                    if (_state.Drm.TryGetValue(f, out var m) && m.Handles.Count != df.ObjectIdr.Count)
                     {
                         Violation($"drm_file has {df.ObjectIdr.Count} handles, the model {m.Handles.Count}");
                     }
@@ -143,9 +143,11 @@ public sealed partial class RandomUse
         _op = "epoch end (all processes exit)";
         try
         {
-            ExitProcess(0);
-            ExitProcess(1);
-            _names.Clear();
+            for (int i = 0; i < _state.Procs.Length; i++)
+            {
+                _state.ExitProcess(i);
+            }
+            _state.Names.Clear();
             CheckStep();
             if (_live.Count() != _bootLive)
             {

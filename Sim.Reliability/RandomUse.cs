@@ -1,16 +1,12 @@
 // Random use of the user-visible API (DRM ioctls, PRIME, dma-buf file ops, vgem fences, mmap/munmap/close/dup,
 // process exit) on one simulated machine, with invariants checked after every step against a small model.
-using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
-using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
-using Sim.Drm;
-using Sim.Drm.Uapi;
+using Sim.Reliability.Use;
 using Sim.Machine;
 
 namespace Sim.Reliability;
@@ -27,17 +23,17 @@ namespace Sim.Reliability;
 /// model of what is open), every GEM object's handle count equals the handles that name it and its refcount covers
 /// them, every file's count covers its descriptors, the CMA bitmap holds exactly the live DMA buffers' pages. At
 /// every epoch end all processes exit and nothing may remain: no live object beyond the boot state, every shmem
-/// page and buddy page back, CMA as at boot.
+/// page and buddy page back, CMA as at boot. Every operation is a <see cref="UseCommand"/>; the FsCheck properties
+/// run generated sequences of the same commands through <see cref="Apply"/>.
 /// </summary>
 public sealed partial class RandomUse : IDisposable
 {
     private const int EpochOps = 400;
-    private const int MaxFds = 24;
-    private const int MaxHandles = 12;
 
     private readonly ServiceProvider _machine;
     private readonly Random _rng;
     private readonly int _seed;
+    private readonly UseConfig _config;
     private readonly ProcessTable _processes;
     private readonly LiveObjects _live;
     private readonly Warnings _warnings;
@@ -47,53 +43,39 @@ public sealed partial class RandomUse : IDisposable
     private readonly int _bootLive;
     private readonly ulong _bootFree;
     private readonly ulong _bootCmaUsed;
-    private readonly Proc[] _procs = new Proc[2];
-    private readonly int _cards;
+    private readonly UseState _state;
     private readonly CurrentTask _current;
     private readonly Sim.Core.Dma.ArmDmaMapping? _armDma;
-    private readonly Dictionary<uint, bool> _names = [];
     private int _warnSeen;
     private long _step;
     private string _op = "";
 
-    private sealed class Proc
-    {
-        public required Process P;
-        public readonly SortedDictionary<int, KernelFile> Fds = [];
-        public readonly List<(ulong Addr, ulong Len)> Maps = [];
-    }
-
-    private sealed class DrmModel
-    {
-        public readonly SortedSet<uint> Handles = [];
-    }
-
-    private readonly Dictionary<KernelFile, DrmModel> _drm = [];
-
-    /// <summary>Builds the machine and the processes for <paramref name="seed"/>.</summary>
+    /// <summary>Builds the machine of <paramref name="seed"/> (<see cref="UseConfig.ForSeed"/>) and its processes.</summary>
     public RandomUse(int seed)
+        : this(UseConfig.ForSeed(seed), seed)
     {
+    }
+
+    /// <summary>Builds the machine of <paramref name="config"/> and its processes; <paramref name="seed"/> drives <see cref="Step"/>.</summary>
+    public RandomUse(UseConfig config, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(config);
         _seed = seed;
+        _config = config;
         _rng = new Random(seed);
         var o = new MachineOptions();
-        Arm = (seed & 1) != 0;
+        Arm = config.Arm;
         if (Arm)
         {
             o.ApplyArmBoard();
-            o.AddDrmDevice("vgem");
-            o.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
         }
-        else
+        foreach (string d in config.Devices)
         {
-            o.AddDrmDevice("vgem");
-            o.AddDrmDevice("vgem");
-            o.AddDrmDevice("virtio_gpu");
-            o.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
+            o.AddDrmDevice(d);
         }
-        // The DMA-BUF heaps: the system heap on both, the CMA heap ("reserved") on the board with its CMA area.
-        o.DmaHeapSystem = true;
-        o.DmaHeapCma = Arm;
-        _cards = o.DrmDevices.Count;
+        // The DMA-BUF heaps: the system heap, and the CMA heap ("reserved") on the board with its CMA area.
+        o.DmaHeapSystem = config.Heaps;
+        o.DmaHeapCma = config.Heaps && Arm;
         _machine = Composition.BuildMachine(o);
         _current = _machine.GetRequiredService<CurrentTask>();
         _processes = _machine.GetRequiredService<ProcessTable>();
@@ -104,7 +86,7 @@ public sealed partial class RandomUse : IDisposable
         _cma = _machine.GetService<Cma>();
         Composition.Boot(_machine);
         _armDma = _machine.GetService<Sim.Core.Dma.ArmDmaMapping>();
-        if (!Arm)
+        if (config.Kvmfr)
         {
             var (status, output) = _machine.GetRequiredService<Sim.Core.Userspace.Busybox>().Exec("insmod /mods/kvmfr.ko static_size_mb=4");
             if (status != 0)
@@ -116,8 +98,7 @@ public sealed partial class RandomUse : IDisposable
         _bootFree = _pageAlloc.Meminfo().MemFree;
         _bootCmaUsed = _cma?.UsedPages ?? 0;
         _warnSeen = _warnings.Count;
-        Spawn(0);
-        Spawn(1);
+        _state = new UseState(2, o.DrmDevices.Count, Arm, config.Kvmfr, config.Heaps, _processes.Spawn, Violation, _rng);
     }
 
     /// <summary>True for the ARM board (odd seeds), false for the x86_64 machine.</summary>
@@ -126,11 +107,14 @@ public sealed partial class RandomUse : IDisposable
     /// <summary>The violations found so far.</summary>
     public List<InvariantViolation> Violations { get; } = [];
 
-    /// <summary>Per operation: how often it ran and how often it returned success (0 or a new fd/handle/address).</summary>
+    /// <summary>Per operation: how often it ran and how often it succeeded (0 or a new fd/handle/address).</summary>
     public SortedDictionary<string, (long Calls, long Ok)> Stats { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Steps run so far.</summary>
     public long Steps => _step;
+
+    /// <summary>The model and processes the commands run against.</summary>
+    public UseState State => _state;
 
     /// <summary>Runs <paramref name="ops"/> random steps (plus the epoch checks), stopping early after 100 violations.</summary>
     public void Run(long ops) => Run(ops, CancellationToken.None);
@@ -156,23 +140,48 @@ public sealed partial class RandomUse : IDisposable
         EndEpoch();
     }
 
-    private void Spawn(int i) => _procs[i] = new Proc { P = _processes.Spawn("stress" + i) };
-
     private void Violation(string message) => Violations.Add(new InvariantViolation(_seed, _step, _op, message));
 
-    /// <summary>One random operation followed by the per-step invariants.</summary>
+    /// <summary>One random operation (the process, then the command, then its arguments drawn from the seed) and the per-step invariants.</summary>
     public void Step()
     {
-        _step++;
-        var pr = _procs[_rng.Next(2)];
-        StepStarting?.Invoke(pr.P.Pid, pr.P.Comm);
+        int i = _rng.Next(_state.Procs.Length);
+        RunStep(i, () => UseCommands.ForNumber(_rng.Next(100), i, _config.Kvmfr, _rng));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> as the next step (its arguments drawn from <paramref name="rng"/>, e.g. one
+    /// seeded per generated command so that a shrunk sequence draws the same ones), then the per-step invariants.
+    /// </summary>
+    public void Apply(UseCommand command, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        _state.Rng = rng;
         try
         {
-            _lastOk = false;
+            RunStep(command.Proc, () => command);
+        }
+        finally
+        {
+            _state.Rng = _rng;
+        }
+    }
+
+    private void RunStep(int proc, Func<UseCommand> make)
+    {
+        _step++;
+        var pr = _state.Procs[proc];
+        StepStarting?.Invoke(pr.P.Pid, pr.P.Comm);
+        bool ok = false;
+        try
+        {
             using var task = _current.Enter(pr.P);
-            Operate(pr);
+            var command = make();
+            _op = command.Name;
+            LastCommand = command;
+            ok = command.Execute(_state);
             var (calls, okCount) = Stats.GetValueOrDefault(_op);
-            Stats[_op] = (calls + 1, okCount + (_lastOk ? 1 : 0));
+            Stats[_op] = (calls + 1, okCount + (ok ? 1 : 0));
             CheckStep();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -181,9 +190,12 @@ public sealed partial class RandomUse : IDisposable
         }
         finally
         {
-            StepFinished?.Invoke(_op, _lastOk);
+            StepFinished?.Invoke(_op, ok);
         }
     }
+
+    /// <summary>The command of the last step (printable with the arguments it drew).</summary>
+    public UseCommand? LastCommand { get; private set; }
 
     /// <summary>Called before every step with the process (pid, comm) that makes it (a timeline's call begins).</summary>
     public Action<int, string>? StepStarting { get; set; }
@@ -193,195 +205,6 @@ public sealed partial class RandomUse : IDisposable
 
     /// <summary>The machine the steps run on (for observers such as a timeline recorder).</summary>
     public IServiceProvider Machine => _machine;
-
-    private int RandomFd(Proc pr)
-    {
-        if (pr.Fds.Count == 0 || _rng.Next(16) == 0)
-        {
-            return _rng.Next(-2, MaxFds + 4);
-        }
-        int i = _rng.Next(pr.Fds.Count);
-        foreach (int fd in pr.Fds.Keys)
-        {
-            if (i-- == 0)
-            {
-                return fd;
-            }
-        }
-        return -1;
-    }
-
-    private int RandomFdOf(Proc pr, bool drm)
-    {
-        Span<int> c = stackalloc int[MaxFds + 8];
-        int n = 0;
-        foreach (var (fd, f) in pr.Fds)
-        {
-            if (_drm.ContainsKey(f) == drm && n < c.Length)
-            {
-                c[n++] = fd;
-            }
-        }
-        return n == 0 || _rng.Next(20) == 0 ? RandomFd(pr) : c[_rng.Next(n)];
-    }
-
-    private uint RandomHandle(Proc pr, int fd)
-    {
-        if (pr.Fds.TryGetValue(fd, out var f) && _drm.TryGetValue(f, out var m) && m.Handles.Count > 0 && _rng.Next(8) != 0)
-        {
-            int i = _rng.Next(m.Handles.Count);
-            foreach (uint h in m.Handles)
-            {
-                if (i-- == 0)
-                {
-                    return h;
-                }
-            }
-        }
-        return (uint)_rng.Next(0, MaxHandles + 2);
-    }
-
-    private int LowestFreeFd(Proc pr)
-    {
-        int fd = 0;
-        while (pr.Fds.ContainsKey(fd))
-        {
-            fd++;
-        }
-        return fd;
-    }
-
-    private static uint LowestFreeHandle(DrmModel m)
-    {
-        uint h = 1;
-        while (m.Handles.Contains(h))
-        {
-            h++;
-        }
-        return h;
-    }
-
-    // virtio_gpu_mode_dumb_create takes only bpp 32 (-EINVAL otherwise); vgem's drm_gem_shmem_dumb_create any.
-    private static bool IsVgem(Proc pr, int fd) => pr.Fds.TryGetValue(fd, out var f) && f.PrivateData is DrmFile df && df.Dev.Driver.Name == "vgem";
-
-    private DrmModel? ModelOf(Proc pr, int fd) => pr.Fds.TryGetValue(fd, out var f) && _drm.TryGetValue(f, out var m) ? m : null;
-
-    private void NewFd(Proc pr, long ret, string what)
-    {
-        if (ret < 0)
-        {
-            return;
-        }
-        _lastOk = true;
-        int want = LowestFreeFd(pr);
-        if (ret != want)
-        {
-            Violation($"{what} returned fd {ret}, the lowest free fd is {want}");
-        }
-        var f = pr.P.Fget((int)ret);
-        if (f is null)
-        {
-            Violation($"{what} returned fd {ret} that is not open");
-            return;
-        }
-        pr.Fds[(int)ret] = f;
-        if (f.PrivateData is DrmFile && !_drm.ContainsKey(f))
-        {
-            _drm[f] = new DrmModel();
-        }
-    }
-
-    private void NewHandle(DrmModel m, uint h, string what, bool mayExist)
-    {
-        if (mayExist && m.Handles.Contains(h))
-        {
-            return;
-        }
-        uint want = LowestFreeHandle(m);
-        if (h != want)
-        {
-            Violation($"{what} returned handle {h}, the lowest free handle is {want}");
-        }
-        m.Handles.Add(h);
-    }
-
-    private void ForgetFd(Proc pr, int fd)
-    {
-        if (!pr.Fds.Remove(fd, out var f))
-        {
-            return;
-        }
-        foreach (var other in _procs)
-        {
-            if (other.Fds.ContainsValue(f))
-            {
-                return;
-            }
-        }
-        _drm.Remove(f); // no descriptor names the drm_file any more: its handles are out of the model's reach
-    }
-
-    private bool _lastOk;
-
-    private long Ioctl(Proc pr, int fd, uint cmd, byte[] b)
-    {
-        long r = pr.P.Ioctl(fd, cmd, new UserArg(0x10000, b));
-        _lastOk |= r >= 0;
-        return r;
-    }
-
-    private static readonly uint[] s_modelled =
-    [
-        0x09, 0x0a, 0x0b, 0x2d, 0x2e, 0xb2, 0xb3, 0xb4, DrmH.DRM_COMMAND_BASE + 1,
-    ];
-
-    private uint RandomCmd()
-    {
-        while (true)
-        {
-            uint cmd = _rng.Next(3) switch
-            {
-                0 => (uint)_rng.NextInt64(0, 1L << 32),
-                1 => Sim.Drm.Uapi.Ioctl._IOC((uint)_rng.Next(4), DrmH.DRM_IOCTL_BASE, (uint)_rng.Next(256), (uint)_rng.Next(0, 128)),
-                _ => Sim.Drm.Uapi.Ioctl._IOC((uint)_rng.Next(4), DmaBufUapi.DMA_BUF_BASE, (uint)_rng.Next(8), (uint)_rng.Next(0, 16)),
-            };
-            uint type = Sim.Drm.Uapi.Ioctl._IOC_TYPE(cmd);
-            uint nr = Sim.Drm.Uapi.Ioctl._IOC_NR(cmd);
-            // Ioctls that create descriptors or handles are driven by the model's own operations.
-            if (type == DrmH.DRM_IOCTL_BASE && Array.IndexOf(s_modelled, nr) >= 0)
-            {
-                continue;
-            }
-            if (type == DmaBufUapi.DMA_BUF_BASE && nr == 2)
-            {
-                continue; // EXPORT_SYNC_FILE makes a descriptor
-            }
-            return cmd;
-        }
-    }
-
-    private void MapInto(Proc pr, int fd, ulong len, ulong off)
-    {
-        long addr = pr.P.Mmap(len, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, off);
-        if (addr >= 0 || addr < -4095)
-        {
-            _lastOk = true;
-            pr.Maps.Add(((ulong)addr, len));
-            Span<byte> one = stackalloc byte[1];
-            _ = pr.P.Store((ulong)addr, one);
-        }
-    }
-
-    private void ExitProcess(int i)
-    {
-        var pr = _procs[i];
-        pr.P.Exit();
-        foreach (int fd in pr.Fds.Keys.ToArray())
-        {
-            ForgetFd(pr, fd);
-        }
-        Spawn(i);
-    }
 
     /// <inheritdoc/>
     public void Dispose() => _machine.Dispose();

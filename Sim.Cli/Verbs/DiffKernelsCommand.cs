@@ -12,15 +12,16 @@ internal static class DiffKernelsCommand
     {
         var trace = new Argument<string>("TRACE") { Description = "one trace file" };
         var machine = Conventions.Machine("the trace header's machine (the kernel= option is set by the verb)", "iommu=on");
+        var json = Conventions.Json("differing result");
         var cmd = new Command("diff-kernels", "Replay one trace on the 6.1 and the 6.12 kernel profiles and print every result that differs")
         {
-            trace, machine,
+            trace, machine, json,
         };
-        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(machine), Console.Out, Console.Error));
+        cmd.SetAction(pr => Run(pr.GetValue(trace)!, pr.GetValue(machine), Console.Out, Console.Error, pr.GetValue(json)));
         return cmd;
     }
 
-    internal static int Run(string trace, string? machine, TextWriter stdout, TextWriter stderr)
+    internal static int Run(string trace, string? machine, TextWriter stdout, TextWriter stderr, bool json = false)
     {
         if (!File.Exists(trace))
         {
@@ -41,6 +42,11 @@ internal static class DiffKernelsCommand
         {
             stderr.WriteLine(on61.FormatError);
             return 2;
+        }
+        if (json)
+        {
+            KernelDiff.WriteJson(DataLocator.DisplayName(trace), rows, on61, on612, stdout);
+            return 0;
         }
         KernelDiff.Write(DataLocator.DisplayName(trace), rows, on61, on612, stdout);
         return 0;

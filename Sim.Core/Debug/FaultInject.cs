@@ -117,8 +117,9 @@ public sealed class FaultSite
     }
 
     /// <summary>
-    /// <c>should_failslab()</c> / <c>should_fail_alloc_page()</c>: asks the injector of the machine running on
-    /// this thread (none: never fails). The hot path is one thread-static read.
+    /// <c>should_failslab()</c> / <c>should_fail_alloc_page()</c>: asks the injector of the task that is current on
+    /// this thread (its <c>fail_nth</c>), else the one activated on the thread (none: never fails). The hot path is
+    /// two thread-static reads.
     /// </summary>
     public bool ShouldFail() => FaultInject.Current is { } inj && inj.ShouldFail(this);
 
@@ -127,9 +128,11 @@ public sealed class FaultSite
 }
 
 /// <summary>
-/// The machine's fault injector (<c>lib/fault-inject.c</c>). Like the kernel's <c>fail-nth</c>, which lives in
-/// the task (<c>current-&gt;fail_nth</c>), it is consulted by whatever runs on the thread it is
-/// <see cref="Activate">activated</see> on: every allocation site asks <see cref="ShouldFail"/>. Armed with
+/// A fault injector (<c>lib/fault-inject.c</c>). Like the kernel's <c>fail-nth</c>, which lives in the task
+/// (<c>current-&gt;fail_nth</c>), an injector set as a process's <see cref="Sim.Core.Kernel.Process.Faults"/> is
+/// consulted by that task's system calls, on whichever host thread they run (the syscall entry makes it current on
+/// the thread); one <see cref="Activate">activated</see> on a thread is consulted by whatever else runs there
+/// (kernel calls made without a task, tasks without their own): every allocation site asks <see cref="ShouldFail"/>. Armed with
 /// <see cref="FailNth"/> the n-th site reached fails (once); armed with <see cref="FailSite"/> the given named
 /// site fails (its first <c>times</c> calls, or always with -1). Unarmed it only counts, so a run tells which
 /// sites it reached and in what order.
@@ -137,8 +140,13 @@ public sealed class FaultSite
 [Kernel("should_fail_ex", "lib/fault-inject.c")]
 public sealed class FaultInject
 {
+    // The injector activated on this host thread (Activate), and the one of the task current on it (the
+    // per-CPU `current`'s fail_nth, set by the syscall entry): per thread, so machines on other threads never see it.
     [ThreadStatic]
     private static FaultInject? t_current;
+
+    [ThreadStatic]
+    private static FaultInject? t_task;
 
     private readonly List<FaultSite> _trail = [];
     private readonly HashSet<FaultSite> _reached = [];
@@ -146,8 +154,8 @@ public sealed class FaultInject
     private FaultSite? _namedSite;
     private int _namedTimes;
 
-    /// <summary>The injector active on this thread, or null.</summary>
-    public static FaultInject? Current => t_current;
+    /// <summary>The injector the sites on this thread ask: the current task's, else the thread's, or null.</summary>
+    public static FaultInject? Current => t_task ?? t_current;
 
     /// <summary>Calls that asked since the last <see cref="Reset"/>.</summary>
     public int Calls { get; private set; }
@@ -276,6 +284,25 @@ public sealed class FaultInject
         {
             InjectedStacks.Add(Environment.StackTrace);
         }
+    }
+
+    /// <summary>Makes <paramref name="task"/> the current task's injector on this thread (a syscall's entry), until disposed.</summary>
+    internal static TaskScope EnterTask(FaultInject? task)
+    {
+        var previous = t_task;
+        t_task = task;
+        return new TaskScope(previous);
+    }
+
+    /// <summary>Restores the previous task's injector when disposed.</summary>
+    internal readonly struct TaskScope : IDisposable
+    {
+        private readonly FaultInject? _previous;
+
+        internal TaskScope(FaultInject? previous) => _previous = previous;
+
+        /// <summary>Leaves the task.</summary>
+        public void Dispose() => t_task = _previous;
     }
 
     /// <summary>Restores the previously active injector when disposed.</summary>

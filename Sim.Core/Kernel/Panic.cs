@@ -9,44 +9,60 @@ namespace Sim.Core.Kernel;
 [Kernel("current")]
 public sealed class CurrentTask
 {
+    // `current` is per CPU: per host thread here, so threads driving one machine each see their own task. Not
+    // disposed with the machine: the sweep reads a replayed machine after its container is disposed (the slots
+    // go with the finalizer).
+    private readonly ThreadLocal<Frame> _frame = new(() => new Frame());
+
+    private sealed class Frame
+    {
+        public int Pid = 1;
+        public string Comm = "init";
+        public Process? Process;
+    }
+
     /// <summary><c>current-&gt;pid</c>.</summary>
-    public int Pid { get; private set; } = 1;
+    public int Pid => _frame.Value!.Pid;
 
     /// <summary><c>current-&gt;comm</c>.</summary>
-    public string Comm { get; private set; } = "init";
+    public string Comm => _frame.Value!.Comm;
 
     /// <summary>The process whose fd table <c>fd_install</c> fills (null outside a simulated syscall).</summary>
-    public Process? Process { get; private set; }
+    public Process? Process => _frame.Value!.Process;
 
-    /// <summary>Runs the next kernel calls as (<paramref name="pid"/>, <paramref name="comm"/>) until disposed.</summary>
+    /// <summary>Runs the next kernel calls on this thread as (<paramref name="pid"/>, <paramref name="comm"/>) until disposed.</summary>
     public Scope Enter(int pid, string comm)
     {
-        var saved = new Scope(this, Pid, Comm, Process);
-        Pid = pid;
-        Comm = comm;
+        var f = _frame.Value!;
+        var saved = new Scope(f, f.Pid, f.Comm, f.Process);
+        f.Pid = pid;
+        f.Comm = comm;
         return saved;
     }
 
-    /// <summary>Runs the next kernel calls in <paramref name="process"/> until disposed (a syscall's entry).</summary>
+    /// <summary>Runs the next kernel calls on this thread in <paramref name="process"/> until disposed (a syscall's entry).</summary>
     public Scope Enter(Process process)
     {
         ArgumentNullException.ThrowIfNull(process);
-        var saved = Enter(process.Pid, process.Comm);
-        Process = process;
+        var f = _frame.Value!;
+        var saved = new Scope(f, f.Pid, f.Comm, f.Process);
+        f.Pid = process.Pid;
+        f.Comm = process.Comm;
+        f.Process = process;
         return saved;
     }
 
     /// <summary>The task that was current before <see cref="Enter(Process)"/>; disposing restores it.</summary>
     public readonly struct Scope : IDisposable
     {
-        private readonly CurrentTask? _task;
+        private readonly object? _frame;
         private readonly int _pid;
         private readonly string _comm;
         private readonly Process? _process;
 
-        internal Scope(CurrentTask task, int pid, string comm, Process? process)
+        internal Scope(object frame, int pid, string comm, Process? process)
         {
-            _task = task;
+            _frame = frame;
             _pid = pid;
             _comm = comm;
             _process = process;
@@ -55,11 +71,11 @@ public sealed class CurrentTask
         /// <summary>Makes the saved task current again.</summary>
         public void Dispose()
         {
-            if (_task is not null)
+            if (_frame is Frame f)
             {
-                _task.Pid = _pid;
-                _task.Comm = _comm;
-                _task.Process = _process;
+                f.Pid = _pid;
+                f.Comm = _comm;
+                f.Process = _process;
             }
         }
     }

@@ -128,6 +128,13 @@ public sealed class Process
     /// <summary>A CPU load through the process's mappings: <see cref="Syscalls.Load"/>.</summary>
     public int Load(ulong addr, Span<byte> destination) => Kernel.Load(this, addr, destination);
 
+    /// <summary>
+    /// The task's fault injection (<c>current-&gt;fail_nth</c>, <c>/proc/self/task/T/fail-nth</c>): when set, the
+    /// allocation sites reached in this process's system calls ask it, whichever host thread makes them; other
+    /// processes of the machine are not affected.
+    /// </summary>
+    public Sim.Core.Debug.FaultInject? Faults { get; set; }
+
     /// <summary>A CPU store through the process's mappings: <see cref="Syscalls.Store"/>.</summary>
     public int Store(ulong addr, ReadOnlySpan<byte> source) => Kernel.Store(this, addr, source);
 
@@ -144,6 +151,7 @@ public sealed class Process
 public sealed class ProcessTable(Syscalls syscalls, IPageDataAccess pages, Boot.MachineOptions options)
 {
     private readonly List<Process> _processes = [];
+    private readonly Lock _lock = new();
     private int _nextPid = 100;
 
     /// <summary>Processes spawned so far.</summary>
@@ -155,8 +163,11 @@ public sealed class ProcessTable(Syscalls syscalls, IPageDataAccess pages, Boot.
     /// <summary>Creates a process with an empty fd table and address space.</summary>
     public Process Spawn(string comm)
     {
-        var p = new Process(_nextPid++, comm, syscalls, pages, options.Is32Bit);
-        _processes.Add(p);
-        return p;
+        lock (_lock)
+        {
+            var p = new Process(_nextPid++, comm, syscalls, pages, options.Is32Bit);
+            _processes.Add(p);
+            return p;
+        }
     }
 }

@@ -99,7 +99,7 @@ public sealed class CmaReplayOps : IReplayOpProvider
             return;
         }
         var cma = (ctx.Machine.GetService(typeof(DmaContiguous)) as DmaContiguous)?.DefaultArea;
-        var frames = ctx.Get<IPageFrames>();
+        var frames = ctx.PageFrames;
         var m = Meminfo.Read(frames, cma);
         check.Ret(0);
         check.ResultU64("CmaTotal_kB", m.CmaTotalKb);

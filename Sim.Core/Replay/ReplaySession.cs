@@ -92,7 +92,40 @@ public sealed class ReplaySession
         return p;
     }
 
-    /// <summary>A model service of the machine (the kernel-call families reach the kernel functions they name this way).</summary>
+    /// <summary>The page allocator (the sg family allocates the pages its tables map).</summary>
+    public PageAlloc PageAlloc => Get<PageAlloc>();
+
+    /// <summary>The page frames (<c>mem_map</c>), for the cma family.</summary>
+    public IPageFrames PageFrames => Get<IPageFrames>();
+
+    /// <summary>The page contents.</summary>
+    public IPageDataAccess PageData => Get<IPageDataAccess>();
+
+    /// <summary>The DMA mapping layer (<c>dma_map_sg</c>, swiotlb, IOMMU).</summary>
+    public Dma.DmaMapping DmaMapping => Get<Dma.DmaMapping>();
+
+    /// <summary>The WARNs recorded.</summary>
+    public Warnings Warnings => Get<Warnings>();
+
+    /// <summary>The live kernel objects.</summary>
+    public LiveObjects Live => Get<LiveObjects>();
+
+    /// <summary>The simulated clock.</summary>
+    public Time.Ktime Clock => Get<Time.Ktime>();
+
+    /// <summary>The kernel log.</summary>
+    public Printk Printk => Get<Printk>();
+
+    /// <summary>The boot state (applied at file start by the module families).</summary>
+    public BootState BootState => Get<BootState>();
+
+    /// <summary>The shell the module families run their commands in (insmod, rmmod).</summary>
+    public Userspace.Busybox Busybox => Get<Userspace.Busybox>();
+
+    /// <summary>
+    /// A model service of the machine. Handlers use the typed members above (and the families' own, e.g.
+    /// Sim.DmaBuf's <c>Fences</c>); this is what those are made of.
+    /// </summary>
     public T Get<T>() where T : notnull =>
         (T)(Machine.GetService(typeof(T)) ?? throw new InvalidOperationException($"the machine has no {typeof(T).Name}"));
 

@@ -47,7 +47,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
     private static void AllocPages(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
-        var alloc = ctx.Get<PageAlloc>();
+        var alloc = ctx.PageAlloc;
         int order = (int)ev.ArgI64("order");
         var gfp = GfpNames.Parse(ev.ArgString("gfp"));
         check.Equal("args.pool_index_first", ev.ArgU64("pool_index_first", (ulong)st.Pool.Count), (ulong)st.Pool.Count);
@@ -77,7 +77,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
     private static void AllocPage(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
-        var alloc = ctx.Get<PageAlloc>();
+        var alloc = ctx.PageAlloc;
         var gfp = GfpNames.Parse(ev.ArgString("gfp"));
         check.Equal("args.pool_index_first", ev.ArgU64("pool_index_first", (ulong)st.Pool.Count), (ulong)st.Pool.Count);
         var pfns = ReadU64Array(ev.Result, "pfns");
@@ -127,7 +127,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         }
         var sgt = new SgTable();
         int ret = SgTable.AllocFromPagesSegment(sgt, pfns, nPages, (uint)ev.ArgU64("offset"), ev.ArgU64("size"),
-            (uint)ev.ArgU64("max_segment"), ctx.Get<Warnings>());
+            (uint)ev.ArgU64("max_segment"), ctx.Warnings);
         check.Ret(ret);
         if (ret != 0)
         {
@@ -204,7 +204,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
     private static void DmaMapSgtable(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
-        var dma = ctx.Get<DmaMapping>();
+        var dma = ctx.DmaMapping;
         var dev = Edu(ctx);
         long caseNo = ev.ArgI64("case", -1);
         var dir = DmaAttrs.ParseDirection(ev.ArgString("dir"));
@@ -337,7 +337,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
     private static void DmaUnmapSgtable(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var st = ctx.State<SgCoreReplayState>();
-        var dma = ctx.Get<DmaMapping>();
+        var dma = ctx.DmaMapping;
         var dev = Edu(ctx);
         long caseNo = ev.ArgI64("case", -1);
         var dir = DmaAttrs.ParseDirection(ev.ArgString("dir"));
@@ -360,7 +360,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
     {
         var st = ctx.State<SgCoreReplayState>();
         check.Equal("mapped tables", 0L, ctx.State<SgReplayState>().MappedByCase.Count);
-        check.Equal("swiotlb slots in use", 0L, ctx.Get<DmaMapping>().Swiotlb.Used);
+        check.Equal("swiotlb slots in use", 0L, ctx.DmaMapping.Swiotlb.Used);
         if (ctx.Devices.Find(ReplayDevices.Edu)?.Domain is { } d)
         {
             check.Equal("iova ranges in use", 0L, d.Iovad.Count);
@@ -370,7 +370,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
 
     private static void DeviceDmaParams(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var dma = ctx.Get<DmaMapping>();
+        var dma = ctx.DmaMapping;
         var st = ctx.State<SgCoreReplayState>();
         var dev = ctx.Devices.GetOrCreate(ev.ArgString("dev_name") ?? ReplayDevices.Edu,
             (ushort)ev.ArgU64("pci_vendor", 0x1234), (ushort)ev.ArgU64("pci_device", 0x11e8));
@@ -401,7 +401,7 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         var pfns = ReadU64Array(ev.Args, "pfns");
         var sgt = new SgTable();
         int ret = SgTable.AllocFromPagesSegment(sgt, pfns, (uint)pfns.Length, (uint)ev.ArgU64("offset"), ev.ArgU64("size"),
-            (uint)ev.ArgU64("max_segment"), ctx.Get<Warnings>());
+            (uint)ev.ArgU64("max_segment"), ctx.Warnings);
         check.Ret(ret);
         check.ResultU64("nents", ret == 0 ? (ulong)sgt.Nents : 0);
         if (ret == 0)

@@ -17,7 +17,7 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
     {
-        table.OnFileStart(ctx => ctx.Get<BootState>().Apply());
+        table.OnFileStart(ctx => ctx.BootState.Apply());
         table.Add("KVMFR_DMABUF_GETSIZE", GetSize);
         table.Add("KVMFR_DMABUF_CREATE", Create);
         table.Add("procfs:modules", ProcModules);
@@ -115,14 +115,14 @@ public sealed partial class KvmfrReplayOps : IReplayOpProvider
 
     private static void Exec(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var (status, output) = ctx.Get<Busybox>().Exec(ev.ArgString("command")!);
+        var (status, output) = ctx.Busybox.Exec(ev.ArgString("command")!);
         check.Ret(status);
         check.ResultString("output", output);
     }
 
     private static void Dmesg(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
-        var actual = ctx.Get<Printk>().ReadClear();
+        var actual = ctx.Printk.ReadClear();
         var expected = new List<LogRecord>();
         if (ev.Result.TryGetProperty("lines", out var lines) && lines.ValueKind == JsonValueKind.Array)
         {

@@ -60,7 +60,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
 
     private static long Ioctl(ReplaySession ctx, Process p, TraceEvent ev, uint fallbackRequest, byte[] buffer, ReplayCheck check)
     {
-        var clock = ctx.Get<Ktime>();
+        var clock = ctx.Clock;
         long t0 = clock.NowNs;
         long ret = ctx.Syscalls.Ioctl(p, FdOf(ev), (uint)(ev.Request ?? fallbackRequest), new UserArg(0x1000, buffer));
         CheckElapsed(check, ev, clock.NowNs - t0);
@@ -256,7 +256,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             var dir = Enum.Parse<DmaDataDirection>(entry.GetProperty("dir").GetString()!);
             if (st.Fresh is not null && st.FreshMaps.Remove(dir, out var sgt))
             {
-                DmaBuf.UnmapAttachmentUnlocked(st.Fresh, sgt, dir, c.Get<Warnings>());
+                DmaBuf.UnmapAttachmentUnlocked(st.Fresh, sgt, dir, c.Warnings);
             }
         });
         u.Register("dma_buf_detach", (c, entry) =>
@@ -305,7 +305,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             return;
         }
         var st = ctx.State<DmaBufReplayState>();
-        var (buf, err) = DmaBuf.Get(ctx.Get<DmaBufList>(), p, (int)ev.ArgI64("fd"));
+        var (buf, err) = DmaBuf.Get(ctx.DmaBufs, p, (int)ev.ArgI64("fd"));
         check.Ret(err);
         if (buf is not null)
         {
@@ -371,7 +371,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             check.Skip("no attachment from a preceding dma_buf_attach");
             return;
         }
-        var (sgt, err) = DmaBuf.MapAttachmentUnlocked(attach, dir, ctx.Get<Warnings>());
+        var (sgt, err) = DmaBuf.MapAttachmentUnlocked(attach, dir, ctx.Warnings);
         check.Ret(err);
         if (sgt is not null)
         {
@@ -410,7 +410,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
             check.Skip("no mapped table from a preceding dma_buf_map_attachment_unlocked");
             return;
         }
-        DmaBuf.UnmapAttachmentUnlocked(st.Attach, sgt, dir, ctx.Get<Warnings>());
+        DmaBuf.UnmapAttachmentUnlocked(st.Attach, sgt, dir, ctx.Warnings);
         check.Ret(0);
         check.ResultBool("attach_sgt_still_cached", ReferenceEquals(st.Attach.Sgt, sgt));
         ctx.Unlogged.RunAfter(ev, check);
@@ -529,7 +529,7 @@ public sealed class DmaBufReplayOps : IReplayOpProvider
 
     private static void ComparePattern(ReplaySession ctx, ReplayCheck check, SgTable sgt, long tag)
     {
-        var mem = ctx.Get<IPageDataAccess>();
+        var mem = ctx.PageData;
         Span<byte> w = stackalloc byte[4];
         ulong checkedPages = 0, bad = 0, offset = 0;
         foreach (var c in sgt.Sgs())

@@ -89,9 +89,9 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         }
         s.Fences.Clear();
         s.Ids.Clear();
-        var live = ctx.Get<LiveObjects>();
+        var live = ctx.Live;
         check.Equal("live dma_fence objects", 0L, live.Count("dma_fence"));
-        var warn = ctx.Get<Warnings>();
+        var warn = ctx.Warnings;
         if (warn.Count != 0)
         {
             check.Fail("warnings", "none", warn.Records[0].Condition + " in " + warn.Records[0].Function);
@@ -103,7 +103,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         string name = ev.ArgString("resv") ?? throw new TraceFormatException(ev.File, ev.Line, "missing", "args.resv");
         if (!s.Resvs.TryGetValue(name, out var resv))
         {
-            resv = new DmaResv(ctx.Get<DmaFenceCore>());
+            resv = new DmaResv(ctx.Fences);
             s.Resvs.Add(name, resv);
         }
         return resv;
@@ -126,7 +126,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
     private static void ContextAlloc(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
         var s = State(ctx);
-        s.FirstContext = ctx.Get<DmaFenceCore>().ContextAlloc((uint)ev.ArgU64("num"));
+        s.FirstContext = ctx.Fences.ContextAlloc((uint)ev.ArgU64("num"));
         check.Ret(0);
     }
 
@@ -134,7 +134,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
     {
         var s = State(ctx);
         long id = ev.ArgI64("id");
-        var fence = DmaFence.Create(ctx.Get<DmaFenceCore>(), s_moduleFenceOps, s.FirstContext + ev.ArgU64("context"), ev.ArgU64("seqno"));
+        var fence = DmaFence.Create(ctx.Fences, s_moduleFenceOps, s.FirstContext + ev.ArgU64("context"), ev.ArgU64("seqno"));
         if (s.Fences.Remove(id, out var old))
         {
             s.Ids.Remove(old);
@@ -234,7 +234,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
     {
         var s = State(ctx);
         var resv = Resv(ctx, s, ev);
-        var clock = ctx.Get<Ktime>();
+        var clock = ctx.Clock;
         if (!Unlogged(ctx, s, ev, "unlogged_before", check))
         {
             return;
@@ -313,7 +313,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
                     var fence = s.Fences.TryGetValue(id, out var f) ? f
                         : throw new TraceFormatException(ev.File, ev.Line, $"fence {id} was never initialised", "result." + field);
                     var dw = new DelayedWork(() => fence.Signal());
-                    dw.Schedule(ctx.Get<Ktime>(), entry.GetProperty("delay_jiffies").GetInt64());
+                    dw.Schedule(ctx.Clock, entry.GetProperty("delay_jiffies").GetInt64());
                     s.Works.Add(dw);
                     break;
                 }
@@ -340,7 +340,7 @@ public sealed class DmaResvReplayOps : IReplayOpProvider
         {
             old.Fini();
         }
-        s.Resvs.Add(name, new DmaResv(ctx.Get<DmaFenceCore>()));
+        s.Resvs.Add(name, new DmaResv(ctx.Fences));
         _ = check;
     }
 

@@ -1,6 +1,7 @@
 // Replay of the DRM and vgem ioctls by name: the struct (its one declaration in Uapi/, layout read from it) is
 // built from args (every field, output fields included), the ioctl goes through the syscall layer (fd table ->
 // drm_ioctl), and every field the kernel copied back is compared with result.
+using System.Collections.Frozen;
 using System.Text;
 using Sim.Core.Fs;
 using Sim.Core.Replay;
@@ -13,7 +14,7 @@ namespace Sim.Drm.Replay;
 public sealed class DrmReplayOps : IReplayOpProvider
 {
     // Each op's command and the one declaration of its struct in Uapi/ (the layout is read from it).
-    private static readonly Dictionary<string, (uint Cmd, UapiField[] Fields, int Size)> s_structs = new(StringComparer.Ordinal)
+    private static readonly FrozenDictionary<string, (uint Cmd, UapiField[] Fields, int Size)> s_structs = new Dictionary<string, (uint Cmd, UapiField[] Fields, int Size)>(StringComparer.Ordinal)
     {
         ["DRM_IOCTL_MODE_CREATE_DUMB"] = Struct<drm_mode_create_dumb>(DrmH.DRM_IOCTL_MODE_CREATE_DUMB),
         ["DRM_IOCTL_MODE_MAP_DUMB"] = Struct<drm_mode_map_dumb>(DrmH.DRM_IOCTL_MODE_MAP_DUMB),
@@ -25,7 +26,7 @@ public sealed class DrmReplayOps : IReplayOpProvider
         ["DRM_IOCTL_PRIME_FD_TO_HANDLE"] = Struct<drm_prime_handle>(DrmH.DRM_IOCTL_PRIME_FD_TO_HANDLE),
         ["DRM_IOCTL_VGEM_FENCE_ATTACH"] = Struct<drm_vgem_fence_attach>(VgemDrmH.DRM_IOCTL_VGEM_FENCE_ATTACH),
         ["DRM_IOCTL_VGEM_FENCE_SIGNAL"] = Struct<drm_vgem_fence_signal>(VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL),
-    };
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     private static (uint, UapiField[], int) Struct<T>(uint cmd) where T : struct =>
         (cmd, UapiLayout.Fields(typeof(T)), UapiLayout.SizeOf(typeof(T)));

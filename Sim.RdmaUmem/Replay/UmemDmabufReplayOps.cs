@@ -6,6 +6,7 @@ using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Replay;
 using Sim.DmaBuf;
+using Sim.DmaBuf.Replay;
 using Buf = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.RdmaUmem.Replay;
@@ -104,7 +105,7 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
         }
         var st = ctx.State<UmemDmabufReplayState>();
         var ops = ev.ArgString("ops") == "NULL" ? null : ModuleOps;
-        var (umem, err) = IbUmemDmabuf.Get(ctx.Get<DmaBufList>(), p, IbDev(ctx), ev.ArgU64("offset"), ev.ArgU64("size"),
+        var (umem, err) = IbUmemDmabuf.Get(ctx.DmaBufs, p, IbDev(ctx), ev.ArgU64("offset"), ev.ArgU64("size"),
             (int)ev.ArgI64("fd", DmaBufFd), ParseAccess(ev.ArgString("access")), ops);
         check.Ret(err);
         if (umem is not null)

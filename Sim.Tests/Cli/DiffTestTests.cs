@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using System.Text;
 using System.Text.Json;
 using Sim.Core.Boot;
@@ -99,8 +100,8 @@ public sealed class DiffTestTests
     {
         // drm_mode_create_dumb rejects bpp > U32_MAX - 8 with -EINVAL; the machine built with "bpp-limit" does
         // not, and the unmutated machine beside it in the same process still does.
-        using var broken = new Sim.Tests.Drm.DrmTestMachine(Mutations.Parse("bpp-limit"), "vgem");
-        using var sound = new Sim.Tests.Drm.DrmTestMachine("vgem");
+        using var broken = TestMachine.WithDrm(Mutations.Parse("bpp-limit"), "vgem");
+        using var sound = TestMachine.WithDrm("vgem");
         int bfd = broken.Open("/dev/dri/card0");
         int sfd = sound.Open("/dev/dri/card0");
         Assert.Equal(-22, sound.CreateDumb(sfd, 1, 1, 0xFFFFFFF8u).Ret);

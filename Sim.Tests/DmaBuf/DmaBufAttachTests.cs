@@ -23,7 +23,7 @@ public class DmaBufAttachTests
     [Fact]
     public void ImporterTest2()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns);
         var (dmabuf, err) = exp.Export(m.List);
         Assert.Equal(0, err);
@@ -56,7 +56,7 @@ public class DmaBufAttachTests
     [MemberData(nameof(BadOps))]
     public void ExportValidatesOps(string what)
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var good = new TestExporter(Pfns).Ops;
         DmaBufOps? ops = what switch
         {
@@ -85,7 +85,7 @@ public class DmaBufAttachTests
     [Fact]
     public void ExportHoldsTheOwnerModule()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (none, err) = Buf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = "gone" });
         Assert.Null(none);
         Assert.Equal(-(int)Errno.ENOENT, err);
@@ -104,7 +104,7 @@ public class DmaBufAttachTests
     [Fact]
     public void DmaBufGetErrors()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var vfs = (Vfs)m.Services.GetService(typeof(Vfs))!;
         vfs.AddFile("/proc/self/stat", NullFileOperations.Instance);
         int other = m.Process.Openat("/proc/self/stat", OpenFlags.O_RDONLY);
@@ -137,7 +137,7 @@ public class DmaBufAttachTests
     [Fact]
     public void CachedMappingIsReusedAndOtherDirectionIsEbusy()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns, cacheSgtMapping: true);
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
@@ -165,7 +165,7 @@ public class DmaBufAttachTests
     [Fact]
     public void BidirectionalCacheServesEveryDirection()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (buf, _) = new TestExporter(Pfns, cacheSgtMapping: true).Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
         var (t1, _) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
@@ -181,7 +181,7 @@ public class DmaBufAttachTests
     [Fact]
     public void DynamicImporterOfStaticExporterIsMappedAtAttach()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
         var (a, err) = buf!.DynamicAttach(new Device("mlx"), Importer, null);
@@ -201,7 +201,7 @@ public class DmaBufAttachTests
     [Fact]
     public void AttachArgumentWarnings()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
         Assert.Equal(EINVAL, buf!.Attach(null).Err);
@@ -216,7 +216,7 @@ public class DmaBufAttachTests
     [Fact]
     public void ExporterAttachErrorIsReturned()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns) { AttachError = -(int)Errno.EBUSY };
         var (buf, _) = exp.Export(m.List);
         var (a, err) = buf!.Attach(new Device("far"));
@@ -235,7 +235,7 @@ public class DmaBufAttachTests
     [Fact]
     public void AttachUnwindsInKernelOrder()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns, dynamic: true) { PinError = -(int)Errno.ENOMEM };
         var (buf, _) = exp.Export(m.List);
         var (a, err) = buf!.Attach(new Device("static"));
@@ -260,7 +260,7 @@ public class DmaBufAttachTests
     [Fact]
     public void DynamicExporterIsPinnedWhileMapped()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns, dynamic: true);
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.DynamicAttach(new Device("mlx"), Importer, null);
@@ -284,7 +284,7 @@ public class DmaBufAttachTests
     [Fact]
     public void MapFailures()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns) { MapFails = 0 };
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
@@ -303,7 +303,7 @@ public class DmaBufAttachTests
     [Fact]
     public void WrongUseIsWarnNotException()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
 
@@ -334,7 +334,7 @@ public class DmaBufAttachTests
     [Fact]
     public void VmapIsCounted()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
         Assert.Equal(0, buf!.Vmap(out var m1));
@@ -361,7 +361,7 @@ public class DmaBufAttachTests
     [Fact]
     public void KernelMmapRetargetsTheMapping()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (buf, _) = new TestExporter(Pfns).Export(m.List);
         var vma = new Sim.Core.Mm.Vma(0x10000, 0x12000, 0, Sim.Core.Mm.Vma.VM_READ | Sim.Core.Mm.Vma.VM_SHARED, null);
         Assert.Equal(EINVAL, buf!.Mmap(vma, 2));
@@ -382,7 +382,7 @@ public class DmaBufAttachTests
     [Fact]
     public void FdWithAFullTableIsEmfile()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (buf, _) = new TestExporter(Pfns).Export(m.List);
         m.Process.Files.Limit = 0;
         Assert.Equal(-(int)Errno.EMFILE, buf!.Fd(m.Process, 0));
@@ -395,7 +395,7 @@ public class DmaBufAttachTests
     [Fact]
     public void MoveNotifyReachesDynamicImporters()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (buf, _) = new TestExporter(Pfns, dynamic: true).Export(m.List);
         int notified = 0;
         var ops = new DmaBufAttachOps { MoveNotify = a => notified++ };
@@ -418,7 +418,7 @@ public class DmaBufKprobeTests
     [Fact]
     public void KprobesInKernelOrder()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var trace = (Sim.Core.Debug.KernelTrace)m.Services.GetService(typeof(Sim.Core.Debug.KernelTrace))!;
         using var rec = trace.Record();
         var (buf, _) = new TestExporter([7, 8]).Export(m.List);

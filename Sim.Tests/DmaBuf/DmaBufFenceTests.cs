@@ -22,14 +22,14 @@ public class DmaBufFenceTests
     {
         public Fixture()
         {
-            M = new DmaBufMachine();
+            M = TestMachine.Create();
             var (buf, _) = new TestExporter([0x10]).Export(M.List, OpenFlags.O_RDWR, "drm");
             Buf = buf!;
             Fd = Buf.Fd(M.Process, OpenFlags.O_CLOEXEC);
             Timeline = SyncTimeline.Create(Buf.Resv.Core, "test");
         }
 
-        public DmaBufMachine M { get; }
+        public TestMachine M { get; }
 
         public Buf Buf { get; }
 

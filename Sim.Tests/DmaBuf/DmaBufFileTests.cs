@@ -20,9 +20,9 @@ public class DmaBufFileTests
 {
     private const long EINVAL = -(long)Errno.EINVAL;
 
-    private static (DmaBufMachine M, TestExporter Exp, Buf Buf, int Fd) Setup(uint flags = OpenFlags.O_RDWR)
+    private static (TestMachine M, TestExporter Exp, Buf Buf, int Fd) Setup(uint flags = OpenFlags.O_RDWR)
     {
-        var m = new DmaBufMachine();
+        var m = TestMachine.Create();
         var exp = new TestExporter([0x100, 0x101, 0x102, 0x103]);
         var (buf, err) = exp.Export(m.List, flags, "drm");
         Assert.Equal(0, err);
@@ -63,7 +63,7 @@ public class DmaBufFileTests
         Assert.Equal(EINVAL, m.Process.Write(fd, new byte[1]));
     }
 
-    private static long Ioctl(DmaBufMachine m, int fd, uint cmd, byte[]? buffer) =>
+    private static long Ioctl(TestMachine m, int fd, uint cmd, byte[]? buffer) =>
         m.Process.Ioctl(fd, cmd, buffer is null ? new UserArg(0) : new UserArg(0x1000, buffer));
 
     private static byte[] U64(ulong v)
@@ -138,7 +138,7 @@ public class DmaBufFileTests
 
     private static byte[] Str(string s) => Encoding.ASCII.GetBytes(s + "\0");
 
-    private static string FdinfoTail(DmaBufMachine m, int fd)
+    private static string FdinfoTail(TestMachine m, int fd)
     {
         var text = m.Process.Fdinfo(fd)!;
         return text[text.IndexOf("size:", StringComparison.Ordinal)..];
@@ -219,7 +219,7 @@ public class DmaBufFileTests
         long addr = m.Process.Mmap(16384, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, 0);
         Assert.Equal(0, m.Process.Store((ulong)addr + 4096, "Hello, world!\0"u8));
         var back = new byte[5];
-        m.Pages.Read(0x101, 0, back);
+        m.PageData.Read(0x101, 0, back);
         Assert.Equal("Hello"u8.ToArray(), back);
     }
 
@@ -231,7 +231,7 @@ public class DmaBufFileTests
     [Fact]
     public void BufinfoText()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (rw, _) = new TestExporter([1, 2, 3, 4]).Export(m.List, OpenFlags.O_RDWR, "drm");
         var (ro, _) = new TestExporter([5, 6, 7, 8]).Export(m.List, OpenFlags.O_RDONLY, "drm");
         rw!.Get();
@@ -249,7 +249,7 @@ public class DmaBufFileTests
     [Fact]
     public void BufinfoListsAttachedDevices()
     {
-        using var m = new DmaBufMachine();
+        using var m = TestMachine.Create();
         var (b, _) = new TestExporter([1]).Export(m.List, OpenFlags.O_RDWR, "virtio_gpu");
         var (a, _) = b!.Attach(new Device("vgem"));
         Assert.Contains("\tAttached Devices:\n\tvgem\nTotal 1 devices attached\n", m.List.DebugShow(), StringComparison.Ordinal);

@@ -20,7 +20,7 @@ public class DmaBufLockingTests
 {
     private static readonly ulong[] Pfns = [0x6483, 0x6487];
 
-    private static DmaBufMachine Machine(string kernel) => new(new MachineOptions().Apply("kernel=" + kernel, strict: true));
+    private static TestMachine Machine(string kernel) => TestMachine.Create(new MachineOptions().Apply("kernel=" + kernel, strict: true));
 
     [Theory]
     [InlineData("6.1", 0)]

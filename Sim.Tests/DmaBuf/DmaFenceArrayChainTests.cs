@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Uapi;
 using Sim.DmaBuf;
 using Xunit;
@@ -7,7 +8,7 @@ namespace Sim.Tests.DmaBuf;
 /// <summary>dma-fence-array.c, dma-fence-chain.c and sw_sync.c behaviour.</summary>
 public sealed class DmaFenceArrayChainTests : IDisposable
 {
-    private readonly FenceMachine _m = new();
+    private readonly TestMachine _m = TestMachine.Create(process: null);
 
     public void Dispose()
     {
@@ -22,9 +23,9 @@ public sealed class DmaFenceArrayChainTests : IDisposable
     [Fact]
     public void ArraySignalsWhenAllSignalledWithTheFirstError()
     {
-        var a = DmaFence.Create(_m.Core, s_ops, 1, 1);
-        var b = DmaFence.Create(_m.Core, s_ops, 2, 1);
-        var array = DmaFenceArray.Create(_m.Core, [a.Get(), b.Get()], _m.Core.ContextAlloc(1), 1, signalOnAny: false);
+        var a = DmaFence.Create(_m.Fences, s_ops, 1, 1);
+        var b = DmaFence.Create(_m.Fences, s_ops, 2, 1);
+        var array = DmaFenceArray.Create(_m.Fences, [a.Get(), b.Get()], _m.Fences.ContextAlloc(1), 1, signalOnAny: false);
         Assert.True(array.IsArray && array.IsContainer);
         var cb = new DmaFenceCb();
         bool seen = false;
@@ -45,9 +46,9 @@ public sealed class DmaFenceArrayChainTests : IDisposable
     [Fact]
     public void ArraySignalOnAny()
     {
-        var a = DmaFence.Create(_m.Core, s_ops, 1, 1);
-        var b = DmaFence.Create(_m.Core, s_ops, 2, 1);
-        var array = DmaFenceArray.Create(_m.Core, [a.Get(), b.Get()], 9, 1, signalOnAny: true);
+        var a = DmaFence.Create(_m.Fences, s_ops, 1, 1);
+        var b = DmaFence.Create(_m.Fences, s_ops, 2, 1);
+        var array = DmaFenceArray.Create(_m.Fences, [a.Get(), b.Get()], 9, 1, signalOnAny: true);
         array.EnableSwSignaling();
         Assert.False(array.SignaledBit);
         b.Signal();
@@ -67,18 +68,18 @@ public sealed class DmaFenceArrayChainTests : IDisposable
     [Fact]
     public void ChainKeepsTheContextAndSignalsInOrder()
     {
-        var f1 = DmaFence.Create(_m.Core, s_ops, 1, 1);
-        var f2 = DmaFence.Create(_m.Core, s_ops, 2, 1);
+        var f1 = DmaFence.Create(_m.Fences, s_ops, 1, 1);
+        var f2 = DmaFence.Create(_m.Fences, s_ops, 2, 1);
         var c1 = new DmaFenceChain();
-        c1.Init(_m.Core, null, f1.Get(), 1);
+        c1.Init(_m.Fences, null, f1.Get(), 1);
         var c2 = new DmaFenceChain();
-        c2.Init(_m.Core, c1.Get(), f2.Get(), 2);
+        c2.Init(_m.Fences, c1.Get(), f2.Get(), 2);
         Assert.True(c2.IsChain);
         Assert.Equal(c1.Context, c2.Context);
         Assert.Equal(1UL, c2.PrevSeqno);
         // A seqno that is not later starts a new context with max(prev, seqno).
         var c3 = new DmaFenceChain();
-        c3.Init(_m.Core, c2.Get(), DmaFence.Create(_m.Core, s_ops, 3, 1), 1);
+        c3.Init(_m.Fences, c2.Get(), DmaFence.Create(_m.Fences, s_ops, 3, 1), 1);
         Assert.NotEqual(c2.Context, c3.Context);
         Assert.Equal(2UL, c3.Seqno);
 
@@ -110,7 +111,7 @@ public sealed class DmaFenceArrayChainTests : IDisposable
     [Fact]
     public void SwSyncTimelineSignalsPointsItReaches()
     {
-        var tl = SyncTimeline.Create(_m.Core, "test");
+        var tl = SyncTimeline.Create(_m.Fences, "test");
         var p1 = tl.CreatePt(1);
         var p3 = tl.CreatePt(3);
         var p3b = tl.CreatePt(3);

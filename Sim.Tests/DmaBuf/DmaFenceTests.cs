@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
 using Sim.DmaBuf;
@@ -9,7 +10,7 @@ namespace Sim.Tests.DmaBuf;
 public sealed class DmaFenceTests : IDisposable
 {
     private const int ETIME = 62;
-    private readonly FenceMachine _m = new();
+    private readonly TestMachine _m = TestMachine.Create(process: null);
     private int _mockReleased;
     private int _expectedWarnings;
 
@@ -58,7 +59,7 @@ public sealed class DmaFenceTests : IDisposable
     };
 
     /// <summary>mock_fence(): context 0, seqno 0.</summary>
-    private DmaFence MockFence() => DmaFence.Create(_m.Core, MockOps(), 0, 0);
+    private DmaFence MockFence() => DmaFence.Create(_m.Fences, MockOps(), 0, 0);
 
     private sealed class SimpleCb : DmaFenceCb
     {
@@ -207,7 +208,7 @@ public sealed class DmaFenceTests : IDisposable
         var f = new DmaFence[64];
         for (int i = 0; i < f.Length; i++)
         {
-            f[i] = _m.Core.GetStub();
+            f[i] = _m.Fences.GetStub();
             Assert.True(f[i].IsSignaled());
         }
         Assert.Same(f[0], f[63]);
@@ -274,18 +275,18 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void ContextsComeFromOneCounterStartingAtOne()
     {
-        Assert.Equal(1UL, _m.Core.ContextAlloc(8));
-        Assert.Equal(9UL, _m.Core.ContextAlloc(1));
-        Assert.Equal(10UL, _m.Core.ContextAlloc(3));
-        Assert.Equal(13UL, _m.Core.Contexts.Next);
+        Assert.Equal(1UL, _m.Fences.ContextAlloc(8));
+        Assert.Equal(9UL, _m.Fences.ContextAlloc(1));
+        Assert.Equal(10UL, _m.Fences.ContextAlloc(3));
+        Assert.Equal(13UL, _m.Fences.Contexts.Next);
     }
 
     [Fact]
     public void ContextAllocOfZeroWarns()
     {
-        Assert.Equal(1UL, _m.Core.ContextAlloc(0));
+        Assert.Equal(1UL, _m.Fences.ContextAlloc(0));
         Assert.Equal(1, _m.Warnings.Count);
-        Assert.Equal(1UL, _m.Core.ContextAlloc(1));
+        Assert.Equal(1UL, _m.Fences.ContextAlloc(1));
         _expectedWarnings = _m.Warnings.Count;
     }
 
@@ -294,7 +295,7 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void DefaultWaitReturnsTimeoutOrOneWhenSignalled()
     {
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         f.Signal();
         Assert.Equal(1, f.WaitTimeout(false, 0));
         Assert.Equal(7, f.WaitTimeout(false, 7));
@@ -313,7 +314,7 @@ public sealed class DmaFenceTests : IDisposable
     public void DefaultWaitTimesOutAtTheNextTimerWheelBucket(long timeout, long expectedJiffies)
     {
         // Captured: timeout 1 -> 2 jiffies, 3 -> 4 (linux-6.1-sg resv_script); level 0 rounds up by one tick.
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         Assert.Equal(0, f.WaitTimeout(false, timeout));
         Assert.Equal(expectedJiffies, _m.Clock.Jiffies);
         Assert.Equal(-(int)Errno.EINVAL, f.WaitTimeout(false, -1));
@@ -327,7 +328,7 @@ public sealed class DmaFenceTests : IDisposable
     public void WaitWokenByDelayedWorkReturnsTimeLeft()
     {
         // resv_script i=145: delayed work of 3 jiffies signals the fence; wait(100) returns 96 after 4 jiffies.
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         var work = new DelayedWork(() => f.Signal());
         Assert.True(work.Schedule(_m.Clock, 3));
         Assert.Equal(96, f.WaitTimeout(false, 100));
@@ -341,7 +342,7 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void WaitForeverWithNothingToWakeIsAHang()
     {
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         Assert.Throws<Sim.Core.Debug.KernelBugException>(() => f.Wait(false));
         f.Signal();
         f.Put();
@@ -350,9 +351,9 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void TracepointsFireInKernelOrder()
     {
-        _m.Trace.Recording = true;
+        _m.FenceTrace.Recording = true;
         var ops = new DmaFenceOps { GetDriverName = _ => "drv", GetTimelineName = _ => "tl", EnableSignaling = _ => true };
-        var f = DmaFence.Create(_m.Core, ops, 0x1_0000_0005, 3);
+        var f = DmaFence.Create(_m.Fences, ops, 0x1_0000_0005, 3);
         f.TraceEmit();
         var work = new DelayedWork(() => f.Signal());
         work.Schedule(_m.Clock, 1);
@@ -368,14 +369,14 @@ public sealed class DmaFenceTests : IDisposable
                 "dma_fence_wait_end: driver=drv timeline=tl context=5 seqno=3",
                 "dma_fence_destroy: driver=drv timeline=tl context=5 seqno=3",
             ],
-            _m.Trace.Records.Select(r => r.ToString()).ToArray());
-        Assert.Equal(2 * _m.Clock.NsPerJiffy, _m.Trace.Records[4].TimestampNs);
+            _m.FenceTrace.Records.Select(r => r.ToString()).ToArray());
+        Assert.Equal(2 * _m.Clock.NsPerJiffy, _m.FenceTrace.Records[4].TimestampNs);
     }
 
     [Fact]
     public void ReleaseWithPendingCallbackWarnsAndSignalsWithEdeadlk()
     {
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         var cb = new SimpleCb();
         Assert.Equal(0, f.AddCallback(cb, SimpleCallback));
         f.Put();
@@ -390,7 +391,7 @@ public sealed class DmaFenceTests : IDisposable
     {
         bool done = false;
         var ops = new DmaFenceOps { GetDriverName = _ => "d", GetTimelineName = _ => "t", Signaled = _ => done };
-        var f = DmaFence.Create(_m.Core, ops, 1, 1);
+        var f = DmaFence.Create(_m.Fences, ops, 1, 1);
         Assert.False(f.IsSignaled());
         done = true;
         Assert.False(f.SignaledBit);
@@ -404,7 +405,7 @@ public sealed class DmaFenceTests : IDisposable
     public void EnableSignalingReturningFalseSignalsAtOnce()
     {
         var ops = new DmaFenceOps { GetDriverName = _ => "d", GetTimelineName = _ => "t", EnableSignaling = _ => false };
-        var f = DmaFence.Create(_m.Core, ops, 1, 1);
+        var f = DmaFence.Create(_m.Fences, ops, 1, 1);
         var cb = new SimpleCb();
         Assert.Equal(-(int)Errno.ENOENT, f.AddCallback(cb, SimpleCallback));
         Assert.True(f.SignaledBit);
@@ -415,7 +416,7 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void SetErrorOnSignalledFenceWarns()
     {
-        var f = DmaFence.Create(_m.Core, s_plain, 1, 1);
+        var f = DmaFence.Create(_m.Fences, s_plain, 1, 1);
         f.Signal();
         f.SetError(-(int)Errno.EIO);        // WARN: already signalled
         f.SetError(5);                       // WARN twice: signalled, and not a negative errno
@@ -428,8 +429,8 @@ public sealed class DmaFenceTests : IDisposable
     [Fact]
     public void WaitAnyReturnsTheSignalledIndex()
     {
-        var a = DmaFence.Create(_m.Core, s_plain, 1, 1);
-        var b = DmaFence.Create(_m.Core, s_plain, 2, 1);
+        var a = DmaFence.Create(_m.Fences, s_plain, 1, 1);
+        var b = DmaFence.Create(_m.Fences, s_plain, 2, 1);
         Assert.Equal(0, DmaFence.WaitAnyTimeout([a, b], false, 0, out _));
         var work = new DelayedWork(() => b.Signal());
         work.Schedule(_m.Clock, 5);

@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
@@ -36,8 +37,8 @@ public sealed class DmaResvProperties
     [Property(MaxTest = 300)]
     public bool RandomSequenceAgreesWithTheModel(uint[] ops)
     {
-        using var m = new FenceMachine();
-        var core = m.Core;
+        using var m = TestMachine.Create(process: null);
+        var core = m.Fences;
         ulong first = core.ContextAlloc(4);
         var resv = new DmaResv(core);
         var fences = new List<DmaFence>();
@@ -158,10 +159,10 @@ public sealed class DmaResvProperties
     {
         return Prop.ForAll(ArbMap.Default.ArbFor<uint>(), ArbMap.Default.ArbFor<uint>(), (s1, s2) =>
         {
-            using var m = new FenceMachine();
-            var f1 = DmaFence.Create(m.Core, s_ops32, 7, s1);
-            var f2 = DmaFence.Create(m.Core, s_ops32, 7, s2);
-            var g = DmaFence.Create(m.Core, s_ops32, 8, s2);
+            using var m = TestMachine.Create(process: null);
+            var f1 = DmaFence.Create(m.Fences, s_ops32, 7, s1);
+            var f2 = DmaFence.Create(m.Fences, s_ops32, 7, s2);
+            var g = DmaFence.Create(m.Fences, s_ops32, 8, s2);
             bool ok = f1.IsLater(f2) == ((int)(s1 - s2) > 0) && f1.IsLaterOrSame(f1) && !f1.IsLater(f1);
             ok &= !f1.IsLater(g) && m.Warnings.Count == 1;
             f1.Put();

@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Debug;
 using Sim.Core.Locking;
 using Sim.Core.Time;
@@ -10,7 +11,7 @@ namespace Sim.Tests.DmaBuf;
 /// <summary>Ports of drivers/dma-buf/st-dma-resv.c (Linux 6.1, usage-parameterised), plus dma-resv.c rules.</summary>
 public sealed class DmaResvTests : IDisposable
 {
-    private readonly FenceMachine _m = new();
+    private readonly TestMachine _m = TestMachine.Create(process: null);
     private int _expectedWarnings;
 
     public void Dispose()
@@ -25,9 +26,9 @@ public sealed class DmaResvTests : IDisposable
     private static readonly DmaFenceOps s_fenceOps = new() { GetDriverName = _ => "selftest", GetTimelineName = _ => "selftest" };
 
     /// <summary>alloc_fence() of st-dma-resv.c: context 0, seqno 0.</summary>
-    private DmaFence AllocFence() => DmaFence.Create(_m.Core, s_fenceOps, 0, 0);
+    private DmaFence AllocFence() => DmaFence.Create(_m.Fences, s_fenceOps, 0, 0);
 
-    private DmaFence Fence(ulong context, ulong seqno) => DmaFence.Create(_m.Core, s_fenceOps, context, seqno);
+    private DmaFence Fence(ulong context, ulong seqno) => DmaFence.Create(_m.Fences, s_fenceOps, context, seqno);
 
     /// <summary>Port of drivers/dma-buf/st-dma-resv.c: sanitycheck</summary>
     [Fact]
@@ -37,7 +38,7 @@ public sealed class DmaResvTests : IDisposable
         f.EnableSwSignaling();
         f.Signal();
         f.Put();
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.Lock(null));
         resv.Unlock();
         resv.Fini();
@@ -50,7 +51,7 @@ public sealed class DmaResvTests : IDisposable
     {
         var f = AllocFence();
         f.EnableSwSignaling();
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.Lock(null));
         Assert.Equal(0, resv.ReserveFences(1));
         resv.AddFence(f, usage);
@@ -69,7 +70,7 @@ public sealed class DmaResvTests : IDisposable
     {
         var f = AllocFence();
         f.EnableSwSignaling();
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.Lock(null));
         Assert.Equal(0, resv.ReserveFences(1));
         resv.AddFence(f, usage);
@@ -96,7 +97,7 @@ public sealed class DmaResvTests : IDisposable
     {
         var f = AllocFence();
         f.EnableSwSignaling();
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.Lock(null));
         Assert.Equal(0, resv.ReserveFences(1));
         resv.AddFence(f, usage);
@@ -139,7 +140,7 @@ public sealed class DmaResvTests : IDisposable
     {
         var f = AllocFence();
         f.EnableSwSignaling();
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.Lock(null));
         Assert.Equal(0, resv.ReserveFences(1));
         resv.AddFence(f, usage);
@@ -160,8 +161,8 @@ public sealed class DmaResvTests : IDisposable
     [MemberData(nameof(Usages))]
     public void QueriesSeeFencesOfUsageUpToTheQueryLevel(DmaResvUsage added)
     {
-        var resv = new DmaResv(_m.Core);
-        var f = Fence(_m.Core.ContextAlloc(1), 1);
+        var resv = new DmaResv(_m.Fences);
+        var f = Fence(_m.Fences.ContextAlloc(1), 1);
         resv.Lock(null);
         resv.ReserveFences(1);
         resv.AddFence(f, added);
@@ -186,11 +187,11 @@ public sealed class DmaResvTests : IDisposable
     {
         // Observed rules: nothing unsignalled -> timeout (1 for 0); unsignalled + 0 -> 0 at once;
         // timeout t -> 0 after t+1 jiffies; MAX_SCHEDULE_TIMEOUT with nothing to wait for -> itself.
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(1, resv.WaitTimeout(DmaResvUsage.BOOKKEEP, false, 0));
         Assert.Equal(3, resv.WaitTimeout(DmaResvUsage.BOOKKEEP, false, 3));
         Assert.Equal(long.MaxValue, resv.WaitTimeout(DmaResvUsage.BOOKKEEP, false, (ulong)Ktime.MAX_SCHEDULE_TIMEOUT));
-        var f = Fence(_m.Core.ContextAlloc(1), 1);
+        var f = Fence(_m.Fences.ContextAlloc(1), 1);
         resv.Lock(null);
         resv.ReserveFences(1);
         resv.AddFence(f, DmaResvUsage.READ);
@@ -213,8 +214,8 @@ public sealed class DmaResvTests : IDisposable
     public void AddFenceReplacementRules()
     {
         // resv_script replacement cases: same context & later & old usage >= new replaces; otherwise append.
-        var resv = new DmaResv(_m.Core);
-        ulong c = _m.Core.ContextAlloc(2);
+        var resv = new DmaResv(_m.Fences);
+        ulong c = _m.Fences.ContextAlloc(2);
         var a1 = Fence(c, 1);
         var a2 = Fence(c, 2);
         var a2b = Fence(c, 2);
@@ -251,11 +252,11 @@ public sealed class DmaResvTests : IDisposable
         // struct dma_resv_list: 24-byte header + 8 per slot. reserve(1) asks for 4 slots = 56 bytes -> kmalloc-64
         // -> 5 slots (resv_script i=143 relies on the fifth). Growing from 5: max(5+1, 10) = 10 slots = 104 bytes
         // -> kmalloc-128 -> 13 slots, dropping signalled fences (resv_random_seed31 i=161).
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         resv.Lock(null);
         resv.ReserveFences(1);
         Assert.Equal(5, resv.MaxFences);
-        ulong c = _m.Core.ContextAlloc(5);
+        ulong c = _m.Fences.ContextAlloc(5);
         var f = new DmaFence[5];
         for (int i = 0; i < 5; i++)
         {
@@ -282,8 +283,8 @@ public sealed class DmaResvTests : IDisposable
     [Fact]
     public void AddWithoutReservedSlotIsABug()
     {
-        var resv = new DmaResv(_m.Core);
-        var f = Fence(_m.Core.ContextAlloc(1), 1);
+        var resv = new DmaResv(_m.Fences);
+        var f = Fence(_m.Fences.ContextAlloc(1), 1);
         resv.Lock(null);
         Assert.Throws<KernelBugException>(() => resv.AddFence(f, DmaResvUsage.READ));
         f.Put(); // the reference AddFence took before it crashed
@@ -295,7 +296,7 @@ public sealed class DmaResvTests : IDisposable
     [Fact]
     public void AssertHeldWarnsWhenUnlocked()
     {
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.ReserveFences(1));
         Assert.Equal(1, _m.Warnings.Count);
         Assert.Equal("dma_resv_assert_held", _m.Warnings.Records[0].Condition);
@@ -311,8 +312,8 @@ public sealed class DmaResvTests : IDisposable
     [Fact]
     public void WwMutexRelockWithSameContextIsEalready()
     {
-        var resv = new DmaResv(_m.Core);
-        var ctx = new WwAcquireCtx(_m.Core.ReservationWwClass);
+        var resv = new DmaResv(_m.Fences);
+        var ctx = new WwAcquireCtx(_m.Fences.ReservationWwClass);
         Assert.Equal(0, resv.Lock(ctx));
         Assert.Same(ctx, resv.LockingCtx);
         Assert.Equal(-(int)Errno.EALREADY, resv.Lock(ctx));
@@ -328,10 +329,10 @@ public sealed class DmaResvTests : IDisposable
     {
         // Two transactions: the older (A) holds X, the younger (B) holds Y and wants X -> -EDEADLK; B backs off
         // (drops Y), A finishes, B takes X with lock_slow and then Y.
-        var x = new DmaResv(_m.Core);
-        var y = new DmaResv(_m.Core);
-        var a = new WwAcquireCtx(_m.Core.ReservationWwClass);
-        var b = new WwAcquireCtx(_m.Core.ReservationWwClass);
+        var x = new DmaResv(_m.Fences);
+        var y = new DmaResv(_m.Fences);
+        var a = new WwAcquireCtx(_m.Fences.ReservationWwClass);
+        var b = new WwAcquireCtx(_m.Fences.ReservationWwClass);
         Assert.True(a.Stamp < b.Stamp);
         Assert.Equal(0, x.Lock(a));
         Assert.Equal(0, y.Lock(b));
@@ -344,7 +345,7 @@ public sealed class DmaResvTests : IDisposable
         Assert.Equal(0, y.Lock(b));
         Assert.Equal(2, b.Acquired);
         // A context that holds nothing waits for the holder: it would sleep, and no other task can release it.
-        var c = new WwAcquireCtx(_m.Core.ReservationWwClass);
+        var c = new WwAcquireCtx(_m.Fences.ReservationWwClass);
         Assert.Throws<KernelBugException>(() => x.Lock(c));
         x.Unlock();
         y.Unlock();
@@ -356,10 +357,10 @@ public sealed class DmaResvTests : IDisposable
     [Fact]
     public void GetSingletonBuildsAnArrayOfTheUnsignalledFences()
     {
-        var resv = new DmaResv(_m.Core);
+        var resv = new DmaResv(_m.Fences);
         Assert.Equal(0, resv.GetSingleton(DmaResvUsage.BOOKKEEP, out var none));
         Assert.Null(none);
-        ulong c = _m.Core.ContextAlloc(2);
+        ulong c = _m.Fences.ContextAlloc(2);
         var f1 = Fence(c, 1);
         var f2 = Fence(c + 1, 1);
         resv.Lock(null);
@@ -389,12 +390,12 @@ public sealed class DmaResvTests : IDisposable
     [Fact]
     public void ReplaceAndCopyFences()
     {
-        var src = new DmaResv(_m.Core);
-        var dst = new DmaResv(_m.Core);
-        ulong c = _m.Core.ContextAlloc(2);
+        var src = new DmaResv(_m.Fences);
+        var dst = new DmaResv(_m.Fences);
+        ulong c = _m.Fences.ContextAlloc(2);
         var f1 = Fence(c, 1);
         var f2 = Fence(c + 1, 1);
-        var stub = _m.Core.GetStub();
+        var stub = _m.Fences.GetStub();
         src.Lock(null);
         src.ReserveFences(2);
         src.AddFence(f1, DmaResvUsage.KERNEL);

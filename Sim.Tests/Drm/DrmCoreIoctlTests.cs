@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using System.Buffers.Binary;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +32,7 @@ public class DrmCoreIoctlTests
         var b = new byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(b, cap);
         BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), 0xdeadbeef);
-        long r = DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GET_CAP, b);
+        long r = TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GET_CAP, b);
         return (r, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
     }
 
@@ -40,13 +41,13 @@ public class DrmCoreIoctlTests
         var b = new byte[16];
         BinaryPrimitives.WriteUInt64LittleEndian(b, cap);
         BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), value);
-        return DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_CLIENT_CAP, b);
+        return TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_CLIENT_CAP, b);
     }
 
     private static (long Ret, uint Magic) GetMagic(Process p, int fd)
     {
         var b = new byte[4];
-        long r = DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GET_MAGIC, b);
+        long r = TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GET_MAGIC, b);
         return (r, BinaryPrimitives.ReadUInt32LittleEndian(b));
     }
 
@@ -54,12 +55,12 @@ public class DrmCoreIoctlTests
     {
         var b = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(b, magic);
-        return DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_AUTH_MAGIC, b);
+        return TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_AUTH_MAGIC, b);
     }
 
-    private static long SetMaster(Process p, int fd) => DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_MASTER, []);
+    private static long SetMaster(Process p, int fd) => TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_MASTER, []);
 
-    private static long DropMaster(Process p, int fd) => DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_DROP_MASTER, []);
+    private static long DropMaster(Process p, int fd) => TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_DROP_MASTER, []);
 
     private static (long Ret, int[] Out) SetVersion(Process p, int fd, int diMajor, int diMinor, int ddMajor, int ddMinor)
     {
@@ -68,7 +69,7 @@ public class DrmCoreIoctlTests
         BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(4), diMinor);
         BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8), ddMajor);
         BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(12), ddMinor);
-        long r = DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_VERSION, b);
+        long r = TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_SET_VERSION, b);
         return (r, [BinaryPrimitives.ReadInt32LittleEndian(b), BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(4)),
             BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(8)), BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(12))]);
     }
@@ -93,7 +94,7 @@ public class DrmCoreIoctlTests
     {
         var b = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(b, handle);
-        return DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GEM_FLINK, b);
+        return TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_GEM_FLINK, b);
     }
 
     [Fact]
@@ -129,17 +130,17 @@ public class DrmCoreIoctlTests
     [Fact]
     public void getcap_on_vgem_answers_the_render_caps_and_eopnotsupp_for_the_rest()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         foreach (var node in new[] { "/dev/dri/card0", "/dev/dri/renderD128" })
         {
             int fd = m.Open(node);
             // GET_CAP is DRM_RENDER_ALLOW. TIMESTAMP_MONOTONIC is 1 everywhere; PRIME ORs IMPORT (1) for
             // prime_fd_to_handle and EXPORT (2) for prime_handle_to_fd, both set by DRM_GEM_SHMEM_DRIVER_OPS;
             // vgem_driver has neither DRIVER_SYNCOBJ nor DRIVER_SYNCOBJ_TIMELINE.
-            Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_TIMESTAMP_MONOTONIC));
-            Assert.Equal((0L, 3UL), GetCap(m.P, fd, DrmH.DRM_CAP_PRIME));
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_SYNCOBJ));
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_SYNCOBJ_TIMELINE));
+            Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_TIMESTAMP_MONOTONIC));
+            Assert.Equal((0L, 3UL), GetCap(m.Process, fd, DrmH.DRM_CAP_PRIME));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_SYNCOBJ));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_SYNCOBJ_TIMELINE));
             // "Other caps only work with KMS drivers": vgem has no DRIVER_MODESET, so even DUMB_BUFFER (vgem has
             // dumb_create) and an unknown cap are -EOPNOTSUPP; req->value was zeroed first and drm_ioctl copies the
             // struct back even on failure.
@@ -147,7 +148,7 @@ public class DrmCoreIoctlTests
                 DrmH.DRM_CAP_DUMB_PREFER_SHADOW, DrmH.DRM_CAP_ASYNC_PAGE_FLIP, DrmH.DRM_CAP_CURSOR_WIDTH, DrmH.DRM_CAP_CURSOR_HEIGHT,
                 DrmH.DRM_CAP_ADDFB2_MODIFIERS, DrmH.DRM_CAP_PAGE_FLIP_TARGET, DrmH.DRM_CAP_CRTC_IN_VBLANK_EVENT, 0x99 })
             {
-                Assert.Equal((EOPNOTSUPP, 0UL), GetCap(m.P, fd, cap));
+                Assert.Equal((EOPNOTSUPP, 0UL), GetCap(m.Process, fd, cap));
             }
         }
     }
@@ -155,41 +156,41 @@ public class DrmCoreIoctlTests
     [Fact]
     public void getcap_on_virtio_gpu_reads_its_mode_config()
     {
-        using var m = new DrmTestMachine("virtio_gpu");
+        using var m = TestMachine.WithDrm("virtio_gpu");
         foreach (var node in new[] { "/dev/dri/card0", "/dev/dri/renderD128" })
         {
             int fd = m.Open(node);
             // virtio_gpu_driver: DRIVER_MODESET | GEM | RENDER | ATOMIC, dumb_create set, PRIME through the core.
-            Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_DUMB_BUFFER));
-            Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_VBLANK_HIGH_CRTC));
+            Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_DUMB_BUFFER));
+            Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_VBLANK_HIGH_CRTC));
             // virtio_gpu_modeset_init sets no preferred_depth, prefer_shadow or async_page_flip.
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_DUMB_PREFERRED_DEPTH));
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_DUMB_PREFER_SHADOW));
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_ASYNC_PAGE_FLIP));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_DUMB_PREFERRED_DEPTH));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_DUMB_PREFER_SHADOW));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_ASYNC_PAGE_FLIP));
             // No cursor_width/height: the default 64.
-            Assert.Equal((0L, 64UL), GetCap(m.P, fd, DrmH.DRM_CAP_CURSOR_WIDTH));
-            Assert.Equal((0L, 64UL), GetCap(m.P, fd, DrmH.DRM_CAP_CURSOR_HEIGHT));
+            Assert.Equal((0L, 64UL), GetCap(m.Process, fd, DrmH.DRM_CAP_CURSOR_WIDTH));
+            Assert.Equal((0L, 64UL), GetCap(m.Process, fd, DrmH.DRM_CAP_CURSOR_HEIGHT));
             // fb_modifiers_not_supported = true in virtio_gpu_modeset_init.
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_ADDFB2_MODIFIERS));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_ADDFB2_MODIFIERS));
             // virtio_gpu_crtc_funcs has .page_flip but no .page_flip_target: the loop sets 0.
-            Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_PAGE_FLIP_TARGET));
-            Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_CRTC_IN_VBLANK_EVENT));
-            Assert.Equal((0L, 3UL), GetCap(m.P, fd, DrmH.DRM_CAP_PRIME));
+            Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_PAGE_FLIP_TARGET));
+            Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_CRTC_IN_VBLANK_EVENT));
+            Assert.Equal((0L, 3UL), GetCap(m.Process, fd, DrmH.DRM_CAP_PRIME));
             // default: -EINVAL on a KMS driver.
-            Assert.Equal((EINVAL, 0UL), GetCap(m.P, fd, 0x99));
+            Assert.Equal((EINVAL, 0UL), GetCap(m.Process, fd, 0x99));
         }
     }
 
     [Fact]
     public void getcap_on_pl111_has_modifiers_and_no_render_node()
     {
-        using var m = new DrmTestMachine(new MachineOptions().ApplyArmBoard(), "pl111_drm");
+        using var m = TestMachine.WithDrm(new MachineOptions().ApplyArmBoard(), "pl111_drm");
         int fd = m.Open("/dev/dri/card0");
         // pl111 leaves fb_modifiers_not_supported false (drm_universal_plane_init then uses the default linear
         // modifier): ADDFB2_MODIFIERS = 1; drm_simple_kms_crtc_funcs has no page_flip_target: 0.
-        Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_ADDFB2_MODIFIERS));
-        Assert.Equal((0L, 0UL), GetCap(m.P, fd, DrmH.DRM_CAP_PAGE_FLIP_TARGET));
-        Assert.Equal((0L, 1UL), GetCap(m.P, fd, DrmH.DRM_CAP_DUMB_BUFFER));
+        Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_ADDFB2_MODIFIERS));
+        Assert.Equal((0L, 0UL), GetCap(m.Process, fd, DrmH.DRM_CAP_PAGE_FLIP_TARGET));
+        Assert.Equal((0L, 1UL), GetCap(m.Process, fd, DrmH.DRM_CAP_DUMB_BUFFER));
         // pl111_drm_driver has no DRIVER_RENDER: no renderD node at all.
         Assert.Equal(-(int)Errno.ENOENT, m.Open("/dev/dri/renderD128"));
     }
@@ -197,31 +198,31 @@ public class DrmCoreIoctlTests
     [Fact]
     public void set_client_cap_checks_in_drm_setclientcap_order()
     {
-        using (var v = new DrmTestMachine("vgem"))
+        using (var v = TestMachine.WithDrm("vgem"))
         {
             // No render-only settable caps: without DRIVER_MODESET every cap is -EOPNOTSUPP.
             int card = v.Open("/dev/dri/card0");
-            Assert.Equal(EOPNOTSUPP, SetClientCap(v.P, card, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1));
-            Assert.Equal(EOPNOTSUPP, SetClientCap(v.P, card, 77, 0));
+            Assert.Equal(EOPNOTSUPP, SetClientCap(v.Process, card, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1));
+            Assert.Equal(EOPNOTSUPP, SetClientCap(v.Process, card, 77, 0));
             // SET_CLIENT_CAP has flags 0: a render client is refused by drm_ioctl_permit first.
             int render = v.Open("/dev/dri/renderD128");
-            Assert.Equal(EACCES, SetClientCap(v.P, render, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1));
+            Assert.Equal(EACCES, SetClientCap(v.Process, render, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1));
         }
-        using var m = new DrmTestMachine("virtio_gpu");
+        using var m = TestMachine.WithDrm("virtio_gpu");
         int fd = m.Open("/dev/dri/card0");
-        Assert.Equal(0, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_STEREO_3D, 1));
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_STEREO_3D, 2));   // value > 1
-        Assert.Equal(0, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 0));
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_ASPECT_RATIO, 2));
+        Assert.Equal(0, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_STEREO_3D, 1));
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_STEREO_3D, 2));   // value > 1
+        Assert.Equal(0, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_UNIVERSAL_PLANES, 0));
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_ASPECT_RATIO, 2));
         // WRITEBACK_CONNECTORS needs file_priv->atomic first.
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1));
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_ATOMIC, 3));      // value > 2
-        Assert.Equal(0, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_ATOMIC, 2));
-        var file = (DrmFile)m.P.Fget(fd)!.PrivateData!;
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1));
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_ATOMIC, 3));      // value > 2
+        Assert.Equal(0, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_ATOMIC, 2));
+        var file = (DrmFile)m.Process.Fget(fd)!.PrivateData!;
         Assert.True(file.UniversalPlanes && file.AspectRatioAllowed && file.Atomic == 2);
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 2));
-        Assert.Equal(0, SetClientCap(m.P, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1));
-        Assert.Equal(EINVAL, SetClientCap(m.P, fd, 6, 0));                                 // default
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 2));
+        Assert.Equal(0, SetClientCap(m.Process, fd, DrmH.DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1));
+        Assert.Equal(EINVAL, SetClientCap(m.Process, fd, 6, 0));                                 // default
         // The modesetting DDX ("X..." comm) asking ATOMIC = 1 is refused with -EOPNOTSUPP; 2 passes.
         var xorg = m.Spawn("Xorg");
         int xfd = xorg.Openat("/dev/dri/card0", OpenFlags.O_RDWR);
@@ -232,39 +233,39 @@ public class DrmCoreIoctlTests
     [Fact]
     public void magic_authentication_makes_a_non_root_file_authenticated()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int master = m.Open("/dev/dri/card0");                 // first opener: drm_master_open -> new master
         var user = m.Spawn("user", euid: 1000);
         int ufd = user.Openat("/dev/dri/card0", OpenFlags.O_RDWR);
-        var (_, ownHandle, _, _) = DrmTestMachine_CreateDumb(user, ufd);
+        var (_, ownHandle, _, _) = TestMachine_CreateDumb(user, ufd);
         // Not root and not the master: file->authenticated = capable(CAP_SYS_ADMIN) = 0, so DRM_AUTH ioctls fail.
         Assert.Equal(EACCES, Flink(user, ufd, ownHandle));
         // drm_getmagic: idr_alloc(magic_map, 1, 0): lowest free from 1; the same magic on a second call.
         Assert.Equal((0L, 1u), GetMagic(user, ufd));
         Assert.Equal((0L, 1u), GetMagic(user, ufd));
         int other = m.Open("/dev/dri/card0");
-        Assert.Equal((0L, 2u), GetMagic(m.P, other));
+        Assert.Equal((0L, 2u), GetMagic(m.Process, other));
         // AUTH_MAGIC is DRM_MASTER: only the current master may call it.
         Assert.Equal(EACCES, AuthMagic(user, ufd, 1));
-        Assert.Equal(EINVAL, AuthMagic(m.P, master, 99));      // idr_find fails
-        Assert.Equal(0, AuthMagic(m.P, master, 1));
-        Assert.Equal(EINVAL, AuthMagic(m.P, master, 1));       // idr_replace(.., NULL, magic): a magic works once
+        Assert.Equal(EINVAL, AuthMagic(m.Process, master, 99));      // idr_find fails
+        Assert.Equal(0, AuthMagic(m.Process, master, 1));
+        Assert.Equal(EINVAL, AuthMagic(m.Process, master, 1));       // idr_replace(.., NULL, magic): a magic works once
         Assert.Equal(0, Flink(user, ufd, ownHandle));
         // The magic stays taken until the file closes (drm_master_release -> idr_remove).
-        Assert.Equal((0L, 3u), GetMagic(m.P, m.Open("/dev/dri/card0")));
+        Assert.Equal((0L, 3u), GetMagic(m.Process, m.Open("/dev/dri/card0")));
         Assert.Equal(0, user.Close(ufd));
-        Assert.Equal((0L, 1u), GetMagic(m.P, m.Open("/dev/dri/card0")));
+        Assert.Equal((0L, 1u), GetMagic(m.Process, m.Open("/dev/dri/card0")));
         // GET_MAGIC has flags 0: refused on a render node.
-        Assert.Equal(EACCES, GetMagic(m.P, m.Open("/dev/dri/renderD128")).Ret);
+        Assert.Equal(EACCES, GetMagic(m.Process, m.Open("/dev/dri/renderD128")).Ret);
     }
 
-    private static (long, uint, uint, ulong) DrmTestMachine_CreateDumb(Process p, int fd)
+    private static (long, uint, uint, ulong) TestMachine_CreateDumb(Process p, int fd)
     {
         var b = new byte[32];
         BinaryPrimitives.WriteUInt32LittleEndian(b, 8);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4), 8);
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(8), 32);
-        long r = DrmTestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, b);
+        long r = TestMachine.Ioctl(p, fd, DrmH.DRM_IOCTL_MODE_CREATE_DUMB, b);
         Assert.Equal(0, r);
         return (r, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(16)), 0, 0);
     }
@@ -272,35 +273,35 @@ public class DrmCoreIoctlTests
     [Fact]
     public void master_rules_of_drm_auth()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int a = m.Open("/dev/dri/card0");
         int b = m.Open("/dev/dri/card0");
         // a is the current master: SET_MASTER is a no-op success; b (root, not master) gets -EBUSY while a is.
-        Assert.Equal(0, SetMaster(m.P, a));
-        Assert.Equal(EBUSY, SetMaster(m.P, b));
+        Assert.Equal(0, SetMaster(m.Process, a));
+        Assert.Equal(EBUSY, SetMaster(m.Process, b));
         // DROP_MASTER by a non-master: !drm_is_current_master -> -EINVAL.
-        Assert.Equal(EINVAL, DropMaster(m.P, b));
-        Assert.Equal(0, DropMaster(m.P, a));
-        Assert.Equal(EINVAL, DropMaster(m.P, a));               // no longer the current master
+        Assert.Equal(EINVAL, DropMaster(m.Process, b));
+        Assert.Equal(0, DropMaster(m.Process, a));
+        Assert.Equal(EINVAL, DropMaster(m.Process, a));               // no longer the current master
         // With no master, b becomes one (a new master object: drm_new_set_master) and a is refused.
-        Assert.Equal(0, SetMaster(m.P, b));
-        Assert.Equal(EBUSY, SetMaster(m.P, a));
+        Assert.Equal(0, SetMaster(m.Process, b));
+        Assert.Equal(EBUSY, SetMaster(m.Process, a));
         // Closing the master file drops dev->master: the next primary open becomes master.
-        Assert.Equal(0, m.P.Close(b));
-        var dev = m.Core.Devices[0];
+        Assert.Equal(0, m.Process.Close(b));
+        var dev = m.Drm.Devices[0];
         Assert.Null(dev.Master);
         int c = m.Open("/dev/dri/card0");
-        Assert.True(DrmAuth.IsCurrentMaster((DrmFile)m.P.Fget(c)!.PrivateData!));
+        Assert.True(DrmAuth.IsCurrentMaster((DrmFile)m.Process.Fget(c)!.PrivateData!));
         // Render clients never get a master (drm_master_open runs for primary clients only).
         int r = m.Open("/dev/dri/renderD128");
-        Assert.Null(((DrmFile)m.P.Fget(r)!.PrivateData!).Master);
-        Assert.Equal(EACCES, SetMaster(m.P, r));                 // flags 0: render client refused
+        Assert.Null(((DrmFile)m.Process.Fget(r)!.PrivateData!).Master);
+        Assert.Equal(EACCES, SetMaster(m.Process, r));                 // flags 0: render client refused
     }
 
     [Fact]
     public void master_check_perm_lets_a_former_master_back_but_not_another_user()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         var compositor = m.Spawn("compositor", euid: 1000);
         int fd = compositor.Openat("/dev/dri/card0", OpenFlags.O_RDWR);
         // First opener becomes master and authenticated, root or not (drm_new_set_master).
@@ -322,73 +323,73 @@ public class DrmCoreIoctlTests
     [Fact]
     public void set_version_and_get_unique()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         // master->unique is NULL until SET_VERSION asks for interface 1.1+: unique_len 0.
-        Assert.Equal((0L, 0UL, ""), GetUnique(m.P, fd, 64));
+        Assert.Equal((0L, 0UL, ""), GetUnique(m.Process, fd, 64));
         // Interface 1.4 is the highest (DRM_IF_MAJOR 1, DRM_IF_MINOR 4); the struct always returns 1.4 and the
         // driver's major.minor (vgem 1.0).
-        AssertVersion(0L, [1, 4, 1, 0], SetVersion(m.P, fd, 1, 1, -1, -1));
-        AssertVersion(EINVAL, [1, 4, 1, 0], SetVersion(m.P, fd, 1, 5, -1, -1));
-        Assert.Equal(EINVAL, SetVersion(m.P, fd, 2, 0, -1, -1).Ret);
-        Assert.Equal(EINVAL, SetVersion(m.P, fd, -1, -1, 1, 1).Ret);   // dd_minor above the driver's 0
-        Assert.Equal(EINVAL, SetVersion(m.P, fd, -1, -1, 2, 0).Ret);   // dd_major other than the driver's 1
-        Assert.Equal(0, SetVersion(m.P, fd, -1, -1, 1, 0).Ret);
+        AssertVersion(0L, [1, 4, 1, 0], SetVersion(m.Process, fd, 1, 1, -1, -1));
+        AssertVersion(EINVAL, [1, 4, 1, 0], SetVersion(m.Process, fd, 1, 5, -1, -1));
+        Assert.Equal(EINVAL, SetVersion(m.Process, fd, 2, 0, -1, -1).Ret);
+        Assert.Equal(EINVAL, SetVersion(m.Process, fd, -1, -1, 1, 1).Ret);   // dd_minor above the driver's 0
+        Assert.Equal(EINVAL, SetVersion(m.Process, fd, -1, -1, 2, 0).Ret);   // dd_major other than the driver's 1
+        Assert.Equal(0, SetVersion(m.Process, fd, -1, -1, 1, 0).Ret);
         // vgem's parent is the platform device "vgem" (not PCI): master->unique = kstrdup(dev->unique).
-        Assert.Equal((0L, 4UL, "vgem"), GetUnique(m.P, fd, 64));
+        Assert.Equal((0L, 4UL, "vgem"), GetUnique(m.Process, fd, 64));
         // A buffer shorter than the name gets only the length (u->unique_len < master->unique_len: no copy).
-        Assert.Equal((0L, 4UL, ""), GetUnique(m.P, fd, 3));
+        Assert.Equal((0L, 4UL, ""), GetUnique(m.Process, fd, 3));
         // SET_VERSION is DRM_MASTER; GET_UNIQUE has flags 0 (render refused).
         int other = m.Open("/dev/dri/card0");
-        Assert.Equal(EACCES, SetVersion(m.P, other, 1, 1, -1, -1).Ret);
-        Assert.Equal(EACCES, GetUnique(m.P, m.Open("/dev/dri/renderD128"), 64).Ret);
+        Assert.Equal(EACCES, SetVersion(m.Process, other, 1, 1, -1, -1).Ret);
+        Assert.Equal(EACCES, GetUnique(m.Process, m.Open("/dev/dri/renderD128"), 64).Ret);
         // The second file shares the master (it took a reference at open), so it reads the same unique.
-        Assert.Equal((0L, 4UL, "vgem"), GetUnique(m.P, other, 64));
+        Assert.Equal((0L, 4UL, "vgem"), GetUnique(m.Process, other, 64));
     }
 
     [Fact]
     public void set_version_on_virtio_gpu_gives_the_pci_bus_id()
     {
-        using var m = new DrmTestMachine("virtio_gpu");
+        using var m = TestMachine.WithDrm("virtio_gpu");
         int fd = m.Open("/dev/dri/card0");
-        Assert.Equal(0, SetVersion(m.P, fd, 1, 4, -1, -1).Ret);
+        Assert.Equal(0, SetVersion(m.Process, fd, 1, 4, -1, -1).Ret);
         // dev->dev is the PCI function: drm_pci_set_busid's "pci:%04x:%02x:%02x.%d".
-        Assert.Equal((0L, 16UL, "pci:0000:00:03.0"), GetUnique(m.P, fd, 64));
+        Assert.Equal((0L, 16UL, "pci:0000:00:03.0"), GetUnique(m.Process, fd, 64));
         // virtio_gpu is version 0.1.0: dd 0.1 is accepted, 0.2 not.
-        AssertVersion(0L, [1, 4, 0, 1], SetVersion(m.P, fd, -1, -1, 0, 1));
-        Assert.Equal(EINVAL, SetVersion(m.P, fd, -1, -1, 0, 2).Ret);
+        AssertVersion(0L, [1, 4, 0, 1], SetVersion(m.Process, fd, -1, -1, 0, 1));
+        Assert.Equal(EINVAL, SetVersion(m.Process, fd, -1, -1, 0, 2).Ret);
     }
 
     [Fact]
     public void get_client_and_get_stats()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var b = new byte[40];
         // idx 0: auth of the file, pid of current, uid overflowuid (65534), magic and iocs 0.
         Array.Fill(b, (byte)0xff, 4, 36);
-        Assert.Equal(0, DrmTestMachine.Ioctl(m.P, fd, DrmH.DRM_IOCTL_GET_CLIENT(false), b));
+        Assert.Equal(0, TestMachine.Ioctl(m.Process, fd, DrmH.DRM_IOCTL_GET_CLIENT(false), b));
         Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(4)));
-        Assert.Equal((ulong)m.P.Pid, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
+        Assert.Equal((ulong)m.Process.Pid, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(8)));
         Assert.Equal(65534UL, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(16)));
         Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(24)));
         Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(32)));
         // Any other index: -EINVAL ("userspace tools stop enumerating").
         BinaryPrimitives.WriteInt32LittleEndian(b, 1);
-        Assert.Equal(EINVAL, DrmTestMachine.Ioctl(m.P, fd, DrmH.DRM_IOCTL_GET_CLIENT(false), b));
+        Assert.Equal(EINVAL, TestMachine.Ioctl(m.Process, fd, DrmH.DRM_IOCTL_GET_CLIENT(false), b));
         // GET_STATS: memset(stats, 0) and copied back (IOR: nothing is read from the user).
         var s = Enumerable.Repeat((byte)0xaa, 248).ToArray();
-        Assert.Equal(0, DrmTestMachine.Ioctl(m.P, fd, DrmH.DRM_IOCTL_GET_STATS(false), s));
+        Assert.Equal(0, TestMachine.Ioctl(m.Process, fd, DrmH.DRM_IOCTL_GET_STATS(false), s));
         Assert.All(s, x => Assert.Equal(0, x));
         // Both have flags 0: refused on a render node.
         int r = m.Open("/dev/dri/renderD128");
-        Assert.Equal(EACCES, DrmTestMachine.Ioctl(m.P, r, DrmH.DRM_IOCTL_GET_STATS(false), s));
+        Assert.Equal(EACCES, TestMachine.Ioctl(m.Process, r, DrmH.DRM_IOCTL_GET_STATS(false), s));
     }
 
     [Fact]
     public void syncobj_ioctls_are_eopnotsupp_without_driver_syncobj()
     {
-        using var m = new DrmTestMachine("vgem", "virtio_gpu");
+        using var m = TestMachine.WithDrm("vgem", "virtio_gpu");
         var t = DrmIoctl.CoreTable(false);
         foreach (var node in new[] { "/dev/dri/card0", "/dev/dri/renderD128", "/dev/dri/card1", "/dev/dri/renderD129" })
         {
@@ -405,7 +406,7 @@ public class DrmCoreIoctlTests
     [Fact]
     public void every_kms_ioctl_on_vgem_answers_like_linux()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int master = m.Open("/dev/dri/card0");
         int plain = m.Open("/dev/dri/card0");
         int render = m.Open("/dev/dri/renderD128");
@@ -446,7 +447,7 @@ public class DrmCoreIoctlTests
     [Fact]
     public void legacy_and_empty_slots()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int master = m.Open("/dev/dri/card0");
         int render = m.Open("/dev/dri/renderD128");
         var t = DrmIoctl.CoreTable(false);
@@ -466,17 +467,17 @@ public class DrmCoreIoctlTests
         Assert.Equal(EINVAL, m.Ioctl(render, Io(3, 0xCF, 8), new byte[8]));
         // A non-root master fails DRM_ROOT_ONLY: -EACCES.
         var user = m.Spawn("user", euid: 1000);
-        Assert.Equal(0, m.P.Close(master));
+        Assert.Equal(0, m.Process.Close(master));
         int umaster = user.Openat("/dev/dri/card0", OpenFlags.O_RDWR);
-        Assert.Equal(EACCES, DrmTestMachine.Ioctl(user, umaster, t[0x12]!.Cmd, new byte[4]));
+        Assert.Equal(EACCES, TestMachine.Ioctl(user, umaster, t[0x12]!.Cmd, new byte[4]));
         // FINISH is drm_noop with DRM_AUTH only: the (authenticated) master gets 0.
-        Assert.Equal(0, DrmTestMachine.Ioctl(user, umaster, t[0x2c]!.Cmd, new byte[8]));
+        Assert.Equal(0, TestMachine.Ioctl(user, umaster, t[0x2c]!.Cmd, new byte[8]));
     }
 
     [Fact]
     public void arm_has_no_agp_slots()
     {
-        using var m = new DrmTestMachine(new MachineOptions().ApplyArmBoard(), "pl111_drm");
+        using var m = TestMachine.WithDrm(new MachineOptions().ApplyArmBoard(), "pl111_drm");
         int fd = m.Open("/dev/dri/card0");
         // drivers/char/agp needs X86 (or ALPHA/IA64/PARISC/PPC/SPARC): on ARM the AGP slots are empty -> -EINVAL,
         // whatever the caller; drm_agp_info's 32-bit size would be 32.
@@ -489,7 +490,7 @@ public class DrmCoreIoctlTests
     [Fact]
     public void kms_ioctls_of_a_kms_driver_are_counted_as_unmodelled()
     {
-        using var m = new DrmTestMachine("virtio_gpu");
+        using var m = TestMachine.WithDrm("virtio_gpu");
         int fd = m.Open("/dev/dri/card0");
         var t = DrmIoctl.CoreTable(false);
         var unmodelled = m.Services.GetRequiredService<UnmodelledCalls>();

@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 using Xunit;
@@ -12,7 +13,7 @@ public class DumbBufferTests
     [Fact]
     public void create_valid_dumb()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var (ret, handle, pitch, size) = m.CreateDumb(fd, 640, 480, 32);
         Assert.Equal(0, ret);
@@ -25,7 +26,7 @@ public class DumbBufferTests
     [Fact]
     public void invalid_bpp()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         Assert.Equal(EINVAL, m.CreateDumb(fd, 1024, 1024, 0).Ret);
         Assert.Equal(EINVAL, m.CreateDumb(fd, 1024, 1024, 0xFFFFFFF8).Ret); // > U32_MAX - 8
@@ -36,7 +37,7 @@ public class DumbBufferTests
     [Fact]
     public void create_overflow_cases()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         // cpp * width beyond u32, height * stride beyond u32, and a size that page-aligns to 0.
         Assert.Equal(EINVAL, m.CreateDumb(fd, 0x40000000, 1, 32).Ret);
@@ -55,7 +56,7 @@ public class DumbBufferTests
     [Fact]
     public void map_valid_and_invalid()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var a = m.CreateDumb(fd, 640, 480, 32);
         var b = m.CreateDumb(fd, 1, 1, 8);
@@ -63,40 +64,40 @@ public class DumbBufferTests
         Assert.Equal((0L, 0x100000000UL + 300 * 4096), m.MapDumb(fd, b.Handle));
         Assert.Equal(-(long)Errno.ENOENT, m.MapDumb(fd, 0).Ret);
         Assert.Equal(-(long)Errno.ENOENT, m.MapDumb(fd, 99).Ret);
-        long addr = m.P.Mmap(1228800, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, 0x100000000);
+        long addr = m.Process.Mmap(1228800, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, 0x100000000);
         Assert.True(addr > 0);
-        Assert.Equal(EINVAL, m.P.Mmap(1228800 + 4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, 0x100000000));
-        Assert.Equal(EINVAL, m.P.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, 0x100001000));
-        Assert.Equal(EINVAL, m.P.Mmap(4096, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE, fd, 0x100000000));
+        Assert.Equal(EINVAL, m.Process.Mmap(1228800 + 4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, 0x100000000));
+        Assert.Equal(EINVAL, m.Process.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, 0x100001000));
+        Assert.Equal(EINVAL, m.Process.Mmap(4096, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_PRIVATE, fd, 0x100000000));
         var buf = new byte[4];
-        Assert.Equal(0, m.P.Load((ulong)addr, buf));
+        Assert.Equal(0, m.Process.Load((ulong)addr, buf));
         Assert.Equal(new byte[4], buf);
     }
 
     [Fact]
     public void map_uaf()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var a = m.CreateDumb(fd, 64, 64, 32);
         var (_, off) = m.MapDumb(fd, a.Handle);
-        long addr = m.P.Mmap(16384, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, off);
-        Assert.Equal(0, m.P.Store((ulong)addr, [1, 2, 3, 4]));
+        long addr = m.Process.Mmap(16384, Mman.PROT_READ | Mman.PROT_WRITE, Mman.MAP_SHARED, fd, off);
+        Assert.Equal(0, m.Process.Store((ulong)addr, [1, 2, 3, 4]));
         Assert.Equal(0, m.DestroyDumb(fd, a.Handle));
         var buf = new byte[4];
-        Assert.Equal(0, m.P.Load((ulong)addr, buf)); // the mapping keeps the object
+        Assert.Equal(0, m.Process.Load((ulong)addr, buf)); // the mapping keeps the object
         Assert.Equal(new byte[] { 1, 2, 3, 4 }, buf);
-        Assert.Equal(0, m.P.Munmap((ulong)addr, 16384));
-        Assert.Equal(EINVAL, m.P.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, off));
-        Assert.Equal(0, m.P.Close(fd));
+        Assert.Equal(0, m.Process.Munmap((ulong)addr, 16384));
+        Assert.Equal(EINVAL, m.Process.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, fd, off));
+        Assert.Equal(0, m.Process.Close(fd));
         Assert.Equal(0, m.Live.Count("drm_gem_object"));
-        Assert.Equal(0, m.Pages.PagesInUse);
+        Assert.Equal(0, m.Shmem.PagesInUse);
     }
 
     [Fact]
     public void render_node_rejects_dumb_and_flink()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int card = m.Open("/dev/dri/card0");
         int render = m.Open("/dev/dri/renderD128");
         Assert.Equal(-(long)Errno.EACCES, m.CreateDumb(render, 64, 64, 32).Ret);
@@ -108,7 +109,7 @@ public class DumbBufferTests
     [Fact]
     public void virtio_gpu_only_takes_32bpp()
     {
-        using var m = new DrmTestMachine("virtio_gpu");
+        using var m = TestMachine.WithDrm("virtio_gpu");
         int fd = m.Open("/dev/dri/card0");
         Assert.Equal(EINVAL, m.CreateDumb(fd, 64, 64, 16).Ret);
         var r = m.CreateDumb(fd, 641, 3, 32);

@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Uapi;
 using Xunit;
 
@@ -12,21 +13,21 @@ public class GemTests
     [Fact]
     public void gem_close_valid_double_bad_and_closed_fd()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var a = m.CreateDumb(fd, 64, 64, 32);
         Assert.Equal(0, m.GemClose(fd, a.Handle, pad: 0xdead)); // pad ignored
         Assert.Equal(EINVAL, m.GemClose(fd, a.Handle));          // double close
         Assert.Equal(EINVAL, m.GemClose(fd, 0));
         Assert.Equal(EINVAL, m.DestroyDumb(fd, 77));
-        Assert.Equal(0, m.P.Close(fd));
+        Assert.Equal(0, m.Process.Close(fd));
         Assert.Equal(-(long)Errno.EBADF, m.GemClose(fd, 1));
     }
 
     [Fact]
     public void handles_are_lowest_free_from_one()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         for (uint k = 1; k <= 5; k++)
         {
@@ -37,14 +38,14 @@ public class GemTests
         Assert.Equal(2u, m.CreateDumb(fd, 8, 8, 32).Handle);
         Assert.Equal(4u, m.CreateDumb(fd, 8, 8, 32).Handle);
         Assert.Equal(6u, m.CreateDumb(fd, 8, 8, 32).Handle);
-        Assert.Equal(0, m.P.Close(fd)); // close with live handles frees all
+        Assert.Equal(0, m.Process.Close(fd)); // close with live handles frees all
         Assert.Equal(0, m.Live.Count("drm_gem_object"));
     }
 
     [Fact]
     public void flink_and_open_across_two_files()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int f1 = m.Open("/dev/dri/card0");
         int f2 = m.Open("/dev/dri/card0");
         var a = m.CreateDumb(f1, 64, 64, 32);
@@ -67,15 +68,15 @@ public class GemTests
         Assert.Equal(0, m.GemClose(f2, 2));
         Assert.Equal(0, m.GemClose(f2, 3));
         Assert.Equal(ENOENT, m.GemOpen(f2, 1).Ret);     // last handle gone: name removed
-        Assert.Equal(0, m.P.Close(f1));
-        Assert.Equal(0, m.P.Close(f2));
+        Assert.Equal(0, m.Process.Close(f1));
+        Assert.Equal(0, m.Process.Close(f2));
         Assert.Equal(0, m.Live.Count());
     }
 
     [Fact]
     public void version_full_and_truncated()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         Assert.Equal((0L, "vgem", 4UL, 1), m.Version(fd, 63));
         Assert.Equal((0L, "vg", 4UL, 1), m.Version(fd, 2));   // truncated copy, full length reported
@@ -85,7 +86,7 @@ public class GemTests
     [Fact]
     public void unknown_ioctls()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         Assert.Equal(-(long)Errno.ENOTTY, m.Ioctl(fd, 0x40086200, new byte[8]));  // type 'b'
         Assert.Equal(EINVAL, m.Ioctl(fd, 0xc00864ff, new byte[8]));              // nr past the driver table

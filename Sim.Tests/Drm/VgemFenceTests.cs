@@ -1,3 +1,4 @@
+using Sim.Tests.Infrastructure;
 using Sim.Core.Uapi;
 using Xunit;
 
@@ -18,7 +19,7 @@ public class VgemFenceTests
     [Fact]
     public void attach_checks_flags_and_pad_before_the_handle()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(fd, 64, 64, 32);
         Assert.Equal(EINVAL, m.FenceAttach(fd, 99, flags: 2).Ret);      // bad flags beat the bad handle
@@ -31,7 +32,7 @@ public class VgemFenceTests
     [Fact]
     public void read_fences_share_write_fences_conflict()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(fd, 64, 64, 32);
         Assert.Equal((0L, 1u), m.FenceAttach(fd, bo.Handle, 0));
@@ -52,7 +53,7 @@ public class VgemFenceTests
     [Fact]
     public void signal_errors_and_double_signal()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(fd, 64, 64, 32);
         Assert.Equal(1u, m.FenceAttach(fd, bo.Handle, WRITE).Fence);
@@ -67,7 +68,7 @@ public class VgemFenceTests
     [Fact]
     public void fence_times_out_after_ten_simulated_seconds()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int fd = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(fd, 64, 64, 32);
         Assert.Equal(1u, m.FenceAttach(fd, bo.Handle, WRITE).Fence);
@@ -83,7 +84,7 @@ public class VgemFenceTests
     [Fact]
     public void fence_ids_belong_to_the_file_conflicts_to_the_object()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int a = m.Open("/dev/dri/card0");
         int b = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(a, 64, 64, 32);
@@ -99,7 +100,7 @@ public class VgemFenceTests
     [Fact]
     public void closing_the_file_signals_its_pending_fences()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         int a = m.Open("/dev/dri/card0");
         int b = m.Open("/dev/dri/card0");
         var bo = m.CreateDumb(a, 64, 64, 32);
@@ -108,11 +109,11 @@ public class VgemFenceTests
         Assert.Equal(0, m.FenceAttach(a, bo.Handle, WRITE).Ret);
         Assert.Equal(EBUSY, m.FenceAttach(b, hb, WRITE).Ret);
         long before = m.Clock.NowNs;
-        Assert.Equal(0, m.P.Close(a));
+        Assert.Equal(0, m.Process.Close(a));
         Assert.Equal(before, m.Clock.NowNs);                           // no time passed: the close signalled it
         Assert.Equal((0L, 1u), m.FenceAttach(b, hb, WRITE));
-        Assert.Equal(0, m.P.Close(b));
+        Assert.Equal(0, m.Process.Close(b));
         Assert.Equal(0, m.Live.Count());
-        Assert.Equal(0, m.Pages.PagesInUse);
+        Assert.Equal(0, m.Shmem.PagesInUse);
     }
 }

@@ -111,7 +111,7 @@ public sealed class UmemFixture : IDisposable
         IbDev = new IbDevice(new Device("ib0"));
     }
 
-    public DmaBufMachine M { get; } = new();
+    public TestMachine M { get; } = TestMachine.Create();
 
     public FixedTableExporter Exporter { get; }
 

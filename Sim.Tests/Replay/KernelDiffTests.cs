@@ -37,4 +37,25 @@ public class KernelDiffTests
         Assert.Empty(rows);
         Assert.Equal((0L, 0L), (on61.Totals.Failed, on612.Totals.Failed));
     }
+
+    [Fact]
+    public void Json_lists_each_difference_then_the_summary_object()
+    {
+        string file = Path.Combine(DataLocator.FindDataDir()!, "traces", "linux-6.1-sg", "dma_map_seed11_iommu.jsonl");
+        var (rows, on61, on612) = KernelDiff.Compare(file);
+        var w = new StringWriter();
+        KernelDiff.WriteJson("linux-6.1-sg", rows, on61, on612, w);
+        var lines = w.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var diff = System.Text.Json.JsonDocument.Parse(lines[0]);
+        Assert.Equal("difference", diff.RootElement.GetProperty("type").GetString());
+        Assert.Equal("result.dma_ops", diff.RootElement.GetProperty("field").GetString());
+        Assert.Equal("\"dma-direct(ops NULL)\"", diff.RootElement.GetProperty("on_6_12").GetString());
+        using var summary = System.Text.Json.JsonDocument.Parse(lines[1]);
+        var s = summary.RootElement;
+        Assert.Equal(1, s.GetProperty("differences").GetInt32());
+        Assert.Equal(on61.Totals.Passed + on612.Totals.Passed, s.GetProperty("passed").GetInt64());
+        Assert.Equal(1, s.GetProperty("failed").GetInt64());
+        Assert.Equal(0, s.GetProperty("skipped").GetInt64());
+    }
 }

@@ -51,8 +51,27 @@ public sealed partial class Syscalls
         }
     }
 
-    // Syscall entry: the caller is `current` until the returned scope is disposed.
-    private CurrentTask.Scope Enter(Process caller) => _current is null ? default : _current.Enter(caller);
+    // One syscall of the machine runs at a time (the models are not reentrant across threads): host threads that
+    // drive one machine interleave at syscall granularity, as under a big kernel lock.
+    private readonly object _bkl = new();
+
+    // Syscall entry: the machine's lock taken, the caller `current` (and its fail_nth the injector asked) on this
+    // thread until the returned scope is disposed.
+    private SyscallScope Enter(Process caller)
+    {
+        Monitor.Enter(_bkl);
+        return new SyscallScope(_bkl, _current is null ? default : _current.Enter(caller), Debug.FaultInject.EnterTask(caller.Faults));
+    }
+
+    private readonly struct SyscallScope(object bkl, CurrentTask.Scope task, Debug.FaultInject.TaskScope faults) : IDisposable
+    {
+        public void Dispose()
+        {
+            faults.Dispose();
+            task.Dispose();
+            Monitor.Exit(bkl);
+        }
+    }
 
     private static long Enosys => -(long)Uapi.Errno.ENOSYS;
 }

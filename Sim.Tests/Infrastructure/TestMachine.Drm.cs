@@ -8,42 +8,11 @@ using Sim.Core.Kernel;
 using Sim.Drm;
 using Sim.Drm.Uapi;
 
-namespace Sim.Tests.Drm;
+namespace Sim.Tests.Infrastructure;
 
-/// <summary>A machine with DRM devices and one process, with helpers that make the uAPI calls like libdrm does.</summary>
-internal sealed class DrmTestMachine : IDisposable
+/// <summary>The DRM uAPI calls of the test machine, made as libdrm makes them.</summary>
+public sealed partial class TestMachine
 {
-    private readonly ServiceProvider _sp;
-
-    public DrmTestMachine(params string[] drivers)
-        : this(Mutations.None, drivers)
-    {
-    }
-
-    /// <summary>A machine composed with deliberate rule breaks (<see cref="Mutations"/>).</summary>
-    public DrmTestMachine(Mutations mutations, params string[] drivers)
-        : this(new MachineOptions { Mutations = mutations }, drivers)
-    {
-    }
-
-    /// <summary>A machine from <paramref name="o"/> with the DRM devices of <paramref name="drivers"/>.</summary>
-    public DrmTestMachine(MachineOptions o, params string[] drivers)
-    {
-        foreach (var d in drivers)
-        {
-            o.AddDrmDevice(d);
-        }
-        _sp = Sim.Machine.Composition.BuildMachine(o);
-        Core = _sp.GetRequiredService<DrmCore>();
-        P = _sp.GetRequiredService<ProcessTable>().Spawn("igt");
-        Services = _sp;
-        Live = _sp.GetRequiredService<LiveObjects>();
-        Pages = _sp.GetRequiredService<Sim.Core.Mm.Shmem>();
-        Clock = _sp.GetRequiredService<Sim.Core.Time.Ktime>();
-    }
-
-    public Sim.Core.Time.Ktime Clock { get; }
-
     /// <summary>DRM_IOCTL_VGEM_FENCE_ATTACH: (ret, out_fence).</summary>
     public (long Ret, uint Fence) FenceAttach(int fd, uint handle, uint flags, uint pad = 0)
     {
@@ -76,7 +45,7 @@ internal sealed class DrmTestMachine : IDisposable
 
     /// <summary>Maps <paramref name="length"/> bytes of <paramref name="fd"/> MAP_SHARED read/write.</summary>
     public long MapShared(int fd, ulong length, ulong offset = 0) =>
-        P.Mmap(length, Sim.Core.Mm.Mman.PROT_READ | Sim.Core.Mm.Mman.PROT_WRITE, Sim.Core.Mm.Mman.MAP_SHARED, fd, offset);
+        Process.Mmap(length, Sim.Core.Mm.Mman.PROT_READ | Sim.Core.Mm.Mman.PROT_WRITE, Sim.Core.Mm.Mman.MAP_SHARED, fd, offset);
 
     /// <summary>DRM_IOCTL_VGEM_FENCE_SIGNAL.</summary>
     public long FenceSignal(int fd, uint fence, uint flags = 0)
@@ -87,14 +56,9 @@ internal sealed class DrmTestMachine : IDisposable
         return Ioctl(fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
     }
 
-    public DrmCore Core { get; }
-    public Process P { get; }
-    public LiveObjects Live { get; }
-    public Sim.Core.Mm.Shmem Pages { get; }
+    public int Open(string path) => Process.Openat(path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
 
-    public int Open(string path) => P.Openat(path, OpenFlags.O_RDWR | OpenFlags.O_CLOEXEC);
-
-    public long Ioctl(int fd, uint cmd, byte[] buf) => P.Ioctl(fd, cmd, new UserArg(0x1000, buf));
+    public long Ioctl(int fd, uint cmd, byte[] buf) => Process.Ioctl(fd, cmd, new UserArg(0x1000, buf));
 
     public (long Ret, uint Handle, uint Pitch, ulong Size) CreateDumb(int fd, uint width, uint height, uint bpp, uint flags = 0)
     {
@@ -152,23 +116,22 @@ internal sealed class DrmTestMachine : IDisposable
         var name = new byte[nameBuf];
         BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(16), (ulong)nameBuf);
         BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(24), nameBuf == 0 ? 0 : 0x5000UL);
-        long r = P.Ioctl(fd, DrmH.DRM_IOCTL_VERSION(false), new UserArg(0x1000, b) { Pointees = new Dictionary<ulong, byte[]> { [0x5000] = name } });
+        long r = Process.Ioctl(fd, DrmH.DRM_IOCTL_VERSION(false), new UserArg(0x1000, b) { Pointees = new Dictionary<ulong, byte[]> { [0x5000] = name } });
         return (r, Encoding.ASCII.GetString(name).TrimEnd('\0'), BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(16)), BinaryPrimitives.ReadInt32LittleEndian(b));
     }
 
-    /// <summary>The machine's services.</summary>
-    public IServiceProvider Services { get; }
-
-    /// <summary>A new process (<paramref name="euid"/> 0 is root).</summary>
+    /// <summary>A new process of the machine (<paramref name="euid"/> 0 is root).</summary>
     public Process Spawn(string comm, int euid = 0)
     {
-        var p = _sp.GetRequiredService<ProcessTable>().Spawn(comm);
+        var p = Get<ProcessTable>().Spawn(comm);
         p.Euid = euid;
         return p;
     }
 
     /// <summary><c>ioctl(fd, cmd, buf)</c> made by <paramref name="p"/>.</summary>
-    public static long Ioctl(Process p, int fd, uint cmd, byte[] buf) => p.Ioctl(fd, cmd, new UserArg(0x1000, buf));
-
-    public void Dispose() => _sp.Dispose();
+    public static long Ioctl(Process p, int fd, uint cmd, byte[] buf)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return p.Ioctl(fd, cmd, new UserArg(0x1000, buf));
+    }
 }
