@@ -5,6 +5,7 @@ var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM 
 root.Add(ReplayCommand.Create());
 root.Add(DiffKernelsCommand.Create());
 root.Add(KvmfrTestCommand.Create());
+root.Add(RunCommand.Create());
 root.Add(ImporterTestCommand.Create());
 root.Add(TourCommand.Create());
 root.Add(ShowCommand.Create());

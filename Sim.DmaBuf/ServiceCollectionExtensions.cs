@@ -31,6 +31,12 @@ public static class ServiceCollectionExtensions
         // /dev/udmabuf (machine option udmabuf): resolving Udmabuf registers the misc device.
         services.AddSingleton<Udmabuf>();
 
+        // DMA-BUF heaps (machine options dma_heap, kernel=6.12): the framework (dma_heap_init) and its two heaps,
+        // registered at boot (Composition.Boot resolves them).
+        services.AddSingleton<DmaHeapCore>();
+        services.AddSingleton<Heaps.SystemHeap>();
+        services.AddSingleton<Heaps.CmaHeap>();
+
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();
         services.AddSingleton<Sim.Core.Kernel.IModuleImage>(sp => sp.GetRequiredService<Kvmfr.KvmfrModuleImage>());

@@ -18,13 +18,20 @@ public static class Composition
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> s_validated = new(StringComparer.Ordinal);
 
     /// <summary>Builds a machine's container (not yet booted: see <see cref="Boot"/>).</summary>
-    public static ServiceProvider BuildMachine(MachineOptions options)
+    public static ServiceProvider BuildMachine(MachineOptions options) => BuildMachine(options, null);
+
+    /// <summary>
+    /// Builds a machine's container with <paramref name="configure"/> applied last (a host that replaces a seam,
+    /// e.g. <c>dmabufsim run</c>'s physical memory shared with a real program).
+    /// </summary>
+    public static ServiceProvider BuildMachine(MachineOptions options, Action<IServiceCollection>? configure)
     {
         var services = new ServiceCollection();
         services.AddSimCore(options)
             .AddDmaBuf()
             .AddDrm()
             .AddRdmaUmem();
+        configure?.Invoke(services);
         var key = new System.Text.StringBuilder();
         foreach (var d in services)
         {
@@ -38,11 +45,16 @@ public static class Composition
     /// The machine's boot: the initcalls that register devices, run once, explicitly, before the first user
     /// process touches the machine. Today that is the DRM core's <c>drm_dev_register</c> of every configured
     /// DRM device (it creates <c>/dev/dri/card*</c> and <c>renderD*</c>); a machine that is never booted has
-    /// the memory, the VFS and the dma-buf core but no DRM node. Returns <paramref name="machine"/>.
+    /// the memory, the VFS and the dma-buf core but no DRM node. The DMA-BUF heaps (<c>/dev/dma_heap/*</c>) come
+    /// first, as their subsys_initcall and module_inits run before the DRM drivers'. Returns <paramref name="machine"/>.
     /// </summary>
     public static ServiceProvider Boot(ServiceProvider machine)
     {
         ArgumentNullException.ThrowIfNull(machine);
+        // subsys_initcall dma_heap_init, then the heaps' module_init in link order (system, then CMA).
+        _ = machine.GetRequiredService<DmaHeapCore>();
+        _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.SystemHeap>();
+        _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.CmaHeap>();
         _ = machine.GetRequiredService<DrmCore>();
         return machine;
     }

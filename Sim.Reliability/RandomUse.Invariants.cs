@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
@@ -88,9 +89,21 @@ public sealed partial class RandomUse
                     }
                 }
             }
+            // ... and the CMA heap's live buffers.
+            foreach (var buf in _machine.GetRequiredService<Sim.DmaBuf.DmaBufList>().Buffers)
+            {
+                if (buf.Priv is Sim.DmaBuf.Heaps.CmaHeapBuffer hb && !buf.Released)
+                {
+                    pages += hb.PageCount;
+                    if (!_cma.IsAllocated((hb.CmaPages - _cma.BasePfn) >> _cma.OrderPerBit))
+                    {
+                        Violation($"CMA bitmap: pfn 0x{hb.CmaPages:x} of a live CMA heap buffer is free");
+                    }
+                }
+            }
             if (_cma.UsedPages != _bootCmaUsed + pages)
             {
-                Violation($"CMA used {_cma.UsedPages} pages, boot {_bootCmaUsed} + live DMA buffers {pages}");
+                Violation($"CMA used {_cma.UsedPages} pages, boot {_bootCmaUsed} + live DMA and heap buffers {pages}");
             }
         }
         bool complete = true;

@@ -24,8 +24,11 @@ public sealed partial class RandomUse
             {
                 return;
             }
-            int card = _rng.Next(_cards + 2);
-            string path = card < _cards ? $"/dev/dri/card{card}" : card == _cards && !Arm ? "/dev/kvmfr0" : "/dev/dri/card9";
+            int card = _rng.Next(_cards + 3);
+            string path = card < _cards ? $"/dev/dri/card{card}"
+                : card == _cards && !Arm ? "/dev/kvmfr0"
+                : card == _cards + 1 ? (Arm && _rng.Next(2) == 0 ? "/dev/dma_heap/reserved" : "/dev/dma_heap/system")
+                : "/dev/dri/card9";
             int r = p.Openat(path, OpenFlags.O_RDWR | (_rng.Next(2) == 0 ? OpenFlags.O_CLOEXEC : 0));
             if (path == "/dev/dri/card9" && r != -(int)Errno.ENOENT)
             {
@@ -278,7 +281,29 @@ public sealed partial class RandomUse
             ulong flags = _rng.Next(6) == 0 ? (ulong)_rng.NextInt64() : (ulong)_rng.Next(0, 8);
             var b = new byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(b, flags);
+            bool onHeap = pr.Fds.TryGetValue(fd, out var hf) && hf.PrivateData is Sim.DmaBuf.DmaHeap;
+            int lowest = LowestFreeFd(pr);
+            if (onHeap && pr.Fds.Count >= MaxFds)
+            {
+                return;
+            }
             long r = Ioctl(pr, fd, DmaBufUapi.DMA_BUF_IOCTL_SYNC, b);
+            if (onHeap)
+            {
+                // DMA_BUF_IOCTL_SYNC is _IOW('b', 0, 8 bytes): on a heap, nr 0 is DMA_HEAP_IOCTL_ALLOC. The 8 bytes
+                // are the struct's len (the sync flags), the rest zero; with no IOC_OUT the new fd is installed at
+                // the lowest free number but not copied back. A non-zero len allocates (0 is -EINVAL).
+                long want = flags == 0 || flags > ulong.MaxValue - 4095 ? -(long)Errno.EINVAL : 0;
+                if (r != want && !(want == 0 && r == -(long)Errno.ENOMEM))
+                {
+                    Violation($"DMA_BUF_IOCTL_SYNC(0x{flags:x}) on a heap returned {r}, expected {want}");
+                }
+                if (r == 0)
+                {
+                    NewFd(pr, lowest, "DMA_BUF_IOCTL_SYNC on a heap (DMA_HEAP_IOCTL_ALLOC)");
+                }
+                return;
+            }
             bool isDmaBuf = pr.Fds.TryGetValue(fd, out var f) && Sim.DmaBuf.DmaBuf.IsDmaBufFile(f);
             if (isDmaBuf)
             {
@@ -319,7 +344,63 @@ public sealed partial class RandomUse
                 _ = Ioctl(pr, fd, VgemDrmH.DRM_IOCTL_VGEM_FENCE_SIGNAL, b);
             }
         }
-        else if (op < 96 && !Arm)
+        else if (op < 95)
+        {
+            _op = "DMA_HEAP_IOCTL_ALLOC";
+            if (pr.Fds.Count >= MaxFds)
+            {
+                return;
+            }
+            int fd = RandomFdOf(pr, drm: false);
+            bool isHeap = pr.Fds.TryGetValue(fd, out var hf) && hf.PrivateData is Sim.DmaBuf.DmaHeap;
+            bool valid = _rng.Next(6) != 0;
+            ulong len = _rng.Next(4) switch
+            {
+                0 => (ulong)_rng.Next(1, 1 << 21),
+                1 => (ulong)_rng.Next(1, 300) * 4096,
+                _ => (ulong)_rng.Next(1, 17) * 4096,
+            };
+            uint fdFlags = OpenFlags.O_RDWR | (_rng.Next(2) == 0 ? OpenFlags.O_CLOEXEC : 0);
+            ulong heapFlags = 0;
+            uint inFd = 0;
+            if (!valid)
+            {
+                switch (_rng.Next(4))
+                {
+                    case 0:
+                        len = 0;
+                        break;
+                    case 1:
+                        fdFlags |= 1u << _rng.Next(2, 31);
+                        if ((fdFlags & ~DmaHeapUapi.DMA_HEAP_VALID_FD_FLAGS) == 0)
+                        {
+                            fdFlags |= 0x800;
+                        }
+                        break;
+                    case 2:
+                        heapFlags = 1UL << _rng.Next(64);
+                        break;
+                    default:
+                        inFd = (uint)_rng.Next(1, 100);
+                        break;
+                }
+            }
+            var b = DmaHeapUapi.Alloc(len, fdFlags, heapFlags, inFd);
+            long r = Ioctl(pr, fd, DmaHeapUapi.DMA_HEAP_IOCTL_ALLOC, b);
+            if (isHeap && !valid && r != -(long)Errno.EINVAL)
+            {
+                Violation($"DMA_HEAP_IOCTL_ALLOC(len {len}, fd_flags 0x{fdFlags:x}, heap_flags 0x{heapFlags:x}, fd {inFd}) returned {r}, expected -EINVAL");
+            }
+            if (isHeap && valid && r != 0 && r != -(long)Errno.ENOMEM)
+            {
+                Violation($"DMA_HEAP_IOCTL_ALLOC(len {len}) on {hf!.Name} returned {r}");
+            }
+            if (isHeap && r == 0)
+            {
+                NewFd(pr, BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8)), "DMA_HEAP_IOCTL_ALLOC");
+            }
+        }
+        else if (op < 97 && !Arm)
         {
             _op = "KVMFR_DMABUF_CREATE/GETSIZE";
             int fd = RandomFdOf(pr, drm: false);
@@ -362,6 +443,10 @@ public sealed partial class RandomUse
             _op = "random ioctl";
             int fd = RandomFd(pr);
             uint cmd = RandomCmd();
+            if ((cmd & 0xff) == 0 && pr.Fds.TryGetValue(fd, out var rf) && rf.PrivateData is Sim.DmaBuf.DmaHeap)
+            {
+                cmd |= 1; // every nr-0 ioctl on a heap is DMA_HEAP_IOCTL_ALLOC, which makes a descriptor
+            }
             var b = new byte[Math.Max(8, (int)Sim.Drm.Uapi.Ioctl._IOC_SIZE(cmd))];
             _rng.NextBytes(b);
             int before = pr.P.Files.OpenFds().Count();

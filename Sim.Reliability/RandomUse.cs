@@ -21,7 +21,8 @@ namespace Sim.Reliability;
 /// the ARM vexpress board with its PL111 (GEM DMA helpers over CMA), a vgem device and the page-array exporter.
 /// Calls: open/close/dup of device nodes, MODE_CREATE_DUMB with random sizes, MAP_DUMB + mmap, DESTROY_DUMB,
 /// GEM_CLOSE, GEM_FLINK, GEM_OPEN, PRIME_HANDLE_TO_FD/FD_TO_HANDLE, dma-buf SYNC/lseek/fstat/mmap, vgem
-/// FENCE_ATTACH/SIGNAL, kvmfr GETSIZE/CREATE, random ioctl numbers with random bytes, munmap, process exit. After
+/// FENCE_ATTACH/SIGNAL, kvmfr GETSIZE/CREATE, DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/system (and the CMA heap on the
+/// board), random ioctl numbers with random bytes, munmap, process exit. After
 /// every step: no exception, no WARN, descriptors and GEM handles are the lowest free numbers (checked against a
 /// model of what is open), every GEM object's handle count equals the handles that name it and its refcount covers
 /// them, every file's count covers its descriptors, the CMA bitmap holds exactly the live DMA buffers' pages. At
@@ -89,6 +90,9 @@ public sealed partial class RandomUse : IDisposable
             o.AddDrmDevice("virtio_gpu");
             o.AddDrmDevice(Sim.Drm.Drivers.Amdgpu.AmdgpuDmaBuf.DRIVER_NAME);
         }
+        // The DMA-BUF heaps: the system heap on both, the CMA heap ("reserved") on the board with its CMA area.
+        o.DmaHeapSystem = true;
+        o.DmaHeapCma = Arm;
         _cards = o.DrmDevices.Count;
         _machine = Composition.BuildMachine(o);
         _current = _machine.GetRequiredService<CurrentTask>();

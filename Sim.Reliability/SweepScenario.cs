@@ -34,7 +34,7 @@ public abstract class SweepScenario
         var list = new List<SweepScenario>
         {
             new ImporterTestScenario("cma"), new ImporterTestScenario("pages"), new ImporterScenario(), new KvmfrTestScenario(),
-            new TourScenario(), new ManyFdsScenario(), new DmaAllocWcScenario(), new SyncFileScenario(), new UdmabufScenario(),
+            new TourScenario(), new ManyFdsScenario(), new DmaAllocWcScenario(), new SyncFileScenario(), new UdmabufScenario(), new DmaHeapScenario(),
         };
         if (dataRoot is not null && Directory.Exists(Path.Combine(dataRoot, "traces")))
         {

@@ -14,6 +14,7 @@ public sealed class Devtmpfs(Vfs vfs)
 {
     private readonly Dictionary<string, List<(string Name, uint Major, uint Minor)>> _classes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Inode> _made = new(StringComparer.Ordinal);
+    private readonly Dictionary<(uint, uint), string> _devnodes = [];
 
     /// <summary><c>class_create(owner, name)</c>: 0, or <c>-EEXIST</c>.</summary>
     [Kernel("class_create", "drivers/base/class.c")]
@@ -36,7 +37,13 @@ public sealed class Devtmpfs(Vfs vfs)
     /// <c>/dev/name</c> (crw-------; an existing node of that name is left alone). Returns 0 or a negative errno.
     /// </summary>
     [Kernel("device_create", "drivers/base/core.c")]
-    public int DeviceCreate(string className, string name, uint major, uint minor)
+    public int DeviceCreate(string className, string name, uint major, uint minor) => DeviceCreate(className, name, major, minor, name);
+
+    /// <summary>
+    /// <c>device_create</c> for a class with a <c>devnode</c> callback: the node is <c>/dev/</c><paramref name="devnode"/>
+    /// (<c>dma_heap/system</c> for the dma_heap class).
+    /// </summary>
+    public int DeviceCreate(string className, string name, uint major, uint minor, string devnode)
     {
         if (!_classes.TryGetValue(className, out var list))
         {
@@ -47,7 +54,8 @@ public sealed class Devtmpfs(Vfs vfs)
             return -(int)Uapi.Errno.EEXIST;
         }
         list.Add((name, major, minor));
-        string path = "/dev/" + name;
+        _devnodes[(major, minor)] = devnode;
+        string path = "/dev/" + devnode;
         if (vfs.Mknod(path, 0x180, major, minor) == 0)
         {
             _made[path] = vfs.Lookup(path)!;
@@ -68,7 +76,7 @@ public sealed class Devtmpfs(Vfs vfs)
         {
             return;
         }
-        string path = "/dev/" + list[k].Name;
+        string path = "/dev/" + (_devnodes.Remove((major, minor), out var node) ? node : list[k].Name);
         list.RemoveAt(k);
         if (_made.Remove(path, out var inode) && ReferenceEquals(vfs.Lookup(path), inode))
         {

@@ -123,6 +123,28 @@ public sealed class MachineOptions
     /// </summary>
     public bool SwSync { get; set; }
 
+    /// <summary>
+    /// CONFIG_DMABUF_HEAPS_SYSTEM: <c>/dev/dma_heap/system</c>. On by default for <c>kernel=6.12</c> (Debian's
+    /// 6.12.118 amd64 config has DMABUF_HEAPS=y and DMABUF_HEAPS_SYSTEM=y); off for 6.1 (Debian's 6.1 has no
+    /// DMABUF_HEAPS), where option <c>dma_heap</c> models the upstream 6.1 code.
+    /// </summary>
+    public bool DmaHeapSystem
+    {
+        get => _dmaHeapSystem ?? Kernel >= KernelVersion.V6_12;
+        set => _dmaHeapSystem = value;
+    }
+
+    private bool? _dmaHeapSystem;
+
+    /// <summary>
+    /// CONFIG_DMABUF_HEAPS_CMA: the CMA heap on the default CMA area (named after it: <c>/dev/dma_heap/reserved</c>
+    /// for an area from <c>cma=</c>). Debian builds it on neither kernel: option only (<c>dma_heap</c>, <c>dma_heap=cma</c>).
+    /// </summary>
+    public bool DmaHeapCma { get; set; }
+
+    /// <summary>CONFIG_DMABUF_HEAPS: the dma_heap char device class (any heap configured).</summary>
+    public bool DmaHeapEnabled => DmaHeapSystem || DmaHeapCma;
+
     /// <summary><c>udmabuf</c>: CONFIG_UDMABUF, <c>/dev/udmabuf</c>. Off by default.</summary>
     public bool Udmabuf { get; set; }
 
@@ -315,6 +337,28 @@ public sealed class MachineOptions
                 KvmfrLoaded = true;
                 KvmfrStaticSizeMb = v;
                 return true;
+            case "dma_heap" when v is not null:
+                bool sys = false, cmaHeap = false;
+                foreach (var w in v.Split(','))
+                {
+                    switch (w)
+                    {
+                        case "system":
+                            sys = true;
+                            break;
+                        case "cma":
+                            cmaHeap = true;
+                            break;
+                        case "off" when v == "off":
+                            break;
+                        default:
+                            error = $"dma_heap={v}: expected system, cma, system,cma or off";
+                            return false;
+                    }
+                }
+                DmaHeapSystem = sys;
+                DmaHeapCma = cmaHeap;
+                return true;
             case "sw_sync" or "dma_heap" or "udmabuf" or "sync_set_deadline":
                 if (v is not null)
                 {
@@ -327,10 +371,10 @@ public sealed class MachineOptions
                         SwSync = true;
                         break;
                     case "dma_heap":
-                        // Refused until drivers/dma-buf/dma-heap.c is modelled: an accepted option that makes no
-                        // /dev/dma_heap would look like Linux without the heaps.
-                        error = "dma_heap: the DMA-BUF heaps are not modelled yet";
-                        return false;
+                        // Both upstream heaps: the system heap, and the CMA heap when the machine has a CMA area.
+                        DmaHeapSystem = true;
+                        DmaHeapCma = true;
+                        break;
                     case "udmabuf":
                         Udmabuf = true;
                         break;
@@ -369,7 +413,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress or pc";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress|pc vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress|pc vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap[=system,cma|off] udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
                 return false;
         }
     }

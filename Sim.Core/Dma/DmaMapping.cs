@@ -214,6 +214,43 @@ public sealed class DmaMapping(MachineOptions options, DmaDirect direct, Swiotlb
         UnmapSgAttrs(dev, sgt, sgt.Sgl, sgt.OrigNents, dir, attrs);
 
     /// <summary>
+    /// <c>dma_sync_sgtable_for_cpu(dev, sgt, dir)</c>: the mapped (<c>nents</c>) entries; on dma-direct an entry
+    /// bounced through swiotlb is copied back (<c>swiotlb_sync_single_for_cpu</c>); coherent x86 needs nothing else.
+    /// </summary>
+    [Kernel("dma_sync_sgtable_for_cpu", "include/linux/dma-mapping.h")]
+    public static void SyncSgtableForCpu(Device dev, SgTable sgt, DmaDataDirection dir) => SyncSgtable(dev, sgt, dir, forCpu: true);
+
+    /// <summary><c>dma_sync_sgtable_for_device(dev, sgt, dir)</c>: bounced entries copied out to the swiotlb slots.</summary>
+    [Kernel("dma_sync_sgtable_for_device", "include/linux/dma-mapping.h")]
+    public static void SyncSgtableForDevice(Device dev, SgTable sgt, DmaDataDirection dir) => SyncSgtable(dev, sgt, dir, forCpu: false);
+
+    private static void SyncSgtable(Device dev, SgTable sgt, DmaDataDirection dir, bool forCpu)
+    {
+        ArgumentNullException.ThrowIfNull(dev);
+        ArgumentNullException.ThrowIfNull(sgt);
+        var mem = dev.DmaIoTlbMem;
+        if (dev.Ops == DmaOps.Iommu || mem is null)
+        {
+            return;
+        }
+        foreach (var c in sgt.DmaSgs())
+        {
+            ref var sg = ref sgt.At(c);
+            if (mem.IsSwiotlbBuffer(sg.DmaAddress))
+            {
+                if (forCpu)
+                {
+                    mem.SyncSingleForCpu(sg.DmaAddress, sg.Length, dir);
+                }
+                else
+                {
+                    mem.SyncSingleForDevice(sg.DmaAddress, sg.Length, dir);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// <c>dma_alloc_coherent</c> on x86: dma-direct pages below the coherent mask, or under iommu-dma pages
     /// anywhere mapped at a fresh IOVA below the coherent mask. Returns 0 or <c>-ENOMEM</c>; <paramref name="pfn"/>
     /// is the first frame (the CPU address), <paramref name="dmaHandle"/> the device address.

@@ -189,6 +189,18 @@ public sealed class Swiotlb
         }
     }
 
+    /// <summary><c>swiotlb_sync_single_for_device</c>: copies the original into the bounce buffer for TO_DEVICE/BIDIRECTIONAL.</summary>
+    [Kernel("swiotlb_sync_single_for_device", "kernel/dma/swiotlb.c")]
+    public void SyncSingleForDevice(ulong tlbAddr, ulong size, DmaDataDirection dir)
+    {
+        int index = (int)((tlbAddr - Start) >> IO_TLB_SHIFT);
+        ulong orig = _origAddr[index];
+        if (orig != INVALID_PHYS_ADDR && dir is DmaDataDirection.DMA_TO_DEVICE or DmaDataDirection.DMA_BIDIRECTIONAL)
+        {
+            _memory?.Copy(tlbAddr, orig + ((tlbAddr - Start) & (IO_TLB_SIZE - 1)), size);
+        }
+    }
+
     private static uint AlignOffset(Device dev, ulong addr) =>
         (uint)(addr & (dev.DmaParms?.MinAlignMask ?? 0) & (IO_TLB_SIZE - 1));
 

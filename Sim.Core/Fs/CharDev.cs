@@ -27,11 +27,59 @@ public sealed class CharDevices
     /// </summary>
     public CharDevices(Boot.MachineOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        // dma_heap_init (subsys_initcall) takes the fourth dynamic major of the boot: /proc/devices of Debian's
+        // 6.12.118 under QEMU pc lists 254 gpiochip, 253 tpm, 252 dax, 251 dma_heap, 250 cxl .. 246 bsg. Its
+        // slot stays free here for DmaHeap's alloc_chrdev_region at boot; the other built-ins move down past it.
+        int gap = options.DmaHeapEnabled ? Math.Min(DmaHeapBootSlot, options.BootDynamicMajors) : -1;
+        int major = 254;
         for (int k = 0; k < options.BootDynamicMajors; k++)
         {
-            _regions.Add(new Region(254 - k, 0, 256, "(built-in)", null));
+            if (k == gap)
+            {
+                major--;
+            }
+            _regions.Add(new Region(major--, 0, 256, "(built-in)", null));
         }
     }
+
+    /// <summary>How many built-in dynamic majors are handed out before <c>dma_heap_init</c> runs (3: 251 on x86_64).</summary>
+    public const int DmaHeapBootSlot = 3;
+
+    private readonly List<(int Major, int Minor, int Count, IFileOperations Fops)> _cdevs = [];
+
+    /// <summary>
+    /// <c>alloc_chrdev_region(&amp;dev, baseminor, count, name)</c>: a dynamic major with a minor range and no cdev
+    /// (<c>cdev_add</c> adds them). Returns the major or a negative errno (<c>-EBUSY</c> with no free major).
+    /// </summary>
+    [Kernel("alloc_chrdev_region", "fs/char_dev.c")]
+    public int AllocChrdevRegion(int baseMinor, int count, string name)
+    {
+        int major = FindDynamicMajor();
+        if (major < 0)
+        {
+            return major;
+        }
+        _regions.Add(new Region(major, baseMinor, count, name, null));
+        return major;
+    }
+
+    /// <summary><c>unregister_chrdev_region(MKDEV(major, baseminor), count)</c>.</summary>
+    [Kernel("unregister_chrdev_region", "fs/char_dev.c")]
+    public void UnregisterChrdevRegion(int major, int baseMinor, int count) =>
+        _regions.RemoveAll(r => r.Major == major && r.BaseMinor == baseMinor && r.MinorCount == count);
+
+    /// <summary><c>cdev_add(cdev, MKDEV(major, minor), count)</c>: the fops opened for those numbers; 0.</summary>
+    [Kernel("cdev_add", "fs/char_dev.c")]
+    public int CdevAdd(int major, int minor, int count, IFileOperations fops)
+    {
+        _cdevs.Add((major, minor, count, fops));
+        return 0;
+    }
+
+    /// <summary><c>cdev_del</c>.</summary>
+    [Kernel("cdev_del", "fs/char_dev.c")]
+    public void CdevDel(int major, int minor) => _cdevs.RemoveAll(c => c.Major == major && c.Minor == minor);
 
     /// <summary>One registered region: major, minor range, name and the fops of its cdev (null = region only).</summary>
     public sealed record Region(int Major, int BaseMinor, int MinorCount, string Name, IFileOperations? Fops);
@@ -95,6 +143,13 @@ public sealed class CharDevices
     /// <summary>The cdev's fops for (major, minor), or null (<c>chrdev_open</c> then fails with <c>-ENXIO</c>).</summary>
     public IFileOperations? Lookup(uint major, uint minor)
     {
+        foreach (var c in _cdevs)
+        {
+            if (c.Major == major && minor >= c.Minor && minor < c.Minor + c.Count)
+            {
+                return c.Fops;
+            }
+        }
         foreach (var r in _regions)
         {
             if (r.Major == major && minor >= r.BaseMinor && minor < r.BaseMinor + r.MinorCount)

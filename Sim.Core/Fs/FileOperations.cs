@@ -128,9 +128,34 @@ public sealed class UserArg
     /// </summary>
     public IReadOnlyDictionary<ulong, byte[]>? Pointees { get; init; }
 
+    /// <summary>
+    /// The whole user address space of the calling program when it is a real process (<c>dmabufsim run</c>): pointers
+    /// inside the struct are read and written there (null: only <see cref="Pointees"/>).
+    /// </summary>
+    public IUserMemory? Memory { get; init; }
+
+    /// <summary><c>copy_from_user(dst, addr, n)</c> for a pointer found inside the struct: 0 or <c>-EFAULT</c>.</summary>
+    public int CopyFromUserAt(ulong address, Span<byte> destination)
+    {
+        if (Pointees is null && Memory is { } mem)
+        {
+            return mem.Read(address, destination);
+        }
+        if (Pointees is null || !Pointees.TryGetValue(address, out var buf) || buf.Length < destination.Length)
+        {
+            return -(int)Errno.EFAULT;
+        }
+        buf.AsSpan(0, destination.Length).CopyTo(destination);
+        return 0;
+    }
+
     /// <summary><c>copy_to_user(addr, src, n)</c> for a pointer found inside the struct: 0 or <c>-EFAULT</c>.</summary>
     public int CopyToUserAt(ulong address, ReadOnlySpan<byte> source)
     {
+        if (Pointees is null && Memory is { } mem)
+        {
+            return mem.Write(address, source);
+        }
         if (Pointees is null || !Pointees.TryGetValue(address, out var buf) || buf.Length < source.Length)
         {
             return -(int)Errno.EFAULT;
@@ -150,4 +175,14 @@ public sealed class UserArg
         source.CopyTo(Buffer);
         return 0;
     }
+}
+
+/// <summary>A real program's memory, as <c>copy_from_user</c>/<c>copy_to_user</c> reach it: 0 or <c>-EFAULT</c>.</summary>
+public interface IUserMemory
+{
+    /// <summary>Reads <paramref name="destination"/>.Length bytes at <paramref name="address"/>.</summary>
+    int Read(ulong address, Span<byte> destination);
+
+    /// <summary>Writes <paramref name="source"/> at <paramref name="address"/>.</summary>
+    int Write(ulong address, ReadOnlySpan<byte> source);
 }

@@ -52,6 +52,13 @@ public sealed class Process
     /// <summary><c>comm</c>.</summary>
     public string Comm { get; }
 
+    /// <summary>
+    /// <c>fatal_signal_pending(current)</c>: a SIGKILL is queued (set by a test or a simulated <c>kill -9</c>);
+    /// long kernel loops such as the DMA-BUF heaps' page allocation check it and give up with <c>-EINTR</c>.
+    /// </summary>
+    [Kernel("fatal_signal_pending", "include/linux/sched/signal.h")]
+    public bool FatalSignalPending { get; set; }
+
     /// <summary>The descriptor table.</summary>
     public FdTable Files { get; }
 
@@ -141,6 +148,9 @@ public sealed class ProcessTable(Syscalls syscalls, IPageDataAccess pages, Boot.
 
     /// <summary>Processes spawned so far.</summary>
     public IReadOnlyList<Process> Processes => _processes;
+
+    /// <summary>The process with pid <paramref name="pid"/>, or null.</summary>
+    public Process? Find(int pid) => _processes.Find(p => p.Pid == pid);
 
     /// <summary>Creates a process with an empty fd table and address space.</summary>
     public Process Spawn(string comm)

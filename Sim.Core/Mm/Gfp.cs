@@ -35,12 +35,20 @@ public enum Gfp : uint
     __GFP_NOWARN = 0x2000,
     /// <summary><c>__GFP_NOFAIL</c>.</summary>
     __GFP_NOFAIL = 0x8000,
+    /// <summary><c>__GFP_NORETRY</c>: fail rather than retry hard (no OOM killer).</summary>
+    __GFP_NORETRY = 0x10000,
     /// <summary><c>__GFP_COMP</c>: compound page.</summary>
     __GFP_COMP = 0x40000,
+    /// <summary><c>__GFP_HARDWALL</c>: enforce the cpuset memory allocation policy.</summary>
+    __GFP_HARDWALL = 0x100000,
     /// <summary><c>__GFP_RECLAIM</c>.</summary>
     __GFP_RECLAIM = __GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM,
     /// <summary><c>GFP_KERNEL</c> (0xcc0; the simulator has no reclaim, the bits matter for blocking and names).</summary>
     GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS,
+    /// <summary><c>GFP_USER</c>.</summary>
+    GFP_USER = __GFP_RECLAIM | __GFP_IO | __GFP_FS | __GFP_HARDWALL,
+    /// <summary><c>GFP_HIGHUSER</c>.</summary>
+    GFP_HIGHUSER = GFP_USER | __GFP_HIGHMEM,
     /// <summary><c>GFP_NOFS</c>.</summary>
     GFP_NOFS = __GFP_RECLAIM | __GFP_IO,
     /// <summary><c>GFP_NOIO</c>.</summary>
@@ -59,11 +67,12 @@ public static class GfpNames
     // __def_gfpflag_names, in its order (composite masks first), restricted to the modelled bits.
     private static readonly (Gfp Mask, string Name)[] s_names =
     [
-        (Gfp.GFP_KERNEL, "GFP_KERNEL"), (Gfp.GFP_NOFS, "GFP_NOFS"), (Gfp.GFP_NOIO, "GFP_NOIO"),
+        (Gfp.GFP_HIGHUSER, "GFP_HIGHUSER"), (Gfp.GFP_USER, "GFP_USER"), (Gfp.GFP_KERNEL, "GFP_KERNEL"), (Gfp.GFP_NOFS, "GFP_NOFS"), (Gfp.GFP_NOIO, "GFP_NOIO"),
         (Gfp.GFP_NOWAIT, "GFP_NOWAIT"), (Gfp.GFP_DMA, "GFP_DMA"),
         (Gfp.__GFP_HIGHMEM, "__GFP_HIGHMEM"), (Gfp.GFP_DMA32, "GFP_DMA32"), (Gfp.__GFP_IO, "__GFP_IO"),
         (Gfp.__GFP_FS, "__GFP_FS"), (Gfp.__GFP_NOWARN, "__GFP_NOWARN"), (Gfp.__GFP_NOFAIL, "__GFP_NOFAIL"),
-        (Gfp.__GFP_COMP, "__GFP_COMP"), (Gfp.__GFP_ZERO, "__GFP_ZERO"), (Gfp.__GFP_RECLAIM, "__GFP_RECLAIM"),
+        (Gfp.__GFP_NORETRY, "__GFP_NORETRY"), (Gfp.__GFP_COMP, "__GFP_COMP"), (Gfp.__GFP_ZERO, "__GFP_ZERO"),
+        (Gfp.__GFP_HARDWALL, "__GFP_HARDWALL"), (Gfp.__GFP_RECLAIM, "__GFP_RECLAIM"),
         (Gfp.__GFP_DIRECT_RECLAIM, "__GFP_DIRECT_RECLAIM"), (Gfp.__GFP_KSWAPD_RECLAIM, "__GFP_KSWAPD_RECLAIM"),
     ];
 

@@ -123,7 +123,15 @@ public sealed class MmStruct
     /// </list>
     /// </summary>
     [Kernel("do_mmap", "mm/mmap.c")]
-    public long DoMmap(KernelFile? file, ulong length, uint prot, uint flags, ulong pgoff)
+    public long DoMmap(KernelFile? file, ulong length, uint prot, uint flags, ulong pgoff) => DoMmap(file, 0, length, prot, flags, pgoff);
+
+    /// <summary>
+    /// <c>do_mmap</c> with the caller's <paramref name="addr"/>: with MAP_FIXED the mapping goes exactly there
+    /// (<c>get_unmapped_area</c>: an unaligned address is <c>-EINVAL</c>, a range past TASK_SIZE <c>-ENOMEM</c>;
+    /// <c>mmap_region</c> unmaps whatever was mapped there first); without it the hint is ignored, as the top-down
+    /// search here does not try hints.
+    /// </summary>
+    public long DoMmap(KernelFile? file, ulong addr, ulong length, uint prot, uint flags, ulong pgoff)
     {
         ulong ulongMax = _is32 ? uint.MaxValue : ulong.MaxValue;
         // size_t len and unsigned long pgoff arrive in registers of the machine's width.
@@ -151,7 +159,22 @@ public sealed class MmStruct
         {
             return -(long)Errno.ENOMEM;
         }
-        ulong addr = GetUnmappedArea(len);
+        bool fixedAddr = (flags & Mman.MAP_FIXED) != 0;
+        if (fixedAddr)
+        {
+            if ((addr & (Align.PAGE_SIZE - 1)) != 0)
+            {
+                return -(long)Errno.EINVAL;
+            }
+            if (len > _taskSize - addr)
+            {
+                return -(long)Errno.ENOMEM;
+            }
+        }
+        else
+        {
+            addr = GetUnmappedArea(len);
+        }
         if (addr == 0)
         {
             return -(long)Errno.ENOMEM;
@@ -212,6 +235,11 @@ public sealed class MmStruct
                 default:
                     return -(long)Errno.EINVAL;
             }
+        }
+        if (fixedAddr)
+        {
+            // mmap_region: "Clear old maps, set up prev and uf" (do_vmi_munmap of the range).
+            Munmap(addr, len);
         }
         return MmapRegion(file, addr, len, vmFlags, pgoff);
     }
@@ -420,6 +448,36 @@ public sealed class MmStruct
         var f = v.File;
         v.File = null;
         f?.Put();
+    }
+
+    /// <summary>
+    /// <c>dup_mmap</c> (kernel/fork.c): the child's address space gets a copy of every mapping except VM_DONTCOPY
+    /// ones, each with a file reference and <c>vm_ops-&gt;open</c>; private pages already copied on write are
+    /// copied again (the child sees what the parent saw at fork).
+    /// </summary>
+    [Kernel("dup_mmap", "kernel/fork.c")]
+    public void DupMmap(MmStruct child)
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        foreach (var v in _vmas)
+        {
+            if ((v.Flags & Vma.VM_DONTCOPY) != 0)
+            {
+                continue;
+            }
+            var n = new Vma(v.Start, v.End, v.PgOff, v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData };
+            if (v.CowPages is not null)
+            {
+                n.CowPages = [];
+                foreach (var (pg, data) in v.CowPages)
+                {
+                    n.CowPages[pg] = (byte[])data.Clone();
+                }
+            }
+            n.File?.Get();
+            n.Ops?.Open(n);
+            child.Insert(n);
+        }
     }
 
     /// <summary><c>exit_mmap</c>: every mapping goes (close, then the file reference), lowest address first.</summary>

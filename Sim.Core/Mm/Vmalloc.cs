@@ -60,6 +60,8 @@ public sealed class Vmalloc
 {
     /// <summary><c>VM_ALLOC</c>.</summary>
     public const ulong VM_ALLOC = 0x2;
+    /// <summary><c>VM_MAP</c>: an area made by <c>vmap</c> (the pages belong to the caller).</summary>
+    public const ulong VM_MAP = 0x4;
     /// <summary><c>VM_USERMAP</c>: suitable for <c>remap_vmalloc_range</c>.</summary>
     public const ulong VM_USERMAP = 0x8;
     /// <summary><c>VM_DMA_COHERENT</c>.</summary>
@@ -145,7 +147,10 @@ public sealed class Vmalloc
             ulong n = 0;
             foreach (var a in _areas.Values)
             {
-                n += (ulong)a.NrPages;
+                if ((a.Flags & VM_MAP) == 0)
+                {
+                    n += (ulong)a.NrPages; // nr_vmalloc_pages counts vmalloc's own pages, not vmap's
+                }
             }
             return n;
         }
@@ -309,6 +314,49 @@ public sealed class Vmalloc
         {
             _frames.FreePage(pfn);
         }
+        _live.Unregister(area.LiveId);
+    }
+
+    /// <summary>
+    /// <c>vmap(pages, count, VM_MAP, PAGE_KERNEL)</c>: a virtually contiguous kernel mapping of the caller's frames
+    /// (an area with a guard page; no frame is allocated). More pages than <c>totalram_pages()</c> or no area
+    /// (<c>get_vm_area_caller</c> failing) is NULL (0).
+    /// </summary>
+    [Kernel("vmap", "mm/vmalloc.c")]
+    public ulong Vmap(ReadOnlySpan<ulong> pages, string? callerModule = null)
+    {
+        if ((ulong)pages.Length > _frames.TotalRamPages)
+        {
+            return 0;
+        }
+        ulong size = (ulong)pages.Length << Align.PAGE_SHIFT;
+        ulong addr = s_vmStruct.ShouldFail() ? 0 : FindFreeRange(size + Align.PAGE_SIZE, Align.PAGE_SIZE);
+        if (addr == 0)
+        {
+            return 0;
+        }
+        long id = _live.Register("vm_struct", $"vmap 0x{addr:x} {pages.Length} pages", null, callerModule);
+        _areas.Add(addr, new VmStruct(addr, size + Align.PAGE_SIZE, VM_MAP, pages.ToArray(), id));
+        return addr;
+    }
+
+    /// <summary>
+    /// <c>vunmap(addr)</c>: NULL does nothing; the area goes (its frames stay with their owner). An address that
+    /// is no vmap area WARNs as <c>vfree</c> does ("Trying to vfree() nonexistent vm area").
+    /// </summary>
+    [Kernel("vunmap", "mm/vmalloc.c")]
+    public void Vunmap(ulong addr)
+    {
+        if (addr == 0)
+        {
+            return;
+        }
+        var area = FindVmArea(addr);
+        if (_warnings.On(area is null || area.Addr != addr, $"Trying to vfree() nonexistent vm area (0x{addr:x})"))
+        {
+            return;
+        }
+        _areas.Remove(area!.Addr);
         _live.Unregister(area.LiveId);
     }
 

@@ -24,7 +24,11 @@ public class GfpTests
     [InlineData(0xc40u, "GFP_NOFS")]
     [InlineData(0xc00u, "GFP_NOIO")]
     [InlineData(0x800u, "GFP_NOWAIT")]
-    [InlineData(0x10000u, "0x10000")]
+    [InlineData(0x10000u, "__GFP_NORETRY")]
+    // The system heap's HIGH_ORDER_GFP: without __GFP_RECLAIM no composite (GFP_HIGHUSER, GFP_USER, ...) matches.
+    [InlineData(0x1521c2u, "__GFP_HIGHMEM|__GFP_IO|__GFP_FS|__GFP_NOWARN|__GFP_NORETRY|__GFP_COMP|__GFP_ZERO|__GFP_HARDWALL")]
+    [InlineData(0x100dc2u, "GFP_HIGHUSER|__GFP_ZERO")] // 6.12's LOW_ORDER_GFP
+    [InlineData(0x10000000u, "0x10000000")] // above __GFP_BITS_SHIFT: no name
     public void FormatFollowsMmflags(uint gfp, string expected) => Assert.Equal(expected, GfpNames.Format((Gfp)gfp));
 
     [Fact]

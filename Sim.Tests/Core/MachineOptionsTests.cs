@@ -39,7 +39,7 @@ public class MachineOptionsTests
     [InlineData("mem=2T", "mem=2T")]
     [InlineData("iommu=maybe", "iommu=maybe")]
     [InlineData("vgem=3", "vgem takes no value")]
-    [InlineData("dma_heap", "dma_heap: the DMA-BUF heaps are not modelled yet")]
+    [InlineData("dma_heap=ion", "dma_heap=ion: expected system, cma, system,cma or off")]
     public void TypedOptionsGetClearErrors(string line, string message)
     {
         var ex = Assert.Throws<MachineOptionException>(() => new MachineOptions().Apply(line, strict: true));

@@ -96,7 +96,7 @@ public class SyscallsTests
     }
 
     [Fact]
-    public void SealsOfAFileThatIsNotAMemfdAreEinvalAndMemfdCreateWithoutAModelIsEnosys()
+    public void SealsOfAFileThatIsNotAMemfdAreEinvalAndMemfdCreateAndForkWithoutAModelAreEnosys()
     {
         var (sys, p, _) = Boot();
         Assert.Equal(0, sys.Openat(p, "/dev/test0", OpenFlags.O_RDWR));

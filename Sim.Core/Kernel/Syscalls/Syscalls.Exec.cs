@@ -19,6 +19,20 @@ public sealed partial class Syscalls
         {
             return -(int)Errno.ENOENT;
         }
+        BeginNewExec(caller);
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>begin_new_exec</c>: the point of no return of an execve that found its program (for a real program run
+    /// on the simulated kernel, the real kernel found it): the old address space goes (<c>exec_mmap</c>), then the
+    /// close-on-exec descriptors are closed (<c>do_close_on_exec</c>).
+    /// </summary>
+    [Kernel("begin_new_exec", "fs/exec.c")]
+    public void BeginNewExec(Process caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        using var syscall = Enter(caller);
         caller.Mm.ExitMmap();
         foreach (int fd in caller.Files.OpenFds().Where(caller.Files.GetCloexec).ToArray())
         {
@@ -27,6 +41,5 @@ public sealed partial class Syscalls
                 FilpClose(f);
             }
         }
-        return 0;
     }
 }

@@ -16,7 +16,11 @@ public sealed partial class Syscalls
 
     /// <summary><c>mmap(NULL, length, prot, flags, fd, offset)</c>: the address, or a negative errno.</summary>
     [Kernel("ksys_mmap_pgoff", "mm/mmap.c")]
-    public long Mmap(Process caller, ulong length, uint prot, uint flags, int fd, ulong offset)
+    public long Mmap(Process caller, ulong length, uint prot, uint flags, int fd, ulong offset) =>
+        MmapAt(caller, 0, length, prot, flags, fd, offset);
+
+    /// <summary><c>mmap(addr, length, prot, flags, fd, offset)</c>: with MAP_FIXED at <paramref name="addr"/>.</summary>
+    public long MmapAt(Process caller, ulong addr, ulong length, uint prot, uint flags, int fd, ulong offset)
     {
         // The syscall entry (x86_64 sys_mmap; glibc's mmap64 -> mmap2 on 32-bit) rejects an offset it cannot
         // pass as a page offset before the fd is looked up.
@@ -40,7 +44,7 @@ public sealed partial class Syscalls
                 return -(long)Errno.EINVAL;
             }
         }
-        return caller.Mm.DoMmap(f, length, prot, flags, pgoff);
+        return caller.Mm.DoMmap(f, addr, length, prot, flags, pgoff);
     }
 
     /// <summary><c>munmap(addr, length)</c>: 0 or <c>-EINVAL</c>.</summary>

@@ -26,6 +26,7 @@ public sealed partial class Syscalls
     private readonly Func<ModuleLoader>? _modules;
     private readonly Func<IMemfd?>? _memfd;
     private IMemfd? _memfdModel;
+    private readonly Func<ProcessTable>? _processes;
     private readonly Dictionary<string, SeqFile> _seqFiles = new(StringComparer.Ordinal);
 
     /// <summary>Creates the syscall layer of one machine.</summary>
@@ -34,8 +35,9 @@ public sealed partial class Syscalls
     /// layer does not build (or boot) the models behind them.
     /// </remarks>
     public Syscalls(Vfs vfs, Ktime clock, MachineOptions options, CurrentTask? current = null, Func<ModuleLoader>? modules = null,
-        IEnumerable<SeqFile>? seqFiles = null, Func<IMemfd?>? memfd = null)
+        IEnumerable<SeqFile>? seqFiles = null, Func<IMemfd?>? memfd = null, Func<ProcessTable>? processes = null)
     {
+        _processes = processes;
         ArgumentNullException.ThrowIfNull(options);
         _memfd = memfd;
         _vfs = vfs;

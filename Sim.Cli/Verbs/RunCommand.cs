@@ -1,0 +1,40 @@
+using System.CommandLine;
+using Sim.Run;
+
+namespace Sim.Cli;
+
+/// <summary>The <c>run</c> verb: its options, then <see cref="RunHost"/>.</summary>
+internal static class RunCommand
+{
+    /// <summary>Builds the verb.</summary>
+    internal static Command Create()
+    {
+        var machine = new Option<string?>("--machine") { Description = "machine options added to the default (x86_64, 1 GiB, dma-direct, vgem, sw_sync), e.g. \"kvmfr kvmfr.static_size_mb=1,1\"" };
+        var timeout = new Option<double?>("--timeout") { Description = "wall-clock limit in seconds (the program is killed, status 124)" };
+        var program = new Argument<string[]>("program") { Description = "-- PROGRAM [ARGS...]", Arity = ArgumentArity.OneOrMore };
+        var cmd = new Command("run", "Run a real, dynamically linked program with the simulated kernel as its kernel (DRM, dma-buf, sync_file, kvmfr devices; real shared memory)")
+        {
+            machine, timeout, program,
+        };
+        cmd.SetAction(pr =>
+        {
+            var argv = pr.GetValue(program)!;
+            try
+            {
+                return RunHost.Run(new RunOptions
+                {
+                    Machine = pr.GetValue(machine),
+                    TimeoutSeconds = pr.GetValue(timeout),
+                    Program = argv[0],
+                    Arguments = argv[1..],
+                }, Console.Error);
+            }
+            catch (RunException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+        });
+        return cmd;
+    }
+}

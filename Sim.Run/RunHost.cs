@@ -1,0 +1,455 @@
+// dmabufsim run: boots a machine, starts a real program with the preload library, and serves its calls on the
+// simulated kernel until the program and every process it forked are gone.
+using Stopwatch = System.Diagnostics.Stopwatch;
+using ProcessStartInfo = System.Diagnostics.ProcessStartInfo;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Sim.Core.Boot;
+using Sim.Core.Fs;
+using Sim.Core.Kernel;
+using Sim.Core.Mm;
+using Sim.Machine;
+
+namespace Sim.Run;
+
+/// <summary>What <c>dmabufsim run</c> was asked to do.</summary>
+public sealed class RunOptions
+{
+    /// <summary>Machine options added to the default (x86_64, 1 GiB, dma-direct, vgem, sw_sync).</summary>
+    public string? Machine { get; init; }
+
+    /// <summary>Wall-clock bound of the whole run; null = none.</summary>
+    public double? TimeoutSeconds { get; init; }
+
+    /// <summary>The program (a path, or a name looked up in PATH).</summary>
+    public required string Program { get; init; }
+
+    /// <summary>Its arguments.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>A prebuilt preload library; null = build it into the cache on first use.</summary>
+    public string? PreloadLibrary { get; init; }
+
+    /// <summary>Where the program's stdout goes; null = the host's own stdout, untouched (inherited).</summary>
+    public TextWriter? ProgramStdout { get; init; }
+
+    /// <summary>Where the program's stderr goes; null = the host's own stderr, untouched (inherited).</summary>
+    public TextWriter? ProgramStderr { get; init; }
+}
+
+/// <summary>A run that could not start (no compiler, bad machine options, no such program).</summary>
+public sealed class RunException(string message) : Exception(message);
+
+/// <summary>
+/// The host: one simulated machine, its processes keyed by the real pids of the program tree, and one serving
+/// thread per connection of the preload library. Calls are served one at a time under one lock, so the models
+/// see a single, ordered stream of syscalls (as on a uniprocessor kernel without preemption).
+/// </summary>
+public sealed class RunHost : IDisposable
+{
+    /// <summary>The default machine of <c>run</c>, before the user's options.</summary>
+    public const string DefaultMachine = "vgem sw_sync";
+
+    private readonly object _gate = new();
+    private readonly ServiceProvider _machine;
+    private readonly MemfdPageStore _phys;
+    private readonly Syscalls _sys;
+    private readonly ProcessTable _table;
+    private readonly Vfs _vfs;
+    private readonly TextWriter _stderr;
+    private readonly Dictionary<int, HostProcess> _byPid = [];
+    private readonly Dictionary<long, Process> _forks = [];
+    private readonly Dictionary<ulong, KernelFile> _byIno = [];
+    private readonly Dictionary<KernelFile, int> _inFlight = [];
+    private readonly Sim.Core.Debug.UnmodelledCalls _unmodelled;
+    private readonly string _dir;
+    private readonly Socket _listener;
+    private int _connections;
+    private bool _disposed;
+
+    private RunHost(MachineOptions options, TextWriter stderr)
+    {
+        _stderr = stderr;
+        _phys = new MemfdPageStore((options.RamBase + options.RamBytes) >> 12);
+        _machine = Composition.BuildMachine(options, s => s.Replace(ServiceDescriptor.Singleton<IPhysicalPageStore>(_phys)));
+        Composition.Boot(_machine);
+        _machine.GetRequiredService<BootState>().Apply();
+        _sys = _machine.GetRequiredService<Syscalls>();
+        _table = _machine.GetRequiredService<ProcessTable>();
+        _vfs = _machine.GetRequiredService<Vfs>();
+        _unmodelled = _machine.GetRequiredService<Sim.Core.Debug.UnmodelledCalls>();
+        _dir = Directory.CreateTempSubdirectory("dmabufsim-run-").FullName;
+        File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        SocketPath = Path.Combine(_dir, "sock");
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        _listener.Listen(64);
+        new Thread(AcceptLoop) { IsBackground = true, Name = "run-accept" }.Start();
+    }
+
+    /// <summary>The machine (tests look at it after the run).</summary>
+    public IServiceProvider Machine => _machine;
+
+    /// <summary>The socket the preload library connects to (in a 0700 directory).</summary>
+    public string SocketPath { get; }
+
+    /// <summary>The machine options of a run: the default machine plus <paramref name="user"/>.</summary>
+    public static MachineOptions MachineFor(string? user)
+    {
+        // The default's devices are not added twice when the user names them too.
+        var extra = string.Join(' ', (user ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(t => t is not ("vgem" or "sw_sync")));
+        try
+        {
+            return Composition.ParseMachine(DefaultMachine + " " + extra);
+        }
+        catch (ArgumentException e)
+        {
+            throw new RunException("--machine: " + e.Message);
+        }
+    }
+
+    /// <summary>Runs the program to its end; returns its exit status (128+signal when killed, 124 on timeout).</summary>
+    public static int Run(RunOptions options, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var preload = options.PreloadLibrary ?? PreloadBuilder.Ensure(stderr);
+        using var host = new RunHost(MachineFor(options.Machine), stderr);
+        return host.Execute(options, preload);
+    }
+
+    /// <summary>Runs a program on this host (tests reuse a host to look at the machine afterwards).</summary>
+    public static RunHost Create(string? machine, TextWriter stderr) => new(MachineFor(machine), stderr);
+
+    /// <summary>Starts the program with <paramref name="preload"/> and serves it to the end.</summary>
+    public int Execute(RunOptions options, string preload)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var psi = new ProcessStartInfo(options.Program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = options.ProgramStdout is not null,
+            RedirectStandardError = options.ProgramStderr is not null,
+        };
+        foreach (var a in options.Arguments)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var existing = Environment.GetEnvironmentVariable("LD_PRELOAD");
+        psi.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(existing) ? preload : preload + ":" + existing;
+        psi.Environment["DMABUFSIM_RUN_SOCK"] = SocketPath;
+        psi.Environment["DMABUFSIM_RUN_PHYSFD"] = _phys.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        System.Diagnostics.Process child;
+        try
+        {
+            child = System.Diagnostics.Process.Start(psi) ?? throw new RunException($"{options.Program}: could not start");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new RunException($"{options.Program}: {e.Message}");
+        }
+        var copies = new List<Task>();
+        if (options.ProgramStdout is { } o)
+        {
+            copies.Add(child.StandardOutput.BaseStream.CopyToAsync(new WriterStream(o)));
+        }
+        if (options.ProgramStderr is { } e2)
+        {
+            copies.Add(child.StandardError.BaseStream.CopyToAsync(new WriterStream(e2)));
+        }
+        var deadline = options.TimeoutSeconds is { } t ? Stopwatch.GetTimestamp() + (long)(t * Stopwatch.Frequency) : long.MaxValue;
+        int status;
+        using (child)
+        {
+            if (!child.WaitForExit(Remaining(deadline)))
+            {
+                _stderr.WriteLine($"dmabufsim run: timeout after {options.TimeoutSeconds} s: killing {options.Program}");
+                child.Kill(entireProcessTree: true);
+                child.WaitForExit();
+                status = 124;
+            }
+            else
+            {
+                status = child.ExitCode;
+            }
+        }
+        int left = Remaining(deadline);
+        Task.WaitAll([.. copies], left == Timeout.Infinite ? -1 : Math.Max(left, 1000));
+        // The processes the program forked keep the machine until they are gone (or the timeout).
+        lock (_gate)
+        {
+            while (_connections > 0)
+            {
+                int ms = Remaining(deadline);
+                if (ms == 0 || !Monitor.Wait(_gate, ms))
+                {
+                    _stderr.WriteLine("dmabufsim run: timeout: processes of the program are still running; their simulated processes exit now");
+                    break;
+                }
+            }
+            foreach (var hp in _byPid.Values.ToArray())
+            {
+                ExitProcess(hp);
+            }
+            foreach (var (f, n) in _inFlight)
+            {
+                for (int k = 0; k < n; k++)
+                {
+                    f.Put();
+                }
+            }
+            _inFlight.Clear();
+        }
+        // The models' own records (KMS ioctls of drivers without modesetting, ...) and the host's (-ENOTTY ioctls,
+        // unmodelled syscalls and debugfs paths).
+        if (_unmodelled.Total > 0)
+        {
+            _stderr.WriteLine("dmabufsim run: unmodelled: " + _unmodelled.Summary());
+        }
+        return status;
+    }
+
+    private static int Remaining(long deadline)
+    {
+        if (deadline == long.MaxValue)
+        {
+            return Timeout.Infinite;
+        }
+        long left = deadline - Stopwatch.GetTimestamp();
+        return left <= 0 ? 0 : (int)Math.Min(int.MaxValue, left * 1000 / Stopwatch.Frequency);
+    }
+
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            Socket s;
+            try
+            {
+                s = _listener.Accept();
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            lock (_gate)
+            {
+                _connections++;
+            }
+            new Thread(() => Serve(s)) { IsBackground = true, Name = "run-conn" }.Start();
+        }
+    }
+
+    private void Serve(Socket s)
+    {
+        var conn = new RunConnection(this, s);
+        try
+        {
+            conn.Loop();
+        }
+        finally
+        {
+            s.Dispose();
+            lock (_gate)
+            {
+                _connections--;
+                if (conn.Owner is { } hp && --hp.Connections == 0 && !hp.ExecPending)
+                {
+                    ExitProcess(hp);
+                }
+                Monitor.PulseAll(_gate);
+            }
+        }
+    }
+
+    // do_exit of the simulated process of a real process that is gone.
+    private void ExitProcess(HostProcess hp)
+    {
+        _byPid.Remove(hp.RealPid);
+        _sys.Exit(hp.Process);
+    }
+
+    internal object Gate => _gate;
+
+    internal Syscalls Sys => _sys;
+
+    internal Vfs Vfs => _vfs;
+
+    internal TextWriter Stderr => _stderr;
+
+    internal ulong EndPfn => _phys.EndPfn;
+
+    internal void Unmodelled(string what) => _unmodelled.Record(what);
+
+    // HELLO: binds a connection to the simulated process of its real process.
+    internal HostProcess? Bind(int pid, long kind, long arg, string comm, out string error)
+    {
+        error = "";
+        if (kind == 2)
+        {
+            if (_byPid.TryGetValue(pid, out var t))
+            {
+                t.Connections++;
+                return t;
+            }
+            error = "a thread of an unknown process";
+            return null;
+        }
+        if (kind == 1)
+        {
+            if (!_forks.Remove(arg, out var child))
+            {
+                error = $"unknown fork token {arg}";
+                return null;
+            }
+            return Add(pid, child);
+        }
+        if (kind != 0)
+        {
+            error = $"unknown hello kind {kind}";
+            return null;
+        }
+        if (_byPid.TryGetValue(pid, out var known))
+        {
+            // A new image in a known process: execve succeeded.
+            _sys.BeginNewExec(known.Process);
+            known.ExecPending = false;
+            known.Connections++;
+            return known;
+        }
+        if (_byPid.TryGetValue((int)arg, out var parent))
+        {
+            // A child made without fork() (posix_spawn's clone) that has just exec'd.
+            long childPid = _sys.Fork(parent.Process);
+            var child = _table.Find((int)childPid)!;
+            _sys.BeginNewExec(child);
+            return Add(pid, child);
+        }
+        return Add(pid, _table.Spawn(comm.Length == 0 ? "program" : comm));
+    }
+
+    private HostProcess Add(int pid, Process p)
+    {
+        var hp = new HostProcess(pid, p) { Connections = 1 };
+        _byPid[pid] = hp;
+        return hp;
+    }
+
+    internal long Fork(HostProcess parent)
+    {
+        long pid = _sys.Fork(parent.Process);
+        if (pid > 0)
+        {
+            _forks[pid] = _table.Find((int)pid)!;
+        }
+        return pid;
+    }
+
+    internal void ForkAbort(long token)
+    {
+        if (_forks.Remove(token, out var child))
+        {
+            _sys.Exit(child);
+        }
+    }
+
+    internal void Remember(ulong ino, KernelFile file) => _byIno[ino] = file;
+
+    internal void Send(KernelFile file)
+    {
+        file.Get();
+        _inFlight[file] = _inFlight.GetValueOrDefault(file) + 1;
+    }
+
+    // recvmsg: the placeholder with inode ino arrived at fd; its simulated file is installed there.
+    internal int Adopt(HostProcess hp, int fd, ulong ino)
+    {
+        if (!_byIno.TryGetValue(ino, out var f) || f.Released || f.Count == 0)
+        {
+            return -1;
+        }
+        if (_inFlight.TryGetValue(f, out int n) && n > 0)
+        {
+            _inFlight[f] = n - 1;
+        }
+        else
+        {
+            f.Get();
+        }
+        hp.Process.InstallAt(fd, f, false);
+        return 0;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
+        _listener.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        _machine.Dispose();
+        _phys.Dispose();
+    }
+}
+
+/// <summary>A real process of the program tree and its simulated process.</summary>
+internal sealed class HostProcess(int realPid, Process process)
+{
+    public int RealPid { get; } = realPid;
+
+    public Process Process { get; } = process;
+
+    public ProgramMemory Memory { get; } = new(realPid);
+
+    public int Connections { get; set; }
+
+    public bool ExecPending { get; set; }
+}
+
+// Bytes of a program's output into a TextWriter (UTF-8).
+internal sealed class WriterStream(TextWriter writer) : Stream
+{
+    private readonly System.Text.Decoder _decoder = System.Text.Encoding.UTF8.GetDecoder();
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush() => writer.Flush();
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        var chars = new char[_decoder.GetCharCount(buffer, offset, count)];
+        _decoder.GetChars(buffer, offset, count, chars, 0);
+        lock (writer)
+        {
+            writer.Write(chars);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+// dmabufsim run end to end: real programs, compiled here with the system gcc, on the simulated kernel.
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Sim.Core.Debug;
+using Sim.Machine;
+using Sim.Run;
+using Xunit;
+
+namespace Sim.Tests.RunVerb;
+
+/// <summary>Builds the preload library and the test programs once for the class.</summary>
+public sealed class RunPrograms : IDisposable
+{
+    public RunPrograms()
+    {
+        Dir = Directory.CreateTempSubdirectory("dmabufsim-run-tests-").FullName;
+        Preload = PreloadBuilder.Ensure(TextWriter.Null);
+        var data = DataLocator.FindDataDir() ?? throw new InvalidOperationException("data/ not found");
+        Repo = Path.GetDirectoryName(data)!;
+    }
+
+    public string Dir { get; }
+
+    public string Preload { get; }
+
+    public string Repo { get; }
+
+    /// <summary>Compiles one of tools/dmabufsim-run/tests/*.c (with the tracer's uAPI header).</summary>
+    public string Own(string name) => Compile(Path.Combine(Repo, "tools", "dmabufsim-run", "tests", name + ".c"), name,
+        "-I", Path.Combine(Repo, "tools", "dmabufsim-trace"));
+
+    /// <summary>Compiles a C file with gcc into the temp folder.</summary>
+    public string Compile(string source, string name, params string[] extra)
+    {
+        var output = Path.Combine(Dir, name);
+        lock (this)
+        {
+            if (File.Exists(output))
+            {
+                return output;
+            }
+            var psi = new ProcessStartInfo("gcc") { UseShellExecute = false, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(source)! };
+            foreach (var a in extra.Concat(["-O2", "-o", output, source]))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            Process p;
+            try
+            {
+                p = Process.Start(psi)!;
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new InvalidOperationException("these tests compile C programs: install gcc (apt-get install gcc libc6-dev): " + e.Message);
+            }
+            using (p)
+            {
+                var err = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, $"gcc {source}: {err}");
+            }
+            return output;
+        }
+    }
+
+    /// <summary>Looking Glass's module/test.c, copied from ../shared/thirdparty (never committed) and compiled as is.</summary>
+    public string KvmfrTest()
+    {
+        string? dir = null;
+        for (var d = new DirectoryInfo(Repo); d is not null; d = d.Parent)
+        {
+            var c = Path.Combine(d.FullName, "shared", "thirdparty", "looking-glass-kvmfr");
+            if (File.Exists(Path.Combine(c, "test.c")))
+            {
+                dir = c;
+                break;
+            }
+        }
+        if (dir is null)
+        {
+            throw new InvalidOperationException("shared/thirdparty/looking-glass-kvmfr/test.c not found above the repository");
+        }
+        var copy = Path.Combine(Dir, "looking-glass");
+        Directory.CreateDirectory(copy);
+        File.Copy(Path.Combine(dir, "test.c"), Path.Combine(copy, "test.c"), overwrite: true);
+        File.Copy(Path.Combine(dir, "kvmfr.h"), Path.Combine(copy, "kvmfr.h"), overwrite: true);
+        return Compile(Path.Combine(copy, "test.c"), "test");
+    }
+
+    public void Dispose() => Directory.Delete(Dir, recursive: true);
+}
+
+public sealed class RunTests(RunPrograms programs) : IClassFixture<RunPrograms>
+{
+    private (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var host = new StringWriter();
+        using var h = RunHost.Create(machine, host);
+        int status = h.Execute(new RunOptions
+        {
+            Program = program,
+            Arguments = args,
+            TimeoutSeconds = 60,
+            ProgramStdout = stdout,
+            ProgramStderr = stderr,
+        }, programs.Preload);
+        return (status, stdout.ToString(), stderr.ToString(), host.ToString());
+    }
+
+    [Fact]
+    public void LookingGlassTestWithStaticDevicesPrintsTheDesignNotesSecondTranscript()
+    {
+        var test = programs.KvmfrTest();
+        var (status, stdout, stderr, host) = Run("kvmfr kvmfr.static_size_mb=1,1,1,1,1,1,1,1,1,1", test);
+        // ../shared/design/000_d40481ddbb9543c1.txt, "insmod kvmfr.ko static_size_mb=1,1,1,1,1,1,1,1,1,1" then ./test
+        Assert.Equal(
+            "Size: 1 MiB\n" +
+            "Read string: Hello, world!\n" +
+            "Read string: Hello, world!\n" +
+            "Read string: Hello, world!\n" +
+            "Index 1024: 0x6c6c6548\n" +
+            "Index 1025: 0x77202c6f\n" +
+            "Index 1026: 0x646c726f\n" +
+            "Index 1027: 0xaaaa0021\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal("", host);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void LookingGlassTestAfterMknodWithoutStaticDevicesPrintsTheFirstTranscript()
+    {
+        var test = programs.KvmfrTest();
+        // As the notes do: the major from /proc/devices, mknod /dev/kvmfr0 c MAJOR 0, then ./test (sh, awk and
+        // mknod are real programs of the same tree, forked and exec'd on the same simulated machine).
+        var script = Path.Combine(programs.Dir, "mknod-then-test.sh");
+        File.WriteAllText(script, "major=$(awk '$2 == \"kvmfr\" { print $1 }' /proc/devices)\nmknod /dev/kvmfr0 c \"$major\" 0 && exec " + test + "\n");
+        var (status, stdout, stderr, _) = Run("kvmfr", "/bin/sh", script);
+        Assert.Equal("Size: 17592186044415 MiB\n", stdout);
+        Assert.Equal("ioctl: Invalid argument\n", stderr);
+        Assert.Equal(255, status);
+        Assert.False(File.Exists("/dev/kvmfr0"), "the node is the simulated machine's, not the host's");
+    }
+
+    [Fact]
+    public void DumbBufferWrittenThroughGemAndReadThroughThePrimeDmaBuf()
+    {
+        var (status, stdout, stderr, _) = Run(null, programs.Own("prime_mmap"));
+        Assert.Equal(
+            "card0 fd 3 driver vgem\n" +
+            // 64x64x32: pitch 256, size 16384 (drm_mode_create_dumb: pitch = width * cpp, size = PAGE_ALIGN(pitch * height)).
+            "dumb handle 1 pitch 256 size 16384\n" +
+            // the lowest free fd of the real process, with DRM_CLOEXEC -> O_CLOEXEC
+            "dma-buf fd 4 cloexec 1\n" +
+            "read through the dma-buf: Hello through PRIME\n" +
+            "same page: X, size by lseek 16384\n" +
+            // both simulated fds closed: the real placeholders went with them
+            "next fd 3\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void ForkedChildWritesABufferItReceivedWithScmRights()
+    {
+        var (status, stdout, stderr, _) = Run(null, programs.Own("fork_scm"));
+        Assert.Equal("parent reads: written by the child (child exit 0)\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void BadPointersDoubleCloseAndASegfaultGetLinuxAnswersAndLeaveTheMachineConsistent()
+    {
+        var host = new StringWriter();
+        using var h = RunHost.Create(null, host);
+        var live = h.Machine.GetRequiredService<LiveObjects>();
+        int before = live.Alive().Count;
+        var stdout = new StringWriter();
+        int status = h.Execute(new RunOptions
+        {
+            Program = programs.Own("bad_input"),
+            Arguments = ["segv"],
+            TimeoutSeconds = 60,
+            ProgramStdout = stdout,
+            ProgramStderr = TextWriter.Null,
+        }, programs.Preload);
+        Assert.Equal(
+            "create_dumb(16): -1 Bad address\n" +
+            "version(name=8): -1 Bad address\n" +
+            "munmap half: 0\n" +
+            "dup: 4\n" +
+            "close: 0\n" +
+            "close again: -1 Bad file descriptor\n" +
+            "ioctl on closed: -1 Bad file descriptor\n", stdout.ToString());
+        Assert.Equal(128 + 11, status);
+        // The dead process's exit closed its files and mappings: the dumb buffer and the DRM file are gone.
+        Assert.Equal(before, live.Alive().Count);
+        // The next program on the same machine runs.
+        var again = new StringWriter();
+        Assert.Equal(0, h.Execute(new RunOptions { Program = programs.Own("prime_mmap"), TimeoutSeconds = 60, ProgramStdout = again, ProgramStderr = TextWriter.Null }, programs.Preload));
+        Assert.Contains("read through the dma-buf: Hello through PRIME", again.ToString(), StringComparison.Ordinal);
+        Assert.Equal(before, live.Alive().Count);
+    }
+}

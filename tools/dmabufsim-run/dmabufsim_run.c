@@ -1,0 +1,1104 @@
+/* libdmabufsim-run.so: makes the simulated kernel of `dmabufsim run` the kernel of an unmodified, dynamically
+ * linked program. Calls on simulated paths and descriptors go to the host over a private Unix socket (one
+ * connection per thread); everything else goes to the real system untouched.
+ *
+ * - A simulated open file is a real descriptor of the program with the same number: a placeholder memfd the host
+ *   asks for (lowest free real fd, as get_unused_fd_flags) whenever the simulated kernel installs a file.
+ * - Simulated physical memory is a memfd shared with the host: an mmap of a simulated file maps the frames the
+ *   simulated fault handler gives, MAP_FIXED over a reserved range; a page whose fault fails maps past the end of
+ *   an empty memfd, so touching it raises SIGBUS as on Linux.
+ * - Pointers inside ioctl structs are read and written by the host in this process's memory.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "dmabufsim_run_proto.h"
+
+#define MAXFD 65536
+#define PAGE 4096UL
+
+static long (*real_syscall)(long, ...);
+static FILE *(*real_fopen)(const char *, const char *);
+static FILE *(*real_fopen64)(const char *, const char *);
+static pid_t (*real_fork)(void);
+static int (*real_execve)(const char *, char *const[], char *const[]);
+
+static int g_active;
+static char g_sock[108];
+static int g_physfd = -1, g_sigbusfd = -1;
+static int g_fdbase;
+static unsigned char g_sim[MAXFD];
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int t_conn = -1;
+static int g_conns[256];
+static int g_nconns;
+static pthread_key_t g_key;
+
+struct simmap { unsigned long start, len; };
+static struct simmap g_maps[4096];
+static int g_nmaps;
+
+#define RSYS(...) real_syscall(__VA_ARGS__)
+
+static void resolve(void)
+{
+	if (real_syscall)
+		return;
+	real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	real_fopen = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, "fopen");
+	real_fopen64 = (FILE * (*)(const char *, const char *)) dlsym(RTLD_NEXT, "fopen64");
+	real_fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+	real_execve = (int (*)(const char *, char *const[], char *const[]))dlsym(RTLD_NEXT, "execve");
+}
+
+static void die(const char *msg)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "dmabufsim run: %s (pid %d): the simulated kernel is gone\n", msg, (int)getpid());
+	RSYS(SYS_write, 2, buf, (long)n);
+	RSYS(SYS_exit_group, 125);
+}
+
+static int xfer(int fd, void *buf, size_t n, int send)
+{
+	char *p = buf;
+	while (n) {
+		long r = send ? RSYS(SYS_sendto, fd, p, n, MSG_NOSIGNAL, 0, 0) : RSYS(SYS_recvfrom, fd, p, n, 0, 0, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Moves a descriptor into the preload's own range at the top of the table (so program fds keep Linux's numbers). */
+static int tohigh(int fd, int cloexec)
+{
+	int h = (int)RSYS(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, g_fdbase);
+	RSYS(SYS_close, fd);
+	return h;
+}
+
+static int is_internal(int fd)
+{
+	if (fd == g_physfd || fd == g_sigbusfd)
+		return 1;
+	for (int k = 0; k < g_nconns; k++)
+		if (g_conns[k] == fd)
+			return 1;
+	return 0;
+}
+
+static int hello(int conn, long kind, long arg);
+
+static void conn_destroy(void *p)
+{
+	(void)p;
+	if (t_conn >= 0) {
+		pthread_mutex_lock(&g_lock);
+		for (int k = 0; k < g_nconns; k++)
+			if (g_conns[k] == t_conn)
+				g_conns[k] = g_conns[--g_nconns];
+		pthread_mutex_unlock(&g_lock);
+		RSYS(SYS_close, t_conn);
+		t_conn = -1;
+	}
+}
+
+static int conn_open(long kind, long arg)
+{
+	int s = (int)RSYS(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		die("socket");
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	memcpy(a.sun_path, g_sock, sizeof a.sun_path - 1);
+	if (RSYS(SYS_connect, s, &a, sizeof a) < 0)
+		die("connect");
+	s = tohigh(s, 1);
+	pthread_mutex_lock(&g_lock);
+	if (g_nconns < 256)
+		g_conns[g_nconns++] = s;
+	pthread_mutex_unlock(&g_lock);
+	t_conn = s;
+	pthread_setspecific(g_key, (void *)1);
+	hello(s, kind, arg);
+	return s;
+}
+
+static int conn(void)
+{
+	if (t_conn < 0)
+		conn_open(2, 0);
+	return t_conn;
+}
+
+static void sim_set(int fd, int on)
+{
+	if (fd >= 0 && fd < MAXFD)
+		g_sim[fd] = (unsigned char)on;
+}
+
+static int is_sim(int fd)
+{
+	return g_active && fd >= 0 && fd < MAXFD && g_sim[fd];
+}
+
+/* Sends a request and serves the host's callbacks until the final reply. The payload of the reply (after the fd
+ * entries) is copied to out (at most outcap bytes); *outlen gets its length. */
+static long call(uint32_t op, const int64_t *args, int nargs, const void *payload, uint32_t len, struct run_rep *rep,
+		 void *out, size_t outcap, size_t *outlen)
+{
+	int c = conn();
+	struct run_req q = { .op = op, .len = len };
+	for (int k = 0; k < nargs && k < 7; k++)
+		q.a[k] = args[k];
+	if (xfer(c, &q, sizeof q, 1) || (len && xfer(c, (void *)payload, len, 1)))
+		die("send");
+	struct run_rep r;
+	for (;;) {
+		if (xfer(c, &r, sizeof r, 0))
+			die("receive");
+		if (r.kind == RUN_REP_NEWFD) {
+			int fd;
+			if (r.a[2] >= 0)
+				fd = (int)RSYS(SYS_fcntl, (int)r.a[2], r.a[1] ? F_DUPFD_CLOEXEC : F_DUPFD, (int)r.a[0]);
+			else {
+				int m = (int)RSYS(SYS_memfd_create, "dmabufsim", r.a[1] ? MFD_CLOEXEC : 0);
+				fd = m;
+				if (m >= 0 && m < (int)r.a[0]) {
+					fd = (int)RSYS(SYS_fcntl, m, r.a[1] ? F_DUPFD_CLOEXEC : F_DUPFD, (int)r.a[0]);
+					RSYS(SYS_close, m);
+				}
+			}
+			struct stat st = { 0 };
+			if (fd >= 0)
+				RSYS(SYS_fstat, fd, &st);
+			struct run_req cb = { .op = RUN_CB_REPLY, .len = 0 };
+			cb.a[0] = fd >= 0 ? fd : -errno;
+			cb.a[1] = (int64_t)st.st_ino;
+			if (xfer(c, &cb, sizeof cb, 1))
+				die("send");
+			continue;
+		}
+		if (r.kind != RUN_REP_FINAL)
+			die("bad reply");
+		break;
+	}
+	uint32_t n = r.len;
+	uint32_t nfd = (uint32_t)r.a[4];
+	if (nfd > n / 8)
+		die("bad reply");
+	for (uint32_t k = 0; k < nfd; k++) {
+		int32_t e[2];
+		if (xfer(c, e, sizeof e, 0))
+			die("receive");
+		if (e[1] == RUN_FD_CLOSE) {
+			RSYS(SYS_close, e[0]);
+		} else {
+			RSYS(SYS_fcntl, e[0], F_SETFD, e[1] == RUN_FD_KEEP_CLOEXEC ? FD_CLOEXEC : 0);
+			sim_set(e[0], 1);
+		}
+	}
+	n -= nfd * 8;
+	size_t got = 0;
+	char sink[4096];
+	while (n) {
+		size_t chunk;
+		if (out && got < outcap) {
+			chunk = n < outcap - got ? n : outcap - got;
+			if (xfer(c, (char *)out + got, chunk, 0))
+				die("receive");
+			got += chunk;
+		} else {
+			chunk = n < sizeof sink ? n : sizeof sink;
+			if (xfer(c, sink, chunk, 0))
+				die("receive");
+		}
+		n -= (uint32_t)chunk;
+	}
+	if (outlen)
+		*outlen = got;
+	if (rep)
+		*rep = r;
+	return r.ret;
+}
+
+static long ret_errno(long r)
+{
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+static int hello(int c, long kind, long arg)
+{
+	(void)c;
+	char comm[16] = { 0 };
+	RSYS(SYS_prctl, PR_GET_NAME, comm, 0, 0, 0);
+	int64_t a[2] = { kind, arg };
+	int32_t fds[1024];
+	size_t n = 0;
+	struct run_rep r;
+	long ret = call(RUN_HELLO, a, 2, comm, (uint32_t)strlen(comm), &r, fds, sizeof fds, &n);
+	if (ret < 0)
+		die("refused");
+	if (kind != 2) {
+		memset(g_sim, 0, sizeof g_sim);
+		for (size_t k = 0; k < n / 4; k++)
+			sim_set(fds[k], 1);
+	}
+	return 0;
+}
+
+__attribute__((constructor)) static void run_init(void)
+{
+	resolve();
+	const char *s = getenv("DMABUFSIM_RUN_SOCK");
+	const char *p = getenv("DMABUFSIM_RUN_PHYSFD");
+	if (!s || !p || strlen(s) >= sizeof g_sock)
+		return;
+	strcpy(g_sock, s);
+	struct rlimit rl;
+	g_fdbase = 900;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 1024 && rl.rlim_cur != RLIM_INFINITY)
+		g_fdbase = (int)(rl.rlim_cur > 65536 ? 65536 - 128 : rl.rlim_cur - 128);
+	int phys = atoi(p);
+	if (phys < g_fdbase) {
+		/* First image: move the inherited physical-memory fd out of the program's way (kept across exec). */
+		phys = tohigh(phys, 0);
+		char num[16];
+		snprintf(num, sizeof num, "%d", phys);
+		setenv("DMABUFSIM_RUN_PHYSFD", num, 1);
+	}
+	g_physfd = phys;
+	g_sigbusfd = tohigh((int)RSYS(SYS_memfd_create, "dmabufsim-sigbus", MFD_CLOEXEC), 1);
+	pthread_key_create(&g_key, conn_destroy);
+	g_active = 1;
+	conn_open(0, getppid());
+}
+
+/* ---- paths ---- */
+
+static int sim_path(const char *p)
+{
+	if (!g_active || !p)
+		return 0;
+	static const char *const prefixes[] = { "/dev/dri/", "/dev/kvmfr", "/dev/dma_heap/", "/dev/udmabuf",
+						"/sys/kernel/debug/", "/proc/devices", "/proc/meminfo", NULL };
+	for (int k = 0; prefixes[k]; k++)
+		if (strncmp(p, prefixes[k], strlen(prefixes[k])) == 0)
+			return 1;
+	return 0;
+}
+
+static int content_fd(const char *text, size_t n, int flags)
+{
+	int fd = (int)RSYS(SYS_memfd_create, "dmabufsim-seq", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -1;
+	RSYS(SYS_write, fd, text, n);
+	RSYS(SYS_lseek, fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* RUN_RET_PASS: not ours */
+static long sim_open(const char *path, int flags, mode_t mode)
+{
+	int64_t a[2] = { flags, mode };
+	static __thread char text[1 << 16];
+	size_t n = 0;
+	long r = call(RUN_OPEN, a, 2, path, (uint32_t)strlen(path), NULL, text, sizeof text, &n);
+	if (r == RUN_RET_CONTENT)
+		return content_fd(text, n, flags);
+	if (r == RUN_RET_PASS)
+		return r;
+	return ret_errno(r);
+}
+
+static int do_open(int dirfd, const char *path, int flags, mode_t mode)
+{
+	resolve();
+	if (sim_path(path) && (dirfd == AT_FDCWD || path[0] == '/')) {
+		long r = sim_open(path, flags, mode);
+		if (r != RUN_RET_PASS)
+			return (int)r;
+	}
+	return (int)(RSYS(SYS_openat, dirfd, path, flags, mode));
+}
+
+#define MODE_ARG(flags)                                          \
+	mode_t mode = 0;                                         \
+	if ((flags) & (O_CREAT | __O_TMPFILE)) {                 \
+		va_list ap;                                      \
+		va_start(ap, flags);                             \
+		mode = (mode_t)va_arg(ap, int);                  \
+		va_end(ap);                                      \
+	}
+
+int open(const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	return do_open(AT_FDCWD, path, flags, mode);
+}
+int open64(const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	return do_open(AT_FDCWD, path, flags, mode);
+}
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	return do_open(dirfd, path, flags, mode);
+}
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	MODE_ARG(flags);
+	return do_open(dirfd, path, flags, mode);
+}
+int __open_2(const char *path, int flags) { return do_open(AT_FDCWD, path, flags, 0); }
+int __open64_2(const char *path, int flags) { return do_open(AT_FDCWD, path, flags, 0); }
+int __openat_2(int dirfd, const char *path, int flags) { return do_open(dirfd, path, flags, 0); }
+int __openat64_2(int dirfd, const char *path, int flags) { return do_open(dirfd, path, flags, 0); }
+int creat(const char *path, mode_t mode) { return do_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+int creat64(const char *path, mode_t mode) { return do_open(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode); }
+
+static FILE *do_fopen(const char *path, const char *m, FILE *(*real)(const char *, const char *))
+{
+	resolve();
+	if (sim_path(path)) {
+		int flags = strchr(m, '+') ? O_RDWR : (m[0] == 'r' ? O_RDONLY : O_WRONLY);
+		if (m[0] == 'w')
+			flags |= O_CREAT | O_TRUNC;
+		if (m[0] == 'a')
+			flags |= O_CREAT | O_APPEND;
+		if (strchr(m, 'e'))
+			flags |= O_CLOEXEC;
+		long r = sim_open(path, flags, 0666);
+		if (r != RUN_RET_PASS) {
+			if (r < 0)
+				return NULL;
+			return fdopen((int)r, m);
+		}
+	}
+	return real(path, m);
+}
+FILE *fopen(const char *path, const char *m) { return do_fopen(path, m, real_fopen ? real_fopen : (resolve(), real_fopen)); }
+FILE *fopen64(const char *path, const char *m) { return do_fopen(path, m, real_fopen64 ? real_fopen64 : (resolve(), real_fopen64)); }
+
+/* ---- descriptors ---- */
+
+int close(int fd)
+{
+	resolve();
+	if (g_active && is_internal(fd)) {
+		errno = EBADF;
+		return -1;
+	}
+	if (is_sim(fd)) {
+		int64_t a[1] = { fd };
+		long r = call(RUN_CLOSE, a, 1, NULL, 0, NULL, NULL, 0, NULL);
+		sim_set(fd, 0);
+		RSYS(SYS_close, fd);
+		return (int)ret_errno(r);
+	}
+	return (int)(RSYS(SYS_close, fd));
+}
+
+int close_range(unsigned int first, unsigned int last, int flags)
+{
+	resolve();
+	if (!g_active)
+		return (int)(RSYS(SYS_close_range, first, last, flags));
+	if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC))) {
+		errno = EINVAL;
+		return -1;
+	}
+	unsigned int hi = last < (unsigned)MAXFD ? last : (unsigned)MAXFD - 1;
+	for (unsigned int fd = first; fd <= hi && fd < (unsigned)MAXFD; fd++) {
+		if (!is_sim((int)fd))
+			continue;
+		if (flags & CLOSE_RANGE_CLOEXEC) {
+			int64_t a[3] = { fd, F_SETFD, FD_CLOEXEC };
+			call(RUN_FCNTL, a, 3, NULL, 0, NULL, NULL, 0, NULL);
+		} else {
+			int64_t a[1] = { fd };
+			call(RUN_CLOSE, a, 1, NULL, 0, NULL, NULL, 0, NULL);
+			sim_set((int)fd, 0);
+		}
+	}
+	/* The real close_range around the preload's own descriptors. */
+	unsigned int from = first;
+	for (;;) {
+		unsigned int to = last;
+		int next = -1;
+		for (int fd = (int)from; fd < MAXFD && (unsigned)fd <= last; fd++)
+			if (is_internal(fd)) {
+				next = fd;
+				break;
+			}
+		if (next >= 0)
+			to = (unsigned)next - 1;
+		if (next != (int)from && to >= from)
+			RSYS(SYS_close_range, from, to, flags);
+		if (next < 0 || (unsigned)next >= last)
+			break;
+		from = (unsigned)next + 1;
+	}
+	return 0;
+}
+
+static int sim_dup(int oldfd, int newfd, int start, int cloexec)
+{
+	int64_t a[4] = { oldfd, newfd, start, cloexec };
+	return (int)ret_errno(call(RUN_DUP, a, 4, NULL, 0, NULL, NULL, 0, NULL));
+}
+
+int dup(int fd)
+{
+	resolve();
+	if (is_sim(fd))
+		return sim_dup(fd, -1, 0, 0);
+	return (int)(RSYS(SYS_dup, fd));
+}
+
+static int do_dup3(int oldfd, int newfd, int flags, int is_dup2)
+{
+	resolve();
+	if (g_active && is_internal(newfd)) {
+		errno = EBADF;
+		return -1;
+	}
+	if (!is_sim(oldfd) && !is_sim(newfd))
+		return (int)ret_errno(is_dup2 ? RSYS(SYS_dup2, oldfd, newfd) : RSYS(SYS_dup3, oldfd, newfd, flags));
+	if (is_sim(oldfd)) {
+		if (oldfd == newfd) {
+			if (is_dup2)
+				return newfd;
+			errno = EINVAL;
+			return -1;
+		}
+		long r = is_dup2 ? RSYS(SYS_dup2, oldfd, newfd) : RSYS(SYS_dup3, oldfd, newfd, flags);
+		if (r < 0)
+			return -1;
+		int64_t a[4] = { oldfd, newfd, 0, (flags & O_CLOEXEC) ? 1 : 0 };
+		sim_set(newfd, 1);
+		return (int)ret_errno(call(RUN_DUP, a, 4, NULL, 0, NULL, NULL, 0, NULL));
+	}
+	/* a real file over a simulated descriptor: the simulated file is closed */
+	long r = is_dup2 ? RSYS(SYS_dup2, oldfd, newfd) : RSYS(SYS_dup3, oldfd, newfd, flags);
+	if (r < 0)
+		return -1;
+	int64_t a[1] = { newfd };
+	call(RUN_CLOSE, a, 1, NULL, 0, NULL, NULL, 0, NULL);
+	sim_set(newfd, 0);
+	return newfd;
+}
+int dup2(int oldfd, int newfd) { return do_dup3(oldfd, newfd, 0, 1); }
+int dup3(int oldfd, int newfd, int flags) { return do_dup3(oldfd, newfd, flags, 0); }
+
+static int do_fcntl(int fd, int cmd, long arg)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (int)(RSYS(SYS_fcntl, fd, cmd, arg));
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return sim_dup(fd, -1, (int)arg, cmd == F_DUPFD_CLOEXEC);
+	case F_SETFD:
+		RSYS(SYS_fcntl, fd, cmd, arg);
+		break;
+	}
+	int64_t a[3] = { fd, cmd, arg };
+	return (int)ret_errno(call(RUN_FCNTL, a, 3, NULL, 0, NULL, NULL, 0, NULL));
+}
+int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return do_fcntl(fd, cmd, arg);
+}
+
+int ioctl(int fd, unsigned long cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	resolve();
+	if (!is_sim(fd))
+		return (int)(RSYS(SYS_ioctl, fd, cmd, arg));
+	int64_t a[3] = { fd, (int64_t)(uint32_t)cmd, arg };
+	return (int)ret_errno(call(RUN_IOCTL, a, 3, NULL, 0, NULL, NULL, 0, NULL));
+}
+
+off_t lseek(int fd, off_t off, int whence)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (off_t)(RSYS(SYS_lseek, fd, off, whence));
+	int64_t a[3] = { fd, off, whence };
+	return (off_t)ret_errno(call(RUN_LSEEK, a, 3, NULL, 0, NULL, NULL, 0, NULL));
+}
+off_t lseek64(int fd, off_t off, int whence) { return lseek(fd, off, whence); }
+
+ssize_t read(int fd, void *buf, size_t n)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (ssize_t)(RSYS(SYS_read, fd, buf, n));
+	if (n > RUN_MAX_PAYLOAD)
+		n = RUN_MAX_PAYLOAD;
+	int64_t a[2] = { fd, (int64_t)n };
+	size_t got = 0;
+	long r = call(RUN_READ, a, 2, NULL, 0, NULL, buf, n, &got);
+	return (ssize_t)ret_errno(r);
+}
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	(void)buflen;
+	return read(fd, buf, n);
+}
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (ssize_t)(RSYS(SYS_write, fd, buf, n));
+	if (n > RUN_MAX_PAYLOAD)
+		n = RUN_MAX_PAYLOAD;
+	int64_t a[1] = { fd };
+	return (ssize_t)ret_errno(call(RUN_WRITE, a, 1, buf, (uint32_t)n, NULL, NULL, 0, NULL));
+}
+
+int ftruncate(int fd, off_t len)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (int)(RSYS(SYS_ftruncate, fd, len));
+	int64_t a[2] = { fd, len };
+	return (int)ret_errno(call(RUN_FTRUNCATE, a, 2, NULL, 0, NULL, NULL, 0, NULL));
+}
+int ftruncate64(int fd, off_t len) { return ftruncate(fd, len); }
+
+int memfd_create(const char *name, unsigned int flags)
+{
+	resolve();
+	if (g_active) {
+		int64_t a[1] = { flags };
+		long r = call(RUN_MEMFD, a, 1, name, (uint32_t)strlen(name), NULL, NULL, 0, NULL);
+		if (r != RUN_RET_PASS)
+			return (int)ret_errno(r);
+	}
+	return (int)(RSYS(SYS_memfd_create, name, flags));
+}
+
+/* ---- stat ---- */
+
+static void fill_stat(struct stat *st, const struct run_rep *r)
+{
+	memset(st, 0, sizeof *st);
+	st->st_dev = makedev(0, 5);
+	st->st_ino = (ino_t)r->a[0];
+	st->st_mode = (mode_t)r->a[1];
+	st->st_nlink = 1;
+	st->st_rdev = makedev((unsigned)r->a[2], (unsigned)r->a[3]);
+	st->st_size = (off_t)r->a[5];
+	st->st_blksize = 4096;
+}
+
+int fstat(int fd, struct stat *st)
+{
+	resolve();
+	if (!is_sim(fd))
+		return (int)(RSYS(SYS_fstat, fd, st));
+	int64_t a[1] = { fd };
+	struct run_rep r;
+	long ret = call(RUN_FSTAT, a, 1, NULL, 0, &r, NULL, 0, NULL);
+	if (ret < 0)
+		return (int)ret_errno(ret);
+	fill_stat(st, &r);
+	return 0;
+}
+int fstat64(int fd, struct stat64 *st) { return fstat(fd, (struct stat *)st); }
+
+static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+	resolve();
+	if ((flags & AT_EMPTY_PATH) && path && !path[0])
+		return fstat(dirfd, st);
+	if (sim_path(path)) {
+		struct run_rep r;
+		long ret = call(RUN_STAT, NULL, 0, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
+		if (ret != RUN_RET_PASS) {
+			if (ret < 0)
+				return (int)ret_errno(ret);
+			fill_stat(st, &r);
+			return 0;
+		}
+	}
+	return (int)(RSYS(SYS_newfstatat, dirfd, path, st, flags));
+}
+int stat(const char *p, struct stat *st) { return do_fstatat(AT_FDCWD, p, st, 0); }
+int stat64(const char *p, struct stat64 *st) { return do_fstatat(AT_FDCWD, p, (struct stat *)st, 0); }
+int lstat(const char *p, struct stat *st) { return do_fstatat(AT_FDCWD, p, st, AT_SYMLINK_NOFOLLOW); }
+int lstat64(const char *p, struct stat64 *st) { return do_fstatat(AT_FDCWD, p, (struct stat *)st, AT_SYMLINK_NOFOLLOW); }
+int fstatat(int d, const char *p, struct stat *st, int f) { return do_fstatat(d, p, st, f); }
+int fstatat64(int d, const char *p, struct stat64 *st, int f) { return do_fstatat(d, p, (struct stat *)st, f); }
+int __xstat(int v, const char *p, struct stat *st) { (void)v; return stat(p, st); }
+int __xstat64(int v, const char *p, struct stat64 *st) { (void)v; return stat64(p, st); }
+int __lxstat(int v, const char *p, struct stat *st) { (void)v; return lstat(p, st); }
+int __lxstat64(int v, const char *p, struct stat64 *st) { (void)v; return lstat64(p, st); }
+int __fxstat(int v, int fd, struct stat *st) { (void)v; return fstat(fd, st); }
+int __fxstat64(int v, int fd, struct stat64 *st) { (void)v; return fstat64(fd, st); }
+int __fxstatat(int v, int d, const char *p, struct stat *st, int f) { (void)v; return fstatat(d, p, st, f); }
+int __fxstatat64(int v, int d, const char *p, struct stat64 *st, int f) { (void)v; return fstatat64(d, p, st, f); }
+
+int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *sx)
+{
+	resolve();
+	int simfd = (flags & AT_EMPTY_PATH) && !path[0] && is_sim(dirfd);
+	if (simfd || sim_path(path)) {
+		struct stat st;
+		int r = simfd ? fstat(dirfd, &st) : do_fstatat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW);
+		if (r < 0)
+			return r;
+		memset(sx, 0, sizeof *sx);
+		sx->stx_mask = STATX_BASIC_STATS;
+		sx->stx_blksize = (uint32_t)st.st_blksize;
+		sx->stx_nlink = (uint32_t)st.st_nlink;
+		sx->stx_mode = (uint16_t)st.st_mode;
+		sx->stx_ino = st.st_ino;
+		sx->stx_size = (uint64_t)st.st_size;
+		sx->stx_rdev_major = major(st.st_rdev);
+		sx->stx_rdev_minor = minor(st.st_rdev);
+		sx->stx_dev_major = major(st.st_dev);
+		sx->stx_dev_minor = minor(st.st_dev);
+		return 0;
+	}
+	return (int)(RSYS(SYS_statx, dirfd, path, flags, mask, sx));
+}
+
+int mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	resolve();
+	if (sim_path(path) && (dirfd == AT_FDCWD || path[0] == '/')) {
+		int64_t a[3] = { mode, major(dev), minor(dev) };
+		long r = call(RUN_MKNOD, a, 3, path, (uint32_t)strlen(path), NULL, NULL, 0, NULL);
+		if (r != RUN_RET_PASS)
+			return (int)ret_errno(r);
+	}
+	return (int)(RSYS(SYS_mknodat, dirfd, path, mode, dev));
+}
+int mknod(const char *path, mode_t mode, dev_t dev) { return mknodat(AT_FDCWD, path, mode, dev); }
+int __xmknod(int v, const char *path, mode_t mode, dev_t *dev) { (void)v; return mknodat(AT_FDCWD, path, mode, *dev); }
+int __xmknodat(int v, int d, const char *path, mode_t mode, dev_t *dev) { (void)v; return mknodat(d, path, mode, *dev); }
+
+int unlink(const char *path)
+{
+	resolve();
+	if (sim_path(path)) {
+		long r = call(RUN_UNLINK, NULL, 0, path, (uint32_t)strlen(path), NULL, NULL, 0, NULL);
+		if (r != RUN_RET_PASS)
+			return (int)ret_errno(r);
+	}
+	return (int)(RSYS(SYS_unlink, path));
+}
+
+/* ---- memory ---- */
+
+static void maps_add(unsigned long start, unsigned long len)
+{
+	pthread_mutex_lock(&g_lock);
+	if (g_nmaps < 4096)
+		g_maps[g_nmaps++] = (struct simmap){ start, len };
+	pthread_mutex_unlock(&g_lock);
+}
+
+/* Removes [start, start+len) from the list; returns 1 when it touched a simulated mapping. */
+static int maps_remove(unsigned long start, unsigned long len)
+{
+	int hit = 0;
+	unsigned long end = start + len;
+	pthread_mutex_lock(&g_lock);
+	for (int k = 0; k < g_nmaps; k++) {
+		struct simmap m = g_maps[k];
+		unsigned long mend = m.start + m.len;
+		if (mend <= start || m.start >= end)
+			continue;
+		hit = 1;
+		g_maps[k] = g_maps[--g_nmaps];
+		k--;
+		if (m.start < start)
+			g_maps[g_nmaps++] = (struct simmap){ m.start, start - m.start };
+		if (mend > end && g_nmaps < 4096)
+			g_maps[g_nmaps++] = (struct simmap){ end, mend - end };
+	}
+	pthread_mutex_unlock(&g_lock);
+	return hit;
+}
+
+struct run_pages { int64_t page, count, pfn; };
+
+static void *sim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (len == 0) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	unsigned long plen = (len + PAGE - 1) & ~(PAGE - 1);
+	long res = RSYS(SYS_mmap, addr, plen ? plen : len, PROT_NONE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)), -1, 0);
+	if (res == -1)
+		return MAP_FAILED;
+	unsigned long at = (unsigned long)res;
+	if (flags & MAP_FIXED)
+		maps_remove(at, plen);
+	int64_t a[6] = { (int64_t)at, (int64_t)len, prot, flags, fd, off };
+	size_t cap = (plen / PAGE + 1) * sizeof(struct run_pages);
+	if (cap > RUN_MAX_PAYLOAD)
+		cap = RUN_MAX_PAYLOAD;
+	struct run_pages *runs = malloc(cap);
+	size_t got = 0;
+	long r = call(RUN_MMAP, a, 6, NULL, 0, NULL, runs, cap, &got);
+	if (r < 0) {
+		if (!(flags & MAP_FIXED))
+			RSYS(SYS_munmap, at, plen);
+		free(runs);
+		errno = (int)-r;
+		return MAP_FAILED;
+	}
+	int shared = (flags & MAP_TYPE) == MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED;
+	for (size_t k = 0; k < got / sizeof *runs; k++) {
+		unsigned long va = at + (unsigned long)runs[k].page * PAGE, n = (unsigned long)runs[k].count * PAGE;
+		if (runs[k].pfn >= 0)
+			RSYS(SYS_mmap, va, n, prot, MAP_FIXED | shared, g_physfd, (unsigned long)runs[k].pfn * PAGE);
+		else
+			RSYS(SYS_mmap, va, n, prot, MAP_FIXED | MAP_SHARED, g_sigbusfd, 0);
+	}
+	free(runs);
+	maps_add(at, plen);
+	return (void *)at;
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	resolve();
+	if (!(flags & MAP_ANONYMOUS) && is_sim(fd))
+		return sim_mmap(addr, len, prot, flags, fd, off);
+	return (void *)RSYS(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) { return mmap(addr, len, prot, flags, fd, off); }
+
+int munmap(void *addr, size_t len)
+{
+	resolve();
+	if (g_active && ((unsigned long)addr & (PAGE - 1)) == 0 && len && maps_remove((unsigned long)addr, (len + PAGE - 1) & ~(PAGE - 1))) {
+		int64_t a[2] = { (int64_t)(unsigned long)addr, (int64_t)len };
+		call(RUN_MUNMAP, a, 2, NULL, 0, NULL, NULL, 0, NULL);
+	}
+	return (int)(RSYS(SYS_munmap, addr, len));
+}
+
+void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
+{
+	resolve();
+	va_list ap;
+	va_start(ap, flags);
+	void *newaddr = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+	va_end(ap);
+	unsigned long o = (unsigned long)old;
+	int sim = 0;
+	pthread_mutex_lock(&g_lock);
+	for (int k = 0; k < g_nmaps; k++)
+		if (o >= g_maps[k].start && o < g_maps[k].start + g_maps[k].len)
+			sim = 1;
+	pthread_mutex_unlock(&g_lock);
+	if (!sim)
+		return (void *)(RSYS(SYS_mremap, old, oldlen, newlen, flags, newaddr));
+	int64_t a[4] = { (int64_t)o, (int64_t)oldlen, (int64_t)newlen, flags };
+	long r = call(RUN_MREMAP, a, 4, NULL, 0, NULL, NULL, 0, NULL);
+	if (r < 0 && r > -4096) {
+		errno = (int)-r;
+		return MAP_FAILED;
+	}
+	unsigned long ol = (oldlen + PAGE - 1) & ~(PAGE - 1), nl = (newlen + PAGE - 1) & ~(PAGE - 1);
+	if (nl < ol) {
+		maps_remove(o + nl, ol - nl);
+		RSYS(SYS_munmap, o + nl, ol - nl);
+	}
+	return (void *)r;
+}
+
+/* ---- poll ---- */
+
+static int do_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const struct timespec *ts, const sigset_t *mask)
+{
+	resolve();
+	nfds_t nsim = 0;
+	for (nfds_t k = 0; k < n; k++)
+		if (is_sim(fds[k].fd))
+			nsim++;
+	if (nsim == 0)
+		return (int)ret_errno(ts || mask ? RSYS(SYS_ppoll, fds, n, ts, mask, 8) : RSYS(SYS_poll, fds, n, timeout_ms));
+	int32_t *q = malloc(nsim * 8);
+	uint32_t *rev = malloc(nsim * 4);
+	nfds_t j = 0;
+	for (nfds_t k = 0; k < n; k++)
+		if (is_sim(fds[k].fd)) {
+			q[2 * j] = fds[k].fd;
+			q[2 * j + 1] = (uint16_t)fds[k].events;
+			j++;
+		}
+	size_t got = 0;
+	/* simulated descriptors alone may wait in the simulator (its clock jumps to the timeout) */
+	int64_t pa[1] = { n == nsim ? timeout_ms : 0 };
+	call(RUN_POLL, pa, 1, q, (uint32_t)(nsim * 8), NULL, rev, nsim * 4, &got);
+	int ready = 0;
+	j = 0;
+	for (nfds_t k = 0; k < n; k++)
+		if (is_sim(fds[k].fd)) {
+			fds[k].revents = (short)(j < got / 4 ? rev[j] : POLLNVAL);
+			if (fds[k].revents)
+				ready++;
+			j++;
+		}
+	/* the real descriptors: without waiting when a simulated one is ready */
+	nfds_t nreal = n - nsim;
+	if (nreal) {
+		struct pollfd *r = malloc(nreal * sizeof *r);
+		nfds_t i = 0;
+		for (nfds_t k = 0; k < n; k++)
+			if (!is_sim(fds[k].fd))
+				r[i++] = fds[k];
+		struct timespec zero = { 0, 0 };
+		long rr = RSYS(SYS_ppoll, r, nreal, ready ? &zero : ts, mask, 8);
+		if (!ready && !ts && timeout_ms >= 0)
+			rr = RSYS(SYS_poll, r, nreal, timeout_ms);
+		i = 0;
+		for (nfds_t k = 0; k < n; k++)
+			if (!is_sim(fds[k].fd)) {
+				fds[k].revents = rr >= 0 ? r[i].revents : 0;
+				if (fds[k].revents)
+					ready++;
+				i++;
+			}
+		free(r);
+	}
+	free(q);
+	free(rev);
+	return ready;
+}
+int poll(struct pollfd *fds, nfds_t n, int timeout) { return do_poll(fds, n, timeout, NULL, NULL); }
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len) { (void)len; return poll(fds, n, timeout); }
+int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
+{
+	return do_poll(fds, n, ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1, ts, mask);
+}
+
+/* ---- fd passing ---- */
+
+static void scan_rights(const struct msghdr *m, int sending)
+{
+	if (!g_active || !m || !m->msg_control)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		int *fds = (int *)CMSG_DATA(c);
+		for (int k = 0; k < n; k++) {
+			if (sending) {
+				if (is_sim(fds[k])) {
+					int64_t a[1] = { fds[k] };
+					call(RUN_SEND, a, 1, NULL, 0, NULL, NULL, 0, NULL);
+				}
+			} else {
+				struct stat st;
+				if (RSYS(SYS_fstat, fds[k], &st) < 0 || !S_ISREG(st.st_mode))
+					continue;
+				int64_t a[2] = { fds[k], (int64_t)st.st_ino };
+				if (call(RUN_ADOPT, a, 2, NULL, 0, NULL, NULL, 0, NULL) == 0)
+					sim_set(fds[k], 1);
+			}
+		}
+	}
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	resolve();
+	scan_rights(m, 1);
+	return (ssize_t)(RSYS(SYS_sendmsg, fd, m, flags));
+}
+
+ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	resolve();
+	long r = RSYS(SYS_recvmsg, fd, m, flags);
+	if (r >= 0)
+		scan_rights(m, 0);
+	return (ssize_t)ret_errno(r);
+}
+
+/* ---- processes ---- */
+
+pid_t fork(void)
+{
+	resolve();
+	if (!g_active)
+		return real_fork();
+	long token = call(RUN_FORK, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+	pid_t pid = real_fork();
+	if (pid == 0) {
+		/* the child: the parent's connections are not ours */
+		for (int k = 0; k < g_nconns; k++)
+			RSYS(SYS_close, g_conns[k]);
+		g_nconns = 0;
+		t_conn = -1;
+		pthread_mutex_init(&g_lock, NULL);
+		conn_open(1, token);
+		return 0;
+	}
+	if (pid < 0) {
+		int e = errno;
+		int64_t a[1] = { token };
+		call(RUN_FORK_ABORT, a, 1, NULL, 0, NULL, NULL, 0, NULL);
+		errno = e;
+	}
+	return pid;
+}
+pid_t vfork(void) { return fork(); }
+
+/* execve keeps the preload and the channel in the new image's environment */
+static char **env_with_run(char *const envp[])
+{
+	static const char *const keys[] = { "LD_PRELOAD", "DMABUFSIM_RUN_SOCK", "DMABUFSIM_RUN_PHYSFD", NULL };
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	char **out = malloc((n + 4) * sizeof *out);
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		int ours = 0;
+		for (int j = 0; keys[j]; j++)
+			if (strncmp(envp[k], keys[j], strlen(keys[j])) == 0 && envp[k][strlen(keys[j])] == '=')
+				ours = 1;
+		if (!ours)
+			out[m++] = envp[k];
+	}
+	for (int j = 0; keys[j]; j++) {
+		const char *v = getenv(keys[j]);
+		if (v) {
+			char *e = malloc(strlen(keys[j]) + strlen(v) + 2);
+			sprintf(e, "%s=%s", keys[j], v);
+			out[m++] = e;
+		}
+	}
+	out[m] = NULL;
+	return out;
+}
+
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	resolve();
+	if (!g_active)
+		return real_execve(path, argv, envp);
+	char **env = env_with_run(envp);
+	call(RUN_EXEC, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+	int r = real_execve(path, argv, env);
+	int e = errno;
+	call(RUN_EXEC_FAILED, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+	free(env);
+	errno = e;
+	return r;
+}
+
+/* ---- syscall(2) ---- */
+
+long syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long), d = va_arg(ap, long),
+	     e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	resolve();
+	if (g_active) {
+		switch (nr) {
+		case SYS_open:
+			return open((const char *)a, (int)b, (mode_t)c);
+		case SYS_openat:
+			return openat((int)a, (const char *)b, (int)c, (mode_t)d);
+		case SYS_close:
+			return close((int)a);
+		case SYS_close_range:
+			return close_range((unsigned)a, (unsigned)b, (int)c);
+		case SYS_ioctl:
+			return ioctl((int)a, (unsigned long)b, c);
+		case SYS_mmap:
+			return (long)mmap((void *)a, (size_t)b, (int)c, (int)d, (int)e, (off_t)f);
+		case SYS_munmap:
+			return munmap((void *)a, (size_t)b);
+		case SYS_dup:
+			return dup((int)a);
+		case SYS_dup2:
+			return dup2((int)a, (int)b);
+		case SYS_dup3:
+			return dup3((int)a, (int)b, (int)c);
+		case SYS_fcntl:
+			return do_fcntl((int)a, (int)b, c);
+		case SYS_read:
+			return read((int)a, (void *)b, (size_t)c);
+		case SYS_write:
+			return write((int)a, (const void *)b, (size_t)c);
+		case SYS_lseek:
+			return lseek((int)a, (off_t)b, (int)c);
+		case SYS_fstat:
+			return fstat((int)a, (struct stat *)b);
+		case SYS_memfd_create:
+			return memfd_create((const char *)a, (unsigned)b);
+		case SYS_ftruncate:
+			return ftruncate((int)a, (off_t)b);
+		case SYS_mknodat:
+			return mknodat((int)a, (const char *)b, (mode_t)c, (dev_t)d);
+		case SYS_poll:
+			return poll((struct pollfd *)a, (nfds_t)b, (int)c);
+		}
+	}
+	return real_syscall(nr, a, b, c, d, e, f);
+}
