@@ -55,7 +55,7 @@ def run(argv, cwd=work, expect=0, extra_env=None, timeout=1800):
     return ok, f'exit {p.returncode}{"" if ok else f" (expected {expect})"}, {time.time() - t0:.0f} s', p.stdout
 
 
-VERBS = ['replay', 'diff-kernels', 'kvmfr-test', 'importer-test', 'tour', 'show', 'realkernel', 'difftest', 'capture', 'stress', 'sweep']
+VERBS = ['replay', 'diff-kernels', 'kvmfr-test', 'run', 'importer-test', 'tour', 'show', 'realkernel', 'difftest', 'capture', 'stress', 'sweep']
 tool_home = {'HOME': home, 'DOTNET_CLI_HOME': home, 'NUGET_PACKAGES': os.environ.get('NUGET_PACKAGES', os.path.expanduser('~/.nuget/packages'))}
 
 
@@ -92,6 +92,12 @@ def check(cmd):
         return verdict((ok, how, out))
     if cmd.startswith('dotnet tool uninstall --global'):
         return verdict(run(a, cwd=repo, extra_env=tool_home))
+    if cmd.startswith('gcc -o test ../shared/'):
+        # The run section's program comes from the shared folder beside the clone (CI has a copy of it).
+        src = a[-1].replace('../shared', os.path.join(repo, '..', 'shared'), 1)
+        if not os.path.exists(src):
+            return 'skip', f'{src} not found (the shared folder is not beside this clone)', ''
+        return verdict(run(['gcc', '-o', os.path.join(work, 'test'), src]))
     if cmd == 'make -C tools/dmabufsim-trace':
         return verdict(run(a, cwd=repo))
     if cmd.startswith('dotnet run -c Release --project Benchmarks --'):
@@ -122,6 +128,8 @@ def check(cmd):
         return verdict(run(dmabufsim(['diff-kernels', 'data/traces/linux-6.1-cma-arm/prime.jsonl'])))
     args = [x.replace('~/DmaBufSim/', repo + '/') for x in args]
     verb = args[0] if args else ''
+    if verb == 'run' and args[-1] == './test' and not os.path.exists(os.path.join(work, 'test')):
+        return 'skip', 'its program was not built (see the gcc example above)', ''
     # The real-kernel verbs need root, QEMU and minutes: .ci/run's real-kernel step runs realkernel, capture and difftest.
     long_stress = verb == 'stress' and '--ops' in args and int(args[args.index('--ops') + 1]) >= 100_000
     if verb in ('realkernel', 'difftest', 'capture') or (verb == 'sweep' and '--full' in args) or (quick and (verb == 'sweep' or long_stress)):

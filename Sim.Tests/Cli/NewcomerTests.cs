@@ -348,7 +348,7 @@ public sealed partial class NewcomerTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("  replay [PATH...] ", top, StringComparison.Ordinal);
         Assert.Contains("  show <TRACE> ", top, StringComparison.Ordinal);
-        foreach (var verb in new[] { "replay", "diff-kernels", "kvmfr-test", "importer-test", "tour", "show", "realkernel", "difftest", "capture", "stress", "sweep" })
+        foreach (var verb in new[] { "replay", "diff-kernels", "kvmfr-test", "run", "importer-test", "tour", "show", "realkernel", "difftest", "capture", "stress", "sweep" })
         {
             var (c, help, _) = Cli(verb, "--help");
             Assert.Equal(0, c);
