@@ -30,8 +30,9 @@ def nat(n, w, m):
 
 print('# SG trimming walk: C# against the native yardstick, same machine, same run\n')
 print('One operation = `ib_umem_dmabuf_map_pages` trim + `ib_umem_dmabuf_unmap_pages` restore on a warm chained table '
-      'of N entries of 64 KiB (128-slot chunks allocated in a shuffled order). Native = `../shared/bench/native-sgtrim` '
-      '(gcc -O2, scatter layout), median of its run before and its run after the C# benchmark. Ratio < 1: C# faster.\n')
+      'of N entries of 64 KiB (128-slot chunks allocated in a shuffled order). Native = `Benchmarks/native/sgtrim.c` '
+      '(the project\'s own C yardstick, gcc -O2 -march=x86-64-v2, built by run-sgtrim.sh; cross-checked against '
+      '`../shared/bench/native-sgtrim` in NativeYardstick.md), median of its run before and its run after the C# benchmark. Ratio < 1: C# faster.\n')
 print('| N | window | C# Walk (ns) | native walk (ns) | Walk / native | C# Indexed (ns) | native indexed (ns) | Indexed / native | C# bytes/op |')
 print('|---:|---|---:|---:|---:|---:|---:|---:|---:|')
 for n in (16, 1024, 65536, 1048576):

@@ -114,7 +114,8 @@ internal static class Conventions
     /// </summary>
     internal static void RefuseUnknownOptionsAsArguments(RootCommand root)
     {
-        foreach (var cmd in root.Subcommands)
+        // run passes its words after -- to the program: "-x" there is the program's option, not the verb's.
+        foreach (var cmd in root.Subcommands.Where(c => c.Name != "run"))
         {
             // run's arguments are a program's command line (`run -- ls -l`): its options are the program's own.
             if (cmd.Name == "run")

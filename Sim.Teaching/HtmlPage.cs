@@ -40,9 +40,10 @@ public static class HtmlPage
           .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
           .Append("<title>").Append(E(title)).Append("</title><style>").Append(Css).Append("</style></head><body>\n");
         sb.Append("<h1>").Append(E(title)).Append("</h1><p class=\"sub\">").Append(E(subtitle)).Append("</p>\n");
+        int figureNo = 0;
         foreach (var s in steps)
         {
-            Step(sb, s);
+            Step(sb, s, ref figureNo);
         }
         sb.Append("</body></html>\n");
         return sb.ToString();
@@ -50,7 +51,7 @@ public static class HtmlPage
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
 
-    private static void Step(StringBuilder sb, TourStep s)
+    private static void Step(StringBuilder sb, TourStep s, ref int figureNo)
     {
         sb.Append("<section>");
         sb.Append("<h2>").Append(s.Number > 0 ? s.Number + ". " : "").Append(E(s.Title)).Append("</h2>\n");
@@ -98,7 +99,8 @@ public static class HtmlPage
         }
         foreach (var fig in s.Figures)
         {
-            sb.Append("<figure>").Append(Svg.Draw(fig).ToString(System.Xml.Linq.SaveOptions.DisableFormatting))
+            figureNo++;
+            sb.Append("<figure>").Append(Svg.Draw(fig, "-" + figureNo.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToString(System.Xml.Linq.SaveOptions.DisableFormatting))
               .Append("<figcaption>").Append(E(fig.Caption)).Append("</figcaption></figure>\n");
         }
         if (s.Trace.Count > 0)

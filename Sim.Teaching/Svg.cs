@@ -15,12 +15,12 @@ public static class Svg
 
     private const int Width = 1000;
 
-    /// <summary>Draws <paramref name="figure"/>.</summary>
-    public static XElement Draw(Figure figure) => figure switch
+    /// <summary>Draws <paramref name="figure"/>; <paramref name="idSuffix"/> keeps the ids it defines unique on a page of many figures.</summary>
+    public static XElement Draw(Figure figure, string idSuffix = "") => figure switch
     {
         CmaStripFigure c => CmaStrip(c),
         SgTableFigure s => SgTable(s),
-        RefGraphFigure r => RefGraph(r),
+        RefGraphFigure r => RefGraph(r, idSuffix),
         MemoryMapFigure m => MemoryMap(m),
         BytesFigure b => Bytes(b),
         _ => throw new ArgumentException("unknown figure " + figure.GetType().Name, nameof(figure)),
@@ -44,7 +44,10 @@ public static class Svg
 
     private static XElement Title(string text) => new(Ns + "title", text);
 
-    /// <summary>The CMA bitmap: one cell per bit, 128 cells a row.</summary>
+    /// <summary>
+    /// The CMA bitmap, 128 cells a row: each run of equal cells (used or free, same mark) within a row is one rect
+    /// (<c>data-bit</c> its first bit, <c>data-count</c> its bits), so a 16 MiB area is a hundred shapes, not 4,096.
+    /// </summary>
     public static XElement CmaStrip(CmaStripFigure f)
     {
         ArgumentNullException.ThrowIfNull(f);
@@ -56,20 +59,30 @@ public static class Svg
         {
             g.Add(Text(left - 6, top + r * cell + cell - 1, Hex(f.BasePfn + (ulong)(r * perRow << f.OrderPerBit)), "tiny", "end"));
         }
-        for (int k = 0; k < f.Used.Count; k++)
+        string Cls(int k)
         {
-            string mark = "";
-            foreach (var m in f.Marks)
+            for (int m = 0; m < f.Marks.Count; m++)
             {
-                if ((ulong)k >= m.FirstPage && (ulong)k < m.FirstPage + m.Pages)
+                if ((ulong)k >= f.Marks[m].FirstPage && (ulong)k < f.Marks[m].FirstPage + f.Marks[m].Pages)
                 {
-                    mark = " mark" + f.Marks.ToList().IndexOf(m);
-                    break;
+                    return (f.Used[k] ? "page used" : "page free") + " mark" + m.ToString(CultureInfo.InvariantCulture);
                 }
             }
-            g.Add(Rect(left + (k % perRow) * cell, top + (k / perRow) * cell, cell - gap, cell - gap,
-                (f.Used[k] ? "page used" : "page free") + mark,
-                new XAttribute("data-bit", k), new XAttribute("data-used", f.Used[k] ? "1" : "0")));
+            return f.Used[k] ? "page used" : "page free";
+        }
+        for (int k = 0; k < f.Used.Count;)
+        {
+            string cls = Cls(k);
+            int end = k + 1;
+            while (end < f.Used.Count && end % perRow != 0 && Cls(end) == cls)
+            {
+                end++;
+            }
+            int n = end - k;
+            g.Add(Rect(left + (k % perRow) * cell, top + (k / perRow) * cell, n * cell - gap, cell - gap, cls,
+                new XAttribute("data-bit", k), new XAttribute("data-count", n), new XAttribute("data-used", f.Used[k] ? "1" : "0"),
+                Title(string.Create(CultureInfo.InvariantCulture, $"bits {k}..{end - 1} (pfn {Hex(f.BasePfn + ((ulong)k << f.OrderPerBit))}): {(f.Used[k] ? "used" : "free")}"))));
+            k = end;
         }
         double y = top + rows * cell + 18;
         g.Add(Text(left, y, $"base_pfn {Hex(f.BasePfn)} ({Hex(f.BasePfn << 12)}), {f.Count} pages, one cell = {1 << f.OrderPerBit} page; row = {perRow} pages"));
@@ -136,8 +149,12 @@ public static class Svg
 
     private static readonly string[] Columns = ["process", "fd", "vma", "file", "handle", "gem", "dmabuf", "attachment", "fence"];
 
-    /// <summary>The reference graph in columns by kind, edges as arrows from holder to held.</summary>
-    public static XElement RefGraph(RefGraphFigure f)
+    /// <summary>
+    /// The reference graph in columns by kind, edges as arrows from holder to held. Labels are wrapped to their box,
+    /// never cut (the refcounts are what the figure is for), and every node and edge has a hover title with the full
+    /// text. <paramref name="idSuffix"/> makes the arrowhead's id unique on the page.
+    /// </summary>
+    public static XElement RefGraph(RefGraphFigure f, string idSuffix = "")
     {
         ArgumentNullException.ThrowIfNull(f);
         var byCol = new Dictionary<string, List<RefNode>>();
@@ -148,42 +165,50 @@ public static class Svg
         }
         var used = Columns.Where(byCol.ContainsKey).ToList();
         double colW = (double)Width / Math.Max(1, used.Count);
-        const double boxH = 40, rowH = 56, top = 20;
-        var pos = new Dictionary<string, (double X, double Y)>();
+        double bw = colW - 24;
+        const double lblLine = 15, smallLine = 13, pad = 6, gapY = 16, top = 20;
+        string arrow = "arrow" + idSuffix;
+        var pos = new Dictionary<string, (double X, double Y, double H)>();
+        var lines = new Dictionary<string, (List<string> Label, List<string> Detail)>();
         var g = new List<object>
         {
-            new XElement(Ns + "defs", new XElement(Ns + "marker", new XAttribute("id", "arrow"), new XAttribute("viewBox", "0 0 10 10"),
+            new XElement(Ns + "defs", new XElement(Ns + "marker", new XAttribute("id", arrow), new XAttribute("viewBox", "0 0 10 10"),
                 new XAttribute("refX", "10"), new XAttribute("refY", "5"), new XAttribute("markerWidth", "7"), new XAttribute("markerHeight", "7"),
                 new XAttribute("orient", "auto-start-reverse"), new XElement(Ns + "path", new XAttribute("d", "M 0 0 L 10 5 L 0 10 z"), new XAttribute("class", "arrowhead")))),
         };
-        int maxRows = 0;
+        double bottom = top;
         for (int c = 0; c < used.Count; c++)
         {
-            var list = byCol[used[c]];
-            maxRows = Math.Max(maxRows, list.Count);
-            for (int r = 0; r < list.Count; r++)
+            double y = top;
+            foreach (var n in byCol[used[c]])
             {
-                pos[list[r].Id] = (c * colW + 8, top + r * rowH);
+                var l = (Wrap(n.Label, bw, 6.6), Wrap(n.Detail, bw, 5.6));
+                lines[n.Id] = l;
+                double h = pad + l.Item1.Count * lblLine + l.Item2.Count * smallLine + pad / 2;
+                pos[n.Id] = (c * colW + 8, y, h);
+                y += h + gapY;
             }
+            bottom = Math.Max(bottom, y);
         }
-        double bw = colW - 24;
+        var label = f.Nodes.ToDictionary(n => n.Id, n => n.Label);
         foreach (var e in f.Edges)
         {
             if (!pos.TryGetValue(e.From, out var a) || !pos.TryGetValue(e.To, out var b))
             {
                 continue;
             }
-            double x1 = a.X + bw, y1 = a.Y + boxH / 2, x2 = b.X, y2 = b.Y + boxH / 2;
+            double x1 = a.X + bw, y1 = a.Y + a.H / 2, x2 = b.X, y2 = b.Y + b.H / 2;
             if (b.X <= a.X)
             {
                 x1 = a.X + bw / 2;
-                y1 = a.Y + boxH;
+                y1 = a.Y + a.H;
                 x2 = b.X + bw / 2;
                 y2 = b.Y;
             }
+            string tip = $"{label[e.From]} \u2192 {label[e.To]}" + (string.IsNullOrEmpty(e.Label) ? "" : $" ({e.Label})");
             g.Add(new XElement(Ns + "path", new XAttribute("d", $"M {N(x1)} {N(y1)} C {N((x1 + x2) / 2)} {N(y1)}, {N((x1 + x2) / 2)} {N(y2)}, {N(x2)} {N(y2)}"),
-                new XAttribute("class", "edge"), new XAttribute("marker-end", "url(#arrow)"), new XAttribute("data-from", e.From),
-                new XAttribute("data-to", e.To), Title(e.Label)));
+                new XAttribute("class", "edge"), new XAttribute("marker-end", $"url(#{arrow})"), new XAttribute("data-from", e.From),
+                new XAttribute("data-to", e.To), Title(tip)));
         }
         foreach (var n in f.Nodes)
         {
@@ -191,17 +216,55 @@ public static class Svg
             {
                 continue;
             }
-            g.Add(Rect(p.X, p.Y, bw, boxH, "node " + n.Kind, new XAttribute("rx", "5"), new XAttribute("data-node", n.Id), new XAttribute("data-kind", n.Kind)));
-            g.Add(Text(p.X + 6, p.Y + 16, Clip(n.Label, bw, 6.6), "lbl"));
-            g.Add(Text(p.X + 6, p.Y + 32, Clip(n.Detail, bw, 5.6), "small"));
+            var node = new XElement(Ns + "g", new XAttribute("class", "refnode"), Title(n.Detail.Length > 0 ? $"{n.Label}: {n.Detail}" : n.Label),
+                Rect(p.X, p.Y, bw, p.H, "node " + n.Kind, new XAttribute("rx", "5"), new XAttribute("data-node", n.Id), new XAttribute("data-kind", n.Kind)));
+            double y = p.Y + pad + 10;
+            foreach (var line in lines[n.Id].Label)
+            {
+                node.Add(Text(p.X + 6, y, line, "lbl"));
+                y += lblLine;
+            }
+            foreach (var line in lines[n.Id].Detail)
+            {
+                node.Add(Text(p.X + 6, y, line, "small"));
+                y += smallLine;
+            }
+            g.Add(node);
         }
-        return Root("refs", (int)(top + maxRows * rowH + 4), Title(f.Caption), g);
+        return Root("refs", (int)bottom + 4, Title(f.Caption), g);
     }
 
-    private static string Clip(string s, double width, double charW)
+    // Breaks text into lines of at most (width - 10) / charW characters, at spaces where it can.
+    private static List<string> Wrap(string s, double width, double charW)
     {
         int max = Math.Max(4, (int)((width - 10) / charW));
-        return s.Length <= max ? s : s[..(max - 1)] + "…";
+        var lines = new List<string>();
+        var cur = new System.Text.StringBuilder();
+        foreach (var word in s.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string w = word;
+            while (w.Length > max)
+            {
+                if (cur.Length > 0)
+                {
+                    lines.Add(cur.ToString());
+                    cur.Clear();
+                }
+                lines.Add(w[..max]);
+                w = w[max..];
+            }
+            if (cur.Length > 0 && cur.Length + 1 + w.Length > max)
+            {
+                lines.Add(cur.ToString());
+                cur.Clear();
+            }
+            cur.Append(cur.Length > 0 ? " " : "").Append(w);
+        }
+        if (cur.Length > 0 || lines.Count == 0)
+        {
+            lines.Add(cur.ToString());
+        }
+        return lines;
     }
 
     /// <summary>The physical address space to scale, RAM and the areas inside it.</summary>

@@ -9,9 +9,9 @@ internal static class RunCommand
     /// <summary>Builds the verb.</summary>
     internal static Command Create()
     {
-        var machine = new Option<string?>("--machine") { Description = "machine options added to the default (x86_64, 1 GiB, dma-direct, vgem, sw_sync), e.g. \"kvmfr kvmfr.static_size_mb=1,1\"" };
-        var timeout = new Option<double?>("--timeout") { Description = "wall-clock limit in seconds (the program is killed, status 124)" };
-        var program = new Argument<string[]>("program") { Description = "-- PROGRAM [ARGS...]", Arity = ArgumentArity.OneOrMore };
+        var machine = Conventions.Machine("the run's machine (x86_64, 1 GiB, dma-direct, vgem, sw_sync)", "kvmfr kvmfr.static_size_mb=1,1");
+        var timeout = new Option<double?>("--timeout") { Description = "wall-clock limit in seconds (the program is killed, status 124) [default: none]", HelpName = "SECONDS" };
+        var program = new Argument<string[]>("PROGRAM") { Description = "-- PROGRAM [ARGS...]", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("run", "Run a real, dynamically linked program with the simulated kernel as its kernel (DRM, dma-buf, sync_file, kvmfr devices; real shared memory)")
         {
             machine, timeout, program,

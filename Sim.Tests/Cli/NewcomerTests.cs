@@ -348,7 +348,7 @@ public sealed partial class NewcomerTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("  replay [PATH...] ", top, StringComparison.Ordinal);
         Assert.Contains("  show <TRACE> ", top, StringComparison.Ordinal);
-        foreach (var verb in new[] { "replay", "diff-kernels", "kvmfr-test", "importer-test", "tour", "show", "realkernel", "difftest", "capture", "stress", "sweep" })
+        foreach (var verb in new[] { "replay", "diff-kernels", "kvmfr-test", "run", "importer-test", "tour", "show", "realkernel", "difftest", "capture", "stress", "sweep" })
         {
             var (c, help, _) = Cli(verb, "--help");
             Assert.Equal(0, c);
@@ -438,6 +438,66 @@ public sealed partial class NewcomerTests : IDisposable
                 Assert.DoesNotMatch(@"\b(red|green|blue|yellow|grey|gray|orange|purple)\b", caption);
             }
         }
+    }
+
+    // ---- pictures ---------------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("board=pc mem=1G iommu=on vgem")]
+    public void Tour_pages_are_small_with_unique_ids_meaningful_titles_and_uncut_labels(string? machine)
+    {
+        var html = HtmlOf(machine);
+        Assert.True(html.Length < 300_000, $"{html.Length} bytes");
+        var ids = Regex.Matches(html, @"\bid=""([^""]+)""").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.DoesNotContain("<title></title>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u2026", html, StringComparison.Ordinal); // no label cut with an ellipsis
+        foreach (Match m in Regex.Matches(html, @"url\(#([^)]+)\)"))
+        {
+            Assert.Contains(m.Groups[1].Value, ids);
+        }
+    }
+
+    [Fact]
+    public void Reference_graph_nodes_carry_their_full_text_as_hover_titles()
+    {
+        var prime = Path.Combine(DataDir, "traces", "linux-6.1-cma-arm", "prime.jsonl");
+        var path = Path.Combine(_dir, "prime.html");
+        Assert.Equal(0, ShowRun.Run(prime, 20, path, TerminalView.Plain(new StringWriter()), TextWriter.Null));
+        var html = File.ReadAllText(path);
+        // The exported buffer at i=20: the GEM object's refcount and the dma-buf's f_count, in full, in hover titles.
+        Assert.Contains("<title>drm_gem_object: size 0x12c000, refcount 2, handles 1</title>", html, StringComparison.Ordinal);
+        Assert.Contains("<title>dma_buf (ino 1): \"drm\" 0x12c000, f_count 5</title>", html.Replace("&quot;", "\"", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.DoesNotContain("\u2026", html, StringComparison.Ordinal);
+    }
+
+    // ---- the benchmarks' native yardstick is the project's own -------------------------------------------------------
+
+    [Fact]
+    public void The_native_yardstick_builds_from_the_clone_and_prints_the_report_csv()
+    {
+        string root = Path.GetFullPath(Path.Combine(DataDir, ".."));
+        string script = File.ReadAllText(Path.Combine(root, "Benchmarks", "run-sgtrim.sh"));
+        Assert.Contains("Benchmarks/native/sgtrim.c", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("$repo/../shared", script, StringComparison.Ordinal);
+        Assert.Contains("NativeYardstick.md", File.ReadAllText(Path.Combine(root, "Benchmarks", "results", "SgTrim.md")), StringComparison.Ordinal);
+        string exe = Path.Combine(_dir, "sgtrim");
+        var gcc = Process.Start(new ProcessStartInfo("gcc", ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-o", exe, Path.Combine(root, "Benchmarks", "native", "sgtrim.c")])
+        { RedirectStandardError = true })!;
+        string warnings = gcc.StandardError.ReadToEnd();
+        gcc.WaitForExit();
+        Assert.True(gcc.ExitCode == 0, warnings);
+        var run = Process.Start(new ProcessStartInfo(exe, ["--reps", "1"]) { RedirectStandardOutput = true })!;
+        var lines = run.StandardOutput.ReadToEnd().TrimEnd('\n').Split('\n');
+        run.WaitForExit();
+        Assert.Equal(0, run.ExitCode); // every map was undone: the table is as built
+        Assert.Equal("kind,build,layout,N,window,method,walked,median_ns,min_ns,max_ns", lines[0]);
+        Assert.Equal(4 * 4 * 2, lines.Length - 1);
+        // The walk visits what the kernel loop visits: first-page stops at entry 0, last-page and whole walk all N.
+        Assert.Contains(lines, l => l.StartsWith("trim,o2,scatter,1024,first-page,walk,1,", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("trim,o2,scatter,1048576,last-page,walk,1048576,", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("trim,o2,scatter,65536,whole,walk,65536,", StringComparison.Ordinal));
     }
 
     [Fact]
