@@ -2,6 +2,7 @@
 // them on the simulated kernel through its syscall layer, and answers. A malformed message ends this session
 // with a message on stderr; the machine and the other processes go on.
 using System.Buffers.Binary;
+using Stopwatch = System.Diagnostics.Stopwatch;
 using System.Net.Sockets;
 using System.Text;
 using Sim.Core.Fs;
@@ -57,7 +58,10 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 }
                 try
                 {
-                    if (!Dispatch(pid, req, payload))
+                    bool more = Dispatch(pid, req, payload);
+                    // Whatever this call changed may be what a sleeping poll waits for.
+                    Monitor.PulseAll(host.Gate);
+                    if (!more)
                     {
                         return;
                     }
@@ -373,6 +377,10 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
         return ret;
     }
 
+    // poll: without waiting first; then, while nothing is ready, the caller sleeps with the gate released, so the
+    // program's other threads and processes run (and may signal what it waits for). When every connection of the
+    // program is asleep inside the simulator, nothing outside can wake it: simulated time jumps instead (a lone
+    // descriptor waits in the models' poll, whose clock goes to the next timer or the timeout).
     private long Poll(Process p, byte[] payload, long timeoutMs, out byte[]? revents)
     {
         if (payload.Length % 8 != 0)
@@ -381,13 +389,47 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
         }
         int n = payload.Length / 8;
         revents = new byte[n * 4];
+        long deadline = timeoutMs < 0 ? long.MaxValue : Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000;
+        while (true)
+        {
+            int ready = PollOnce(p, payload, revents, 0);
+            if (ready > 0 || timeoutMs == 0)
+            {
+                return ready;
+            }
+            if (host.EveryoneAsleepButOne())
+            {
+                return n == 1 ? PollOnce(p, payload, revents, timeoutMs) : 0;
+            }
+            long left = deadline == long.MaxValue ? -1 : (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
+            if (deadline != long.MaxValue && left <= 0)
+            {
+                return 0;
+            }
+            host.Asleep++;
+            try
+            {
+                Monitor.Wait(host.Gate, left < 0 ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
+            }
+            finally
+            {
+                host.Asleep--;
+            }
+            if (p.Exited)
+            {
+                return 0;
+            }
+        }
+    }
+
+    private int PollOnce(Process p, byte[] payload, byte[] revents, long timeoutMs)
+    {
         int ready = 0;
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < payload.Length / 8; k++)
         {
             int fd = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(8 * k));
             uint events = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(8 * k + 4));
-            // Only a lone descriptor may wait (its clock jumps); several are polled without waiting.
-            var (r, rev) = host.Sys.Poll(p, fd, events, n == 1 ? timeoutMs : 0);
+            var (r, rev) = host.Sys.Poll(p, fd, events, timeoutMs);
             ready += r;
             BinaryPrimitives.WriteUInt32LittleEndian(revents.AsSpan(4 * k), rev);
         }

@@ -75,6 +75,10 @@ public sealed class RunHost : IDisposable
         _machine = Composition.BuildMachine(options, s => s.Replace(ServiceDescriptor.Singleton<IPhysicalPageStore>(_phys)));
         Composition.Boot(_machine);
         _machine.GetRequiredService<BootState>().Apply();
+        // The initcalls of the devices a program opens by path: sw_sync's debugfs file, the udmabuf misc device
+        // (each exists only when its machine option is set).
+        _ = _machine.GetRequiredService<Sim.DmaBuf.SwSync>();
+        _ = _machine.GetRequiredService<Sim.DmaBuf.Udmabuf>();
         _sys = _machine.GetRequiredService<Syscalls>();
         _table = _machine.GetRequiredService<ProcessTable>();
         _vfs = _machine.GetRequiredService<Vfs>();
@@ -275,6 +279,12 @@ public sealed class RunHost : IDisposable
     }
 
     internal object Gate => _gate;
+
+    // Connections whose thread sleeps inside the simulator (a poll that found nothing ready).
+    internal int Asleep { get; set; }
+
+    // True when the caller is the only connection not asleep inside the simulator.
+    internal bool EveryoneAsleepButOne() => Asleep + 1 >= _connections;
 
     internal Syscalls Sys => _sys;
 
