@@ -52,6 +52,13 @@ public static class DiffTestRun
         /// <summary>Run only this part of the sequences (<c>--shard K/N</c>: sequence k when k mod N = K - 1).</summary>
         public Sim.Machine.Shard Shard { get; init; } = Sim.Machine.Shard.All;
 
+        /// <summary>
+        /// <c>--script FILE</c>: run these scripts (agent lines <c>op key=value ...</c>, one call per line, <c>#</c>
+        /// comments; <c>mapping=K</c> names the K-th mmap of the script, from 0) instead of drawn sequences, and
+        /// print each one's real-kernel trace.
+        /// </summary>
+        public IReadOnlyList<string> Scripts { get; init; } = [];
+
         /// <summary><c>--json</c>: one object per sequence run on stdout, then the closing line; the rest goes to stderr.</summary>
         public bool Json { get; init; }
     }
@@ -64,7 +71,7 @@ public static class DiffTestRun
         {
             f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one)
                 ? one
-                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence)");
+                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput)");
         }
         return f;
     }
@@ -138,7 +145,7 @@ public static class DiffTestRun
         var work = Path.Combine(Path.GetTempPath(), $"dmabufsim-difftest-{Environment.ProcessId}");
         var mutations = s.Fault is null ? Mutations.None : Mutations.Parse(s.Fault);
         var runner = new DiffRunner(oracle, work) { ShrinkBudget = s.ShrinkBudget, Mutations = mutations };
-        var seqs = CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
+        var seqs = s.Scripts.Count > 0 ? s.Scripts.Select(ParseScript).ToArray() : CallGen.Draw(s.Families, s.Length, s.Seed, s.Count);
         var sw = Stopwatch.StartNew();
         long differences = 0, skipped = 0, calls = 0;
         int run = 0, differing = 0;
@@ -148,9 +155,14 @@ public static class DiffTestRun
             {
                 continue;
             }
-            var name = $"seed{s.Seed}-seq{k}";
+            var name = s.Scripts.Count > 0 ? Path.GetFileNameWithoutExtension(s.Scripts[k]) : $"seed{s.Seed}-seq{k}";
             var cmp = runner.Compare(seqs[k], name);
             run++;
+            if (s.Scripts.Count > 0)
+            {
+                text.WriteLine($"difftest: {name}: the real kernel's trace:");
+                text.Write(cmp.Trace);
+            }
             calls += cmp.Lines.Count;
             skipped += cmp.Replay.Totals.Skipped;
             int shrunkTo = 0;
@@ -192,6 +204,47 @@ public static class DiffTestRun
             })
             : $"{run} sequences, {calls} calls, {differences} differences");
         return new CampaignResult(run, calls, differences, minimal);
+    }
+
+    /// <summary>
+    /// Reads a script file: one call per line in the agent's syntax (<c>op key=value ...</c>), blank lines and
+    /// <c>#</c> comments skipped; <c>mapping=K</c> acts on the K-th mmap of the script.
+    /// </summary>
+    public static Call[] ParseScript(string path)
+    {
+        var calls = new List<Call>();
+        int lineNo = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            lineNo++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var args = new List<KeyValuePair<string, string>>();
+            int pick = -1;
+            foreach (var kv in parts.Skip(1))
+            {
+                int eq = kv.IndexOf('=', StringComparison.Ordinal);
+                if (eq <= 0)
+                {
+                    throw new ArgumentException($"{path}:{lineNo}: expected key=value, got '{kv}'");
+                }
+                string key = kv[..eq], value = kv[(eq + 1)..];
+                if (key == "mapping")
+                {
+                    pick = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int m)
+                        ? m
+                        : throw new ArgumentException($"{path}:{lineNo}: mapping={value}: expected the index of an earlier mmap (0, 1, ...)");
+                    continue;
+                }
+                args.Add(new(key, value));
+            }
+            calls.Add(new Call(parts[0], args, pick));
+        }
+        return calls.Count > 0 ? [.. calls] : throw new ArgumentException($"{path}: no calls");
     }
 
     // {"case":"seed1-seq3","calls":n,"differences":d,"skipped":s,"shrunk_calls":m}

@@ -13,7 +13,7 @@ internal static class DiffTestCommand
         var count = Conventions.Number("--count", "N", "number of sequences", 20, 1, 10_000_000);
         var from = Conventions.Number("--from", "INDEX", "run only the sequences from this index on (the draw is the same)", 0, 0, 10_000_000);
         var length = Conventions.Number("--length", "CALLS", "most calls per sequence", 30, 1, 10_000);
-        var families = new Option<string>("--families") { Description = "call families: all, or a comma list of files,dumb,gem,prime,sync,fence", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
+        var families = new Option<string>("--families") { Description = "call families: all, or a comma list of files,dumb,gem,prime,sync,fence,badinput", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
         var record = Conventions.Text("--record", "FILE", "append every script and the kernel's answer to this JSON-lines file");
         var answers = Conventions.Text("--answers", "FILE", "answer from a recorded set instead of booting QEMU");
         var outDir = Conventions.Text("--out", "FOLDER", "write each minimal differing sequence (the real kernel's trace) into this folder");
@@ -21,9 +21,10 @@ internal static class DiffTestCommand
         var fault = new Option<string?>("--fault") { Description = "test-only: break a simulator rule on purpose (bpp-limit)", Hidden = true };
         var json = Conventions.Json("sequence (descriptions go to stderr)");
         var shard = Conventions.Text("--shard", "K/N", "run only part K of N of the sequences: sequence k goes to part k mod N + 1");
+        var script = new Option<string[]>("--script") { Description = "run these script files (agent lines: op key=value ...) on both sides instead of drawn sequences, printing each real-kernel trace", HelpName = "FILE", AllowMultipleArgumentsPerToken = true };
         var cmd = new Command("difftest", "Differential test: random call sequences on a real Linux 6.1 kernel (QEMU) and on the simulator")
         {
-            seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault, json, shard,
+            seed, count, from, length, families, record, answers, outDir, shrinkBudget, fault, json, shard, script,
         };
         cmd.SetAction(pr =>
         {
@@ -47,6 +48,7 @@ internal static class DiffTestCommand
             Fault = pr.GetValue(fault),
             Json = pr.GetValue(json),
             Shard = part,
+            Scripts = pr.GetValue(script) ?? [],
         }, Console.Out, Console.Error);
         });
         return cmd;

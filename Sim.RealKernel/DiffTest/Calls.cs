@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
+using Sim.DmaBuf.Uapi;
+using Sim.Drm.Uapi;
 
 namespace Sim.RealKernel.DiffTest;
 
@@ -30,7 +32,14 @@ public enum CallFamilies
     /// <summary>VGEM_FENCE_ATTACH / SIGNAL and polls (timeout 0).</summary>
     Fence = 32,
 
-    /// <summary>Every family (sequences with fences leave out the blocking SYNC).</summary>
+    /// <summary>
+    /// Bad input: raw ioctls of every modelled request (and of neighbouring numbers: wrong size, direction, nr or
+    /// type) with NULL, unmapped or zeroed arguments on every fd kind, closed and out-of-range fds, reserved flag
+    /// bits, misaligned and overflowing mmap offsets and lengths, unknown lseek whence and fcntl commands.
+    /// </summary>
+    BadInput = 64,
+
+    /// <summary>Every family but BadInput, whose DRM core dispatch differences are still open (sequences with fences leave out the blocking SYNC).</summary>
     All = Files | Dumb | Gem | Prime | Sync | Fence,
 }
 
@@ -183,12 +192,122 @@ public static class CallGen
         {
             gens.Add((2, from fd in Fd from ev in Gen.Elements(1L, 4L, 5L) select new Call("poll", [A("fd", fd), A("events", ev), A("timeout_ms", 0)])));
         }
+        if (f.HasFlag(CallFamilies.BadInput))
+        {
+            gens.AddRange(BadInputCalls);
+        }
         if (gens.Count == 0)
         {
             throw new ArgumentException("no call family selected", nameof(f));
         }
         return Gen.Frequency(gens.ToArray());
     }
+
+    /// <summary>
+    /// The ioctl requests a program may send to the modelled files (x86_64 numbers): DRM core and vgem, the dma-buf
+    /// file's, sync_file's and sw_sync's.
+    /// </summary>
+    public static readonly uint[] KnownRequests =
+    [
+        DrmH.DRM_IOCTL_VERSION(false),
+        Ioctl._IOWR(DrmH.DRM_IOCTL_BASE, 0x01, 16), // GET_UNIQUE
+        Ioctl._IOR(DrmH.DRM_IOCTL_BASE, 0x02, 4), // GET_MAGIC
+        Ioctl._IOWR(DrmH.DRM_IOCTL_BASE, 0x0c, 16), // GET_CAP
+        Ioctl._IOW(DrmH.DRM_IOCTL_BASE, 0x0d, 16), // SET_CLIENT_CAP
+        DrmH.DRM_IOCTL_GEM_CLOSE,
+        DrmH.DRM_IOCTL_GEM_FLINK,
+        DrmH.DRM_IOCTL_GEM_OPEN,
+        DrmH.DRM_IOCTL_PRIME_HANDLE_TO_FD,
+        DrmH.DRM_IOCTL_PRIME_FD_TO_HANDLE,
+        DrmH.DRM_IOCTL_MODE_CREATE_DUMB,
+        DrmH.DRM_IOCTL_MODE_MAP_DUMB,
+        DrmH.DRM_IOCTL_MODE_DESTROY_DUMB,
+        Ioctl._IOWR(DrmH.DRM_IOCTL_BASE, 0x41, 16), // VGEM_FENCE_ATTACH
+        Ioctl._IOW(DrmH.DRM_IOCTL_BASE, 0x42, 8), // VGEM_FENCE_SIGNAL
+        DmaBufUapi.DMA_BUF_IOCTL_SYNC,
+        DmaBufUapi.DMA_BUF_SET_NAME_A,
+        DmaBufUapi.DMA_BUF_SET_NAME_B,
+        DmaBufUapi.DMA_BUF_IOCTL_EXPORT_SYNC_FILE,
+        DmaBufUapi.DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
+        SyncFileUapi.SYNC_IOC_MERGE,
+        SyncFileUapi.SYNC_IOC_FILE_INFO,
+    ];
+
+    /// <summary>A request: a known one, or a neighbour of one (another size, direction, nr or type byte).</summary>
+    public static Gen<long> Request =>
+        from known in Gen.Elements(KnownRequests)
+        from kind in Gen.Frequency((6, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)), (1, Gen.Constant(3)), (1, Gen.Constant(4)))
+        from size in Gen.Elements(0u, 1u, 4u, 7u, 24u, 256u, 0x3fffu)
+        from dir in Gen.Choose(0, 3)
+        from nr in Gen.Elements(0x03u, 0x20u, 0x3fu, 0x40u, 0x43u, 0x9fu, 0xa0u, 0xc4u, 0xffu)
+        from type in Gen.Elements(0u, (uint)'b', (uint)'>', (uint)'W', 0x64u, 0xffu)
+        select (long)(kind switch
+        {
+            1 => Ioctl._IOC(Ioctl._IOC_DIR(known), Ioctl._IOC_TYPE(known), Ioctl._IOC_NR(known), size),
+            2 => Ioctl._IOC((uint)dir, Ioctl._IOC_TYPE(known), Ioctl._IOC_NR(known), Ioctl._IOC_SIZE(known)),
+            3 => Ioctl._IOC(Ioctl._IOC_DIR(known), Ioctl._IOC_TYPE(known), nr, Ioctl._IOC_SIZE(known)),
+            4 => Ioctl._IOC(Ioctl._IOC_DIR(known), type, Ioctl._IOC_NR(known), Ioctl._IOC_SIZE(known)),
+            _ => known,
+        });
+
+    /// <summary>An fd a bad call is made on: the sequence's own (card0 4, dma-buf 5, ...), closed ones, out of range (never the agent's stdio or channel).</summary>
+    public static Gen<long> BadFd => Gen.Frequency(
+        (6, Gen.Choose(4, 6).Select(x => (long)x)),
+        (2, Gen.Elements(-1L, 9L, 11L, 1023L, 1024L, 1048576L, 2147483647L, -2147483648L)));
+
+    private static IEnumerable<(int, Gen<Call>)> BadInputCalls =>
+    [
+        (8, from fd in BadFd
+            from rq in Request
+            from arg in Gen.Frequency((3, Gen.Constant("zero")), (2, Gen.Constant("null")), (2, Gen.Constant("unmapped")), (1, Gen.Elements("8", "4096", "18446744073709547520")))
+            select new Call("ioctl", [A("on", fd), A("request", rq), S("arg", arg)])),
+        (2, from fd in BadFd from op in Gen.Elements("close", "dup") select new Call(op, [A("fd", fd)])),
+        (1, from fd in BadFd from cmd in Gen.Elements(1L, 3L, 1234L, -1L, 1033L) select new Call("fcntl", [A("fd", fd), A("cmd_value", cmd)])),
+        (2, from fd in BadFd
+            from w in Gen.Elements(0L, 1L, 2L, 3L, 4L, 5L, -1L)
+            from off in Gen.Elements(0L, 1L, -1L, 4096L, long.MaxValue, long.MinValue)
+            select new Call("lseek", [A("fd", fd), A("offset", off), A("whence", w)])),
+        (4, from fd in BadFd
+            from off in Gen.Elements(0L, 1L, 4095L, 4096L, Offset0, Offset0 + 1, long.MinValue, unchecked((long)0xfffffffffffff000UL), 0x7ffffffffffff000L)
+            from len in Gen.Elements(0L, 1L, 4096L, 4097L, long.MinValue, -4096L, -1L, 0x7ffffffffffff000L)
+            from prot in Gen.Elements(0L, 1L, 3L, 4L, 7L, 8L, 0x1000000L)
+            // no MAP_FIXED / MAP_FIXED_NOREPLACE: the agent passes no address, and a fixed mapping at 0 (allowed to
+            // root) is not modelled
+            from flags in Gen.Elements(0L, 1L, 2L, 3L, 0x20003L, 0x80003L, 0x80001L, 0x40001L, 0x8001L)
+            select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", off)])),
+        (3, from fd in BadFd
+            from h in Handle
+            from fl in Gen.Elements(0L, 1L, 3L, 0x80000L, 0x80002L, 0x80003L, 0x4000L, 0x800L, -1L, 0x7fffffffL)
+            select new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", fd), A("handle", h), A("flags", fl), A("fd", -1L)])),
+        (2, from fd in BadFd
+            from fl in Gen.Elements(0L, 1L, 3L, 4L, 5L, 7L, 8L, 0x10L, long.MinValue, -1L)
+            select new Call("DMA_BUF_IOCTL_SYNC", [A("on", fd), A("flags", fl)])),
+        (2, from fd in BadFd
+            from fl in Gen.Elements(0L, 1L, 2L, 3L, 4L, 0x80000L, -1L)
+            select new Call("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", [A("on", fd), A("flags", fl), A("fd", -1)])),
+        (2, from fd in BadFd
+            from h in Handle
+            from pad in Gen.Elements(0L, 1L, 0x80000000L)
+            select new Call("DRM_IOCTL_GEM_CLOSE", [A("on", fd), A("handle", h), A("pad", pad)])),
+        (2, from fd in BadFd
+            from h in Handle
+            from pad in Gen.Elements(0L, 1L, 0x80000000L)
+            select new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", fd), A("handle", h), A("pad", pad)])),
+        (2, from fd in BadFd
+            from w in Dimension
+            from h in Dimension
+            from bpp in Bpp
+            from flags in Gen.Elements(0UL, 1UL, 2UL, 0x80000000UL, 0xFFFFFFFFUL)
+            select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", fd), A("height", h), A("width", w), A("bpp", bpp), A("flags", flags)])),
+        // read only where it cannot block (a DRM fd's read waits for an event that never comes, and fd 5 is a dup
+        // of card0 when the prologue exported nothing): fds that cannot be open
+        (1, from fd in Gen.Elements(-1L, 1023L, 1048576L, 2147483647L)
+            from count in Gen.Elements(0L, 1L, 16L)
+            select new Call("read", [A("fd", fd), A("count", count)])),
+        (1, from fd in BadFd
+            from count in Gen.Elements(0L, 1L, 16L)
+            select new Call("write", [A("fd", fd), A("count", count)])),
+    ];
 
     /// <summary>A small buffer on card0 (fd 4), so that later calls find objects (handles 1, 2, ...).</summary>
     public static Gen<Call> CreateSmallOnCard0 =>
@@ -205,7 +324,7 @@ public static class CallGen
     public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
         from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
         from prologue in CreateSmallOnCard0.ArrayOf(creates)
-        from export in f.HasFlag(CallFamilies.Prime) ? Gen.Elements(true, true, false) : Gen.Constant(false)
+        from export in f.HasFlag(CallFamilies.Prime) || f.HasFlag(CallFamilies.BadInput) ? Gen.Elements(true, true, false) : Gen.Constant(false)
         from map in f.HasFlag(CallFamilies.Dumb) ? Gen.Elements(true, false) : Gen.Constant(false)
         from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates))
         from calls in Single(f).ArrayOf(n)

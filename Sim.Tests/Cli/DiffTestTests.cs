@@ -135,10 +135,83 @@ public sealed class DiffTestTests
     }
 
     [Fact]
+    public void BadInputNeverTouchesTheAgentsOwnFdsNorReadsWhereItCouldBlock()
+    {
+        // The agent's fds 0-2 are the console and 3 its channel: a bad call on them would break the session; a read
+        // of a DRM fd (or of fd 5, a dup of card0 when nothing was exported) waits for an event that never comes.
+        foreach (var seq in CallGen.Draw(CallFamilies.BadInput, 30, 11, 200))
+        {
+            foreach (var line in CallGen.Render(seq))
+            {
+                var words = line.Split(' ');
+                var fd = words.Skip(1).Select(w => w.Split('=')).Where(kv => kv[0] is "fd" or "on").Select(kv => long.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault(-1);
+                if (words[0] == "openat")
+                {
+                    continue;
+                }
+                Assert.False(fd is >= 0 and <= 3, line);
+                if (words[0] == "read")
+                {
+                    Assert.True(fd is < 0 or >= 1023, line);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void BadInputRequestsAreKnownOnesOrTheirNeighbours()
+    {
+        var known = CallGen.KnownRequests.ToHashSet();
+        int neighbours = 0;
+        foreach (var seq in CallGen.Draw(CallFamilies.BadInput, 30, 12, 100))
+        {
+            foreach (var c in seq.Where(c => c.Op == "ioctl"))
+            {
+                uint rq = (uint)long.Parse(c.Args.Single(a => a.Key == "request").Value, System.Globalization.CultureInfo.InvariantCulture);
+                if (known.Contains(rq))
+                {
+                    continue;
+                }
+                neighbours++;
+                // a neighbour differs from some known request in exactly one of size, direction, nr or type
+                Assert.Contains(known, k =>
+                    new[] { Sim.Drm.Uapi.Ioctl._IOC_SIZE(k) != Sim.Drm.Uapi.Ioctl._IOC_SIZE(rq), Sim.Drm.Uapi.Ioctl._IOC_DIR(k) != Sim.Drm.Uapi.Ioctl._IOC_DIR(rq),
+                        Sim.Drm.Uapi.Ioctl._IOC_NR(k) != Sim.Drm.Uapi.Ioctl._IOC_NR(rq), Sim.Drm.Uapi.Ioctl._IOC_TYPE(k) != Sim.Drm.Uapi.Ioctl._IOC_TYPE(rq) }.Count(d => d) == 1);
+            }
+        }
+        Assert.True(neighbours > 10);
+    }
+
+    [Fact]
+    public void ScriptFilesParseWithMappingsAndCommentsAndNameTheLineOfAnError()
+    {
+        var dir = Directory.CreateTempSubdirectory("dmabufsim-script");
+        try
+        {
+            var ok = Path.Combine(dir.FullName, "ok.txt");
+            File.WriteAllText(ok, "# a comment\nopenat path=/dev/dri/card0 flags=524290\n\nmmap fd=4 length=4096 prot=3 flags=1 offset=0\nmem_read offset=0 length=4 mapping=0\n");
+            var calls = DiffTestRun.ParseScript(ok);
+            Assert.Equal(3, calls.Length);
+            Assert.Equal(0, calls[2].MapPick);
+            // rendered, the mapping names the script line of the mmap (line 1 of the calls)
+            Assert.Equal("mem_read offset=0 length=4 mapping=1", CallGen.Render(calls)[2]);
+            var bad = Path.Combine(dir.FullName, "bad.txt");
+            File.WriteAllText(bad, "openat path=/dev/dri/card0\nclose fd\n");
+            var e = Assert.Throws<ArgumentException>(() => DiffTestRun.ParseScript(bad));
+            Assert.Contains("bad.txt:2:", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
+    }
+
+    [Fact]
     public void FamiliesParse()
     {
         Assert.Equal(CallFamilies.Dumb | CallFamilies.Gem, DiffTestRun.ParseFamilies("dumb, GEM"));
         Assert.Equal(CallFamilies.All, DiffTestRun.ParseFamilies("all"));
+        Assert.Equal(CallFamilies.BadInput, DiffTestRun.ParseFamilies("badinput"));
         Assert.Throws<ArgumentException>(() => DiffTestRun.ParseFamilies("dumb,nope"));
     }
 }

@@ -48,6 +48,7 @@
 static FILE *in, *out;
 static const char *vgem_ko;
 static void *maps[MAX_EVENTS];       /* by the i of the mmap event */
+static unsigned char maplive[MAX_EVENTS]; /* maps[i] is a live mapping (it may sit at address 0: MAP_FIXED as root) */
 static long line_event[MAX_EVENTS];  /* script line -> event i */
 static size_t map_len[MAX_EVENTS];
 static char evbuf[LINE_CAP];
@@ -273,6 +274,18 @@ static int guarded_copy(int is_write, unsigned char *at, unsigned char *data, si
 	return 0;
 }
 
+/* A page nothing can read or write: a pointer into it makes copy_from_user/copy_to_user fail (-EFAULT). */
+static void *unmapped_page(void)
+{
+	static void *p;
+	if (!p) {
+		p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = (void *)8;
+	}
+	return p;
+}
+
 /* Executes one call; returns 0, or -1 for an unknown op (an event with ret -ENOSYS is still written). */
 static void run_call(long i, const char *op, struct kv *kv, int n)
 {
@@ -356,11 +369,29 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		if (req == DSIM_DMA_BUF_IOCTL_SYNC)
 			jb_double(&j, "elapsed_s", t1 - t0 < 0.5 ? 0.0 : t1 - t0);
 	} else if (strcmp(op, "ioctl") == 0) {
+		/* A raw ioctl: arg=null (the default) passes NULL, arg=unmapped a pointer to a PROT_NONE page, arg=zero
+		 * a zeroed struct (4 KiB, more than any _IOC_SIZE); arg=N passes N. args.arg is the pointer passed
+		 * unless it was the zeroed struct (the trace format's rule for raw ioctls). */
+		static unsigned char zero[4096];
 		unsigned long rq = (unsigned long)num(kv, n, "request", 0);
-		long ret = ioctl(fd, rq, 0);
+		const char *a = get(kv, n, "arg");
+		unsigned long argv = 0;
+		int record = 1;
+		if (a && strcmp(a, "zero") == 0) {
+			memset(zero, 0, sizeof zero);
+			argv = (unsigned long)zero;
+			record = 0;
+		} else if (a && strcmp(a, "unmapped") == 0) {
+			argv = (unsigned long)unmapped_page();
+		} else if (a && strcmp(a, "null") != 0) {
+			argv = (unsigned long)num(kv, n, "arg", 0);
+		}
+		long ret = ioctl(fd, rq, argv);
 		begin(&j, i, op, fd, 1);
 		jb_u64(&j, "request", rq);
 		jb_open(&j, "args");
+		if (record)
+			jb_u64(&j, "arg", argv);
 		jb_close(&j);
 		jb_open(&j, "result");
 		jb_ret(&j, r(ret));
@@ -373,6 +404,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		long ret = p == MAP_FAILED ? -errno : 0;
 		if (p != MAP_FAILED && i < MAX_EVENTS) {
 			maps[i] = p;
+			maplive[i] = 1;
 			map_len[i] = len;
 		}
 		begin(&j, i, op, fd, 1);
@@ -386,21 +418,22 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_ret(&j, ret);
 	} else if (strcmp(op, "munmap") == 0 || strncmp(op, "mem_", 4) == 0) {
 		long m = (long)num(kv, n, "mapping", -1);  /* the i of the mmap event */
-		void *base = m >= 0 && m < MAX_EVENTS ? maps[m] : NULL;
+		int live = m >= 0 && m < MAX_EVENTS && maplive[m];
+		void *base = live ? maps[m] : NULL;
 		begin(&j, i, op, 0, 0);
 		jb_open(&j, "args");
 		if (strcmp(op, "munmap") == 0) {
-			size_t len = (size_t)num(kv, n, "length", base ? (int64_t)map_len[m] : 4096);
+			size_t len = (size_t)num(kv, n, "length", live ? (int64_t)map_len[m] : 4096);
 			jb_u64(&j, "length", len);
 			jb_i64(&j, "mapping", m);
 			jb_close(&j);
 			jb_open(&j, "result");
-			long ret = base ? munmap(base, len) : -1;
-			if (!base)
+			long ret = live ? munmap(base, len) : -1;
+			if (!live)
 				errno = EINVAL;
 			jb_ret(&j, r(ret));
-			if (base && ret == 0)
-				maps[m] = NULL;
+			if (live && ret == 0)
+				maplive[m] = 0;
 		} else {
 			size_t off = (size_t)num(kv, n, "offset", 0);
 			unsigned char data[4096];
@@ -415,7 +448,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 			jb_i64(&j, "mapping", m);
 			jb_close(&j);
 			jb_open(&j, "result");
-			if (!base) {
+			if (!live) {
 				jb_ret(&j, -EFAULT);
 			} else if (guarded_copy(is_write, (unsigned char *)base + off, data, len) == 0) {
 				jb_ret(&j, 0);
@@ -474,7 +507,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		long ret = fcntl(fd, cmd);
 		begin(&j, i, op, fd, 1);
 		jb_open(&j, "args");
-		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : "F_GETFL");
+		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : cmd == F_GETFL ? "F_GETFL" : "other");
 		jb_i64(&j, "cmd_value", cmd);
 		jb_close(&j);
 		jb_open(&j, "result");
@@ -482,7 +515,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_ret(&j, ret >= 0 && cmd == F_GETFL ? (ret & O_ACCMODE) : r(ret));
 		if (ret >= 0 && cmd == F_GETFD) {
 			jb_bool(&j, "FD_CLOEXEC", ret & FD_CLOEXEC);
-		} else if (ret >= 0) {
+		} else if (ret >= 0 && cmd == F_GETFL) {
 			jb_str(&j, "accmode", tf_accmode_name(ret));
 			jb_i64(&j, "flags", ret);
 		}
@@ -517,9 +550,9 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 static void script_exit(void)
 {
 	for (int k = 0; k < MAX_EVENTS; k++)
-		if (maps[k]) {
+		if (maplive[k]) {
 			munmap(maps[k], map_len[k]);
-			maps[k] = NULL;
+			maplive[k] = 0;
 		}
 	for (int fd = CHAN_FD + 1; fd < 900; fd++)
 		close(fd);
@@ -645,7 +678,7 @@ int main(int argc, char **argv)
 			if (mv) {
 				long line_no = strtol(mv, NULL, 10);
 				long ev = line_no >= 0 && line_no < MAX_EVENTS ? line_event[line_no] : -1;
-				if (ev < 0 || !maps[ev]) {
+				if (ev < 0 || !maplive[ev]) {
 					line++;
 					continue;
 				}
