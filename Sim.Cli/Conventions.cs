@@ -116,6 +116,11 @@ internal static class Conventions
     {
         foreach (var cmd in root.Subcommands)
         {
+            // run's arguments are a program's command line (`run -- ls -l`): its options are the program's own.
+            if (cmd.Name == "run")
+            {
+                continue;
+            }
             foreach (var arg in cmd.Arguments)
             {
                 arg.Validators.Add(r =>

@@ -227,6 +227,32 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                     ret = host.Vfs.Lookup(path) is null && !Owned(path) ? RunRequest.RetPass : host.Vfs.Unlink(path);
                     break;
                 }
+                case RunOp.Listdir:
+                {
+                    // opendir of a directory the machine owns (/dev/dri, /dev/dma_heap): "name\0type\0ino\n" lines.
+                    string path = Path(payload).TrimEnd('/');
+                    var entries = host.Vfs.ListDirectory(path);
+                    if (!Owned(path + "/"))
+                    {
+                        ret = RunRequest.RetPass;
+                        break;
+                    }
+                    if (entries is null)
+                    {
+                        ret = -(long)Errno.ENOENT;
+                        break;
+                    }
+                    var sb = new StringBuilder();
+                    foreach (var (name, inode) in entries)
+                    {
+                        // d_type: DT_CHR 2, DT_REG 8
+                        int type = (inode.Mode & Inode.S_IFMT) == Inode.S_IFCHR ? 2 : 8;
+                        sb.Append(name).Append('\0').Append(type).Append('\0').Append(inode.Ino).Append('\n');
+                    }
+                    data = Encoding.UTF8.GetBytes(sb.ToString());
+                    ret = entries.Count;
+                    break;
+                }
                 case RunOp.Memfd:
                 {
                     // Simulated memfds only on machines whose drivers take them (udmabuf); elsewhere the real one.

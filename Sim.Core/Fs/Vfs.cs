@@ -50,6 +50,19 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     public Inode? Lookup(string path) => _nodes.GetValueOrDefault(path);
 
     /// <summary>
+    /// The entries of directory <paramref name="dir"/> (the names of the nodes directly below it, sorted), or null
+    /// when no node lies below it (the directory does not exist: the models keep nodes, not directories).
+    /// </summary>
+    public IReadOnlyList<(string Name, Inode Inode)>? ListDirectory(string dir)
+    {
+        ArgumentNullException.ThrowIfNull(dir);
+        string prefix = dir.TrimEnd('/') + "/";
+        var list = _nodes.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Key.IndexOf('/', prefix.Length) < 0)
+            .Select(kv => (kv.Key[prefix.Length..], kv.Value)).OrderBy(e => e.Item1, StringComparer.Ordinal).ToList();
+        return list.Count == 0 ? null : list;
+    }
+
+    /// <summary>
     /// <c>do_filp_open</c> + <c>do_dentry_open</c>: a new file with one reference, or a negative errno
     /// (<c>-ENOENT</c> no such path, <c>-ENXIO</c> no device behind a char node, or the driver's open error).
     /// </summary>

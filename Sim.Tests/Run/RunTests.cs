@@ -120,6 +120,38 @@ public sealed class RunPrograms : IDisposable
         return Compile(Path.Combine(dir, "sync_test.c"), "sync_test", [.. units.Select(u => Path.Combine(dir, u)), "-I", copy, "-pthread"]);
     }
 
+    /// <summary>tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c, compiled unmodified against the 6.1 uAPI headers.</summary>
+    public string DmaHeapTest()
+    {
+        var src = LinuxSource();
+        var inc = Path.Combine(Dir, "uapi-include");
+        Directory.CreateDirectory(Path.Combine(inc, "drm"));
+        foreach (var h in new[] { "drm.h", "drm_mode.h" })
+        {
+            File.Copy(Path.Combine(src, "include", "uapi", "drm", h), Path.Combine(inc, "drm", h), overwrite: true);
+        }
+        var copy = Path.Combine(Dir, "dmabuf-heap.c");
+        File.Copy(Path.Combine(src, "tools", "testing", "selftests", "dmabuf-heaps", "dmabuf-heap.c"), copy, overwrite: true);
+        // -D__user=: what headers_install strips from the uAPI headers.
+        return Compile(copy, "dmabuf-heap", "-D__user=", "-I", inc);
+    }
+
+    private string LinuxSource()
+    {
+        var src = Environment.GetEnvironmentVariable("DMABUFSIM_LINUX_SRC");
+        for (var d = new DirectoryInfo(Repo); string.IsNullOrEmpty(src) && d is not null; d = d.Parent)
+        {
+            var c = Path.Combine(d.FullName, "src", "linux-source-6.1");
+            if (Directory.Exists(Path.Combine(c, "tools", "testing", "selftests")))
+            {
+                src = c;
+            }
+        }
+        return string.IsNullOrEmpty(src)
+            ? throw new InvalidOperationException("the Linux 6.1 source (tools/testing/selftests) was not found: set DMABUFSIM_LINUX_SRC")
+            : src;
+    }
+
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 }
 
@@ -186,6 +218,31 @@ public sealed class RunTests(RunPrograms programs) : IClassFixture<RunPrograms>
         Assert.Contains("1..10\n", stdout, StringComparison.Ordinal);
         Assert.Contains("# Totals: pass:10 fail:0 xfail:0 xpass:0 skip:0 error:0", stdout, StringComparison.Ordinal);
         Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void KernelDmaBufHeapSelftestPassesOnTheSystemHeap()
+    {
+        var (status, stdout, stderr, _) = Run("dma_heap", programs.DmaHeapTest());
+        Assert.Equal(
+            "Testing heap: system\n" +
+            "=======================================\n" +
+            "  Testing allocation and importing:   OK\n" +
+            "  Testing alloced 4k buffers are zeroed:  OK\n" +
+            "  Testing alloced 1024k buffers are zeroed:  OK\n" +
+            "  Testing (theoretical)older alloc compat:  OK\n" +
+            "  Testing (theoretical)newer alloc compat:  OK\n" +
+            "  Testing expected error cases:  OK\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public void LsOfDevDriListsTheMachinesNodes()
+    {
+        var (status, stdout, _, _) = Run(null, "/bin/ls", "/dev/dri");
+        Assert.Equal("card0\nrenderD128\n", stdout);
         Assert.Equal(0, status);
     }
 

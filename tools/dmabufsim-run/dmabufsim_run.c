@@ -10,6 +10,7 @@
  * - Pointers inside ioctl structs are read and written by the host in this process's memory.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -656,11 +657,28 @@ int fstat(int fd, struct stat *st)
 }
 int fstat64(int fd, struct stat64 *st) { return fstat(fd, (struct stat *)st); }
 
+static int sim_dir_path(const char *p);
+
 static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	resolve();
 	if ((flags & AT_EMPTY_PATH) && path && !path[0])
 		return fstat(dirfd, st);
+	if (sim_dir_path(path)) {
+		/* a directory the machine owns exists when it has entries */
+		long r = call(RUN_LISTDIR, NULL, 0, path, (uint32_t)strlen(path), NULL, NULL, 0, NULL);
+		if (r != RUN_RET_PASS) {
+			if (r < 0)
+				return (int)ret_errno(r);
+			memset(st, 0, sizeof *st);
+			st->st_dev = makedev(0, 5);
+			st->st_ino = 1;
+			st->st_mode = S_IFDIR | 0755;
+			st->st_nlink = 2;
+			st->st_blksize = 4096;
+			return 0;
+		}
+	}
 	if (sim_path(path)) {
 		struct run_rep r;
 		long ret = call(RUN_STAT, NULL, 0, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
@@ -692,7 +710,7 @@ int statx(int dirfd, const char *path, int flags, unsigned int mask, struct stat
 {
 	resolve();
 	int simfd = (flags & AT_EMPTY_PATH) && !path[0] && is_sim(dirfd);
-	if (simfd || sim_path(path)) {
+	if (simfd || sim_path(path) || sim_dir_path(path)) {
 		struct stat st;
 		int r = simfd ? fstat(dirfd, &st) : do_fstatat(dirfd, path, &st, flags & AT_SYMLINK_NOFOLLOW);
 		if (r < 0)
@@ -737,6 +755,133 @@ int unlink(const char *path)
 			return (int)ret_errno(r);
 	}
 	return (int)(RSYS(SYS_unlink, path));
+}
+
+/* ---- directories the machine owns (/dev/dri, /dev/dma_heap) ---- */
+
+#define SIMDIR_MAGIC 0x44425344u
+struct simdir {
+	unsigned magic;
+	int n, pos;
+	struct dirent64 *ents;
+};
+
+static DIR *(*real_opendir)(const char *);
+static struct dirent *(*real_readdir)(DIR *);
+static struct dirent64 *(*real_readdir64)(DIR *);
+static int (*real_closedir)(DIR *);
+static void (*real_rewinddir)(DIR *);
+
+static void resolve_dir(void)
+{
+	if (real_opendir)
+		return;
+	real_readdir = (struct dirent * (*)(DIR *)) dlsym(RTLD_NEXT, "readdir");
+	real_readdir64 = (struct dirent64 * (*)(DIR *)) dlsym(RTLD_NEXT, "readdir64");
+	real_closedir = (int (*)(DIR *))dlsym(RTLD_NEXT, "closedir");
+	real_rewinddir = (void (*)(DIR *))dlsym(RTLD_NEXT, "rewinddir");
+	real_opendir = (DIR * (*)(const char *)) dlsym(RTLD_NEXT, "opendir");
+}
+
+static int sim_dir_path(const char *p)
+{
+	if (!g_active || !p)
+		return 0;
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	return (n == 8 && !strncmp(p, "/dev/dri", 8)) || (n == 13 && !strncmp(p, "/dev/dma_heap", 13));
+}
+
+static struct simdir *as_simdir(DIR *d)
+{
+	return d && ((struct simdir *)d)->magic == SIMDIR_MAGIC ? (struct simdir *)d : NULL;
+}
+
+DIR *opendir(const char *path)
+{
+	resolve();
+	resolve_dir();
+	if (sim_dir_path(path)) {
+		static __thread char text[1 << 16];
+		size_t got = 0;
+		long r = call(RUN_LISTDIR, NULL, 0, path, (uint32_t)strlen(path), NULL, text, sizeof text - 1, &got);
+		if (r != RUN_RET_PASS) {
+			if (r < 0) {
+				errno = (int)-r;
+				return NULL;
+			}
+			struct simdir *d = calloc(1, sizeof *d);
+			d->magic = SIMDIR_MAGIC;
+			d->ents = calloc((size_t)r + 2, sizeof *d->ents);
+			strcpy(d->ents[0].d_name, ".");
+			d->ents[0].d_type = DT_DIR;
+			d->ents[0].d_ino = 1;
+			strcpy(d->ents[1].d_name, "..");
+			d->ents[1].d_type = DT_DIR;
+			d->ents[1].d_ino = 1;
+			int n = 2;
+			text[got] = 0;
+			char *p = text, *end = text + got;
+			while (p < end && n < r + 2) {
+				char *name = p, *type = name + strlen(name) + 1, *ino = type + strlen(type) + 1;
+				char *nl = strchr(ino, '\n');
+				if (!nl || type >= end || ino >= end)
+					break;
+				*nl = 0;
+				struct dirent64 *e = &d->ents[n++];
+				snprintf(e->d_name, sizeof e->d_name, "%s", name);
+				e->d_type = (unsigned char)atoi(type);
+				e->d_ino = (ino64_t)strtoull(ino, NULL, 10);
+				e->d_reclen = sizeof *e;
+				e->d_off = n;
+				p = nl + 1;
+			}
+			d->n = n;
+			return (DIR *)d;
+		}
+	}
+	return real_opendir(path);
+}
+
+struct dirent64 *readdir64(DIR *dir)
+{
+	resolve_dir();
+	struct simdir *d = as_simdir(dir);
+	if (!d)
+		return real_readdir64(dir);
+	return d->pos < d->n ? &d->ents[d->pos++] : NULL;
+}
+
+struct dirent *readdir(DIR *dir)
+{
+	resolve_dir();
+	if (!as_simdir(dir))
+		return real_readdir(dir);
+	return (struct dirent *)readdir64(dir);
+}
+
+int closedir(DIR *dir)
+{
+	resolve_dir();
+	struct simdir *d = as_simdir(dir);
+	if (!d)
+		return real_closedir(dir);
+	d->magic = 0;
+	free(d->ents);
+	free(d);
+	return 0;
+}
+
+void rewinddir(DIR *dir)
+{
+	resolve_dir();
+	struct simdir *d = as_simdir(dir);
+	if (!d) {
+		real_rewinddir(dir);
+		return;
+	}
+	d->pos = 0;
 }
 
 /* ---- memory ---- */

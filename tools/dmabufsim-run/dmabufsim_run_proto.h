@@ -46,6 +46,7 @@ enum run_op {
 	RUN_FTRUNCATE = 24, /* a0 fd, a1 length */
 	RUN_MREMAP = 25,    /* a0 addr, a1 old_len, a2 new_len, a3 flags */
 	RUN_UNLINK = 26,    /* payload path */
+	RUN_LISTDIR = 27,   /* payload path; reply ret = entries, payload "name\0type\0ino\n" each */
 };
 
 enum run_rep_kind {
