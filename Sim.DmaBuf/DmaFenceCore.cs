@@ -49,8 +49,9 @@ public sealed class DmaFenceCore
     private DmaFence? _stub;
 
     /// <summary>Creates the machine's fence core.</summary>
-    public DmaFenceCore(Ktime clock, Warnings warnings, LiveObjects liveObjects, DmaFenceTrace trace, DmaFenceContextAllocator contexts)
+    public DmaFenceCore(Ktime clock, Warnings warnings, LiveObjects liveObjects, DmaFenceTrace trace, DmaFenceContextAllocator contexts, Sim.Core.Boot.MachineOptions? options = null)
     {
+        Kernel = options?.Kernel ?? Sim.Core.Boot.KernelVersion.V6_1;
         Clock = clock;
         Warnings = warnings;
         LiveObjects = liveObjects;
@@ -73,6 +74,9 @@ public sealed class DmaFenceCore
 
     /// <summary>The context allocator.</summary>
     public DmaFenceContextAllocator Contexts { get; }
+
+    /// <summary>The machine's kernel profile (6.12's <c>dma_resv_reserve_fences</c> refuses 0 fences).</summary>
+    public Sim.Core.Boot.KernelVersion Kernel { get; }
 
     /// <summary><c>reservation_ww_class</c> (<c>DEFINE_WD_CLASS</c>: wait-die).</summary>
     [Kernel("reservation_ww_class", "drivers/dma-buf/dma-resv.c")]

@@ -197,12 +197,19 @@ public sealed class DmaResv
     /// <c>dma_resv_reserve_fences(obj, num_fences)</c>: makes room for <paramref name="num_fences"/> more slots.
     /// 0 at once when they fit; otherwise a new table of max(num + needed, 2 * max) (at first max(4,
     /// roundup_pow_of_two(num))) rounded up by ksize, with the unsignalled fences moved in order and the signalled
-    /// ones dropped; <c>-ENOMEM</c> when the table cannot be allocated.
+    /// ones dropped; <c>-ENOMEM</c> when the table cannot be allocated. On 6.12, 0 fences is a WARN and <c>-EINVAL</c>
+    /// (6.1 accepts it: with a table that has room it returns 0, else it allocates one of at least 4 slots).
     /// </summary>
     [Kernel("dma_resv_reserve_fences", "drivers/dma-buf/dma-resv.c")]
     public int ReserveFences(uint num_fences)
     {
         AssertHeld();
+        // 6.12: "Driver and component code should never call this function with num_fences=0".
+        if (Core.Kernel >= Sim.Core.Boot.KernelVersion.V6_12 &&
+            Warnings.On(num_fences == 0, "WARN_ON(!num_fences)", "dma_resv_reserve_fences"))
+        {
+            return -(int)Errno.EINVAL;
+        }
         var old = _fences;
         ulong max;
         if (old is not null && old.MaxFences != 0)

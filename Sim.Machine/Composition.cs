@@ -56,6 +56,8 @@ public static class Composition
         _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.SystemHeap>();
         _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.CmaHeap>();
         _ = machine.GetRequiredService<DrmCore>();
+        // udmabuf_dev_init (module_init of a built-in misc device: /dev/udmabuf when configured).
+        _ = machine.GetRequiredService<Udmabuf>();
         return machine;
     }
 

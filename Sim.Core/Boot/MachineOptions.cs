@@ -145,8 +145,17 @@ public sealed class MachineOptions
     /// <summary>CONFIG_DMABUF_HEAPS: the dma_heap char device class (any heap configured).</summary>
     public bool DmaHeapEnabled => DmaHeapSystem || DmaHeapCma;
 
-    /// <summary><c>udmabuf</c>: CONFIG_UDMABUF, <c>/dev/udmabuf</c>. Off by default.</summary>
-    public bool Udmabuf { get; set; }
+    /// <summary>
+    /// <c>udmabuf</c>: CONFIG_UDMABUF, <c>/dev/udmabuf</c>. On by default for <c>kernel=6.12</c> (Debian's 6.12.118
+    /// amd64 has CONFIG_UDMABUF=y; its 6.1 does not build it); <c>udmabuf=off</c> turns it off.
+    /// </summary>
+    public bool Udmabuf
+    {
+        get => _udmabuf ?? Kernel >= KernelVersion.V6_12;
+        set => _udmabuf = value;
+    }
+
+    private bool? _udmabuf;
 
     /// <summary><c>udmabuf.size_limit_mb</c> (default 64).</summary>
     public int UdmabufSizeLimitMb { get; set; } = 64;
@@ -337,6 +346,14 @@ public sealed class MachineOptions
                 KvmfrLoaded = true;
                 KvmfrStaticSizeMb = v;
                 return true;
+            case "udmabuf" when v is not null:
+                if (v is "off" or "on")
+                {
+                    Udmabuf = v == "on";
+                    return true;
+                }
+                error = $"udmabuf={v}: expected on or off";
+                return false;
             case "dma_heap" when v is not null:
                 bool sys = false, cmaHeap = false;
                 foreach (var w in v.Split(','))
@@ -413,7 +430,7 @@ public sealed class MachineOptions
                 error = $"board={v}: expected vexpress or pc";
                 return false;
             default:
-                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress|pc vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap[=system,cma|off] udmabuf udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
+                error = $"unknown machine option '{p}' (known: kernel=6.1|6.12 mem= cma= iommu= intel_iommu= swiotlb= arch= hz= machine=pc|q35 board=vexpress|pc vgem virtio-gpu pl111 pages pages.seed= kvmfr kvmfr.static_size_mb= sw_sync dma_heap[=system,cma|off] udmabuf[=off] udmabuf.size_limit_mb= udmabuf.list_limit= sync_set_deadline)";
                 return false;
         }
     }
