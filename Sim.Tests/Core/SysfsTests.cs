@@ -7,6 +7,7 @@ using Sim.Core.Kernel;
 using Sim.Core.Uapi;
 using Sim.Machine;
 using Sim.Tests.Drm;
+using Sim.Tests.Infrastructure;
 using Xunit;
 
 namespace Sim.Tests.Core;
@@ -56,8 +57,8 @@ public class SysfsTests
     [Fact]
     public void drm_devices_match_the_real_guest()
     {
-        using var m = new DrmTestMachine("virtio_gpu", "vgem");
-        var k = m.P.Kernel;
+        using var m = TestMachine.WithDrm("virtio_gpu", "vgem");
+        var k = m.Process.Kernel;
         int checkedLines = 0;
         for (int i = 0; i < Capture.Length; i++)
         {
@@ -66,14 +67,14 @@ public class SysfsTests
             {
                 // "ls -l /sys/dev/char | grep 226:" -> "226:N -> target"
                 var parts = line[(line.IndexOf(" 226:", StringComparison.Ordinal) + 1)..].Split(" -> ");
-                Assert.Equal(parts[1], Link(k, m.P, "/sys/dev/char/" + parts[0]));
+                Assert.Equal(parts[1], Link(k, m.Process, "/sys/dev/char/" + parts[0]));
                 checkedLines++;
             }
             else if (line.StartsWith("LINK /sys/class/drm/", StringComparison.Ordinal) && !line.Contains("Virtual", StringComparison.Ordinal)
                 && !line.Contains("version", StringComparison.Ordinal))
             {
                 var parts = line["LINK ".Length..].Split(" -> ");
-                Assert.Equal(parts[1], Link(k, m.P, parts[0]));
+                Assert.Equal(parts[1], Link(k, m.Process, parts[0]));
                 checkedLines++;
             }
             else if (line.StartsWith("DEV ", StringComparison.Ordinal))
@@ -81,31 +82,31 @@ public class SysfsTests
                 // DEV /sys/dev/char/226:N real=R, then its device/subsystem/driver links and attribute blocks.
                 var parts = line["DEV ".Length..].Split(" real=");
                 string d = parts[0];
-                Assert.Equal((0, parts[1]), k.Realpath(m.P, d));
+                Assert.Equal((0, parts[1]), k.Realpath(m.Process, d));
                 var dev = Capture[i + 1].Trim().Split(' ');                 // device -> T real=R
-                Assert.Equal(dev[2], Link(k, m.P, d + "/device"));
-                Assert.Equal((0, dev[3]["real=".Length..]), k.Realpath(m.P, d + "/device"));
-                Assert.Equal(Capture[i + 2].Split(" -> ")[1], Link(k, m.P, d + "/subsystem"));
-                Assert.Equal(Capture[i + 3].Split(" -> ")[1], Link(k, m.P, d + "/device/subsystem"));
+                Assert.Equal(dev[2], Link(k, m.Process, d + "/device"));
+                Assert.Equal((0, dev[3]["real=".Length..]), k.Realpath(m.Process, d + "/device"));
+                Assert.Equal(Capture[i + 2].Split(" -> ")[1], Link(k, m.Process, d + "/subsystem"));
+                Assert.Equal(Capture[i + 3].Split(" -> ")[1], Link(k, m.Process, d + "/device/subsystem"));
                 string driver = Capture[i + 4].Split(" -> ")[1];
-                Assert.Equal(driver.Length == 0 ? null : driver, Link(k, m.P, d + "/device/driver"));
+                Assert.Equal(driver.Length == 0 ? null : driver, Link(k, m.Process, d + "/device/driver"));
                 Assert.Equal("  --uevent", Capture[i + 5]);
                 var uevent = Block(i + 5);
-                Assert.Equal(string.Concat(uevent.Select(l => l + "\n")), Text(k, m.P, d + "/uevent"));
+                Assert.Equal(string.Concat(uevent.Select(l => l + "\n")), Text(k, m.Process, d + "/uevent"));
                 int at = i + 6 + uevent.Count;
                 Assert.Equal("  --device/uevent", Capture[at]);
                 var devUevent = Block(at);
-                Assert.Equal(string.Concat(devUevent.Select(l => l + "\n")), Text(k, m.P, d + "/device/uevent"));
+                Assert.Equal(string.Concat(devUevent.Select(l => l + "\n")), Text(k, m.Process, d + "/device/uevent"));
                 at += 1 + devUevent.Count;
                 Assert.Equal("  --dev", Capture[at]);
-                Assert.Equal(Capture[at + 1] + "\n", Text(k, m.P, d + "/dev"));
+                Assert.Equal(Capture[at + 1] + "\n", Text(k, m.Process, d + "/dev"));
                 checkedLines += 6;
             }
             else if (line.StartsWith("PCI ", StringComparison.Ordinal) && !line.Contains("local_cpus", StringComparison.Ordinal))
             {
                 // PCI attr: value, read through the realpath of /sys/dev/char/226:0/device (libdrm's get_pci_path).
                 var parts = line["PCI ".Length..].Split(": ");
-                Assert.Equal(parts[1] + "\n", Text(k, m.P, "/sys/dev/char/226:0/device/" + parts[0]));
+                Assert.Equal(parts[1] + "\n", Text(k, m.Process, "/sys/dev/char/226:0/device/" + parts[0]));
                 checkedLines++;
             }
         }
@@ -126,74 +127,74 @@ public class SysfsTests
                 expected[off + b] = byte.Parse(hex[b], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
             }
         }
-        Assert.Equal(expected, m.P.Kernel.ReadSysfs(m.P, "/sys/dev/char/226:0/device/config").Data);
+        Assert.Equal(expected, m.Process.Kernel.ReadSysfs(m.Process, "/sys/dev/char/226:0/device/config").Data);
         // The virtio child and the drm class version attribute.
         int v = Array.IndexOf(Capture, "DRIVER=virtio_gpu");
-        Assert.Equal(Capture[v] + "\n" + Capture[v + 1] + "\n", Text(k, m.P, "/sys/devices/pci0000:00/0000:00:03.0/virtio0/uevent"));
-        Assert.Equal(Capture[Array.IndexOf(Capture, "--version") + 1] + "\n", Text(k, m.P, "/sys/class/drm/version"));
-        Assert.Equal("../../../../bus/virtio/drivers/virtio_gpu", Link(k, m.P, "/sys/devices/pci0000:00/0000:00:03.0/virtio0/driver"));
+        Assert.Equal(Capture[v] + "\n" + Capture[v + 1] + "\n", Text(k, m.Process, "/sys/devices/pci0000:00/0000:00:03.0/virtio0/uevent"));
+        Assert.Equal(Capture[Array.IndexOf(Capture, "--version") + 1] + "\n", Text(k, m.Process, "/sys/class/drm/version"));
+        Assert.Equal("../../../../bus/virtio/drivers/virtio_gpu", Link(k, m.Process, "/sys/devices/pci0000:00/0000:00:03.0/virtio0/driver"));
         // The KMS driver's compatibility link (drm under the PCI function: "controlD64 -> card0").
-        Assert.Equal("card0", Link(k, m.P, "/sys/devices/pci0000:00/0000:00:03.0/drm/controlD64"));
-        Assert.Null(Link(k, m.P, "/sys/devices/platform/vgem/drm/controlD65"));   // vgem: no DRIVER_MODESET
+        Assert.Equal("card0", Link(k, m.Process, "/sys/devices/pci0000:00/0000:00:03.0/drm/controlD64"));
+        Assert.Null(Link(k, m.Process, "/sys/devices/platform/vgem/drm/controlD65"));   // vgem: no DRIVER_MODESET
     }
 
     [Fact]
     public void what_libdrm_reads_for_vgem_a_platform_device_without_of_node()
     {
-        using var m = new DrmTestMachine("vgem");
-        var k = m.P.Kernel;
+        using var m = TestMachine.WithDrm("vgem");
+        var k = m.Process.Kernel;
         // drmNodeIsDRM: stat("/sys/dev/char/226:0/device/drm") succeeds (a directory).
-        var (ret, st) = k.Stat(m.P, "/sys/dev/char/226:0/device/drm");
+        var (ret, st) = k.Stat(m.Process, "/sys/dev/char/226:0/device/drm");
         Assert.Equal(0, ret);
         Assert.Equal(Inode.S_IFDIR | 0x1ed, st.Mode);
         // get_subsystem_type: readlink(".../device/subsystem") ends in "/platform" -> DRM_BUS_PLATFORM.
-        Assert.EndsWith("/platform", Link(k, m.P, "/sys/dev/char/226:0/device/subsystem"));
+        Assert.EndsWith("/platform", Link(k, m.Process, "/sys/dev/char/226:0/device/subsystem"));
         // drmParseOFBusInfo / drmParseOFDeviceInfo: no OF_FULLNAME / OF_COMPATIBLE_N in uevent -> MODALIAS after ':'.
-        Assert.Equal("MODALIAS=platform:vgem\n", Text(k, m.P, "/sys/dev/char/226:128/device/uevent"));
+        Assert.Equal("MODALIAS=platform:vgem\n", Text(k, m.Process, "/sys/dev/char/226:128/device/uevent"));
         // /dev: the nodes as stat sees them, and readdir of /dev/dri.
-        Assert.Equal(0, k.ReadDir(m.P, "/dev/dri").Ret);
-        Assert.Equal([new DirEntry("card0", DirEntryType.DT_CHR), new DirEntry("renderD128", DirEntryType.DT_CHR)], k.ReadDir(m.P, "/dev/dri").Entries!);
-        Assert.Contains(new DirEntry("dri", DirEntryType.DT_DIR), k.ReadDir(m.P, "/dev").Entries!);
-        Assert.Equal(Inode.S_IFDIR | 0x1ed, k.Stat(m.P, "/dev/dri").Stat.Mode);
-        var render = k.Stat(m.P, "/dev/dri/renderD128").Stat;
+        Assert.Equal(0, k.ReadDir(m.Process, "/dev/dri").Ret);
+        Assert.Equal([new DirEntry("card0", DirEntryType.DT_CHR), new DirEntry("renderD128", DirEntryType.DT_CHR)], k.ReadDir(m.Process, "/dev/dri").Entries!);
+        Assert.Contains(new DirEntry("dri", DirEntryType.DT_DIR), k.ReadDir(m.Process, "/dev").Entries!);
+        Assert.Equal(Inode.S_IFDIR | 0x1ed, k.Stat(m.Process, "/dev/dri").Stat.Mode);
+        var render = k.Stat(m.Process, "/dev/dri/renderD128").Stat;
         Assert.Equal((Inode.S_IFCHR, 226u, 128u), (render.Mode & Inode.S_IFMT, render.RdevMajor, render.RdevMinor));
         Assert.Contains(new Vfs.DevNode("/dev/dri/card0", 226, 0, Inode.S_IFCHR | 0x1b0), k.DeviceNodes);
         // readdir of sysfs: the card's directory as ls -l lists it (dev, device, power, subsystem, uevent).
-        Assert.Equal(["dev", "device", "power", "subsystem", "uevent"], k.ReadDir(m.P, "/sys/class/drm/card0").Entries!.Select(e => e.Name));
+        Assert.Equal(["dev", "device", "power", "subsystem", "uevent"], k.ReadDir(m.Process, "/sys/class/drm/card0").Entries!.Select(e => e.Name));
         // lstat of a sysfs link, and errors.
-        Assert.Equal(Inode.S_IFLNK | 0x1ff, k.Lstat(m.P, "/sys/class/drm/card0").Stat.Mode);
-        Assert.Equal(-(int)Errno.ENOENT, k.Readlink(m.P, "/sys/class/drm/card9").Ret);
-        Assert.Equal(-(int)Errno.EINVAL, k.Readlink(m.P, "/sys/class/drm/card0/dev").Ret);
-        Assert.Equal(-(int)Errno.ENOTDIR, k.ReadDir(m.P, "/sys/class/drm/card0/dev").Ret);
+        Assert.Equal(Inode.S_IFLNK | 0x1ff, k.Lstat(m.Process, "/sys/class/drm/card0").Stat.Mode);
+        Assert.Equal(-(int)Errno.ENOENT, k.Readlink(m.Process, "/sys/class/drm/card9").Ret);
+        Assert.Equal(-(int)Errno.EINVAL, k.Readlink(m.Process, "/sys/class/drm/card0/dev").Ret);
+        Assert.Equal(-(int)Errno.ENOTDIR, k.ReadDir(m.Process, "/sys/class/drm/card0/dev").Ret);
     }
 
     [Fact]
     public void sysfs_attributes_open_and_read_through_the_syscalls()
     {
-        using var m = new DrmTestMachine("vgem");
+        using var m = TestMachine.WithDrm("vgem");
         // fopen + fgets of uevent, as sysfs_uevent_get does.
-        int fd = m.P.Openat("/sys/dev/char/226:0/uevent", OpenFlags.O_RDONLY);
+        int fd = m.Process.Openat("/sys/dev/char/226:0/uevent", OpenFlags.O_RDONLY);
         Assert.True(fd >= 0);
         var buf = new byte[256];
-        long n = m.P.Read(fd, buf);
+        long n = m.Process.Read(fd, buf);
         Assert.Equal("MAJOR=226\nMINOR=0\nDEVNAME=dri/card0\nDEVTYPE=drm_minor\n", Encoding.ASCII.GetString(buf, 0, (int)n));
-        Assert.Equal(0, m.P.Read(fd, buf));                         // end of file
-        var st = m.P.Fstat(fd).Stat;
+        Assert.Equal(0, m.Process.Read(fd, buf));                         // end of file
+        var st = m.Process.Fstat(fd).Stat;
         Assert.Equal(Inode.S_IFREG | 0x1a4, st.Mode);                // uevent is 0644, size 4096 as ls -l shows
         Assert.Equal(4096, st.Size);
-        Assert.Equal(0, m.P.Close(fd));
-        Assert.Equal(-(int)Errno.ENOENT, m.P.Openat("/sys/dev/char/226:5/uevent", OpenFlags.O_RDONLY));
-        Assert.Equal(-(int)Errno.EISDIR, m.P.Openat("/sys/class/drm/card0", OpenFlags.O_RDONLY));
+        Assert.Equal(0, m.Process.Close(fd));
+        Assert.Equal(-(int)Errno.ENOENT, m.Process.Openat("/sys/dev/char/226:5/uevent", OpenFlags.O_RDONLY));
+        Assert.Equal(-(int)Errno.EISDIR, m.Process.Openat("/sys/class/drm/card0", OpenFlags.O_RDONLY));
     }
 
     [Fact]
     public void proc_devices_lists_the_boot_majors_and_every_simulated_one()
     {
-        using var m = new DrmTestMachine("virtio_gpu", "vgem");
+        using var m = TestMachine.WithDrm("virtio_gpu", "vgem");
         // With only DRM loaded, the simulated /proc/devices equals the capture's character part.
         int from = Array.IndexOf(Capture, "Character devices:");
         var want = Capture.Skip(from).TakeWhile(l => l.Length > 0).Select(l => l + "\n");
-        Assert.Equal((0, string.Concat(want)), m.P.Kernel.ReadSeqFile(m.P, "/proc/devices"));
+        Assert.Equal((0, string.Concat(want)), m.Process.Kernel.ReadSeqFile(m.Process, "/proc/devices"));
     }
 
     [Fact]
