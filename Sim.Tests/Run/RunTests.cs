@@ -93,19 +93,7 @@ public sealed class RunPrograms : IDisposable
     /// </summary>
     public string SyncTest()
     {
-        var src = Environment.GetEnvironmentVariable("DMABUFSIM_LINUX_SRC");
-        for (var d = new DirectoryInfo(Repo); string.IsNullOrEmpty(src) && d is not null; d = d.Parent)
-        {
-            var c = Path.Combine(d.FullName, "src", "linux-source-6.1");
-            if (Directory.Exists(Path.Combine(c, "tools", "testing", "selftests", "sync")))
-            {
-                src = c;
-            }
-        }
-        if (string.IsNullOrEmpty(src))
-        {
-            throw new InvalidOperationException("the Linux 6.1 source (tools/testing/selftests/sync) was not found: set DMABUFSIM_LINUX_SRC");
-        }
+        var src = LinuxSource();
         var selftests = Path.Combine(src, "tools", "testing", "selftests");
         var copy = Path.Combine(Dir, "selftests");
         Directory.CreateDirectory(Path.Combine(copy, "sync"));
@@ -136,20 +124,63 @@ public sealed class RunPrograms : IDisposable
         return Compile(copy, "dmabuf-heap", "-D__user=", "-I", inc);
     }
 
+    // The unpacked 6.1 source: $DMABUFSIM_LINUX_SRC, src/linux-source-6.1 above the repository, or the parts the
+    // tests use (tools/testing/selftests, include/uapi/drm) extracted once from Debian's linux-source-6.1 package
+    // (/usr/src/linux-source-6.1.tar.xz; .ci/run installs it) into ~/.cache/dmabufsim.
     private string LinuxSource()
     {
         var src = Environment.GetEnvironmentVariable("DMABUFSIM_LINUX_SRC");
         for (var d = new DirectoryInfo(Repo); string.IsNullOrEmpty(src) && d is not null; d = d.Parent)
         {
             var c = Path.Combine(d.FullName, "src", "linux-source-6.1");
-            if (Directory.Exists(Path.Combine(c, "tools", "testing", "selftests")))
+            if (Directory.Exists(Path.Combine(c, "tools", "testing", "selftests", "sync")))
             {
                 src = c;
             }
         }
+        if (string.IsNullOrEmpty(src))
+        {
+            src = ExtractFromPackage();
+        }
         return string.IsNullOrEmpty(src)
-            ? throw new InvalidOperationException("the Linux 6.1 source (tools/testing/selftests) was not found: set DMABUFSIM_LINUX_SRC")
+            ? throw new InvalidOperationException("the Linux 6.1 source (tools/testing/selftests) was not found: set DMABUFSIM_LINUX_SRC, or install Debian's linux-source-6.1 package (/usr/src/linux-source-6.1.tar.xz)")
             : src;
+    }
+
+    private static string? ExtractFromPackage()
+    {
+        const string tarball = "/usr/src/linux-source-6.1.tar.xz";
+        var cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "dmabufsim");
+        var root = Path.Combine(cache, "linux-source-6.1");
+        var done = Path.Combine(cache, "linux-source-6.1.extracted");
+        if (File.Exists(done))
+        {
+            return root;
+        }
+        if (!File.Exists(tarball))
+        {
+            return null;
+        }
+        Directory.CreateDirectory(cache);
+        var psi = new System.Diagnostics.ProcessStartInfo("tar")
+        {
+            WorkingDirectory = cache,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { "-xJf", tarball, "linux-source-6.1/tools/testing/selftests", "linux-source-6.1/include/uapi/drm" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"tar -xJf {tarball} failed ({p.ExitCode}): {err}");
+        }
+        File.WriteAllText(done, tarball + "\n");
+        return root;
     }
 
     public void Dispose() => Directory.Delete(Dir, recursive: true);
