@@ -9,7 +9,7 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>The importer side of <c>struct dma_buf</c>: attachments and their mappings.</summary>
 public sealed partial class DmaBuf

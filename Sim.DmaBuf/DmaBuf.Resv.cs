@@ -10,9 +10,9 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using static Sim.DmaBuf.Uapi.DmaBufUapi;
+using static Sim.DmaBufs.Uapi.DmaBufUapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary><c>struct dma_buf_poll_cb_t</c>: a fence callback with the poll events it waits for (<c>active</c>).</summary>
 [Kernel("dma_buf_poll_cb_t", "include/linux/dma-buf.h")]

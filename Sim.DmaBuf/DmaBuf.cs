@@ -9,7 +9,7 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_buf</c>: a buffer shared between an exporter (its <see cref="Ops"/> and <see cref="Priv"/>) and

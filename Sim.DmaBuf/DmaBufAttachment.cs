@@ -3,7 +3,7 @@ using Sim.Core;
 using Sim.Core.Dma;
 using Sim.Core.Lib;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_buf_attachment</c>: one device's attachment to a dma-buf, created by

@@ -9,9 +9,9 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using static Sim.DmaBuf.Uapi.DmaBufUapi;
+using static Sim.DmaBufs.Uapi.DmaBufUapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>dma_buf_fops</c>. One shared instance (<see cref="Fops"/>): its identity is what <c>is_dma_buf_file</c>

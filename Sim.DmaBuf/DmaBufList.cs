@@ -8,7 +8,7 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Time;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>db_list</c>: the machine's live dma-bufs, newest first (<c>list_add</c> at export, <c>list_del</c> at file

@@ -4,7 +4,7 @@ using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>map_dma_buf</c>: the exporter maps the buffer for <c>attach-&gt;dev</c>. Returns the table, or

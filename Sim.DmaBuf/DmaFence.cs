@@ -6,7 +6,7 @@ using Sim.Core.Lib;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_fence_cb</c>: a callback a fence runs once when it signals. A callback object is on at most one

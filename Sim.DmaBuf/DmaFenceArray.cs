@@ -1,7 +1,7 @@
 // Models drivers/dma-buf/dma-fence-array.c (Linux 6.1).
 using Sim.Core;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_fence_array</c>: a fence that signals when all (or, with <c>signal_on_any</c>, any one) of its

@@ -2,7 +2,7 @@
 using Sim.Core;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_fence_chain</c>: one node of a timeline-semaphore chain. It wraps <see cref="Fence"/> and points

@@ -5,7 +5,7 @@ using Sim.Core.Debug;
 using Sim.Core.Locking;
 using Sim.Core.Time;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>dma_fence_context_counter</c> and <c>dma_fence_context_alloc</c>: one 64-bit counter per machine starting

@@ -1,7 +1,7 @@
 // Models struct dma_fence_ops (include/linux/dma-fence.h, Linux 6.1).
 using Sim.Core;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_fence_ops</c>: an immutable table of delegates named after the C members; null means the op is

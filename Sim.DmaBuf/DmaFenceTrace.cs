@@ -2,7 +2,7 @@
 using System.Globalization;
 using Sim.Core;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>The seven events of the <c>dma_fence</c> trace system.</summary>
 [Kernel("dma_fence", "include/trace/events/dma_fence.h")]

@@ -4,7 +4,7 @@ using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Lib;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_fence_unwrap</c>: the cursor of <c>dma_fence_unwrap_for_each</c>. The cursor holds a reference to

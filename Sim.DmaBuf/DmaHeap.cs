@@ -10,9 +10,9 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary><c>struct dma_heap</c>: one heap (its name, ops, driver data and char device numbers).</summary>
 [Kernel("struct dma_heap", "drivers/dma-buf/dma-heap.c")]

@@ -2,7 +2,7 @@
 using Sim.Core;
 using Sim.Core.Kernel;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>allocate(heap, len, fd_flags, heap_flags)</c> called by <paramref name="current"/>: the new dma-buf, or

@@ -6,7 +6,7 @@ using Sim.Core.Locking;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>One slot of a reservation object: a fence and its usage.</summary>
 public readonly record struct DmaResvSlot(DmaFence Fence, DmaResvUsage Usage);

@@ -1,7 +1,7 @@
 // Models struct dma_resv_iter and its walkers (include/linux/dma-resv.h, drivers/dma-buf/dma-resv.c, Linux 6.1).
 using Sim.Core;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct dma_resv_iter</c>, a cursor over a reservation object's fences with usage &lt;= <see cref="QueryUsage"/>.

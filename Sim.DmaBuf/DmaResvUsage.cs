@@ -1,7 +1,7 @@
 // Models enum dma_resv_usage (include/linux/dma-resv.h, Linux 6.1).
 using Sim.Core;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>enum dma_resv_usage</c>: how a fence in a reservation object is used, ordered so that a query for usage U

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Replay;
-using Sim.DmaBuf.Replay;
+using Sim.DmaBufs.Replay;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>DI registration of the Sim.DmaBuf models for one machine.</summary>
 public static class ServiceCollectionExtensions

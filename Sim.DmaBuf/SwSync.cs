@@ -11,9 +11,9 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct sync_timeline</c>: a counter (<see cref="Value"/>) on its own fence context; its points

@@ -7,9 +7,9 @@ using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary>
 /// <c>struct sync_file</c>: an anon file (<c>"sync_file"</c>, O_RDONLY) holding one fence reference and an optional

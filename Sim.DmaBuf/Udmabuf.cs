@@ -11,9 +11,9 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
-namespace Sim.DmaBuf;
+namespace Sim.DmaBufs;
 
 /// <summary><c>struct udmabuf</c>: the buffer's pages (each pinned in its memfd), the CPU-access table and the device.</summary>
 [Kernel("struct udmabuf", "drivers/dma-buf/udmabuf.c")]

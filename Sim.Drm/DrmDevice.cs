@@ -4,7 +4,7 @@ using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.Drm;
 

@@ -1,4 +1,5 @@
 // Models struct drm_driver (include/drm/drm_drv.h, Linux 6.1): the driver's table of hooks and identity.
+using Sim.DmaBufs;
 using Sim.Core;
 using Sim.Drm.Uapi;
 
@@ -89,9 +90,9 @@ public sealed class DrmDriver
     /// <summary><c>.prime_fd_to_handle</c> (null: PRIME import not supported, -ENOSYS).</summary>
     public Func<DrmDevice, DrmFile, int, (uint Handle, int Err)>? PrimeFdToHandle { get; init; }
     /// <summary><c>.gem_prime_import</c> (null: <c>drm_gem_prime_import</c>); the dma-buf in, the object or an errno out.</summary>
-    public Func<DrmDevice, Sim.DmaBuf.DmaBuf, (DrmGemObject? Obj, int Err)>? GemPrimeImport { get; init; }
+    public Func<DrmDevice, DmaBuf, (DrmGemObject? Obj, int Err)>? GemPrimeImport { get; init; }
     /// <summary><c>.gem_prime_import_sg_table</c>: wraps an attachment's table in an object.</summary>
-    public Func<DrmDevice, Sim.DmaBuf.DmaBufAttachment, Sim.Core.Lib.SgTable, (DrmGemObject? Obj, int Err)>? GemPrimeImportSgTable { get; init; }
+    public Func<DrmDevice, Sim.DmaBufs.DmaBufAttachment, Sim.Core.Lib.SgTable, (DrmGemObject? Obj, int Err)>? GemPrimeImportSgTable { get; init; }
     /// <summary><c>.gem_prime_mmap</c>: maps an exported object through its dma-buf (null: <c>-ENOSYS</c>).</summary>
     public Func<DrmGemObject, Sim.Core.Mm.Vma, int>? GemPrimeMmap { get; init; }
     /// <summary><c>.ioctls</c>: the driver's ioctls, index = nr - DRM_COMMAND_BASE.</summary>

@@ -5,7 +5,7 @@ using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm;

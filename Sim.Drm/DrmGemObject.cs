@@ -3,7 +3,7 @@ using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.Drm;
 
@@ -25,7 +25,7 @@ public sealed class DrmGemObjectFuncs
     /// <summary><c>.vm_ops</c>.</summary>
     public IVmOperations? VmOps { get; init; }
     /// <summary><c>.export</c> (null = <c>drm_gem_prime_export</c>); returns the dma-buf or an errno.</summary>
-    public Func<DrmGemObject, int, (Sim.DmaBuf.DmaBuf? DmaBuf, int Err)>? Export { get; init; }
+    public Func<DrmGemObject, int, (DmaBuf? DmaBuf, int Err)>? Export { get; init; }
     /// <summary><c>.pin</c>.</summary>
     public Func<DrmGemObject, int>? Pin { get; init; }
     /// <summary><c>.unpin</c>.</summary>
@@ -64,7 +64,7 @@ public class DrmGemObject
     /// <summary><c>funcs</c>.</summary>
     public DrmGemObjectFuncs Funcs { get; set; } = null!;
     /// <summary><c>dma_buf</c>: the dma-buf exported from this object while any handle exists (a counted reference).</summary>
-    public Sim.DmaBuf.DmaBuf? DmaBuf { get; set; }
+    public DmaBuf? DmaBuf { get; set; }
     /// <summary><c>import_attach</c>: the attachment of an imported object, or null.</summary>
     public DmaBufAttachment? ImportAttach { get; set; }
     /// <summary>

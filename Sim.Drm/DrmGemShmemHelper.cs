@@ -170,7 +170,7 @@ public static class DrmGemShmemHelper
     /// importer's table.
     /// </summary>
     [Kernel("drm_gem_shmem_prime_import_sg_table", "drivers/gpu/drm/drm_gem_shmem_helper.c")]
-    public static (DrmGemObject? Obj, int Err) PrimeImportSgTable(DrmDevice dev, Sim.DmaBuf.DmaBufAttachment attach, Sim.Core.Lib.SgTable sgt)
+    public static (DrmGemObject? Obj, int Err) PrimeImportSgTable(DrmDevice dev, Sim.DmaBufs.DmaBufAttachment attach, Sim.Core.Lib.SgTable sgt)
     {
         ulong size = (attach.DmaBuf!.Size + 4095) & ~4095UL;
         var (shmem, err) = Create(dev, size, isPrivate: true);

@@ -9,9 +9,8 @@ using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm.Uapi;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Drm;
 
@@ -22,14 +21,14 @@ namespace Sim.Drm;
 [Kernel("struct drm_prime_file_private", "include/drm/drm_file.h")]
 public sealed class DrmPrimeFilePrivate
 {
-    private readonly List<(DmaBufT DmaBuf, uint Handle)> _members = [];
+    private readonly List<(DmaBuf DmaBuf, uint Handle)> _members = [];
 
     /// <summary>Entries (dma-buf, handle).</summary>
-    public IReadOnlyList<(DmaBufT DmaBuf, uint Handle)> Members => _members;
+    public IReadOnlyList<(DmaBuf DmaBuf, uint Handle)> Members => _members;
 
     /// <summary><c>drm_prime_add_buf_handle</c>: caches the pair, taking a reference to the dma-buf.</summary>
     [Kernel("drm_prime_add_buf_handle", "drivers/gpu/drm/drm_prime.c")]
-    public int AddBufHandle(DmaBufT dmaBuf, uint handle)
+    public int AddBufHandle(DmaBuf dmaBuf, uint handle)
     {
         dmaBuf.Get();
         _members.Add((dmaBuf, handle));
@@ -38,7 +37,7 @@ public sealed class DrmPrimeFilePrivate
 
     /// <summary><c>drm_prime_lookup_buf_handle</c>: the handle cached for a dma-buf, or null (<c>-ENOENT</c>).</summary>
     [Kernel("drm_prime_lookup_buf_handle", "drivers/gpu/drm/drm_prime.c")]
-    public uint? LookupBufHandle(DmaBufT dmaBuf)
+    public uint? LookupBufHandle(DmaBuf dmaBuf)
     {
         foreach (var (b, h) in _members)
         {
@@ -52,7 +51,7 @@ public sealed class DrmPrimeFilePrivate
 
     /// <summary><c>drm_prime_lookup_buf_by_handle</c>: the dma-buf cached for a handle, or null.</summary>
     [Kernel("drm_prime_lookup_buf_by_handle", "drivers/gpu/drm/drm_prime.c")]
-    public DmaBufT? LookupBufByHandle(uint handle)
+    public DmaBuf? LookupBufByHandle(uint handle)
     {
         foreach (var (b, h) in _members)
         {
@@ -148,10 +147,10 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_dmabuf_export</c>: <c>dma_buf_export</c>, then a device and an object reference for the dma-buf.</summary>
     [Kernel("drm_gem_dmabuf_export", "drivers/gpu/drm/drm_prime.c")]
-    public static (DmaBufT? DmaBuf, int Err) GemDmabufExport(DrmDevice dev, DmaBufExportInfo expInfo)
+    public static (DmaBuf? DmaBuf, int Err) GemDmabufExport(DrmDevice dev, DmaBufExportInfo expInfo)
     {
         var obj = (DrmGemObject)expInfo.Priv!;
-        var (dmabuf, err) = DmaBufT.Export(dev.DbList, expInfo);
+        var (dmabuf, err) = DmaBuf.Export(dev.DbList, expInfo);
         if (dmabuf is null)
         {
             return (null, err);
@@ -162,7 +161,7 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_dmabuf_release</c>: drops the reference the export held on the object.</summary>
     [Kernel("drm_gem_dmabuf_release", "drivers/gpu/drm/drm_prime.c")]
-    public static void GemDmabufRelease(DmaBufT dmaBuf) => ((DrmGemObject)dmaBuf.Priv).Put();
+    public static void GemDmabufRelease(DmaBuf dmaBuf) => ((DrmGemObject)dmaBuf.Priv).Put();
 
     /// <summary>
     /// <c>drm_gem_prime_fd_to_handle</c>: the dma-buf behind the fd (<c>-EBADF</c>, <c>-EINVAL</c> for another file);
@@ -174,7 +173,7 @@ public static class DrmPrime
     {
         var current = file.Current ?? throw new InvalidOperationException("PRIME import outside a process");
         dev.DbList.Kprobe("drm_gem_prime_fd_to_handle");
-        var (dmaBuf, err) = DmaBufT.Get(dev.DbList, current, primeFd);
+        var (dmaBuf, err) = DmaBuf.Get(dev.DbList, current, primeFd);
         if (dmaBuf is null)
         {
             return (0, err);
@@ -225,7 +224,7 @@ public static class DrmPrime
     /// <c>obj-&gt;dma_buf</c> as long as it has handles.
     /// </summary>
     [Kernel("export_and_register_object", "drivers/gpu/drm/drm_prime.c")]
-    private static (DmaBufT? DmaBuf, int Err) ExportAndRegisterObject(DrmDevice dev, DrmGemObject obj, uint flags)
+    private static (DmaBuf? DmaBuf, int Err) ExportAndRegisterObject(DrmDevice dev, DrmGemObject obj, uint flags)
     {
         if (obj.HandleCount == 0)
         {
@@ -306,7 +305,7 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_map_attach</c>: <c>drm_gem_pin</c> (the object's <c>funcs-&gt;pin</c>, or nothing).</summary>
     [Kernel("drm_gem_map_attach", "drivers/gpu/drm/drm_prime.c")]
-    public static int GemMapAttach(DmaBufT dmaBuf, DmaBufAttachment attach)
+    public static int GemMapAttach(DmaBuf dmaBuf, DmaBufAttachment attach)
     {
         var obj = (DrmGemObject)dmaBuf.Priv;
         return obj.Funcs.Pin is { } pin ? pin(obj) : 0;
@@ -314,7 +313,7 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_map_detach</c>: <c>drm_gem_unpin</c>.</summary>
     [Kernel("drm_gem_map_detach", "drivers/gpu/drm/drm_prime.c")]
-    public static void GemMapDetach(DmaBufT dmaBuf, DmaBufAttachment attach)
+    public static void GemMapDetach(DmaBuf dmaBuf, DmaBufAttachment attach)
     {
         var obj = (DrmGemObject)dmaBuf.Priv;
         obj.Funcs.Unpin?.Invoke(obj);
@@ -389,7 +388,7 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_dmabuf_mmap</c>: the driver's <c>gem_prime_mmap</c>, <c>-ENOSYS</c> without one.</summary>
     [Kernel("drm_gem_dmabuf_mmap", "drivers/gpu/drm/drm_prime.c")]
-    public static int GemDmabufMmap(DmaBufT dmaBuf, Vma vma)
+    public static int GemDmabufMmap(DmaBuf dmaBuf, Vma vma)
     {
         var obj = (DrmGemObject)dmaBuf.Priv;
         return obj.Dev.Driver.GemPrimeMmap is { } mmap ? mmap(obj, vma) : -(int)Errno.ENOSYS;
@@ -421,7 +420,7 @@ public static class DrmPrime
     /// drm_prime.c), the object's size, the flags as file flags and the object's reservation object.
     /// </summary>
     [Kernel("drm_gem_prime_export", "drivers/gpu/drm/drm_prime.c")]
-    public static (DmaBufT? DmaBuf, int Err) GemPrimeExport(DrmGemObject obj, int flags)
+    public static (DmaBuf? DmaBuf, int Err) GemPrimeExport(DrmGemObject obj, int flags)
     {
         var info = new DmaBufExportInfo
         {
@@ -442,7 +441,7 @@ public static class DrmPrime
     /// dma-buf's reservation object); failures unwind in the kernel's order.
     /// </summary>
     [Kernel("drm_gem_prime_import_dev", "drivers/gpu/drm/drm_prime.c")]
-    public static (DrmGemObject? Obj, int Err) GemPrimeImportDev(DrmDevice dev, DmaBufT dmaBuf, Device attachDev)
+    public static (DrmGemObject? Obj, int Err) GemPrimeImportDev(DrmDevice dev, DmaBuf dmaBuf, Device attachDev)
     {
         dev.DbList.Kprobe("drm_gem_prime_import_dev");
         if (ReferenceEquals(dmaBuf.Ops, DmabufOps) && dmaBuf.Priv is DrmGemObject own && own.Dev == dev)
@@ -461,7 +460,7 @@ public static class DrmPrime
         }
         dmaBuf.Get();
         int ret;
-        var (sgt, merr) = DmaBufT.MapAttachment(attach, DmaDataDirection.DMA_BIDIRECTIONAL, dev.Warnings);
+        var (sgt, merr) = DmaBuf.MapAttachment(attach, DmaDataDirection.DMA_BIDIRECTIONAL, dev.Warnings);
         if (sgt is null)
         {
             ret = merr;
@@ -478,7 +477,7 @@ public static class DrmPrime
         return (obj, 0);
 
     fail_unmap:
-        DmaBufT.UnmapAttachment(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL, dev.Warnings);
+        DmaBuf.UnmapAttachment(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL, dev.Warnings);
     fail_detach:
         dmaBuf.Detach(attach);
         dmaBuf.Put();
@@ -487,7 +486,7 @@ public static class DrmPrime
 
     /// <summary><c>drm_gem_prime_import</c>: <see cref="GemPrimeImportDev"/> with the device's own <c>dev-&gt;dev</c>.</summary>
     [Kernel("drm_gem_prime_import", "drivers/gpu/drm/drm_prime.c")]
-    public static (DrmGemObject? Obj, int Err) GemPrimeImport(DrmDevice dev, DmaBufT dmaBuf) => GemPrimeImportDev(dev, dmaBuf, dev.DmaDev);
+    public static (DrmGemObject? Obj, int Err) GemPrimeImport(DrmDevice dev, DmaBuf dmaBuf) => GemPrimeImportDev(dev, dmaBuf, dev.DmaDev);
 
     /// <summary><c>drm_prime_gem_destroy</c>: unmaps the import's table, detaches and drops the dma-buf reference.</summary>
     [Kernel("drm_prime_gem_destroy", "drivers/gpu/drm/drm_prime.c")]
@@ -496,7 +495,7 @@ public static class DrmPrime
         var attach = obj.ImportAttach!;
         if (sg is not null)
         {
-            DmaBufT.UnmapAttachment(attach, sg, DmaDataDirection.DMA_BIDIRECTIONAL, obj.Dev.Warnings);
+            DmaBuf.UnmapAttachment(attach, sg, DmaDataDirection.DMA_BIDIRECTIONAL, obj.Dev.Warnings);
         }
         var dmaBuf = attach.DmaBuf!;
         dmaBuf.Detach(attach);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core;
 using Sim.Core.Boot;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.RdmaUmem;
 
@@ -53,8 +53,8 @@ public static class Composition
         ArgumentNullException.ThrowIfNull(machine);
         // subsys_initcall dma_heap_init, then the heaps' module_init in link order (system, then CMA).
         _ = machine.GetRequiredService<DmaHeapCore>();
-        _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.SystemHeap>();
-        _ = machine.GetRequiredService<Sim.DmaBuf.Heaps.CmaHeap>();
+        _ = machine.GetRequiredService<Sim.DmaBufs.Heaps.SystemHeap>();
+        _ = machine.GetRequiredService<Sim.DmaBufs.Heaps.CmaHeap>();
         _ = machine.GetRequiredService<DrmCore>();
         // udmabuf_dev_init (module_init of a built-in misc device: /dev/udmabuf when configured).
         _ = machine.GetRequiredService<Udmabuf>();

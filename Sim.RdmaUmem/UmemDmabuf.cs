@@ -8,7 +8,7 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.RdmaUmem;
 
@@ -124,7 +124,7 @@ public sealed class IbUmemDmabuf
             return (null, ret);
         }
 
-        var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(dbList, current, fd);
+        var (dmabuf, err) = DmaBuf.Get(dbList, current, fd);
         if (dmabuf is null)
         {
             return (null, err);
@@ -199,7 +199,7 @@ public sealed class IbUmemDmabuf
         }
         var resv = umemDmabuf.Attach.DmaBuf!.Resv;
         resv.Lock(null);
-        err = Sim.DmaBuf.DmaBuf.Pin(umemDmabuf.Attach);
+        err = DmaBuf.Pin(umemDmabuf.Attach);
         if (err != 0)
         {
             goto err_release;
@@ -241,7 +241,7 @@ public sealed class IbUmemDmabuf
 
         if (Sgt is null)
         {
-            var (sgt, err) = Sim.DmaBuf.DmaBuf.MapAttachment(Attach, DmaDataDirection.DMA_BIDIRECTIONAL, _warn);
+            var (sgt, err) = DmaBuf.MapAttachment(Attach, DmaDataDirection.DMA_BIDIRECTIONAL, _warn);
             if (sgt is null)
             {
                 return err;
@@ -295,7 +295,7 @@ public sealed class IbUmemDmabuf
         UmemDmabufTrim.Unmap(Sgt, _trim);
         _trim = NoTrim;
 
-        Sim.DmaBuf.DmaBuf.UnmapAttachment(Attach, Sgt, DmaDataDirection.DMA_BIDIRECTIONAL, _warn);
+        DmaBuf.UnmapAttachment(Attach, Sgt, DmaDataDirection.DMA_BIDIRECTIONAL, _warn);
         Sgt = null;
     }
 
@@ -316,7 +316,7 @@ public sealed class IbUmemDmabuf
         UnmapPages();
         if (Pinned)
         {
-            Sim.DmaBuf.DmaBuf.Unpin(Attach);
+            DmaBuf.Unpin(Attach);
         }
         dmabuf.Resv.Unlock();
 

@@ -1,10 +1,11 @@
+using Sim.DmaBufs;
 using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 using Sim.Machine;
 
 namespace Sim.Reliability;
@@ -63,13 +64,13 @@ public sealed class DmaHeapScenario : SweepScenario
                 maps.Add((ulong)addr);
                 maps.Add(size);
                 _ = p.Store((ulong)addr, "heap"u8);
-                var buf = (Sim.DmaBuf.DmaBuf)p.Fget(fd)!.PrivateData!;
+                var buf = (DmaBuf)p.Fget(fd)!.PrivateData!;
                 var (at, err) = buf.Attach(importer);
                 if (at is null)
                 {
                     return (err, "dma_buf_attach " + heap);
                 }
-                var (sgt, mapErr) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(at, DmaDataDirection.DMA_BIDIRECTIONAL);
+                var (sgt, mapErr) = DmaBuf.MapAttachmentUnlocked(at, DmaDataDirection.DMA_BIDIRECTIONAL);
                 if (sgt is null)
                 {
                     buf.Detach(at);
@@ -84,7 +85,7 @@ public sealed class DmaHeapScenario : SweepScenario
                     r = p.Ioctl(fd, DmaBufUapi.DMA_BUF_IOCTL_SYNC, new UserArg(0x2000, sync));
                 }
                 // No vmap here: a failing vmap is dma_buf_vmap's WARN_ON_ONCE(ret) in Linux too (the unit tests cover vmap).
-                Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+                DmaBuf.UnmapAttachmentUnlocked(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
                 buf.Detach(at);
                 if (r < 0)
                 {

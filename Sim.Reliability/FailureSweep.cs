@@ -1,5 +1,6 @@
 // The failure sweep: every scenario once per allocation site with that site failing (lib/fault-inject.c fail-nth
 // as syzkaller and the kernel's own fault-injection selftests use it).
+using Sim.DmaBufs;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Debug;
@@ -19,7 +20,7 @@ public sealed class FailureSweep
     /// <summary>Every model assembly (for the list of registered sites).</summary>
     public static System.Reflection.Assembly[] ModelAssemblies =>
     [
-        typeof(FaultSite).Assembly, typeof(Sim.DmaBuf.DmaBuf).Assembly, typeof(Sim.Drm.DrmCore).Assembly,
+        typeof(FaultSite).Assembly, typeof(DmaBuf).Assembly, typeof(Sim.Drm.DrmCore).Assembly,
         typeof(Sim.RdmaUmem.UmemDmabufTrim).Assembly,
     ];
 

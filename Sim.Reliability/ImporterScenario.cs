@@ -4,7 +4,7 @@ using Sim.Core.Boot;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 using Sim.Drm.Uapi;
 using Sim.Machine;
 

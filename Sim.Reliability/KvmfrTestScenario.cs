@@ -27,7 +27,7 @@ public sealed class KvmfrTestScenario : SweepScenario
     public override void Cleanup(ServiceProvider machine)
     {
         base.Cleanup(machine);
-        var image = machine.GetRequiredService<Sim.DmaBuf.Kvmfr.KvmfrModuleImage>();
+        var image = machine.GetRequiredService<Sim.DmaBufs.Kvmfr.KvmfrModuleImage>();
         if (image.Loaded is not null)
         {
             _ = machine.GetRequiredService<Busybox>().Exec("rmmod kvmfr");

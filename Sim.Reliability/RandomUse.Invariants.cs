@@ -90,9 +90,9 @@ public sealed partial class RandomUse
                 }
             }
             // ... and the CMA heap's live buffers.
-            foreach (var buf in _machine.GetRequiredService<Sim.DmaBuf.DmaBufList>().Buffers)
+            foreach (var buf in _machine.GetRequiredService<Sim.DmaBufs.DmaBufList>().Buffers)
             {
-                if (buf.Priv is Sim.DmaBuf.Heaps.CmaHeapBuffer hb && !buf.Released)
+                if (buf.Priv is Sim.DmaBufs.Heaps.CmaHeapBuffer hb && !buf.Released)
                 {
                     pages += hb.PageCount;
                     if (!_cma.IsAllocated((hb.CmaPages - _cma.BasePfn) >> _cma.OrderPerBit))

@@ -3,8 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Boot;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Sim.Machine;
 
 namespace Sim.Reliability;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Sim.Machine;
 
 namespace Sim.Reliability;

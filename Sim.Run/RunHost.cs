@@ -77,8 +77,8 @@ public sealed class RunHost : IDisposable
         _machine.GetRequiredService<BootState>().Apply();
         // The initcalls of the devices a program opens by path: sw_sync's debugfs file, the udmabuf misc device
         // (each exists only when its machine option is set).
-        _ = _machine.GetRequiredService<Sim.DmaBuf.SwSync>();
-        _ = _machine.GetRequiredService<Sim.DmaBuf.Udmabuf>();
+        _ = _machine.GetRequiredService<Sim.DmaBufs.SwSync>();
+        _ = _machine.GetRequiredService<Sim.DmaBufs.Udmabuf>();
         _sys = _machine.GetRequiredService<Syscalls>();
         _table = _machine.GetRequiredService<ProcessTable>();
         _vfs = _machine.GetRequiredService<Vfs>();

@@ -22,7 +22,7 @@ public static class KernelXref
     public static IEnumerable<Assembly> ModelAssemblies() =>
     [
         typeof(KernelAttribute).Assembly,
-        typeof(Sim.DmaBuf.ServiceCollectionExtensions).Assembly,
+        typeof(Sim.DmaBufs.ServiceCollectionExtensions).Assembly,
         typeof(Sim.Drm.ServiceCollectionExtensions).Assembly,
         typeof(Sim.RdmaUmem.ServiceCollectionExtensions).Assembly,
     ];

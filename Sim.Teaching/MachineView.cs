@@ -4,9 +4,8 @@ using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Teaching;
 
@@ -97,7 +96,7 @@ public sealed class MachineView
     private string GemNode(DrmGemObject obj) =>
         Node(obj, "gem", "drm_gem_object", $"size {MachineFigures.Hex(obj.Size)}, refcount {obj.Refcount}, handles {obj.HandleCount}");
 
-    private string DmaBufNode(DmaBufT buf) =>
+    private string DmaBufNode(DmaBuf buf) =>
         Node(buf, "dmabuf", $"dma_buf (ino {buf.File.Inode.Ino})", $"\"{buf.ExpName}\" {MachineFigures.Hex(buf.Size)}, f_count {buf.File.Count}");
 
     private string AttachmentNode(DmaBufAttachment a) =>
@@ -110,7 +109,7 @@ public sealed class MachineView
         foreach (int fd in p.Files.OpenFds())
         {
             var file = p.Files.Lookup(fd)!;
-            if (file.PrivateData is not (DrmFile or DmaBufT))
+            if (file.PrivateData is not (DrmFile or DmaBuf))
             {
                 // Consoles, logs, trace pipes: listed, but kept out of the graph.
                 fds.Add(new FdView(fd, file.Name, file.Count, ""));
@@ -137,27 +136,27 @@ public sealed class MachineView
                         if (obj.ImportAttach is DmaBufAttachment imp)
                         {
                             // An imported object holds the dma-buf (get_dma_buf) and its own attachment.
-                            if (obj.DmaBuf is DmaBufT imported)
+                            if (obj.DmaBuf is DmaBuf imported)
                             {
                                 _edges.Add(new RefEdge(GemNode(obj), DmaBufNode(imported), "dma_buf (import: holds a reference)"));
                             }
                             _edges.Add(new RefEdge(GemNode(obj), AttachmentNode(imp), "import_attach"));
                         }
-                        else if (obj.DmaBuf is DmaBufT exported)
+                        else if (obj.DmaBuf is DmaBuf exported)
                         {
                             _edges.Add(new RefEdge(GemNode(obj), DmaBufNode(exported), "dma_buf (export: no reference)"));
                         }
                     }
                     foreach (var (b, h) in drm.Prime.Members)
                     {
-                        if (b is DmaBufT cached)
+                        if (b is DmaBuf cached)
                         {
                             _edges.Add(new RefEdge(df, DmaBufNode(cached), $"PRIME cache (handle {h})"));
                         }
                     }
                     fds.Add(new FdView(fd, drm.Minor.Path, file.Count, handles.Count == 0 ? "no handles" : string.Join("; ", handles)));
                     break;
-                case DmaBufT buf:
+                case DmaBuf buf:
                     _edges.Add(new RefEdge(fdNode, DmaBufNode(buf), "file"));
                     fds.Add(new FdView(fd, "dmabuf:" + (buf.Name ?? ""), file.Count, $"dma-buf ino {buf.File.Inode.Ino}, \"{buf.ExpName}\", {MachineFigures.Hex(buf.Size)}"));
                     break;
@@ -173,7 +172,7 @@ public sealed class MachineView
             {
                 _edges.Add(new RefEdge(vn, GemNode(obj), "vm_private_data"));
             }
-            else if (vma.File?.PrivateData is DmaBufT b)
+            else if (vma.File?.PrivateData is DmaBuf b)
             {
                 _edges.Add(new RefEdge(vn, DmaBufNode(b), "vm_file"));
             }
@@ -181,7 +180,7 @@ public sealed class MachineView
         Processes.Add(new ProcessView(p.Pid, p.Comm, fds, maps));
     }
 
-    private void AddDmaBuf(DmaBufT buf)
+    private void AddDmaBuf(DmaBuf buf)
     {
         string bn = DmaBufNode(buf);
         if (buf.Priv is DrmGemObject obj)

@@ -9,13 +9,12 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.Drm.Uapi;
 using Sim.Machine;
 using Sim.RdmaUmem;
 using static Sim.Teaching.MachineFigures;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Teaching;
 
@@ -251,7 +250,7 @@ public sealed partial class Tour
         _dmabufFd = BinaryPrimitives.ReadInt32LittleEndian(prime.AsSpan(8));
         _exported = true;
         var file = _proc.Fget(_dmabufFd);
-        var buf = file?.PrivateData as DmaBufT;
+        var buf = file?.PrivateData as DmaBuf;
         step.Add("fd", $"{_dmabufFd} (flags DRM_CLOEXEC|DRM_RDWR: the file is O_RDWR, close-on-exec)");
         if (buf is not null)
         {

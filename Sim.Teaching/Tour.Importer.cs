@@ -7,12 +7,11 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.Machine;
 using Sim.RdmaUmem;
 using static Sim.Teaching.MachineFigures;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Teaching;
 
@@ -30,7 +29,7 @@ public sealed partial class Tour
         }
         step.Via("dma_buf_get", "dma_buf_attach", "dma_buf_dynamic_attach", "dma_buf_map_attachment", "drm_gem_map_dma_buf",
             "dma_map_sgtable");
-        var (buf, err) = DmaBufT.Get(_dbList, _proc, _dmabufFd);
+        var (buf, err) = DmaBuf.Get(_dbList, _proc, _dmabufFd);
         if (buf is null)
         {
             return step.Fail("dma_buf_get", err);
@@ -43,7 +42,7 @@ public sealed partial class Tour
         {
             return step.Fail("dma_buf_attach", aerr);
         }
-        var (sgt, merr) = Traced(step, () => DmaBufT.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_BIDIRECTIONAL));
+        var (sgt, merr) = Traced(step, () => DmaBuf.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_BIDIRECTIONAL));
         if (sgt is null)
         {
             Traced(step, () => { buf.Detach(attach); return 0; });
@@ -65,7 +64,7 @@ public sealed partial class Tour
         step.Via("dma_buf_unmap_attachment", "dma_buf_detach");
         Traced(step, () =>
         {
-            DmaBufT.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+            DmaBuf.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
             buf.Detach(attach);
             return 0;
         });

@@ -1,3 +1,4 @@
+using Sim.DmaBufs;
 using System.Buffers.Binary;
 using Microsoft.Extensions.DependencyInjection;
 using Sim.Core.Fs;
@@ -9,7 +10,6 @@ using Sim.Drm.Uapi;
 using Sim.Machine;
 using Sim.RdmaUmem;
 using static Sim.Teaching.MachineFigures;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Teaching;
 

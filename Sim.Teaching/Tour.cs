@@ -7,12 +7,11 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.Machine;
 using Sim.RdmaUmem;
 using static Sim.Teaching.MachineFigures;
-using DmaBufT = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Teaching;
 
@@ -50,7 +49,7 @@ public sealed partial class Tour : IDisposable
     private ulong _objSize;
     private ulong _mapAddr;
     private int _dmabufFd = -1;
-    private DmaBufT? _importerRef;
+    private DmaBuf? _importerRef;
     private Device? _importerDev;
     private IbUmemDmabuf? _umem;
     private DmaFence? _fence;

@@ -3,10 +3,9 @@
 using System.Globalization;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.RdmaUmem;
-using DmaBufObj = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Timeline;
 
@@ -32,7 +31,7 @@ internal sealed class BufferTracker(TimelineRecorder rec)
 
     private readonly Dictionary<object, Buf> _owner = new(ReferenceEqualityComparer.Instance);
     private readonly List<(object Obj, bool Alive)> _pending = [];
-    private readonly List<DmaBufObj> _dmabufs = [];
+    private readonly List<DmaBuf> _dmabufs = [];
     private readonly Dictionary<DmaBufAttachment, AttachState> _attach = new(ReferenceEqualityComparer.Instance);
 
     public void OnLive(LiveObject o, bool alive)
@@ -40,7 +39,7 @@ internal sealed class BufferTracker(TimelineRecorder rec)
         object? target = o.Target switch
         {
             DrmGemObject g => g,
-            KernelFile f when f.PrivateData is DmaBufObj d => d,
+            KernelFile f when f.PrivateData is DmaBuf d => d,
             _ => null,
         };
         if (target is not null)
@@ -71,7 +70,7 @@ internal sealed class BufferTracker(TimelineRecorder rec)
             if (!alive && _owner.Remove(obj, out var b))
             {
                 Step(b, call, obj is DrmGemObject ? "GEM object freed" : "dma-buf released");
-                if (obj is DmaBufObj d)
+                if (obj is DmaBuf d)
                 {
                     _dmabufs.Remove(d);
                     _seen.Remove(d);
@@ -100,12 +99,12 @@ internal sealed class BufferTracker(TimelineRecorder rec)
             case DrmGemObject g:
                 Step(New(string.Create(CultureInfo.InvariantCulture, $"{g.Dev.Driver.Name} GEM object, {g.Size} B"), g, call), call, "create");
                 break;
-            case DmaBufObj d when d.Priv is DrmGemObject g && _owner.TryGetValue(g, out var b):
+            case DmaBuf d when d.Priv is DrmGemObject g && _owner.TryGetValue(g, out var b):
                 Own(b, d);
                 _dmabufs.Add(d);
                 Step(b, call, string.Create(CultureInfo.InvariantCulture, $"PRIME export (dma-buf ino {d.File.Inode.Ino})"));
                 break;
-            case DmaBufObj d:
+            case DmaBuf d:
                 _dmabufs.Add(d);
                 Step(New(string.Create(CultureInfo.InvariantCulture, $"{d.ExpName} dma-buf ino {d.File.Inode.Ino}, {d.Size} B"), d, call), call, "export");
                 break;
@@ -179,7 +178,7 @@ internal sealed class BufferTracker(TimelineRecorder rec)
         }
     }
 
-    private readonly Dictionary<DmaBufObj, List<DmaBufAttachment>> _seen = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<DmaBuf, List<DmaBufAttachment>> _seen = new(ReferenceEqualityComparer.Instance);
 
     private void Step(Buf b, int call, string label)
     {

@@ -1,7 +1,7 @@
 // Fence tracks from the dma_fence tracepoints (include/trace/events/dma_fence.h), the way Perfetto's DRM tracker
 // draws them from ftrace: a slice per fence from dma_fence_init to dma_fence_signaled on its context's track.
 using System.Globalization;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.Timeline;
 

@@ -5,7 +5,7 @@ using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Dma;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.Timeline;
 

@@ -6,7 +6,7 @@ using Sim.Core.Debug;
 using Sim.Core.Dma;
 using Sim.Core.Mm;
 using Sim.Core.Time;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 
 namespace Sim.Timeline;

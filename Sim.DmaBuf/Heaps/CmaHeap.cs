@@ -12,7 +12,7 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf.Heaps;
+namespace Sim.DmaBufs.Heaps;
 
 /// <summary><c>struct cma_heap_buffer</c>: a contiguous CMA range, its page array, attachments and kernel mapping.</summary>
 [Kernel("struct cma_heap_buffer", "drivers/dma-buf/heaps/cma_heap.c")]

@@ -10,7 +10,7 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf.Heaps;
+namespace Sim.DmaBufs.Heaps;
 
 /// <summary><c>struct system_heap_buffer</c>: the pages (as an sg table), the attachments, the kernel mapping.</summary>
 [Kernel("struct system_heap_buffer", "drivers/dma-buf/heaps/system_heap.c")]

@@ -12,7 +12,7 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
-namespace Sim.DmaBuf.Kvmfr;
+namespace Sim.DmaBufs.Kvmfr;
 
 /// <summary>The <c>kvmfr.ko</c> file: out of tree, unsigned, 20480 bytes in /proc/modules.</summary>
 public sealed class KvmfrModuleImage(CharDevices chrdevs, Devtmpfs devtmpfs, Vmalloc vmalloc, Printk printk,

@@ -9,7 +9,7 @@ using Sim.Core.Kernel;
 using Sim.Core.Replay;
 using Sim.Core.Userspace;
 
-namespace Sim.DmaBuf.Kvmfr;
+namespace Sim.DmaBufs.Kvmfr;
 
 /// <summary>The kvmfr family's replay handlers and its file-start hook (boot state, modules, nodes).</summary>
 public sealed partial class KvmfrReplayOps : IReplayOpProvider

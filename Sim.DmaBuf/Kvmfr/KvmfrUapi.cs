@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 
-namespace Sim.DmaBuf.Kvmfr;
+namespace Sim.DmaBufs.Kvmfr;
 
 /// <summary>kvmfr.h constants.</summary>
 [SuppressMessage("Naming", "CA1707:Identifiers should not contain underscores", Justification = "uAPI names keep their C spelling")]

@@ -13,9 +13,9 @@ using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Replay;
 using Sim.Core.Time;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
-namespace Sim.DmaBuf.Replay;
+namespace Sim.DmaBufs.Replay;
 
 /// <summary>
 /// The dma-buf replay handlers. User-space events act on the traced process (<see cref="TracedProcess"/>, filled by

@@ -1,6 +1,6 @@
 using Sim.Core.Replay;
 
-namespace Sim.DmaBuf.Replay;
+namespace Sim.DmaBufs.Replay;
 
 /// <summary>The dma-buf models a replay session's handlers reach (the resv and importer families).</summary>
 public static class DmaBufReplaySession

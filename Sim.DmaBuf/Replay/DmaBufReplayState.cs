@@ -1,7 +1,7 @@
 using Sim.Core.Dma;
 using Sim.Core.Lib;
 
-namespace Sim.DmaBuf.Replay;
+namespace Sim.DmaBufs.Replay;
 
 /// <summary>
 /// Per-file state of the sg-family dma-buf events (<c>dmabuf_vgem_*</c>): the sgcap module's current buffer (its

@@ -7,7 +7,7 @@ using Sim.Core.Debug;
 using Sim.Core.Replay;
 using Sim.Core.Time;
 
-namespace Sim.DmaBuf.Replay;
+namespace Sim.DmaBufs.Replay;
 
 /// <summary>
 /// Per-file state of the resv replay: the module's fences by its <c>id</c>, its reservation objects by name, the

@@ -1,7 +1,7 @@
 // Models include/uapi/linux/dma-buf.h and include/uapi/linux/sync_file.h (Linux 6.1), C spelling.
 using System.Runtime.InteropServices;
 
-namespace Sim.DmaBuf.Uapi;
+namespace Sim.DmaBufs.Uapi;
 
 /// <summary><c>struct dma_buf_sync</c> (8 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]

@@ -2,7 +2,7 @@
 using System.Buffers.Binary;
 using Sim.Core.Fs;
 
-namespace Sim.DmaBuf.Uapi;
+namespace Sim.DmaBufs.Uapi;
 
 /// <summary>
 /// <c>struct dma_heap_allocation_data { __u64 len; __u32 fd; __u32 fd_flags; __u64 heap_flags; }</c> (24 bytes):

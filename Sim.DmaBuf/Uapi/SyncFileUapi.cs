@@ -3,7 +3,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Sim.DmaBuf.Uapi;
+namespace Sim.DmaBufs.Uapi;
 
 /// <summary>C string helpers for the fixed <c>char name[N]</c> fields of the uAPI structs.</summary>
 public static class CString

@@ -1,7 +1,7 @@
 // Models include/uapi/linux/udmabuf.h (Linux 6.1 = 6.12), C spelling.
 using System.Buffers.Binary;
 
-namespace Sim.DmaBuf.Uapi;
+namespace Sim.DmaBufs.Uapi;
 
 /// <summary><c>struct udmabuf_create { __u32 memfd; __u32 flags; __u64 offset; __u64 size; }</c> (24 bytes).</summary>
 public struct udmabuf_create

@@ -8,7 +8,7 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.Drm.Drivers.Amdgpu;
 using Sim.Drm.Uapi;
@@ -143,7 +143,7 @@ public static class ImporterTest
                 return (primeFd, default, "DRM_IOCTL_PRIME_HANDLE_TO_FD");
             }
             var dbList = machine.GetRequiredService<DmaBufList>();
-            var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(dbList, proc, primeFd);
+            var (dmabuf, err) = DmaBuf.Get(dbList, proc, primeFd);
             if (dmabuf is null)
             {
                 return (err, default, "dma_buf_get");
@@ -180,7 +180,7 @@ public static class ImporterTest
     /// without <c>dma_mask</c> (the map would WARN and map nothing); the device here has the 32-bit masks a
     /// platform device gets, so the mapping shows the addresses the notes print.
     /// </summary>
-    public static ImporterResult ImporterTest2(DmaMapping dma, Sim.DmaBuf.DmaBuf? dmabuf)
+    public static ImporterResult ImporterTest2(DmaMapping dma, DmaBuf? dmabuf)
     {
         ArgumentNullException.ThrowIfNull(dma);
         if (dmabuf is null)
@@ -199,7 +199,7 @@ public static class ImporterTest
             // pr_err("dma_buf_attach() failed\n");
             return new(err, 0, 0, 0);
         }
-        var (table, merr) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(attachment, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (table, merr) = DmaBuf.MapAttachmentUnlocked(attachment, DmaDataDirection.DMA_BIDIRECTIONAL);
         if (table is null)
         {
             // pr_err("dma_buf_map_attachment() failed\n");
@@ -210,7 +210,7 @@ public static class ImporterTest
         uint regAddr = (uint)sg.DmaAddress;
         uint regSize = sg.DmaLength;
         int nents = table.Nents;
-        Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(attachment, table, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachmentUnlocked(attachment, table, DmaDataDirection.DMA_BIDIRECTIONAL);
         dmabuf.Detach(attachment);
         return new(0, regAddr, regSize, nents);
     }

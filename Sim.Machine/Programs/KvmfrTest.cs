@@ -6,7 +6,7 @@ using Sim.Core.Kernel;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 using Sim.Core.Userspace;
-using Sim.DmaBuf.Kvmfr;
+using Sim.DmaBufs.Kvmfr;
 
 namespace Sim.Machine;
 

@@ -5,9 +5,8 @@
 using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Replay;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Replay;
-using Buf = Sim.DmaBuf.DmaBuf;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Replay;
 
 namespace Sim.RdmaUmem.Replay;
 
@@ -49,7 +48,7 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
         {
             if (c.State<UmemDmabufReplayState>().Umem is { } umem)
             {
-                Buf.Unpin(umem.Attach);
+                DmaBuf.Unpin(umem.Attach);
             }
         });
         u.Register("dma_resv_unlock", (c, entry) =>
@@ -163,7 +162,7 @@ public sealed class UmemDmabufReplayOps : IReplayOpProvider
 
         // The module: dma_resv_lock(dmabuf->resv, NULL); dma_buf_pin(attach).
         dmabuf.Resv.Lock(null);
-        int pinRet = Buf.Pin(umem.Attach);
+        int pinRet = DmaBuf.Pin(umem.Attach);
         check.ResultI64("dma_buf_pin_ret", pinRet);
 
         // The table map_pages is about to trim, as it is now (the attachment's cached mapping).

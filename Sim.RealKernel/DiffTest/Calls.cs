@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 using Sim.Drm.Uapi;
 
 namespace Sim.RealKernel.DiffTest;

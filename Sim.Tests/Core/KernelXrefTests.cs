@@ -10,7 +10,7 @@ public class KernelXrefTests
     private static IEnumerable<Assembly> ModelAssemblies() =>
     [
         typeof(KernelAttribute).Assembly,
-        typeof(Sim.DmaBuf.ServiceCollectionExtensions).Assembly,
+        typeof(Sim.DmaBufs.ServiceCollectionExtensions).Assembly,
         typeof(Sim.Drm.ServiceCollectionExtensions).Assembly,
         typeof(Sim.RdmaUmem.ServiceCollectionExtensions).Assembly,
     ];

@@ -6,7 +6,7 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Kvmfr;
+using Sim.DmaBufs.Kvmfr;
 using Sim.Drm;
 using Sim.Drm.Uapi;
 using Xunit;

@@ -204,7 +204,7 @@ public class SysfsTests
         o.Apply("kvmfr.static_size_mb=1,1", strict: true);
         using var sp = Composition.BuildMachine(o);
         sp.GetRequiredService<BootState>().Apply();
-        _ = sp.GetRequiredService<Sim.DmaBuf.Udmabuf>();
+        _ = sp.GetRequiredService<Sim.DmaBufs.Udmabuf>();
         var p = sp.GetRequiredService<ProcessTable>().Spawn("t");
         var k = p.Kernel;
         var (_, text) = k.ReadSeqFile(p, "/proc/devices");

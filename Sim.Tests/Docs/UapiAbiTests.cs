@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Kvmfr;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Kvmfr;
+using Sim.DmaBufs.Uapi;
 using Sim.Drm.Uapi;
 using Xunit;
 

@@ -1,3 +1,4 @@
+using Sim.DmaBufs;
 using System.Buffers.Binary;
 using FsCheck;
 using FsCheck.Fluent;
@@ -251,7 +252,7 @@ public class Pl111GemDmaTests
         Assert.True(runs > 1, "the seeded scatter must break the buffer into several runs");
         int primeFd = ImporterTest.PrimeHandleToFd(b.P, fd, h);
         Assert.True(primeFd >= 0);
-        var (dmabuf, err) = Sim.DmaBuf.DmaBuf.Get(b.Sp.GetRequiredService<Sim.DmaBuf.DmaBufList>(), b.P, primeFd);
+        var (dmabuf, err) = DmaBuf.Get(b.Sp.GetRequiredService<Sim.DmaBufs.DmaBufList>(), b.P, primeFd);
         Assert.Equal(0, err);
         var r = ImporterTest.ImporterTest2(b.Sp.GetRequiredService<Sim.Core.Dma.DmaMapping>(), dmabuf);
         Assert.Equal(0, r.Ret);
@@ -316,7 +317,7 @@ public class Pl111GemDmaTests
         bool handle = true;
         var fds = new List<int>();
         var maps = new List<ulong>();
-        var dbl = b.Sp.GetRequiredService<Sim.DmaBuf.DmaBufList>();
+        var dbl = b.Sp.GetRequiredService<Sim.DmaBufs.DmaBufList>();
         bool ok = true;
         void Check()
         {

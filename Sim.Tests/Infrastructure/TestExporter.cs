@@ -5,9 +5,8 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Tests.Infrastructure;
 
@@ -36,7 +35,7 @@ public sealed class TestExporter : IVmOperations
             BeginCpuAccess = (b, d) => { Calls.Add("begin_cpu_access " + d); return 0; },
             EndCpuAccess = (b, d) => { Calls.Add("end_cpu_access " + d); return 0; },
             Mmap = withMmap ? (b, vma) => { Calls.Add("mmap"); vma.Ops = this; return 0; } : null,
-            Vmap = (Buf b, out IosysMap m) => { Calls.Add("vmap"); m = new IosysMap(0xffffc90000000000, false); return 0; },
+            Vmap = (DmaBuf b, out IosysMap m) => { Calls.Add("vmap"); m = new IosysMap(0xffffc90000000000, false); return 0; },
             Vunmap = (b, m) => Calls.Add("vunmap"),
         };
     }
@@ -58,8 +57,8 @@ public sealed class TestExporter : IVmOperations
 
     public ulong Size => (ulong)_pfns.Length * 4096;
 
-    public (Buf? Buf, int Err) Export(DmaBufList list, uint flags = OpenFlags.O_RDWR, string expName = "test") =>
-        Buf.Export(list, new DmaBufExportInfo { ExpName = expName, Ops = Ops, Size = Size, Flags = flags, Priv = this });
+    public (DmaBuf? DmaBuf, int Err) Export(DmaBufList list, uint flags = OpenFlags.O_RDWR, string expName = "test") =>
+        DmaBuf.Export(list, new DmaBufExportInfo { ExpName = expName, Ops = Ops, Size = Size, Flags = flags, Priv = this });
 
     private (SgTable? Sgt, int Err) Map(DmaBufAttachment attach, DmaDataDirection dir)
     {

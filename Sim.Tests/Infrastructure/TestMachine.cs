@@ -4,7 +4,7 @@ using Sim.Core.Debug;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
 using Sim.Core.Time;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 
 namespace Sim.Tests.Infrastructure;

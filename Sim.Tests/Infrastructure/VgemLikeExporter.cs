@@ -2,7 +2,7 @@ using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
 namespace Sim.Tests.Infrastructure;
 

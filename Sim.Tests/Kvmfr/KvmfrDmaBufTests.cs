@@ -5,9 +5,9 @@ using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Kvmfr;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Kvmfr;
+using Sim.DmaBufs.Uapi;
 using Xunit;
 
 namespace Sim.Tests.Kvmfr;
@@ -126,7 +126,7 @@ public class KvmfrDmaBufTests
         }
 
         var dbList = m.Get<DmaBufList>();
-        var (buf, err) = Sim.DmaBuf.DmaBuf.Get(dbList, p, fd);
+        var (buf, err) = DmaBuf.Get(dbList, p, fd);
         Assert.Equal(0, err);
         Assert.Same(KvmfrModule.KvmfrbufOps, buf!.Ops);
         Assert.Equal("kvmfr", buf.ExpName);
@@ -134,7 +134,7 @@ public class KvmfrDmaBufTests
         var edu = m.Get<DmaMapping>().CreateDevice("0000:00:04.0");
         var (at, aerr) = buf.Attach(edu);
         Assert.Equal(0, aerr);
-        var (sgt, merr) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(at, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (sgt, merr) = DmaBuf.MapAttachmentUnlocked(at, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(0, merr);
         Assert.Equal(runs.Count, sgt!.OrigNents);
         Assert.Equal(runs.Count, sgt.Nents);
@@ -148,7 +148,7 @@ public class KvmfrDmaBufTests
             Assert.Equal(pfn << 12, e.DmaAddress); // dma-direct without offset: DMA address = physical address
             c = sgt.Next(c);
         }
-        Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachmentUnlocked(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
         buf.Detach(at);
         Assert.Equal(0, p.Close(fd));
         Assert.False(buf.Released); // dma_buf_get's reference keeps it
@@ -200,14 +200,14 @@ public class KvmfrDmaBufTests
         int dev = p.Openat("/dev/kvmfr0", OpenFlags.O_RDWR);
         int fd = (int)Machine.Create(p, dev, 1, 0, 16 * 4096);
         var dbList = m.Get<DmaBufList>();
-        var (buf, _) = Sim.DmaBuf.DmaBuf.Get(dbList, p, fd);
+        var (buf, _) = DmaBuf.Get(dbList, p, fd);
         var (at, _) = buf!.Attach(m.Get<DmaMapping>().CreateDevice("vgem"));
         using var rec = m.Get<Sim.Core.Debug.KernelTrace>().Record();
-        var (sgt, _) = Sim.DmaBuf.DmaBuf.MapAttachment(at, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (sgt, _) = DmaBuf.MapAttachment(at, DmaDataDirection.DMA_BIDIRECTIONAL);
         long n = sgt!.Nents;
         Assert.InRange(n, 1, 16);
         Assert.Equal(0, p.Close(fd));
-        Sim.DmaBuf.DmaBuf.UnmapAttachment(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachment(at, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
         buf.Detach(at);
         buf.Put();
         Assert.Equal(
@@ -233,13 +233,13 @@ public class KvmfrDmaBufTests
         long fd = Machine.Create(p, dev, 0, 0, 0);
         Assert.True(fd > 0, $"CREATE of size 0 returned {fd}");
         var list = m.Get<DmaBufList>();
-        var (buf, err) = Sim.DmaBuf.DmaBuf.Get(list, p, (int)fd);
+        var (buf, err) = DmaBuf.Get(list, p, (int)fd);
         Assert.Equal(0, err);
         var importer = m.Get<DmaMapping>().CreateDevice("importer");
         var (attach, aerr) = buf!.Attach(importer);
         Assert.Equal(0, aerr);
         int warnsBefore = m.Get<Sim.Core.Debug.Warnings>().Count;
-        var (sgt, merr) = Sim.DmaBuf.DmaBuf.MapAttachment(attach, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (sgt, merr) = DmaBuf.MapAttachment(attach, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Null(sgt);
         Assert.Equal(-(int)Sim.Core.Uapi.Errno.EINVAL, merr);
         Assert.Equal(warnsBefore + 1, m.Get<Sim.Core.Debug.Warnings>().Count);

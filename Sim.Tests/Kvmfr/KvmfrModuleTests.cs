@@ -3,7 +3,7 @@ using Sim.Core.Boot;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Userspace;
-using Sim.DmaBuf.Kvmfr;
+using Sim.DmaBufs.Kvmfr;
 using Xunit;
 
 namespace Sim.Tests.Kvmfr;

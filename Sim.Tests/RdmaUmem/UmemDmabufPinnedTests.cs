@@ -1,5 +1,5 @@
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.RdmaUmem;
 using Xunit;
 
@@ -27,7 +27,7 @@ public class UmemDmabufPinnedTests
         var (umem, err) = GetPinned(f, 0x1000, 0x2000);
         Assert.Equal(0, err);
         Assert.True(umem!.Pinned);
-        Assert.False(f.Buf.Resv.IsLocked);
+        Assert.False(f.DmaBuf.Resv.IsLocked);
         Assert.Same(IbUmemDmabuf.AttachPinnedOps, umem.Attach.ImporterOps);
         Assert.True(umem.Attach.Peer2Peer);
         // attach; dma_buf_pin; map_pages -> dma_buf_map_attachment: pin, map.
@@ -40,7 +40,7 @@ public class UmemDmabufPinnedTests
         Assert.Equal(["attach", "pin", "pin", "map_dma_buf", "unmap_dma_buf", "unpin", "unpin", "detach"], f.Exporter.Calls);
         Assert.Equal(count, f.FileCount);
         Assert.Equal(0, f.Exporter.LiveTables);
-        Assert.False(f.Buf.Resv.IsLocked);
+        Assert.False(f.DmaBuf.Resv.IsLocked);
         Assert.Equal(0, f.M.Warnings.Count);
     }
 
@@ -56,7 +56,7 @@ public class UmemDmabufPinnedTests
         // Not pinned: the release neither unmaps nor unpins.
         Assert.Equal(["attach", "pin", "detach"], f.Exporter.Calls);
         Assert.Equal(count, f.FileCount);
-        Assert.False(f.Buf.Resv.IsLocked);
+        Assert.False(f.DmaBuf.Resv.IsLocked);
         Assert.Equal(0, f.M.Live.Count("ib_umem_dmabuf"));
         Assert.Equal(0, f.M.Live.Count("dma_buf_attachment"));
     }
@@ -73,7 +73,7 @@ public class UmemDmabufPinnedTests
         // map_attachment pins, the exporter fails, it unpins; then the release unpins the umem's pin.
         Assert.Equal(["attach", "pin", "pin", "map_dma_buf", "unpin", "unpin", "detach"], f.Exporter.Calls);
         Assert.Equal(count, f.FileCount);
-        Assert.False(f.Buf.Resv.IsLocked);
+        Assert.False(f.DmaBuf.Resv.IsLocked);
         Assert.Equal(0, f.M.Live.Count("ib_umem_dmabuf"));
     }
 
@@ -94,7 +94,7 @@ public class UmemDmabufPinnedTests
         Assert.Equal([(0x40001000UL, 4096U), (0x50000000UL, 4096U)], UmemFixture.View(first));
 
         // The exporter moves the buffer to one contiguous run: the importer's invalidate unmaps (and restores).
-        f.Exporter.Move(f.Buf, [(0x60000000, 16384)]);
+        f.Exporter.Move(f.DmaBuf, [(0x60000000, 16384)]);
         Assert.Null(umem.Sgt);
         Assert.True(umem.FirstSg.IsNull);
         Assert.Equal(0, f.Exporter.LiveTables);
@@ -118,7 +118,7 @@ public class UmemDmabufPinnedTests
         var (umem, err) = GetPinned(f, 0, 0x4000);
         Assert.Equal(0, err);
         var sgt = umem!.Sgt;
-        f.Exporter.Move(f.Buf, [(0x60000000, 16384)]);
+        f.Exporter.Move(f.DmaBuf, [(0x60000000, 16384)]);
         Assert.Equal(1, umem.UnsupportedMoveNotifyCalls);
         Assert.Same(sgt, umem.Sgt);
         Assert.Equal([(0x40000000UL, 8192U), (0x50000000UL, 8192U)], UmemFixture.View(sgt!));

@@ -2,10 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Replay;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm;
 using Sim.RdmaUmem;
-using Sim.Tests.DmaBuf;
+using Sim.Tests.DmaBufs;
 using Sim.Tests.Infrastructure;
 using Xunit;
 

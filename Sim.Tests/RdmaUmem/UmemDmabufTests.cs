@@ -1,8 +1,7 @@
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.RdmaUmem;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Tests.RdmaUmem;
 
@@ -42,7 +41,7 @@ public class UmemDmabufTests
         Assert.True(umem is null, what);
         Assert.Equal(EINVAL, err);
         Assert.Equal(count, f.FileCount);
-        Assert.Empty(f.Buf.Attachments);
+        Assert.Empty(f.DmaBuf.Attachments);
         Assert.DoesNotContain("attach", f.Exporter.Calls);
         Assert.Equal(0, f.M.Live.Count("ib_umem_dmabuf"));
         Assert.Equal(0, f.M.Warnings.Count);
@@ -104,7 +103,7 @@ public class UmemDmabufTests
 
         IbUmem.Release(umem.Umem);
         Assert.Equal(count, f.FileCount);
-        Assert.Empty(f.Buf.Attachments);
+        Assert.Empty(f.DmaBuf.Attachments);
         Assert.Equal(0, f.M.Live.Count("ib_umem_dmabuf"));
         Assert.Equal(0, f.Exporter.LiveTables);
         // A second release is a WARN and changes nothing.

@@ -1,6 +1,6 @@
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.RdmaUmem;
 using Xunit;
 
@@ -17,12 +17,12 @@ public class UmemFenceWaitTests
 
     private static DmaFence AddFence(UmemFixture f, DmaFenceOps ops, DmaResvUsage usage)
     {
-        var core = f.Buf.Resv.Core;
+        var core = f.DmaBuf.Resv.Core;
         var fence = DmaFence.Create(core, ops, core.ContextAlloc(1), 1);
         f.Locked(() =>
         {
-            Assert.Equal(0, f.Buf.Resv.ReserveFences(1));
-            f.Buf.Resv.AddFence(fence, usage);
+            Assert.Equal(0, f.DmaBuf.Resv.ReserveFences(1));
+            f.DmaBuf.Resv.AddFence(fence, usage);
         });
         return fence;
     }

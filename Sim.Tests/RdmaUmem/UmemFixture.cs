@@ -1,11 +1,10 @@
 using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Lib;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.RdmaUmem;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
 namespace Sim.Tests.RdmaUmem;
 
@@ -59,15 +58,15 @@ public sealed class FixedTableExporter
         }
     }
 
-    public Buf Export(DmaBufList list)
+    public DmaBuf Export(DmaBufList list)
     {
-        var (buf, err) = Buf.Export(list, new DmaBufExportInfo { ExpName = "fixed", Ops = Ops, Size = Size, Flags = OpenFlags.O_RDWR, Priv = this });
+        var (buf, err) = DmaBuf.Export(list, new DmaBufExportInfo { ExpName = "fixed", Ops = Ops, Size = Size, Flags = OpenFlags.O_RDWR, Priv = this });
         Assert.Equal(0, err);
         return buf!;
     }
 
     /// <summary>The exporter moves its buffer (same size): under the reservation lock, the new view, then move_notify.</summary>
-    public void Move(Buf buf, (ulong Dma, uint Len)[] entries)
+    public void Move(DmaBuf buf, (ulong Dma, uint Len)[] entries)
     {
         Assert.Equal(0, buf.Resv.Lock(null));
         _entries = entries;
@@ -105,8 +104,8 @@ public sealed class UmemFixture : IDisposable
     public UmemFixture((ulong Dma, uint Len)[] entries, bool dynamic = false)
     {
         Exporter = new FixedTableExporter(entries, dynamic);
-        Buf = Exporter.Export(M.List);
-        Fd = Buf.Fd(M.Process, OpenFlags.O_CLOEXEC);
+        DmaBuf = Exporter.Export(M.List);
+        Fd = DmaBuf.Fd(M.Process, OpenFlags.O_CLOEXEC);
         Assert.True(Fd >= 0);
         IbDev = new IbDevice(new Device("ib0"));
     }
@@ -115,7 +114,7 @@ public sealed class UmemFixture : IDisposable
 
     public FixedTableExporter Exporter { get; }
 
-    public Buf Buf { get; }
+    public DmaBuf DmaBuf { get; }
 
     public int Fd { get; }
 
@@ -143,12 +142,12 @@ public sealed class UmemFixture : IDisposable
 
     public void Locked(Action a)
     {
-        Assert.Equal(0, Buf.Resv.Lock(null));
+        Assert.Equal(0, DmaBuf.Resv.Lock(null));
         a();
-        Buf.Resv.Unlock();
+        DmaBuf.Resv.Unlock();
     }
 
-    public long FileCount => Buf.File.Count;
+    public long FileCount => DmaBuf.File.Count;
 
     public static (ulong, uint)[] View(SgTable sgt)
     {

@@ -69,7 +69,7 @@ public class FaultInjectTests
         // Boot the services insmod reaches first (their construction takes boot-time memory), then count.
         _ = m.GetRequiredService<Sim.Core.Userspace.Busybox>();
         _ = m.GetRequiredService<Sim.Core.Mm.Vmalloc>();
-        _ = m.GetRequiredService<Sim.DmaBuf.Kvmfr.KvmfrModuleImage>();
+        _ = m.GetRequiredService<Sim.DmaBufs.Kvmfr.KvmfrModuleImage>();
         ulong free = pages.Meminfo().MemFree;
         var err = new StringWriter();
         int status;

@@ -5,7 +5,7 @@ using Sim.Core;
 using Sim.Core.Lib;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm.Drivers.Vgem;

@@ -4,7 +4,7 @@ using Sim.Core;
 using Sim.Core.Dma;
 using Sim.Core.Lib;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Drm.Uapi;
 
 namespace Sim.Drm.Drivers.VirtioGpu;
@@ -118,7 +118,7 @@ public static class VirtgpuGem
     /// (KBUILD_MODNAME), the object's size, flags and reservation object; a device and an object reference.
     /// </summary>
     [Kernel("virtgpu_gem_prime_export", "drivers/gpu/drm/virtio/virtgpu_prime.c")]
-    public static (Sim.DmaBuf.DmaBuf? DmaBuf, int Err) GemPrimeExport(DrmGemObject obj, int flags)
+    public static (DmaBuf? DmaBuf, int Err) GemPrimeExport(DrmGemObject obj, int flags)
     {
         var info = new DmaBufExportInfo
         {
@@ -129,7 +129,7 @@ public static class VirtgpuGem
             Priv = obj,
             Resv = obj.Resv,
         };
-        var (buf, err) = Sim.DmaBuf.DmaBuf.Export(obj.Dev.DbList, info);
+        var (buf, err) = DmaBuf.Export(obj.Dev.DbList, info);
         if (buf is null)
         {
             return (null, err);
@@ -140,7 +140,7 @@ public static class VirtgpuGem
 
     /// <summary><c>virtgpu_gem_prime_import</c>: the device's own export gives back its object, else <c>drm_gem_prime_import</c>.</summary>
     [Kernel("virtgpu_gem_prime_import", "drivers/gpu/drm/virtio/virtgpu_prime.c")]
-    public static (DrmGemObject? Obj, int Err) GemPrimeImport(DrmDevice dev, Sim.DmaBuf.DmaBuf buf)
+    public static (DrmGemObject? Obj, int Err) GemPrimeImport(DrmDevice dev, DmaBuf buf)
     {
         if (ReferenceEquals(buf.Ops, DmabufOps) && buf.Priv is DrmGemObject obj && obj.Dev == dev)
         {

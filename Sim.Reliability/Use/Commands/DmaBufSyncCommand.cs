@@ -1,6 +1,7 @@
+using Sim.DmaBufs;
 using System.Buffers.Binary;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
 namespace Sim.Reliability.Use.Commands;
 
@@ -24,7 +25,7 @@ public sealed class DmaBufSyncCommand : UseCommand
     {
         _fd = s.RandomFdOf(P(s), drm: false);
         _flags = s.Rng.Next(6) == 0 ? (ulong)s.Rng.NextInt64() : (ulong)s.Rng.Next(0, 8);
-        _onHeap = UseState.FileOf(P(s), _fd)?.PrivateData is Sim.DmaBuf.DmaHeap;
+        _onHeap = UseState.FileOf(P(s), _fd)?.PrivateData is Sim.DmaBufs.DmaHeap;
         _lowest = UseState.LowestFreeFd(P(s));
     }
 
@@ -51,7 +52,7 @@ public sealed class DmaBufSyncCommand : UseCommand
             }
             return;
         }
-        if (UseState.FileOf(P(s), _fd) is { } f && Sim.DmaBuf.DmaBuf.IsDmaBufFile(f))
+        if (UseState.FileOf(P(s), _fd) is { } f && DmaBuf.IsDmaBufFile(f))
         {
             bool ok = (_flags & ~DmaBufUapi.DMA_BUF_SYNC_VALID_FLAGS_MASK) == 0 && (_flags & DmaBufUapi.DMA_BUF_SYNC_RW) != 0;
             if (!ok && ret != -(long)Errno.EINVAL)

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Sim.Core.Fs;
 using Sim.Core.Uapi;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 
 namespace Sim.Reliability.Use.Commands;
 
@@ -31,7 +31,7 @@ public sealed class DmaHeapAllocCommand : UseCommand
         var rng = s.Rng;
         _fd = s.RandomFdOf(P(s), drm: false);
         var f = UseState.FileOf(P(s), _fd);
-        _isHeap = f?.PrivateData is Sim.DmaBuf.DmaHeap;
+        _isHeap = f?.PrivateData is Sim.DmaBufs.DmaHeap;
         _heapName = f?.Name ?? "";
         _valid = rng.Next(6) != 0;
         _len = rng.Next(4) switch

@@ -1,4 +1,4 @@
-using Sim.DmaBuf.Kvmfr;
+using Sim.DmaBufs.Kvmfr;
 
 namespace Sim.Reliability.Use.Commands;
 

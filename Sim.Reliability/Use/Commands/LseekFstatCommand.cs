@@ -1,3 +1,5 @@
+using Sim.DmaBufs;
+
 namespace Sim.Reliability.Use.Commands;
 
 /// <summary>lseek(SEEK_END) and fstat of a descriptor: on a dma-buf both give its size.</summary>
@@ -25,7 +27,7 @@ public sealed class LseekFstatCommand : UseCommand
     /// <inheritdoc/>
     public override void Post(UseState s, long ret)
     {
-        if (UseState.FileOf(P(s), _fd) is { } f && Sim.DmaBuf.DmaBuf.IsDmaBufFile(f) && (ret != _size || _size < 0))
+        if (UseState.FileOf(P(s), _fd) is { } f && DmaBuf.IsDmaBufFile(f) && (ret != _size || _size < 0))
         {
             s.Violation($"lseek(SEEK_END) of a dma-buf returned {ret}, fstat size {_size}");
         }

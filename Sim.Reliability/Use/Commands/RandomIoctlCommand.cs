@@ -1,4 +1,4 @@
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs.Uapi;
 using Sim.Drm.Uapi;
 
 namespace Sim.Reliability.Use.Commands;
@@ -27,7 +27,7 @@ public sealed class RandomIoctlCommand : UseCommand
     {
         _fd = s.RandomFd(P(s));
         _cmd = RandomCmd(s.Rng);
-        if ((_cmd & 0xff) == 0 && UseState.FileOf(P(s), _fd)?.PrivateData is Sim.DmaBuf.DmaHeap)
+        if ((_cmd & 0xff) == 0 && UseState.FileOf(P(s), _fd)?.PrivateData is Sim.DmaBufs.DmaHeap)
         {
             _cmd |= 1; // every nr-0 ioctl on a heap is DMA_HEAP_IOCTL_ALLOC, which makes a descriptor
         }

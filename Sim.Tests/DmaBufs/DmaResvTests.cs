@@ -3,10 +3,10 @@ using Sim.Core.Debug;
 using Sim.Core.Locking;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>Ports of drivers/dma-buf/st-dma-resv.c (Linux 6.1, usage-parameterised), plus dma-resv.c rules.</summary>
 public sealed class DmaResvTests : IDisposable

@@ -7,11 +7,11 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// The sync_file ioctls (drivers/dma-buf/sync_file.c of 6.1.192, SET_DEADLINE of 6.12.118) and the sw_sync debugfs

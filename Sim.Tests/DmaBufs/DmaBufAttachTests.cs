@@ -1,12 +1,11 @@
 using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>The dma-buf kernel API (drivers/dma-buf/dma-buf.c): export, get/put, attach, map, unmap, detach.</summary>
 public class DmaBufAttachTests
@@ -31,12 +30,12 @@ public class DmaBufAttachTests
 
         var (attachment, aerr) = dmabuf!.Attach(dev);
         Assert.Equal(0, aerr);
-        var (table, merr) = Buf.MapAttachment(attachment, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (table, merr) = DmaBuf.MapAttachment(attachment, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(0, merr);
         ref var sgl = ref table!.At(table.Sgl);
         Assert.Equal(0x6483000UL, sgl.DmaAddress);
         Assert.Equal(0x1000U, sgl.DmaLength);
-        Buf.UnmapAttachment(attachment, table, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachment(attachment, table, DmaDataDirection.DMA_BIDIRECTIONAL);
         dmabuf.Detach(attachment);
 
         Assert.Equal(["attach", "map_dma_buf DMA_BIDIRECTIONAL", "unmap_dma_buf DMA_BIDIRECTIONAL", "detach"], exp.Calls);
@@ -70,7 +69,7 @@ public class DmaBufAttachTests
             _ => good,
         };
         var info = new DmaBufExportInfo { Ops = ops, Size = 4096, Flags = OpenFlags.O_RDWR, Priv = what == "priv" ? null : new object() };
-        var (buf, err) = Buf.Export(m.List, info);
+        var (buf, err) = DmaBuf.Export(m.List, info);
         Assert.Null(buf);
         Assert.Equal(EINVAL, err);
         Assert.Equal(1, m.Warnings.Count);
@@ -86,14 +85,14 @@ public class DmaBufAttachTests
     public void ExportHoldsTheOwnerModule()
     {
         using var m = TestMachine.Create();
-        var (none, err) = Buf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = "gone" });
+        var (none, err) = DmaBuf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = "gone" });
         Assert.Null(none);
         Assert.Equal(-(int)Errno.ENOENT, err);
         Assert.Equal(0, m.Warnings.Count);
 
         var mod = m.List.Modules.AddPresent("kvmfr");
         int before = mod.Refcount;
-        var (buf, err2) = Buf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = "kvmfr" });
+        var (buf, err2) = DmaBuf.Export(m.List, new DmaBufExportInfo { Ops = new TestExporter(Pfns).Ops, Size = 4096, Priv = this, Owner = "kvmfr" });
         Assert.Equal(0, err2);
         Assert.Equal(before + 1, mod.Refcount);
         buf!.Put();
@@ -113,14 +112,14 @@ public class DmaBufAttachTests
         int fd = buf!.Fd(m.Process, OpenFlags.O_CLOEXEC);
         Assert.Equal(1, fd);
 
-        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, -1).Err);
-        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, 7).Err);
-        var (none, err) = Buf.Get(m.List, m.Process, other);
+        Assert.Equal(-(int)Errno.EBADF, DmaBuf.Get(m.List, m.Process, -1).Err);
+        Assert.Equal(-(int)Errno.EBADF, DmaBuf.Get(m.List, m.Process, 7).Err);
+        var (none, err) = DmaBuf.Get(m.List, m.Process, other);
         Assert.Null(none);
         Assert.Equal(EINVAL, err);
         Assert.Equal(1, m.Process.Fget(other)!.Count);
 
-        var (same, gerr) = Buf.Get(m.List, m.Process, fd);
+        var (same, gerr) = DmaBuf.Get(m.List, m.Process, fd);
         Assert.Equal(0, gerr);
         Assert.Same(buf, same);
         Assert.Equal(2, buf.File.Count);
@@ -142,16 +141,16 @@ public class DmaBufAttachTests
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
         Assert.Null(a!.Sgt);
-        var (t1, e1) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
+        var (t1, e1) = DmaBuf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(0, e1);
         Assert.Same(t1, a.Sgt);
-        var (t2, e2) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
+        var (t2, e2) = DmaBuf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(0, e2);
         Assert.Same(t1, t2);
-        var (t3, e3) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_FROM_DEVICE);
+        var (t3, e3) = DmaBuf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_FROM_DEVICE);
         Assert.Null(t3);
         Assert.Equal(-(int)Errno.EBUSY, e3);
-        Buf.UnmapAttachmentUnlocked(a, t1, DmaDataDirection.DMA_TO_DEVICE);
+        DmaBuf.UnmapAttachmentUnlocked(a, t1, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Same(t1, a.Sgt);
         Assert.Equal(["attach", "map_dma_buf DMA_TO_DEVICE"], exp.Calls);
         buf.Detach(a);
@@ -168,9 +167,9 @@ public class DmaBufAttachTests
         using var m = TestMachine.Create();
         var (buf, _) = new TestExporter(Pfns, cacheSgtMapping: true).Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
-        var (t1, _) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
-        Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_FROM_DEVICE).Sgt);
-        Assert.Same(t1, Buf.MapAttachment(a, DmaDataDirection.DMA_TO_DEVICE).Sgt);
+        var (t1, _) = DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Same(t1, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_FROM_DEVICE).Sgt);
+        Assert.Same(t1, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_TO_DEVICE).Sgt);
         buf.Detach(a);
         buf.Put();
     }
@@ -190,7 +189,7 @@ public class DmaBufAttachTests
         Assert.NotNull(a.Sgt);
         Assert.Equal(DmaDataDirection.DMA_BIDIRECTIONAL, a.Dir);
         Assert.Equal(["attach", "map_dma_buf DMA_BIDIRECTIONAL"], exp.Calls);
-        Assert.Same(a.Sgt, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Sgt);
+        Assert.Same(a.Sgt, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Sgt);
         buf.Detach(a);
         Assert.Equal(0, exp.LiveTables);
         buf.Put();
@@ -267,11 +266,11 @@ public class DmaBufAttachTests
         Assert.Null(a!.Sgt);
         // A dynamic importer holds the reservation lock around pin/map/unmap/unpin (dma_resv_assert_held).
         Assert.Equal(0, buf.Resv.Lock(null));
-        Assert.Equal(0, Buf.Pin(a));
-        var (t, err) = Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        Assert.Equal(0, DmaBuf.Pin(a));
+        var (t, err) = DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(0, err);
-        Buf.UnmapAttachment(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
-        Buf.Unpin(a);
+        DmaBuf.UnmapAttachment(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.Unpin(a);
         buf.Resv.Unlock();
         Assert.Equal(0, m.Warnings.Count);
         buf.Detach(a);
@@ -288,9 +287,9 @@ public class DmaBufAttachTests
         var exp = new TestExporter(Pfns) { MapFails = 0 };
         var (buf, _) = exp.Export(m.List);
         var (a, _) = buf!.Attach(new Device("edu"));
-        Assert.Equal(-(int)Errno.ENOMEM, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+        Assert.Equal(-(int)Errno.ENOMEM, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
         exp.MapFails = -(int)Errno.EIO;
-        Assert.Equal(-(int)Errno.EIO, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+        Assert.Equal(-(int)Errno.EIO, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
         buf.Detach(a);
         buf.Put();
         Assert.Equal(0, m.Warnings.Count);
@@ -307,12 +306,12 @@ public class DmaBufAttachTests
         var exp = new TestExporter(Pfns);
         var (buf, _) = exp.Export(m.List);
 
-        Assert.Equal(EINVAL, Buf.MapAttachmentUnlocked(null, DmaDataDirection.DMA_BIDIRECTIONAL, m.Warnings).Err);
+        Assert.Equal(EINVAL, DmaBuf.MapAttachmentUnlocked(null, DmaDataDirection.DMA_BIDIRECTIONAL, m.Warnings).Err);
         Assert.Equal(1, m.Warnings.Count);
 
         var (a, _) = buf!.Attach(new Device("edu"));
         var stranger = new Sim.Core.Lib.SgTable();
-        Buf.UnmapAttachment(a, stranger, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachment(a, stranger, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(2, m.Warnings.Count);
         Assert.DoesNotContain(exp.Calls, c => c.StartsWith("unmap", StringComparison.Ordinal));
 
@@ -320,7 +319,7 @@ public class DmaBufAttachTests
         buf.Detach(a);
         Assert.Equal(3, m.Warnings.Count);
         Assert.Single(exp.Calls, "detach");
-        Assert.Equal(EINVAL, Buf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
+        Assert.Equal(EINVAL, DmaBuf.MapAttachment(a, DmaDataDirection.DMA_BIDIRECTIONAL).Err);
 
         buf.Put();
         Assert.Equal(1, exp.Released);
@@ -347,7 +346,7 @@ public class DmaBufAttachTests
         buf.Put();
 
         var ops = new DmaBufOps { MapDmaBuf = exp.Ops.MapDmaBuf, UnmapDmaBuf = exp.Ops.UnmapDmaBuf, Release = exp.Ops.Release };
-        var (b2, _) = Buf.Export(m.List, new DmaBufExportInfo { Ops = ops, Size = 4096, Priv = this });
+        var (b2, _) = DmaBuf.Export(m.List, new DmaBufExportInfo { Ops = ops, Size = 4096, Priv = this });
         Assert.Equal(EINVAL, b2!.Vmap(out var none));
         Assert.True(none.IsNull);
         b2.Put();
@@ -423,11 +422,11 @@ public class DmaBufKprobeTests
         using var rec = trace.Record();
         var (buf, _) = new TestExporter([7, 8]).Export(m.List);
         int fd = buf!.Fd(m.Process, OpenFlags.O_CLOEXEC | OpenFlags.O_RDWR);
-        var (got, _) = Buf.Get(m.List, m.Process, fd);
-        Assert.Equal(-(int)Errno.EBADF, Buf.Get(m.List, m.Process, -1).Err);
+        var (got, _) = DmaBuf.Get(m.List, m.Process, fd);
+        Assert.Equal(-(int)Errno.EBADF, DmaBuf.Get(m.List, m.Process, -1).Err);
         var (a, _) = got!.Attach(new Device("vgem"));
-        var (t, _) = Buf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_BIDIRECTIONAL);
-        Buf.UnmapAttachmentUnlocked(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (t, _) = DmaBuf.MapAttachmentUnlocked(a, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachmentUnlocked(a, t, DmaDataDirection.DMA_BIDIRECTIONAL);
         got.Detach(a);
         got.Put();
         m.Process.Close(fd);

@@ -2,7 +2,7 @@ using Sim.Machine;
 using Sim.Core.Replay;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>The real-kernel dma_resv/dma_fence traces (linux-6.1-sg resv_*) replay without a difference or a skip.</summary>
 public sealed class DmaResvReplayTests

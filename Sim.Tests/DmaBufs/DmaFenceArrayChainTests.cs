@@ -1,9 +1,9 @@
 using Sim.Tests.Infrastructure;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>dma-fence-array.c, dma-fence-chain.c and sw_sync.c behaviour.</summary>
 public sealed class DmaFenceArrayChainTests : IDisposable

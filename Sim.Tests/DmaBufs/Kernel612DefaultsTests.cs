@@ -3,11 +3,11 @@ using Sim.Core.Boot;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Machine;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// What the 6.12 profile has by default or does differently beside the heaps: udmabuf built in (Debian's 6.12.118

@@ -1,12 +1,11 @@
 using Sim.Core.Boot;
 using Sim.Core.Dma;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// The dma-buf locking convention per kernel profile (drivers/dma-buf/dma-buf.c of 6.1.192 and 6.12.118).
@@ -30,9 +29,9 @@ public class DmaBufLockingTests
         using var m = Machine(kernel);
         var (dmabuf, _) = new TestExporter(Pfns).Export(m.List);
         var (attach, _) = dmabuf!.Attach(new Device("importer"));
-        var (sgt, err) = Buf.MapAttachment(attach, DmaDataDirection.DMA_TO_DEVICE);
+        var (sgt, err) = DmaBuf.MapAttachment(attach, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(0, err);
-        Buf.UnmapAttachment(attach, sgt, DmaDataDirection.DMA_TO_DEVICE);
+        DmaBuf.UnmapAttachment(attach, sgt, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(warnings, m.Warnings.Count);
         if (warnings > 0)
         {
@@ -50,9 +49,9 @@ public class DmaBufLockingTests
         using var m = Machine(kernel);
         var (dmabuf, _) = new TestExporter(Pfns).Export(m.List);
         var (attach, _) = dmabuf!.Attach(new Device("importer"));
-        var (sgt, err) = Buf.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_TO_DEVICE);
+        var (sgt, err) = DmaBuf.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_TO_DEVICE);
         Assert.Equal(0, err);
-        Buf.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_TO_DEVICE);
+        DmaBuf.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_TO_DEVICE);
         dmabuf.Detach(attach);
         Assert.Equal(0, m.Warnings.Count);
         dmabuf.Put();

@@ -5,12 +5,12 @@ using Sim.Core.Fs;
 using Sim.Core.Kernel;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Sim.Machine;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// memfd sealing (mm/memfd.c, mm/shmem.c) and udmabuf (drivers/dma-buf/udmabuf.c of 6.1): the errno of each check
@@ -185,13 +185,13 @@ public sealed class UdmabufTests
         var viaMemfd = new byte[chunk.Length];
         m.Memfd.Pread(m.P.Fget(memfd)!, viaMemfd, (ulong)off);
         // The importer: attach a device and read the bytes at the DMA addresses of its table (dma-direct: = phys).
-        var buf = (Sim.DmaBuf.DmaBuf)m.P.Fget((int)fd)!.PrivateData!;
+        var buf = (DmaBuf)m.P.Fget((int)fd)!.PrivateData!;
         var (attach, err) = buf.DynamicAttach(new Device("importer") { DmaMask = ulong.MaxValue, CoherentDmaMask = ulong.MaxValue }, null, null);
         if (attach is null || err != 0)
         {
             return false;
         }
-        var (sgt, mapErr) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (sgt, mapErr) = DmaBuf.MapAttachmentUnlocked(attach, DmaDataDirection.DMA_BIDIRECTIONAL);
         if (sgt is null || mapErr != 0)
         {
             return false;
@@ -214,7 +214,7 @@ public sealed class UdmabufTests
             }
             bufOff += len;
         }
-        Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachmentUnlocked(attach, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
         attach.DmaBuf!.Detach(attach);
         return viaBuf.AsSpan().SequenceEqual(chunk) && viaMemfd.AsSpan().SequenceEqual(chunk) && viaSg.AsSpan().SequenceEqual(chunk);
     }

@@ -1,7 +1,7 @@
 using FsCheck.Xunit;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// FsCheck property: random sw_sync point creation, timeline increments and SYNC_IOC_MERGE of any two sync_files

@@ -1,10 +1,10 @@
 using Sim.Tests.Infrastructure;
 using Sim.Core.Time;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>Ports of drivers/dma-buf/st-dma-fence.c (Linux 6.1), kernel test names kept, plus dma-fence.c rules.</summary>
 public sealed class DmaFenceTests : IDisposable

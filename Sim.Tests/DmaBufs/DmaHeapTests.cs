@@ -7,13 +7,13 @@ using Sim.Core.Kernel;
 using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Heaps;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Heaps;
+using Sim.DmaBufs.Uapi;
 using Sim.Machine;
 using Xunit;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// The DMA-BUF heaps (drivers/dma-buf/dma-heap.c, heaps/system_heap.c, heaps/cma_heap.c of 6.1.192 and 6.12.118):
@@ -56,7 +56,7 @@ public sealed class DmaHeapTests
             return (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(8));
         }
 
-        public Sim.DmaBuf.DmaBuf Buf(int fd) => (Sim.DmaBuf.DmaBuf)P.Fget(fd)!.PrivateData!;
+        public DmaBuf Buf(int fd) => (DmaBuf)P.Fget(fd)!.PrivateData!;
 
         public void Dispose() => _sp.Dispose();
     }
@@ -134,7 +134,7 @@ public sealed class DmaHeapTests
         int expected = m.P.Files.NextFree();
         Assert.Equal(0, m.AllocArg(new UserArg(0x1000, w), 0x40184800));
         Assert.Equal(0u, BinaryPrimitives.ReadUInt32LittleEndian(w.AsSpan(8)));
-        Assert.True(Sim.DmaBuf.DmaBuf.IsDmaBufFile(m.P.Fget(expected)!));
+        Assert.True(DmaBuf.IsDmaBufFile(m.P.Fget(expected)!));
         // Any type with nr 0 is DMA_HEAP_IOCTL_ALLOC; a larger user struct (32 bytes) is read and written back whole.
         var big = new byte[32];
         DmaHeapUapi.Alloc(8192, OpenFlags.O_RDWR).CopyTo(big, 0);
@@ -302,7 +302,7 @@ public sealed class DmaHeapTests
         Assert.Equal(buffer.SgTable.Sgs().Select(c => buffer.SgTable.At(c).Pfn), h1.Table.Sgs().Select(c => h1.Table.At(c).Pfn));
         // list_add: newest first.
         Assert.Same(h2, buffer.Attachments[0]);
-        var (sgt, err) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(a1, DmaDataDirection.DMA_BIDIRECTIONAL);
+        var (sgt, err) = DmaBuf.MapAttachmentUnlocked(a1, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.Equal(0, err);
         Assert.Same(h1.Table, sgt);
         Assert.True(h1.Mapped);
@@ -312,7 +312,7 @@ public sealed class DmaHeapTests
         Assert.Equal((uint)(MiB + 64 * KiB), sgt.At(sgt.Sgl).DmaLength);
         // The buffer's own table is never mapped.
         Assert.All(buffer.SgTable.Sgs(), c => Assert.Equal(0UL, buffer.SgTable.At(c).DmaAddress));
-        Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(a1, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
+        DmaBuf.UnmapAttachmentUnlocked(a1, sgt, DmaDataDirection.DMA_BIDIRECTIONAL);
         Assert.False(h1.Mapped);
         buf.Detach(a1);
         buf.Detach(a2);
@@ -327,7 +327,7 @@ public sealed class DmaHeapTests
         int fd = m.AllocFd(4096);
         var buf = m.Buf(fd);
         var (at, _) = buf.Attach(m.Get<DmaMapping>().CreateDevice("imp"));
-        var (sgt, err) = Sim.DmaBuf.DmaBuf.MapAttachmentUnlocked(at!, DmaDataDirection.DMA_FROM_DEVICE);
+        var (sgt, err) = DmaBuf.MapAttachmentUnlocked(at!, DmaDataDirection.DMA_FROM_DEVICE);
         Assert.Equal(0, err);
         // The device writes into its bounce slot; the CPU sees it only after DMA_BUF_SYNC_START (begin_cpu_access
         // -> dma_sync_sgtable_for_cpu -> swiotlb_sync_single_for_cpu).
@@ -342,7 +342,7 @@ public sealed class DmaHeapTests
         Assert.Equal(0, m.P.Ioctl(fd, DmaBufUapi.DMA_BUF_IOCTL_SYNC, new UserArg(0x2000, sync)));
         m.P.Load((ulong)addr, seen);
         Assert.Equal("device"u8.ToArray(), seen);
-        Sim.DmaBuf.DmaBuf.UnmapAttachmentUnlocked(at!, sgt, DmaDataDirection.DMA_FROM_DEVICE);
+        DmaBuf.UnmapAttachmentUnlocked(at!, sgt, DmaDataDirection.DMA_FROM_DEVICE);
         buf.Detach(at!);
     }
 

@@ -4,13 +4,12 @@ using System.Text;
 using Sim.Core.Fs;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// dma_buf_fops as user space sees it. Expectations are the vgem-dmabuf / vgem-fence traces
@@ -20,7 +19,7 @@ public class DmaBufFileTests
 {
     private const long EINVAL = -(long)Errno.EINVAL;
 
-    private static (TestMachine M, TestExporter Exp, Buf Buf, int Fd) Setup(uint flags = OpenFlags.O_RDWR)
+    private static (TestMachine M, TestExporter Exp, DmaBuf DmaBuf, int Fd) Setup(uint flags = OpenFlags.O_RDWR)
     {
         var m = TestMachine.Create();
         var exp = new TestExporter([0x100, 0x101, 0x102, 0x103]);

@@ -1,13 +1,12 @@
 using System.Buffers.Binary;
 using Sim.Core.Fs;
 using Sim.Core.Uapi;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Uapi;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Uapi;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// The dma-buf's implicit fences as user space sees them: poll, DMA_BUF_IOCTL_SYNC waits, EXPORT/IMPORT_SYNC_FILE and
@@ -24,14 +23,14 @@ public class DmaBufFenceTests
         {
             M = TestMachine.Create();
             var (buf, _) = new TestExporter([0x10]).Export(M.List, OpenFlags.O_RDWR, "drm");
-            Buf = buf!;
-            Fd = Buf.Fd(M.Process, OpenFlags.O_CLOEXEC);
-            Timeline = SyncTimeline.Create(Buf.Resv.Core, "test");
+            DmaBuf = buf!;
+            Fd = DmaBuf.Fd(M.Process, OpenFlags.O_CLOEXEC);
+            Timeline = SyncTimeline.Create(DmaBuf.Resv.Core, "test");
         }
 
         public TestMachine M { get; }
 
-        public Buf Buf { get; }
+        public DmaBuf DmaBuf { get; }
 
         public int Fd { get; }
 
@@ -40,10 +39,10 @@ public class DmaBufFenceTests
         public DmaFence AddFence(uint seqno, DmaResvUsage usage)
         {
             var f = Timeline.CreatePt(seqno);
-            Assert.Equal(0, Buf.Resv.Lock(null));
-            Assert.Equal(0, Buf.Resv.ReserveFences(1));
-            Buf.Resv.AddFence(f, usage);
-            Buf.Resv.Unlock();
+            Assert.Equal(0, DmaBuf.Resv.Lock(null));
+            Assert.Equal(0, DmaBuf.Resv.ReserveFences(1));
+            DmaBuf.Resv.AddFence(f, usage);
+            DmaBuf.Resv.Unlock();
             f.Put();
             return f;
         }
@@ -74,17 +73,17 @@ public class DmaBufFenceTests
     {
         using var x = new Fixture();
         Assert.Equal((1, IN | OUT), x.Poll(x.Fd, IN | OUT));
-        Assert.Equal(1, x.Buf.File.Count);
+        Assert.Equal(1, x.DmaBuf.File.Count);
         x.AddFence(1, DmaResvUsage.READ);
         Assert.Equal((1, IN), x.Poll(x.Fd, IN | OUT));
-        Assert.Equal(2, x.Buf.File.Count);
+        Assert.Equal(2, x.DmaBuf.File.Count);
         Assert.Equal((1, IN), x.Poll(x.Fd, IN));
         Assert.Equal((0, 0U), x.Poll(x.Fd, OUT));
-        Assert.Equal(2, x.Buf.File.Count);
+        Assert.Equal(2, x.DmaBuf.File.Count);
         x.Timeline.Signal(1);
-        Assert.Equal(1, x.Buf.File.Count);
+        Assert.Equal(1, x.DmaBuf.File.Count);
         Assert.Equal((1, IN | OUT), x.Poll(x.Fd, IN | OUT));
-        Assert.Equal(1, x.Buf.File.Count);
+        Assert.Equal(1, x.DmaBuf.File.Count);
     }
 
     /// <summary>vgem-fence i=22, 25: an unsignalled write fence blocks both events (two callbacks, two references) and shows in bufinfo.</summary>
@@ -94,11 +93,11 @@ public class DmaBufFenceTests
         using var x = new Fixture();
         x.AddFence(1, DmaResvUsage.WRITE);
         Assert.Equal((0, 0U), x.Poll(x.Fd, IN | OUT));
-        Assert.Equal(3, x.Buf.File.Count);
+        Assert.Equal(3, x.DmaBuf.File.Count);
         Assert.Contains("<none>\n\twrite fence:", x.M.List.DebugShow(), StringComparison.Ordinal);
         Assert.Contains(" unsignalled\n", x.M.List.DebugShow(), StringComparison.Ordinal);
         x.Timeline.Signal(1);
-        Assert.Equal(1, x.Buf.File.Count);
+        Assert.Equal(1, x.DmaBuf.File.Count);
         Assert.Equal((1, IN | OUT), x.Poll(x.Fd, IN | OUT));
     }
 
@@ -125,7 +124,7 @@ public class DmaBufFenceTests
         x.M.Clock.AddTimerNs(10_000_000_000, () => x.Timeline.Signal(1));
         Assert.Equal((1, OUT), x.Poll(x.Fd, OUT, 20_000));
         Assert.Equal(20_000_000_000, x.M.Clock.NowNs - t0);
-        Assert.Equal(1, x.Buf.File.Count);
+        Assert.Equal(1, x.DmaBuf.File.Count);
     }
 
     /// <summary>
@@ -192,7 +191,7 @@ public class DmaBufFenceTests
         x.AddFence(1, DmaResvUsage.WRITE);
         x.Timeline.Signal(1);
         Assert.Equal(0, x.M.Process.Close(x.Fd));
-        Assert.True(x.Buf.Released);
+        Assert.True(x.DmaBuf.Released);
         Assert.Equal(0, x.M.Live.Count("dma_buf"));
         Assert.Equal(0, x.M.Warnings.Count);
     }

@@ -2,9 +2,9 @@ using Sim.Tests.Infrastructure;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using Sim.DmaBuf;
+using Sim.DmaBufs;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// FsCheck properties: random add / signal / query sequences on one reservation object agree with a reference

@@ -6,15 +6,14 @@ using Sim.Core.Dma;
 using Sim.Core.Fs;
 using Sim.Core.Mm;
 using Sim.Core.Replay;
-using Sim.DmaBuf;
-using Sim.DmaBuf.Replay;
+using Sim.DmaBufs;
+using Sim.DmaBufs.Replay;
 using Sim.Drm;
 using Sim.RdmaUmem;
 using Sim.Tests.Infrastructure;
 using Xunit;
-using Buf = Sim.DmaBuf.DmaBuf;
 
-namespace Sim.Tests.DmaBuf;
+namespace Sim.Tests.DmaBufs;
 
 /// <summary>
 /// The dma-buf events of linux-6.1-sg <c>dmabuf_vgem_seed21_*</c> (dma_buf_get, attach, map/unmap_attachment_unlocked,
@@ -48,7 +47,7 @@ public class DmaBufSgReplayTests
             u.Register("DRM_IOCTL_PRIME_HANDLE_TO_FD", (c, e) =>
             {
                 var exp = new VgemLikeExporter(_pfns, dma, vgemDev);
-                var (buf, err) = Buf.Export(list, new DmaBufExportInfo { ExpName = "drm", Ops = exp.Ops, Size = _size, Flags = OpenFlags.O_RDWR, Priv = exp });
+                var (buf, err) = DmaBuf.Export(list, new DmaBufExportInfo { ExpName = "drm", Ops = exp.Ops, Size = _size, Flags = OpenFlags.O_RDWR, Priv = exp });
                 Assert.Equal(0, err);
                 int fd = buf!.Fd(c.TracedProcessOrNull!, OpenFlags.O_CLOEXEC);
                 Assert.Equal(e.GetProperty("ret_fd").GetInt32(), fd);
