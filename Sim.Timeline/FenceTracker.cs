@@ -53,10 +53,12 @@ internal sealed class FenceTracker(TimelineRecorder rec)
                     var s = new TimelineSlice
                     {
                         Track = tl.Slices[w.Call].Track, Name = "wait " + Name(r), Category = "wait", Start = w.Start,
-                        Dur = end - w.Start, Parent = w.Call,
+                        Dur = end - w.Start, Parent = w.Call, Store = tl.ArgStore,
                     };
-                    s.Args.Add(new TimelineArg("driver", r.Driver, true));
-                    s.Args.Add(new TimelineArg("waited_ns", (end - w.Start).ToString(CultureInfo.InvariantCulture), false));
+                    var a = rec.OtherArgs.Begin();
+                    a.String("driver"u8, r.Driver);
+                    a.Number("waited_ns"u8, end - w.Start);
+                    s.ArgRange = a.Commit(tl.ArgStore);
                     tl.Slices.Add(s);
                     if (_open.TryGetValue(key, out var o))
                     {
@@ -113,12 +115,14 @@ internal sealed class FenceTracker(TimelineRecorder rec)
         }
         lane.LastEnd = end;
         int fence = tl.Slices.Count;
-        var s = new TimelineSlice { Track = lane.Track, Name = "fence " + Name(r), Category = "fence", Start = o.Start, Dur = end - o.Start };
-        s.Args.Add(new TimelineArg("driver", r.Driver, true));
-        s.Args.Add(new TimelineArg("timeline", r.Timeline, true));
-        s.Args.Add(new TimelineArg("context", r.Context.ToString(CultureInfo.InvariantCulture), false));
-        s.Args.Add(new TimelineArg("seqno", r.Seqno.ToString(CultureInfo.InvariantCulture), false));
-        s.Args.Add(new TimelineArg("signaled", signalled ? "true" : "false", false));
+        var s = new TimelineSlice { Track = lane.Track, Name = "fence " + Name(r), Category = "fence", Start = o.Start, Dur = end - o.Start, Store = tl.ArgStore };
+        var a = rec.OtherArgs.Begin();
+        a.String("driver"u8, r.Driver);
+        a.String("timeline"u8, r.Timeline);
+        a.Number("context"u8, r.Context);
+        a.Number("seqno"u8, r.Seqno);
+        a.Bool("signaled"u8, signalled);
+        s.ArgRange = a.Commit(tl.ArgStore);
         tl.Slices.Add(s);
         if (!signalled)
         {

@@ -1,5 +1,7 @@
 // The replay engine feeds a timeline through its one observation point (IReplayObserver).
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 using Sim.Core.Debug;
 using Sim.Core.Replay;
@@ -68,20 +70,27 @@ public sealed class ReplayTimelineObserver : IReplayObserver
         }
         _rec.BeginCall(Track(context), ev.Op, ev.I);
         _open = true;
-        _rec.Arg("i", ev.I.ToString(CultureInfo.InvariantCulture));
+        var a = _rec.CallArgs!;
+        a.Number("i"u8, ev.I);
         if (ev.Fd is { } fd)
         {
-            _rec.Arg("fd", fd.ToString(CultureInfo.InvariantCulture));
+            a.Number("fd"u8, fd);
         }
-        Scalars("args.", ev.Args);
+        Scalars(a, "args."u8, ev.Args);
     }
 
-    private void Scalars(string prefix, JsonElement obj)
+    // The scalar members of an object as prefix.name arguments, copied as UTF-8 from the parsed line (no strings
+    // built: names and values are the trace's own bytes; only strings over MaxString are decoded to be cut).
+    private static void Scalars(TimelineArgWriter a, ReadOnlySpan<byte> prefix, JsonElement obj)
     {
         if (obj.ValueKind != JsonValueKind.Object)
         {
             return;
         }
+        Span<byte> key = stackalloc byte[128];
+        Span<char> text = stackalloc char[32];
+        prefix.CopyTo(key);
+        var w = a.Json;
         int n = 0;
         foreach (var p in obj.EnumerateObject())
         {
@@ -89,23 +98,44 @@ public sealed class ReplayTimelineObserver : IReplayObserver
             {
                 break;
             }
-            switch (p.Value.ValueKind)
+            var kind = p.Value.ValueKind;
+            if (kind is not (JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False or JsonValueKind.String or JsonValueKind.Array))
             {
-                case JsonValueKind.Number:
-                case JsonValueKind.True:
-                case JsonValueKind.False:
-                    _rec!.Arg(prefix + p.Name, p.Value.GetRawText());
-                    break;
+                continue;
+            }
+            var rawName = JsonMarshal.GetRawUtf8PropertyName(p);
+            if (rawName.Length <= key.Length - prefix.Length && rawName.IndexOf((byte)'\\') < 0)
+            {
+                rawName.CopyTo(key[prefix.Length..]);
+                w.WritePropertyName(key[..(prefix.Length + rawName.Length)]);
+            }
+            else
+            {
+                w.WritePropertyName(Encoding.UTF8.GetString(prefix) + p.Name);
+            }
+            switch (kind)
+            {
                 case JsonValueKind.String:
-                    string s = p.Value.GetString()!;
-                    _rec!.Arg(prefix + p.Name, s.Length > MaxString ? s[..MaxString] + "…" : s, quoted: true);
+                    var raw = JsonMarshal.GetRawUtf8Value(p.Value);
+                    if (raw.Length - 2 <= MaxString)
+                    {
+                        w.WriteRawValue(raw, skipInputValidation: true); // at most MaxString bytes: at most MaxString chars
+                    }
+                    else
+                    {
+                        string s = p.Value.GetString()!;
+                        w.WriteStringValue(s.Length > MaxString ? string.Concat(s.AsSpan(0, MaxString), "…") : s);
+                    }
                     break;
                 case JsonValueKind.Array:
-                    _rec!.Arg(prefix + p.Name, string.Create(CultureInfo.InvariantCulture, $"[{p.Value.GetArrayLength()} items]"), quoted: true);
+                    text.TryWrite(CultureInfo.InvariantCulture, $"[{p.Value.GetArrayLength()} items]", out int len);
+                    w.WriteStringValue(text[..len]);
                     break;
                 default:
+                    w.WriteRawValue(JsonMarshal.GetRawUtf8Value(p.Value), skipInputValidation: true);
                     break;
             }
+            a.Counted();
         }
     }
 
@@ -132,7 +162,7 @@ public sealed class ReplayTimelineObserver : IReplayObserver
         bool error = false;
         if (exitStep is null)
         {
-            Scalars("result.", ev.Result);
+            Scalars(_rec.CallArgs!, "result."u8, ev.Result);
             long ret = ev.Ret;
             string? errno = ev.Result.TryGetProperty("errno_name", out var en) && en.ValueKind == JsonValueKind.String ? en.GetString() : null;
             if (errno is null && ret < 0 && ret >= -4095)
@@ -142,14 +172,14 @@ public sealed class ReplayTimelineObserver : IReplayObserver
             error = ret < 0 || errno is not null;
             if (errno is not null)
             {
-                _rec.Arg("errno", errno, quoted: true);
+                _rec.CallArgs!.String("errno"u8, errno);
             }
             if (ev.KernelSide.Count > 0)
             {
                 Anchor(ev);
             }
         }
-        _rec.Arg("replay", check.Differences.Count > 0 ? "failed" : check.Skipped ? "skipped" : "passed", quoted: true);
+        _rec.CallArgs!.String("replay"u8, check.Differences.Count > 0 ? "failed" : check.Skipped ? "skipped" : "passed");
         _rec.EndCall(error);
         _open = false;
     }

@@ -48,15 +48,45 @@ public sealed class TimelineSlice
     /// <summary>True when the call failed (negative return, an errno).</summary>
     public bool Error { get; set; }
 
-    /// <summary>The slice's arguments.</summary>
-    public List<TimelineArg> Args { get; } = [];
+    /// <summary>Where the slice's arguments are in <see cref="Store"/>.</summary>
+    public TimelineArgRange ArgRange { get; set; }
+
+    /// <summary>The store holding the arguments (the timeline's).</summary>
+    public TimelineArgStore? Store { get; set; }
+
+    /// <summary>True when the slice has arguments.</summary>
+    public bool HasArgs => !ArgRange.IsEmpty;
+
+    /// <summary>The slice's arguments, decoded (a new list each time: for the page and the summary, not a hot path).</summary>
+    public List<TimelineArg> Args => Store is { } st ? st.Decode(ArgRange) : [];
 }
 
 /// <summary>An instant on a track (a WARN, a kernel trace record).</summary>
-public sealed record TimelineInstant(int Track, string Name, string Category, long Ts, int Slice, IReadOnlyList<TimelineArg> Args)
+public sealed class TimelineInstant(int track, string name, string category, long ts, int slice, TimelineArgStore store, TimelineArgRange args)
 {
+    /// <summary>The track's id.</summary>
+    public int Track { get; } = track;
+
+    /// <summary>The name.</summary>
+    public string Name { get; } = name;
+
+    /// <summary><c>warn</c>, <c>kernel</c>, <c>note</c>.</summary>
+    public string Category { get; } = category;
+
     /// <summary>The time, ns (settable for the time map).</summary>
-    public long Ts { get; set; } = Ts;
+    public long Ts { get; set; } = ts;
+
+    /// <summary>The enclosing call's slice, or -1.</summary>
+    public int Slice { get; } = slice;
+
+    /// <summary>Where the arguments are in <see cref="Store"/>.</summary>
+    public TimelineArgRange ArgRange { get; } = args;
+
+    /// <summary>The store holding the arguments.</summary>
+    public TimelineArgStore Store { get; } = store;
+
+    /// <summary>The arguments, decoded (a new list each time).</summary>
+    public List<TimelineArg> Args => Store.Decode(ArgRange);
 }
 
 /// <summary>A flow: arrows through slices in order (waiter to signal, or along a buffer's life).</summary>
@@ -141,6 +171,9 @@ public sealed class Timeline
     /// interpolated; <c>simulated</c>: every call costs <see cref="TimelineRecorder.CallCostNs"/> plus its waits.
     /// </summary>
     public required string TimeBase { get; init; }
+
+    /// <summary>The arguments of every slice and instant.</summary>
+    public TimelineArgStore ArgStore { get; init; } = new();
 
     /// <summary>Tracks by id.</summary>
     public List<TimelineTrack> Tracks { get; } = [];

@@ -144,8 +144,8 @@ public static class TimelineHtml
             {
                 gaps.Add(t[k] - t[k - 1]);
             }
-            var sorted = gaps.OrderBy(g => g).ToList();
-            double median = sorted.Count > 0 ? sorted[sorted.Count / 2] : 1;
+            gaps.Sort();
+            double median = gaps.Count > 0 ? gaps[gaps.Count / 2] : 1;
             double cap = Math.Max(median * 6, 1);
             _t = [.. t];
             _v = new double[_t.Length];

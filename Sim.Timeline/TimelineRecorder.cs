@@ -36,6 +36,8 @@ public sealed class TimelineRecorder : IDisposable
     private readonly TimelineCounters _counters;
     private readonly List<(long Sim, long Capture)> _anchors = [];
     private readonly List<(string Op, long Ts)> _callRecords = [];
+    private readonly TimelineArgWriter _callArgs = new();
+    private readonly TimelineArgWriter _otherArgs = new();
     private long _cursor;
     private int _call = -1;
     private int _callTrack = -1;
@@ -69,6 +71,12 @@ public sealed class TimelineRecorder : IDisposable
     }
 
     internal Timeline Tl => _tl;
+
+    /// <summary>The arguments of the call in progress (write more with it), or null when no call is open.</summary>
+    public TimelineArgWriter? CallArgs => _call >= 0 ? _callArgs : null;
+
+    /// <summary>A writer for the arguments of a slice or instant written in one go (not the call's).</summary>
+    internal TimelineArgWriter OtherArgs => _otherArgs;
 
     /// <summary>The slice of the call in progress, or -1.</summary>
     public int CurrentCall => _call;
@@ -108,7 +116,8 @@ public sealed class TimelineRecorder : IDisposable
         {
             EndCall(false);
         }
-        var s = new TimelineSlice { Track = track, Name = name, Category = category, Start = _cursor, Index = index };
+        var s = new TimelineSlice { Track = track, Name = name, Category = category, Start = _cursor, Index = index, Store = _tl.ArgStore };
+        _callArgs.Begin();
         _call = _tl.Slices.Count;
         _tl.Slices.Add(s);
         _callTrack = track;
@@ -132,7 +141,14 @@ public sealed class TimelineRecorder : IDisposable
     {
         if (_call >= 0)
         {
-            _tl.Slices[_call].Args.Add(new TimelineArg(key, value, quoted));
+            if (quoted)
+            {
+                _callArgs.String(key, value);
+            }
+            else
+            {
+                _callArgs.Raw(key, value);
+            }
         }
     }
 
@@ -160,14 +176,15 @@ public sealed class TimelineRecorder : IDisposable
         long waited = (_clock?.NowNs ?? 0) - _callKtime;
         s.Dur = CallCostNs + waited;
         s.Error = error;
+        s.ArgRange = _callArgs.Commit(_tl.ArgStore);
         if (_warnings is { } w && w.Count > _warnSeen)
         {
             long ts = s.Start + waited + Half + (Half / 2);
             for (int k = _warnSeen; k < w.Count; k++)
             {
                 var r = w.Records[k];
-                _tl.Instants.Add(new TimelineInstant(_callTrack, "WARN_ON(" + r.Condition + ")", "warn", ts, _call,
-                    [new TimelineArg("function", r.Function, true)]));
+                _otherArgs.Begin().String("function"u8, r.Function);
+                _tl.Instants.Add(new TimelineInstant(_callTrack, "WARN_ON(" + r.Condition + ")", "warn", ts, _call, _tl.ArgStore, _otherArgs.Commit(_tl.ArgStore)));
             }
             _warnSeen = w.Count;
         }
@@ -179,8 +196,12 @@ public sealed class TimelineRecorder : IDisposable
     }
 
     /// <summary>A note of the trace (what the capture program said it was doing): an instant on <paramref name="track"/>.</summary>
-    public void Note(int track, string text) =>
-        _tl.Instants.Add(new TimelineInstant(track, text.Length > 60 ? text[..60] + "…" : text, "note", _cursor, -1, [new TimelineArg("text", text, true)]));
+    public void Note(int track, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        _otherArgs.Begin().String("text"u8, text);
+        _tl.Instants.Add(new TimelineInstant(track, text.Length > 60 ? text[..60] + "…" : text, "note", _cursor, -1, _tl.ArgStore, _otherArgs.Commit(_tl.ArgStore)));
+    }
 
     /// <summary>A kernel trace record (tracepoint or kprobe) fired now: an instant on the calling track.</summary>
     public void KernelRecord(KernelTraceRecord record)
@@ -192,13 +213,42 @@ public sealed class TimelineRecorder : IDisposable
         {
             return;
         }
-        var args = new TimelineArg[record.Fields.Count];
-        for (int k = 0; k < args.Length; k++)
+        var a = _otherArgs.Begin();
+        var w = a.Json;
+        var fields = record.Fields;
+        for (int k = 0; k < fields.Count; k++)
         {
-            var f = record.Fields[k];
-            args[k] = new TimelineArg(f.Name, f.Value is string str ? str : KernelTraceRecord.Format(f.Value), f.Value is string);
+            var f = fields[k];
+            switch (f.Value)
+            {
+                case string str:
+                    w.WriteString(f.Name, str);
+                    break;
+                case ulong u:
+                    w.WriteNumber(f.Name, u);
+                    break;
+                case long l:
+                    w.WriteNumber(f.Name, l);
+                    break;
+                case int i32:
+                    w.WriteNumber(f.Name, i32);
+                    break;
+                case uint u32:
+                    w.WriteNumber(f.Name, u32);
+                    break;
+                case bool b:
+                    w.WriteBoolean(f.Name, b);
+                    break;
+                case null:
+                    w.WriteNull(f.Name);
+                    break;
+                default:
+                    w.WriteString(f.Name, KernelTraceRecord.Format(f.Value));
+                    break;
+            }
+            a.Counted();
         }
-        _tl.Instants.Add(new TimelineInstant(_callTrack, record.Op, "kernel", ts, _call, args));
+        _tl.Instants.Add(new TimelineInstant(_callTrack, record.Op, "kernel", ts, _call, _tl.ArgStore, a.Commit(_tl.ArgStore)));
     }
 
     /// <summary>
@@ -272,7 +322,7 @@ public sealed class TimelineRecorder : IDisposable
     private Timeline Remap()
     {
         var map = new TimeMap(_anchors);
-        var tl = new Timeline { Title = _tl.Title, TimeBase = "capture" };
+        var tl = new Timeline { Title = _tl.Title, TimeBase = "capture", ArgStore = _tl.ArgStore };
         tl.Tracks.AddRange(_tl.Tracks);
         foreach (var s in _tl.Slices)
         {

@@ -112,15 +112,45 @@ public sealed class TimelineSummary
     private string Life(TimelineBuffer b, int maxSteps)
     {
         var tl = Timeline;
-        var steps = b.Steps.Select(st => st.Label + (tl.Slices[st.Slice].Index >= 0
-            ? " (i=" + tl.Slices[st.Slice].Index.ToString(CultureInfo.InvariantCulture) + ")"
-            : " (" + tl.Slices[st.Slice].Name + ")")).ToList();
-        if (steps.Count > maxSteps)
+        var sb = new StringBuilder();
+        void Add(int k)
+        {
+            var (slice, label) = b.Steps[k];
+            var s = tl.Slices[slice];
+            if (sb.Length > 0)
+            {
+                sb.Append(" → ");
+            }
+            sb.Append(label);
+            if (s.Index >= 0)
+            {
+                sb.Append(" (i=").Append(s.Index.ToString(CultureInfo.InvariantCulture)).Append(')');
+            }
+            else
+            {
+                sb.Append(" (").Append(s.Name).Append(')');
+            }
+        }
+        int n = b.Steps.Count;
+        if (n > maxSteps)
         {
             int head = maxSteps - 2;
-            steps = [.. steps.Take(head), string.Create(CultureInfo.InvariantCulture, $"… {steps.Count - head - 2} more …"), .. steps.Skip(steps.Count - 2)];
+            for (int k = 0; k < head; k++)
+            {
+                Add(k);
+            }
+            sb.Append(sb.Length > 0 ? " → " : "").Append(CultureInfo.InvariantCulture, $"… {n - head - 2} more …");
+            Add(n - 2);
+            Add(n - 1);
         }
-        return string.Join(" → ", steps);
+        else
+        {
+            for (int k = 0; k < n; k++)
+            {
+                Add(k);
+            }
+        }
+        return sb.ToString();
     }
 
     /// <summary>Writes the summary as text tables (<c>show TRACE --timeline -</c>).</summary>

@@ -11,12 +11,45 @@ public static class TraceEventJson
 {
     private static readonly JsonWriterOptions s_options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    private static readonly JsonEncodedText Ph = JsonEncodedText.Encode("ph");
+    private static readonly JsonEncodedText NameP = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText Cat = JsonEncodedText.Encode("cat");
+    private static readonly JsonEncodedText Pid = JsonEncodedText.Encode("pid");
+    private static readonly JsonEncodedText Tid = JsonEncodedText.Encode("tid");
+    private static readonly JsonEncodedText ArgsP = JsonEncodedText.Encode("args");
+    private static readonly JsonEncodedText X = JsonEncodedText.Encode("X");
+    private static readonly JsonEncodedText I = JsonEncodedText.Encode("i");
+    private static readonly JsonEncodedText S = JsonEncodedText.Encode("s");
+    private static readonly JsonEncodedText T = JsonEncodedText.Encode("t");
+    private static readonly JsonEncodedText F = JsonEncodedText.Encode("f");
+    private static readonly JsonEncodedText C = JsonEncodedText.Encode("C");
+    private static readonly JsonEncodedText Bp = JsonEncodedText.Encode("bp");
+    private static readonly JsonEncodedText E = JsonEncodedText.Encode("e");
+    private static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+    private static readonly JsonEncodedText Step = JsonEncodedText.Encode("step");
+    private const int FlushAt = 32 * 1024;
+
     /// <summary>Writes <paramref name="tl"/> to <paramref name="stream"/>.</summary>
     public static void Write(Timeline tl, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(tl);
         ArgumentNullException.ThrowIfNull(stream);
         using var w = new Utf8JsonWriter(stream, s_options);
+        // Names repeat (a trace has a few dozen ops, categories, counters): each encoded once.
+        var names = new Dictionary<string, JsonEncodedText>(StringComparer.Ordinal);
+        JsonEncodedText Enc(string s)
+        {
+            if (!names.TryGetValue(s, out var e))
+            {
+                e = JsonEncodedText.Encode(s, s_options.Encoder);
+                if (names.Count < 4096)
+                {
+                    names.Add(s, e);
+                }
+            }
+            return e;
+        }
+        var store = tl.ArgStore;
         w.WriteStartObject();
         w.WriteString("displayTimeUnit", "ns");
         w.WriteStartObject("otherData");
@@ -31,74 +64,96 @@ public static class TraceEventJson
         {
             var t = tl.Tracks[s.Track];
             w.WriteStartObject();
-            w.WriteString("ph", "X");
-            w.WriteString("name", s.Name);
-            w.WriteString("cat", s.Category);
-            w.WriteNumber("pid", t.Pid);
-            w.WriteNumber("tid", t.Tid);
-            Ts(w, "ts", s.Start);
-            Ts(w, "dur", s.Dur);
-            if (s.Args.Count > 0 || s.Error)
+            w.WriteString(Ph, X);
+            w.WriteString(NameP, Enc(s.Name));
+            w.WriteString(Cat, Enc(s.Category));
+            w.WriteNumber(Pid, t.Pid);
+            w.WriteNumber(Tid, t.Tid);
+            Ts(w, "ts"u8, s.Start);
+            Ts(w, "dur"u8, s.Dur);
+            if (s.HasArgs)
             {
-                w.WriteStartObject("args");
-                Args(w, s.Args);
+                w.WritePropertyName(ArgsP);
+                w.WriteRawValue((s.Store ?? store).Get(s.ArgRange), skipInputValidation: true);
+            }
+            else if (s.Error)
+            {
+                w.WriteStartObject(ArgsP);
                 w.WriteEndObject();
             }
             w.WriteEndObject();
+            if (w.BytesPending > FlushAt)
+            {
+                w.Flush();
+            }
         }
         foreach (var i in tl.Instants)
         {
             var t = tl.Tracks[i.Track];
             w.WriteStartObject();
-            w.WriteString("ph", "i");
-            w.WriteString("s", "t");
-            w.WriteString("name", i.Name);
-            w.WriteString("cat", i.Category);
-            w.WriteNumber("pid", t.Pid);
-            w.WriteNumber("tid", t.Tid);
-            Ts(w, "ts", i.Ts);
-            if (i.Args.Count > 0)
+            w.WriteString(Ph, I);
+            w.WriteString(S, T);
+            w.WriteString(NameP, Enc(i.Name));
+            w.WriteString(Cat, Enc(i.Category));
+            w.WriteNumber(Pid, t.Pid);
+            w.WriteNumber(Tid, t.Tid);
+            Ts(w, "ts"u8, i.Ts);
+            if (!i.ArgRange.IsEmpty)
             {
-                w.WriteStartObject("args");
-                Args(w, i.Args);
-                w.WriteEndObject();
+                w.WritePropertyName(ArgsP);
+                w.WriteRawValue(i.Store.Get(i.ArgRange), skipInputValidation: true);
             }
             w.WriteEndObject();
+            if (w.BytesPending > FlushAt)
+            {
+                w.Flush();
+            }
         }
         foreach (var f in tl.Flows)
         {
+            var name = JsonEncodedText.Encode(f.Name, s_options.Encoder);
             for (int k = 0; k < f.Slices.Count; k++)
             {
                 int slice = f.Slices[k];
                 var t = tl.Tracks[tl.Slices[slice].Track];
                 w.WriteStartObject();
-                w.WriteString("ph", k == 0 ? "s" : k == f.Slices.Count - 1 ? "f" : "t");
-                w.WriteString("bp", "e");
-                w.WriteNumber("id", f.Id);
-                w.WriteString("name", f.Name);
-                w.WriteString("cat", f.Category);
-                w.WriteNumber("pid", t.Pid);
-                w.WriteNumber("tid", t.Tid);
-                Ts(w, "ts", tl.AnchorOf(slice));
-                w.WriteStartObject("args");
-                w.WriteString("step", f.Labels[k]);
+                w.WriteString(Ph, k == 0 ? S : k == f.Slices.Count - 1 ? F : T);
+                w.WriteString(Bp, E);
+                w.WriteNumber(Id, f.Id);
+                w.WriteString(NameP, name);
+                w.WriteString(Cat, Enc(f.Category));
+                w.WriteNumber(Pid, t.Pid);
+                w.WriteNumber(Tid, t.Tid);
+                Ts(w, "ts"u8, tl.AnchorOf(slice));
+                w.WriteStartObject(ArgsP);
+                w.WriteString(Step, f.Labels[k]);
                 w.WriteEndObject();
                 w.WriteEndObject();
+            }
+            if (w.BytesPending > FlushAt)
+            {
+                w.Flush();
             }
         }
         foreach (var c in tl.Counters)
         {
+            var name = JsonEncodedText.Encode(c.Name, s_options.Encoder);
+            var unit = JsonEncodedText.Encode(c.Unit, s_options.Encoder);
             foreach (var (ts, v) in c.Samples)
             {
                 w.WriteStartObject();
-                w.WriteString("ph", "C");
-                w.WriteString("name", c.Name);
-                w.WriteNumber("pid", 0);
-                Ts(w, "ts", ts);
-                w.WriteStartObject("args");
-                w.WriteNumber(c.Unit, v);
+                w.WriteString(Ph, C);
+                w.WriteString(NameP, name);
+                w.WriteNumber(Pid, 0);
+                Ts(w, "ts"u8, ts);
+                w.WriteStartObject(ArgsP);
+                w.WriteNumber(unit, v);
                 w.WriteEndObject();
                 w.WriteEndObject();
+                if (w.BytesPending > FlushAt)
+                {
+                    w.Flush();
+                }
             }
         }
         w.WriteEndArray();
@@ -155,40 +210,8 @@ public static class TraceEventJson
         w.WriteEndObject();
     }
 
-    private static void Args(Utf8JsonWriter w, List<TimelineArg> args)
-    {
-        foreach (var a in args)
-        {
-            if (a.Quoted)
-            {
-                w.WriteString(a.Key, a.Value);
-            }
-            else
-            {
-                w.WritePropertyName(a.Key);
-                w.WriteRawValue(a.Value, skipInputValidation: true);
-            }
-        }
-    }
-
-    private static void Args(Utf8JsonWriter w, IReadOnlyList<TimelineArg> args)
-    {
-        foreach (var a in args)
-        {
-            if (a.Quoted)
-            {
-                w.WriteString(a.Key, a.Value);
-            }
-            else
-            {
-                w.WritePropertyName(a.Key);
-                w.WriteRawValue(a.Value, skipInputValidation: true);
-            }
-        }
-    }
-
     // µs with three decimals: exact ns, no floating-point noise.
-    private static void Ts(Utf8JsonWriter w, string name, long ns)
+    private static void Ts(Utf8JsonWriter w, ReadOnlySpan<byte> name, long ns)
     {
         Span<byte> buf = stackalloc byte[32];
         long us = ns / 1000;
@@ -197,7 +220,6 @@ public static class TraceEventJson
         if (ns < 0 && us == 0)
         {
             buf[0] = (byte)'-';
-            _ = "0".AsSpan();
             buf[1] = (byte)'0';
             n = 2;
         }
