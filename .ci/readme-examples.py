@@ -92,12 +92,12 @@ def check(cmd):
         return verdict((ok, how, out))
     if cmd.startswith('dotnet tool uninstall --global'):
         return verdict(run(a, cwd=repo, extra_env=tool_home))
-    if cmd.startswith('gcc -o test ../shared/'):
+    if cmd.startswith('gcc -o test ../shared/') or cmd.startswith('gcc -g -o test ../shared/'):
         # The run section's program comes from the shared folder beside the clone (CI has a copy of it).
         src = a[-1].replace('../shared', os.path.join(repo, '..', 'shared'), 1)
         if not os.path.exists(src):
             return 'skip', f'{src} not found (the shared folder is not beside this clone)', ''
-        return verdict(run(['gcc', '-o', os.path.join(work, 'test'), src]))
+        return verdict(run(['gcc'] + (['-g'] if '-g' in a else []) + ['-o', os.path.join(work, 'test'), src]))
     if cmd in ('make -C tools/dmabufsim-trace', 'make -C tools/dmabufsim-run'):
         return verdict(run(a, cwd=repo))
     if cmd.startswith('dotnet run -c Release --project Benchmarks --'):
@@ -144,6 +144,11 @@ def check(cmd):
     if verb == 'diff' and len(args) == 3 and args[1] != args[2]:
         # Two different traces: the example shows their differences, and diff exits 1 when there are some.
         return verdict(run(dmabufsim(args), expect=1))
+    if verb == 'run' and '--check' in args:
+        # --check on Looking Glass's test.c: its leaked mapping (line 99) gives exit status 99 and the summary line.
+        ok, how, out = run(dmabufsim(args), expect=99)
+        ok = ok and '==dmabufsim== 1 leaks, 0 warnings, 0 misuses (1 processes)' in out and ': main (test.c:99)' in out
+        return verdict((ok, how, out))
     return verdict(run(dmabufsim(args)))
 
 

@@ -16,6 +16,8 @@ internal sealed class CheckReport
 
     private readonly LeakCheck _check;
     private readonly Warnings _warnings;
+    private readonly Sim.Core.Kernel.Bug _bug;
+    private int _bugSeen;
     private readonly TextWriter _out;
     private readonly Symbolizer _symbolizer = new();
     private readonly Dictionary<string, long> _siteIds = new(StringComparer.Ordinal);
@@ -31,8 +33,9 @@ internal sealed class CheckReport
     private int _notes;
     private int _processes;
 
-    public CheckReport(LeakCheck check, Warnings warnings, TextWriter output)
+    public CheckReport(LeakCheck check, Warnings warnings, Sim.Core.Kernel.Bug bug, TextWriter output)
     {
+        _bug = bug;
         _check = check;
         _warnings = warnings;
         _out = output;
@@ -125,6 +128,12 @@ internal sealed class CheckReport
             var w = _warnings.Records[_warnSeen];
             _out.WriteLine($"==dmabufsim== warning: WARN in {w.Function}: {w.Condition} (after the last process)");
         }
+        for (; _bugSeen < _bug.Reported.Count; _bugSeen++)
+        {
+            _warns++;
+            var w = _bug.Reported[_bugSeen];
+            _out.WriteLine($"==dmabufsim== warning: WARN in {w.Function}: {w.Condition} (after the last process)");
+        }
         foreach (var (pid, items) in _pending)
         {
             Print(_realPid.GetValueOrDefault(pid, pid), "?", items);
@@ -143,6 +152,12 @@ internal sealed class CheckReport
         for (; _warnSeen < _warnings.Records.Count; _warnSeen++)
         {
             var w = _warnings.Records[_warnSeen];
+            Add(hp.Process.Pid, new Item(ItemKind.Warning, $"WARN in {w.Function}: {w.Condition}", site, []));
+        }
+        // The WARN reports the kernel log printed (kernel/panic.c __warn: WARN_ON_ONCE sites with their report).
+        for (; _bugSeen < _bug.Reported.Count; _bugSeen++)
+        {
+            var w = _bug.Reported[_bugSeen];
             Add(hp.Process.Pid, new Item(ItemKind.Warning, $"WARN in {w.Function}: {w.Condition}", site, []));
         }
         var misuses = _check.Misuses;

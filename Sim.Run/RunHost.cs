@@ -93,7 +93,8 @@ public sealed class RunHost : IDisposable
         _unmodelled = _machine.GetRequiredService<Sim.Core.Debug.UnmodelledCalls>();
         if (check)
         {
-            _check = new CheckReport(_machine.GetRequiredService<Sim.Core.Debug.LeakCheck>(), _machine.GetRequiredService<Sim.Core.Debug.Warnings>(), stderr);
+            _check = new CheckReport(_machine.GetRequiredService<Sim.Core.Debug.LeakCheck>(), _machine.GetRequiredService<Sim.Core.Debug.Warnings>(),
+                _machine.GetRequiredService<Bug>(), stderr);
         }
         _dir = Directory.CreateTempSubdirectory("dmabufsim-run-").FullName;
         File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

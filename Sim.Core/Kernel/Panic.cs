@@ -187,6 +187,10 @@ public sealed class Taint
 public sealed class Bug(Printk printk, Taint taint, CurrentTask current, ModuleList modules, MachineOptions options)
 {
     private readonly HashSet<string> _onceFired = new(StringComparer.Ordinal);
+    private readonly List<Debug.WarnRecord> _reported = [];
+
+    /// <summary>Every WARN report printed so far (the site and the function), in order.</summary>
+    public IReadOnlyList<Debug.WarnRecord> Reported => _reported;
 
     /// <summary>WARN_ON_ONCE sites (<c>file:line</c>) that have fired in this boot.</summary>
     public IReadOnlyCollection<string> OnceFired => _onceFired;
@@ -215,6 +219,7 @@ public sealed class Bug(Printk printk, Taint taint, CurrentTask current, ModuleL
     /// <summary><c>report_bug</c> + <c>__warn</c>: the report of a WARN at file:line in function, then TAINT_WARN.</summary>
     public void Warn(string file, int line, string function)
     {
+        _reported.Add(new Debug.WarnRecord($"WARNING at {file}:{line}", function));
         printk.Warn("------------[ cut here ]------------\n");
         printk.Warn($"WARNING: CPU: 0 PID: {current.Pid} at {file}:{line} {function}+0x0/0x0\n");
         PrintModules();
