@@ -10,10 +10,22 @@ namespace Sim.DmaBufs.Replay;
 
 /// <summary>
 /// The heap and udmabuf replay handlers: each event's struct is rebuilt from its <c>args</c> and passed to the fd's
-/// ioctl in the traced process; the result's <c>fd</c> (DMA_HEAP_IOCTL_ALLOC's output field) is compared.
+/// ioctl in the traced process; the result's <c>fd</c> (DMA_HEAP_IOCTL_ALLOC's output field) is compared. Taking the
+/// heaps and udmabuf as dependencies runs their initcalls (as <c>Composition.Boot</c> does): a replayed machine has
+/// <c>/dev/dma_heap/*</c> and <c>/dev/udmabuf</c> when its options configure them.
 /// </summary>
-public sealed class DmaHeapReplayOps : IReplayOpProvider
+/// <param name="core">dma_heap_init.</param>
+/// <param name="system">The system heap's module_init.</param>
+/// <param name="cma">The CMA heap's module_init.</param>
+/// <param name="udmabuf">udmabuf_dev_init.</param>
+public sealed class DmaHeapReplayOps(DmaHeapCore core, Heaps.SystemHeap system, Heaps.CmaHeap cma, Udmabuf udmabuf) : IReplayOpProvider
 {
+    // Kept so the initcalls' objects are visibly the provider's dependencies.
+    private readonly object[] _booted = [core, system, cma, udmabuf];
+
+    /// <summary>The devices registered at boot (dma_heap core, system and CMA heaps, udmabuf).</summary>
+    public int Booted => _booted.Length;
+
     /// <inheritdoc/>
     public void Register(ReplayOpTable table)
     {
@@ -21,6 +33,10 @@ public sealed class DmaHeapReplayOps : IReplayOpProvider
             .Add("UDMABUF_CREATE", Create)
             .Add("UDMABUF_CREATE_LIST", CreateList);
     }
+
+    // A number of the list (values of 2^53 and more are decimal strings in the trace format).
+    private static ulong U64(JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var e) && TraceNumber.TryGetU64(e, out ulong v) ? v : 0;
 
     private static int FdOf(TraceEvent ev) => (int)(ev.Fd ?? ev.ArgI64("on", -1));
 
@@ -56,7 +72,7 @@ public sealed class DmaHeapReplayOps : IReplayOpProvider
         {
             foreach (var it in list.EnumerateArray())
             {
-                items.Add((it.GetProperty("memfd").GetUInt32(), it.GetProperty("offset").GetUInt64(), it.GetProperty("size").GetUInt64()));
+                items.Add(((uint)U64(it, "memfd"), U64(it, "offset"), U64(it, "size")));
             }
         }
         int n = (int)Math.Min(Math.Max(count, (uint)items.Count), 2048);

@@ -157,7 +157,7 @@ public static class CallGen
         };
 
     /// <summary>An fd of the heap and udmabuf families: the ones their prologue opens (4..9) and a few odd ones.</summary>
-    public static Gen<long> FdWide => Gen.Frequency((16, Gen.Choose(4, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 3L, 20L)));
+    public static Gen<long> FdWide => Gen.Frequency((16, Gen.Choose(4, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 11L, 20L)));
 
     private const long ORdwrCloexec = 0x80002;
 
