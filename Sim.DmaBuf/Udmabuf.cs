@@ -91,6 +91,7 @@ public sealed class Udmabuf : IFileOperations
         _dbList = dbList;
         _dma = dma;
         _options = new MachineOptions(options.UdmabufSizeLimitMb, options.UdmabufListLimit);
+        _pinFolios = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
         ThisDevice = new Device("udmabuf") { DmaMask = ulong.MaxValue, CoherentDmaMask = ulong.MaxValue };
         if (options.Udmabuf)
         {
@@ -103,6 +104,10 @@ public sealed class Udmabuf : IFileOperations
     }
 
     private sealed record MachineOptions(int SizeLimitMb, int ListLimit);
+
+    // 6.12 pins each item's folios with memfd_pin_folios (udmabuf_pin_folios), which refuses an empty range
+    // (end = start - 1 < start: -EINVAL); 6.1 reads the item's pages one by one, so an empty item adds nothing.
+    private readonly bool _pinFolios;
 
     /// <summary><c>udmabuf_misc.this_device</c> (DMA_BIT_MASK(64)).</summary>
     public Device ThisDevice { get; }
@@ -250,6 +255,10 @@ public sealed class Udmabuf : IFileOperations
             }
             ulong pgoff = item.offset >> PAGE_SHIFT;
             ulong pgcnt = item.size >> PAGE_SHIFT;
+            if (_pinFolios && pgcnt == 0)
+            {
+                goto err; // memfd_pin_folios(memfd, start, start - 1, ..): -EINVAL
+            }
             shm.PinPages();
             pinned.Add(shm);
             for (ulong pgidx = 0; pgidx < pgcnt; pgidx++)
