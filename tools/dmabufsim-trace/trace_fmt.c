@@ -428,6 +428,8 @@ const char *tf_fcntl_name(int cmd)
 	case F_GETFL: return "F_GETFL";
 	case F_SETFL: return "F_SETFL";
 	case F_DUPFD_CLOEXEC: return "F_DUPFD_CLOEXEC";
+	case 1033: return "F_ADD_SEALS"; /* F_LINUX_SPECIFIC_BASE + 9 */
+	case 1034: return "F_GET_SEALS";
 	default: return NULL;
 	}
 }
