@@ -180,6 +180,7 @@ const char *tf_errno_name(int err)
 	case ENXIO: return "ENXIO";
 	case E2BIG: return "E2BIG";
 	case EBADF: return "EBADF";
+	case EBADFD: return "EBADFD";
 	case EAGAIN: return "EAGAIN";
 	case ENOMEM: return "ENOMEM";
 	case EACCES: return "EACCES";
