@@ -12,7 +12,7 @@ internal static class CaptureCommand
     /// </summary>
     internal static Option<string> KernelOption()
     {
-        var o = new Option<string>("--kernel") { Description = "the real kernel booted: 6.1 (Debian's current 6.1) or 6.12 (Debian's 6.12.118)", HelpName = "6.1|6.12", DefaultValueFactory = _ => "6.1" };
+        var o = new Option<string>("--kernel") { Description = "the real kernel booted: 6.1 (Debian's current 6.1) or 6.12 (Debian's 6.12.118)", HelpName = "KERNEL", DefaultValueFactory = _ => "6.1" };
         o.AcceptOnlyFromAmong(RealKernelImage.Kernels);
         return o;
     }

@@ -304,7 +304,7 @@ size_t tf_ioctl_insize(unsigned long req)
 {
 	const struct tf_ioctl *t = tf_find(req);
 	if (t && req == DSIM_UDMABUF_CREATE_LIST)
-		return sizeof(struct dsim_udmabuf_create_list);
+		return DSIM_UDMABUF_LIST_HEAD;
 	if (!t || req == DSIM_DMA_BUF_SET_NAME_A || req == DSIM_DMA_BUF_SET_NAME_B || req == DSIM_KVMFR_DMABUF_GETSIZE)
 		return 0;
 	return _IOC_SIZE(req);
@@ -362,13 +362,14 @@ void tf_ioctl_args(struct jb *j, unsigned long req, const void *in, unsigned lon
 		jb_u64(j, "arg", arg);
 	} else if (req == DSIM_UDMABUF_CREATE_LIST && strcmp(t->name, "UDMABUF_CREATE_LIST") == 0) {
 		/* head, then the items the kernel reads (count of them, when count <= list_limit): at most 64 logged */
-		const struct dsim_udmabuf_create_list *h = in;
-		jb_u64(j, "flags", h->flags);
-		jb_u64(j, "count", h->count);
+		uint32_t head[2];
+		memcpy(head, in, sizeof head);
+		jb_u64(j, "flags", head[0]);
+		jb_u64(j, "count", head[1]);
 		jb_open_arr(j, "list");
-		for (uint32_t k = 0; k < h->count && k < 64 && arg; k++) {
+		for (uint32_t k = 0; k < head[1] && k < 64 && arg; k++) {
 			struct dsim_udmabuf_create_item it;
-			if (peek(&it, (const char *)arg + sizeof *h + k * sizeof it, sizeof it) != sizeof it)
+			if (peek(&it, (const char *)arg + DSIM_UDMABUF_LIST_HEAD + k * sizeof it, sizeof it) != sizeof it)
 				break;
 			jb_open(j, NULL);
 			jb_u64(j, "memfd", it.memfd);

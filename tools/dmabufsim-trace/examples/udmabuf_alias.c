@@ -79,17 +79,20 @@ int main(void)
 		check(fcntl(memfd, F_ADD_SEALS, F_SEAL_WRITE) == -1 && errno == EBUSY, "F_SEAL_WRITE while mapped refused");
 		munmap(m, 65536);
 	}
-	static unsigned char list[8 + 2 * sizeof(struct dsim_udmabuf_create_item)];
-	struct dsim_udmabuf_create_list *h = (void *)list;
-	h->flags = DSIM_UDMABUF_FLAGS_CLOEXEC;
-	h->count = 2;
-	h->list[0] = (struct dsim_udmabuf_create_item){ .memfd = (uint32_t)memfd, .offset = 0, .size = 8192 };
-	h->list[1] = (struct dsim_udmabuf_create_item){ .memfd = (uint32_t)memfd, .offset = 32768, .size = 4096 };
+	static unsigned char list[DSIM_UDMABUF_LIST_HEAD + 2 * sizeof(struct dsim_udmabuf_create_item)];
+	uint32_t head[2] = { DSIM_UDMABUF_FLAGS_CLOEXEC, 2 };
+	struct dsim_udmabuf_create_item items[2] = {
+		{ .memfd = (uint32_t)memfd, .offset = 0, .size = 8192 },
+		{ .memfd = (uint32_t)memfd, .offset = 32768, .size = 4096 },
+	};
+	memcpy(list, head, sizeof head);
+	memcpy(list + DSIM_UDMABUF_LIST_HEAD, items, sizeof items);
 	int lbuf = ioctl(dev, DSIM_UDMABUF_CREATE_LIST, list);
 	check(lbuf >= 0, "UDMABUF_CREATE_LIST");
 	if (lbuf >= 0)
 		check(lseek(lbuf, 0, SEEK_END) == 12288, "list buffer is 3 pages");
-	h->count = 1025;
+	head[1] = 1025;
+	memcpy(list, head, sizeof head);
 	check(ioctl(dev, DSIM_UDMABUF_CREATE_LIST, list) == -1 && errno == EINVAL, "over list_limit refused");
 	if (lbuf >= 0)
 		close(lbuf);

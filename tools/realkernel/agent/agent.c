@@ -364,8 +364,9 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		jb_ret(&j, r(ret));
 	} else if (req == DSIM_UDMABUF_CREATE_LIST) {
 		/* items=MEMFD:OFFSET:SIZE,... ; count= defaults to their number (a larger count reads zeroed items) */
-		static unsigned char buf[8 + 2048 * sizeof(struct dsim_udmabuf_create_item)];
-		struct dsim_udmabuf_create_list *h = (void *)buf;
+		static unsigned char buf[DSIM_UDMABUF_LIST_HEAD + 2048 * sizeof(struct dsim_udmabuf_create_item)];
+		uint32_t head[2];
+		struct dsim_udmabuf_create_item *items = (void *)(buf + DSIM_UDMABUF_LIST_HEAD);
 		memset(buf, 0, sizeof buf);
 		uint32_t nitems = 0;
 		const char *it = get(kv, n, "items");
@@ -373,16 +374,17 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 			unsigned long long fdv, off, sz;
 			if (sscanf(it, "%llu:%lli:%lli", &fdv, (long long *)&off, (long long *)&sz) != 3)
 				break;
-			h->list[nitems].memfd = (uint32_t)fdv;
-			h->list[nitems].offset = off;
-			h->list[nitems].size = sz;
+			items[nitems].memfd = (uint32_t)fdv;
+			items[nitems].offset = off;
+			items[nitems].size = sz;
 			nitems++;
 			it = strchr(it, ',');
 			if (it)
 				it++;
 		}
-		h->flags = (uint32_t)num(kv, n, "flags", 0);
-		h->count = (uint32_t)num(kv, n, "count", nitems);
+		head[0] = (uint32_t)num(kv, n, "flags", 0);
+		head[1] = (uint32_t)num(kv, n, "count", nitems);
+		memcpy(buf, head, sizeof head);
 		long ret = ioctl(fd, req, buf);
 		begin(&j, i, op, fd, 1);
 		jb_u64(&j, "request", req);
