@@ -18,7 +18,7 @@ internal static class RealKernelCommand
         var dtLength = Conventions.Number("--difftest-length", "CALLS", "most calls per sequence", 30, 1, 10_000);
         var dtMinCalls = Conventions.Number("--difftest-min-calls", "CALLS", "the campaign must execute at least this many calls", 0, 0, int.MaxValue);
         var families = new Option<string>("--families") { Description = "call families of the campaign", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
-        var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to <= 3 calls" };
+        var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to at most 3 calls" };
         var kernel = CaptureCommand.KernelOption();
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
