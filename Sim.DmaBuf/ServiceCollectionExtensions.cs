@@ -36,6 +36,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<DmaHeapCore>();
         services.AddSingleton<Heaps.SystemHeap>();
         services.AddSingleton<Heaps.CmaHeap>();
+        // their ioctls in traces (realkernel agent and tracer): DMA_HEAP_IOCTL_ALLOC, UDMABUF_CREATE(_LIST).
+        services.AddSingleton<IReplayOpProvider, DmaHeapReplayOps>();
 
         // kvmfr (Looking Glass module): its .ko image for the module loader, and its replay ops.
         services.AddSingleton<Kvmfr.KvmfrModuleImage>();

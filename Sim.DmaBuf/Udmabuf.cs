@@ -96,6 +96,7 @@ public sealed class Udmabuf : IFileOperations
         bool is612 = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
         _options = new MachineOptions(options.UdmabufSizeLimitMb, options.UdmabufListLimit, PointerSize: options.Is32Bit ? 4UL : 8UL,
             KvmallocArrays: is612, PfnMap: is612);
+        _pinFolios = is612;
         ThisDevice = new Device("udmabuf") { DmaMask = ulong.MaxValue, CoherentDmaMask = ulong.MaxValue };
         if (options.Udmabuf)
         {
@@ -118,6 +119,10 @@ public sealed class Udmabuf : IFileOperations
     /// kmalloc goes to <c>kmalloc_large</c> with an order of at least MAX_ORDER, which <c>__alloc_pages</c> refuses.
     /// </summary>
     public const ulong KMALLOC_MAX_SIZE = 1UL << (PageAlloc.MAX_ORDER + Align.PAGE_SHIFT - 1);
+
+    // 6.12 pins each item's folios with memfd_pin_folios (udmabuf_pin_folios), which refuses an empty range
+    // (end = start - 1 < start: -EINVAL); 6.1 reads the item's pages one by one, so an empty item adds nothing.
+    private readonly bool _pinFolios;
 
     /// <summary><c>udmabuf_misc.this_device</c> (DMA_BIT_MASK(64)).</summary>
     public Device ThisDevice { get; }
@@ -274,6 +279,10 @@ public sealed class Udmabuf : IFileOperations
             }
             ulong pgoff = item.offset >> Align.PAGE_SHIFT;
             ulong pgcnt = item.size >> Align.PAGE_SHIFT;
+            if (_pinFolios && pgcnt == 0)
+            {
+                goto err; // memfd_pin_folios(memfd, start, start - 1, ..): -EINVAL
+            }
             shm.PinPages();
             pinned.Add(shm);
             for (ulong pgidx = 0; pgidx < pgcnt; pgidx++)

@@ -55,6 +55,7 @@ public sealed class DrmDevice
         DmaMapping = dmaMapping;
         DmaDev = new Sim.Core.Dma.Device(driver.Name);
         Is32Bit = options.Is32Bit;
+        DriverDateDeprecated = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
         // drm_gem_init: drm_vma_offset_manager_init(mgr, DRM_FILE_PAGE_OFFSET_START, DRM_FILE_PAGE_OFFSET_SIZE).
         ulong start = (config.MmapOffsetStart ?? options.DefaultMmapOffsetStart) >> 12;
         ulong size = Is32Bit ? (0xFFFFFFFUL >> 12) * 16 : (0xFFFFFFFFUL >> 12) * 256;
@@ -68,6 +69,12 @@ public sealed class DrmDevice
 
     /// <summary><c>driver</c>.</summary>
     public DrmDriver Driver { get; }
+
+    /// <summary>
+    /// Linux 6.12's drm_version answers the date "0" whatever the driver's (<c>/* Driver date is deprecated.
+    /// Userspace expects a non-empty string. */</c>); 6.1 copies <c>driver-&gt;date</c>.
+    /// </summary>
+    public bool DriverDateDeprecated { get; }
     /// <summary>The configuration it was built from.</summary>
     public DrmDeviceConfig Config { get; }
     /// <summary>The rule breaks the machine was composed with (none outside tests of the testers).</summary>

@@ -308,11 +308,15 @@ public static class DrmIoctl
         return 0;
     }
 
-    /// <summary><c>drm_version</c>: the driver's version numbers, name, date and description.</summary>
+    /// <summary>
+    /// <c>drm_version</c>: the driver's version numbers, name, date and description (the date is "0" on 6.12:
+    /// <see cref="DrmDevice.DriverDateDeprecated"/>).
+    /// </summary>
     [Kernel("drm_version", "drivers/gpu/drm/drm_ioctl.c")]
     public static int Version(DrmDevice dev, Span<byte> data, DrmFile file)
     {
         var d = dev.Driver;
+        string date = dev.DriverDateDeprecated ? "0" : d.Date;
         if (dev.Is32Bit)
         {
             ref var v32 = ref MemoryMarshal.AsRef<drm_version32>(data);
@@ -324,7 +328,7 @@ public static class DrmIoctl
             v32.name_len = (uint)n;
             if (e == 0)
             {
-                e = CopyField(file.UserArg, v32.date, ref dt, d.Date);
+                e = CopyField(file.UserArg, v32.date, ref dt, date);
                 v32.date_len = (uint)dt;
             }
             if (e == 0)
@@ -341,7 +345,7 @@ public static class DrmIoctl
         int err = CopyField(file.UserArg, v.name, ref v.name_len, d.Name);
         if (err == 0)
         {
-            err = CopyField(file.UserArg, v.date, ref v.date_len, d.Date);
+            err = CopyField(file.UserArg, v.date, ref v.date_len, date);
         }
         if (err == 0)
         {

@@ -2,8 +2,8 @@
 namespace Sim.RealKernel;
 
 /// <summary>
-/// <c>dmabufsim capture SCENARIO [--out FILE]</c> or <c>dmabufsim capture --program FILE.c</c>: runs a C program on the
-/// real Linux 6.1 kernel (QEMU, a fresh vgem device) under the <c>dmabufsim-trace</c> LD_PRELOAD tracer and writes its
+/// <c>dmabufsim capture SCENARIO [--out FILE] [--kernel 6.1|6.12]</c> or <c>dmabufsim capture --program FILE.c</c>: runs
+/// a C program on the real Debian Linux 6.1 (default) or 6.12 kernel (QEMU, a fresh vgem device) under the <c>dmabufsim-trace</c> LD_PRELOAD tracer and writes its
 /// trace. Named scenarios are the example programs in <c>tools/dmabufsim-trace/examples/</c> (e.g. <c>dumb_prime</c>).
 /// Programs are linked dynamically (LD_PRELOAD needs the dynamic loader); the initramfs carries the C library.
 /// </summary>
@@ -14,11 +14,11 @@ public static class CaptureRun
         [.. Directory.EnumerateFiles(Path.Combine(image.RepoDir, "tools", "dmabufsim-trace", "examples"), "*.c").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal)];
 
     /// <summary>Runs the verb; returns the exit status (the program's own status is reported, not returned).</summary>
-    public static int Run(string? scenario, string? program, string? output, TextWriter stdout, TextWriter stderr, GuestSession? guest = null)
+    public static int Run(string? scenario, string? program, string? output, TextWriter stdout, TextWriter stderr, GuestSession? guest = null, string kernel = "6.1")
     {
         try
         {
-            var image = RealKernelImage.Locate();
+            var image = RealKernelImage.Locate(kernel);
             string source;
             if (program is not null)
             {

@@ -6,8 +6,8 @@ using Sim.RealKernel.DiffTest;
 namespace Sim.RealKernel;
 
 /// <summary>
-/// <c>dmabufsim difftest --seed S --count N</c>: random call sequences (FsCheck generators) run on a genuine Linux 6.1
-/// (the <c>realkernel</c> guest agent, one boot) and on the simulator (replay of the kernel's answer), compared result
+/// <c>dmabufsim difftest [--kernel 6.1|6.12] --seed S --count N</c>: random call sequences (FsCheck generators) run on a
+/// genuine Debian Linux 6.1 or 6.12 (the <c>realkernel</c> guest agent, one boot) and on the simulator (replay of the kernel's answer), compared result
 /// for result; a differing sequence is shrunk to a minimal one and printed as a trace. Ends with
 /// <c>N sequences, C calls, D differences</c>; exit 0 only when D is 0.
 /// </summary>
@@ -27,6 +27,9 @@ public static class DiffTestRun
 
         /// <summary>Most calls per sequence.</summary>
         public int Length { get; init; } = 30;
+
+        /// <summary>The real kernel booted: <c>6.1</c> (default) or <c>6.12</c>.</summary>
+        public string Kernel { get; init; } = "6.1";
 
         /// <summary>Families drawn from.</summary>
         public CallFamilies Families { get; init; } = CallFamilies.All;
@@ -63,15 +66,27 @@ public static class DiffTestRun
         public bool Json { get; init; }
     }
 
-    /// <summary>Parses <c>all</c> or a comma list of family names.</summary>
-    public static CallFamilies ParseFamilies(string text)
+    /// <summary>
+    /// Parses <c>all</c> (every family <paramref name="kernel"/> supports: 6.12 adds <c>heap</c> and <c>udmabuf</c>,
+    /// which Debian's 6.1 does not build) or a comma list of family names.
+    /// </summary>
+    public static CallFamilies ParseFamilies(string text, string kernel = "6.1")
     {
         var f = CallFamilies.None;
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one)
+            if (part.Equals("all", StringComparison.OrdinalIgnoreCase))
+            {
+                f |= kernel == "6.12" ? CallFamilies.All612 : CallFamilies.All;
+                continue;
+            }
+            f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one) && one != CallFamilies.All612 && Enum.IsDefined(one)
                 ? one
-                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput)");
+                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput, heap, udmabuf)");
+        }
+        if (kernel != "6.12" && (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) != 0)
+        {
+            throw new ArgumentException("families heap and udmabuf need --kernel 6.12 (Debian's 6.1 builds neither the DMA-BUF heaps nor udmabuf)");
         }
         return f;
     }
@@ -93,7 +108,7 @@ public static class DiffTestRun
                 var guest = s.Guest;
                 if (guest is null)
                 {
-                    var image = RealKernelImage.Locate();
+                    var image = RealKernelImage.Locate(s.Kernel);
                     var prose = s.Json ? stderr : stdout;
                     image.Prepare(prose);
                     owned = guest = GuestSession.Boot(image);

@@ -5,11 +5,14 @@ using Sim.Machine;
 namespace Sim.RealKernel;
 
 /// <summary>
-/// Prepares a bootable genuine Debian Linux 6.1 for <c>dmabufsim realkernel</c>: the host packages (QEMU, busybox,
-/// cpio), the kernel image package named by the dependencies of <c>linux-image-amd64</c> (downloaded and unpacked into
-/// a cache outside the repository), the guest agent and the tracer (built with the machine's gcc) and an initramfs
-/// holding busybox, the agent, the kernel's own drm / drm_shmem_helper / vgem modules with their dependencies, and the
-/// C library the tracer needs.
+/// Prepares a bootable genuine Debian Linux for <c>dmabufsim realkernel</c>: the host packages (QEMU, busybox,
+/// cpio), the kernel image package (<c>--kernel 6.1</c>: the one named by the dependencies of <c>linux-image-amd64</c>;
+/// <c>--kernel 6.12</c>: <c>linux-image-6.12.118+deb12-amd64-unsigned</c> from bookworm-security, the build the
+/// simulator's 6.12 profile follows), downloaded and unpacked into a cache outside the repository, the guest agent and
+/// the tracer (built with the machine's gcc) and an initramfs holding busybox, the agent, the kernel's own drm /
+/// drm_shmem_helper / vgem modules with their dependencies (6.12's are xz-compressed: unpacked on the host), and the
+/// C library the tracer needs. Debian's 6.12 builds udmabuf and the system DMA-BUF heap in (CONFIG_UDMABUF=y,
+/// CONFIG_DMABUF_HEAPS_SYSTEM=y; no CMA heap, no sw_sync); its 6.1 builds neither.
 /// </summary>
 public sealed class RealKernelImage
 {
@@ -19,11 +22,21 @@ public sealed class RealKernelImage
     /// <summary>The modules the agent needs; their dependencies are added from the modules' own <c>depends=</c>.</summary>
     public static readonly string[] Modules = ["drm", "drm_shmem_helper", "vgem"];
 
-    private RealKernelImage(string cache, string repo)
+    /// <summary>The kernels <c>--kernel</c> accepts.</summary>
+    public static readonly string[] Kernels = ["6.1", "6.12"];
+
+    /// <summary>The pinned 6.12 image package (the simulator's 6.12 profile is Debian's 6.12.118).</summary>
+    public const string Kernel612Package = "linux-image-6.12.118+deb12-amd64-unsigned";
+
+    private RealKernelImage(string cache, string repo, string kernel)
     {
         CacheDir = cache;
         RepoDir = repo;
+        Kernel = kernel;
     }
+
+    /// <summary>The kernel line booted: <c>6.1</c> or <c>6.12</c>.</summary>
+    public string Kernel { get; }
 
     /// <summary>The cache folder (default <c>~/.cache/dmabufsim</c>, or <c>$DMABUFSIM_CACHE</c>).</summary>
     public string CacheDir { get; }
@@ -43,8 +56,11 @@ public sealed class RealKernelImage
     /// <summary>The initramfs built by <see cref="BuildInitramfs"/>.</summary>
     public string InitramfsPath { get; private set; } = "";
 
-    /// <summary>Build folder of the C tools (outside the repository).</summary>
-    public string BuildDir => Path.Combine(CacheDir, "build");
+    /// <summary>
+    /// Build folder of the C tools (outside the repository), one per clone: two clones sharing the cache never put
+    /// each other's agent into their initramfs.
+    /// </summary>
+    public string BuildDir => Path.Combine(CacheDir, "build-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(RepoDir)))[..12]);
 
     /// <summary>The static guest agent.</summary>
     public string AgentPath => Path.Combine(BuildDir, "agent", "dmabufsim-agent");
@@ -58,9 +74,13 @@ public sealed class RealKernelImage
     /// <summary>Where the QEMU binary is.</summary>
     public static string Qemu => "qemu-system-x86_64";
 
-    /// <summary>Finds the cache and the repository; nothing is downloaded yet.</summary>
-    public static RealKernelImage Locate()
+    /// <summary>Finds the cache and the repository for <paramref name="kernel"/> (<c>6.1</c> or <c>6.12</c>); nothing is downloaded yet.</summary>
+    public static RealKernelImage Locate(string kernel = "6.1")
     {
+        if (!Kernels.Contains(kernel, StringComparer.Ordinal))
+        {
+            throw new RealKernelException($"--kernel {kernel}: expected {string.Join(" or ", Kernels)}");
+        }
         var cache = Environment.GetEnvironmentVariable("DMABUFSIM_CACHE");
         if (string.IsNullOrEmpty(cache))
         {
@@ -73,7 +93,7 @@ public sealed class RealKernelImage
             throw new RealKernelException($"{repo}: tools/realkernel/agent/agent.c not found");
         }
         Directory.CreateDirectory(cache);
-        return new RealKernelImage(cache, repo);
+        return new RealKernelImage(cache, repo, kernel);
     }
 
     /// <summary>Everything: host packages, kernel, tools, initramfs. Progress lines go to <paramref name="log"/>.</summary>
@@ -132,9 +152,17 @@ public sealed class RealKernelImage
         }
     }
 
-    /// <summary>Resolves the current 6.1 image package (<c>apt-cache depends linux-image-amd64</c>), downloads and unpacks it.</summary>
+    /// <summary>
+    /// Resolves the image package (6.1: the current one, <c>apt-cache depends linux-image-amd64</c>; 6.12: the pinned
+    /// <see cref="Kernel612Package"/>), downloads and unpacks it.
+    /// </summary>
     public void EnsureKernel(TextWriter log)
     {
+        if (Kernel == "6.12")
+        {
+            EnsurePackage(Kernel612Package, log);
+            return;
+        }
         var marker = Path.Combine(CacheDir, "kernel-package.txt");
         string? pkg = ResolveKernelPackage();
         if (pkg is null && IsRoot())
@@ -151,8 +179,19 @@ public sealed class RealKernelImage
         {
             throw new RealKernelException("apt-cache depends linux-image-amd64 names no linux-image-6.1 package (run apt-get update)");
         }
+        EnsurePackage(pkg, log);
+        File.WriteAllText(marker, pkg + "\n");
+    }
+
+    // Downloads (apt-get download, as any user) and unpacks (dpkg -x) an image package into the cache once.
+    private void EnsurePackage(string pkg, TextWriter log)
+    {
         KernelPackage = pkg;
         KernelRelease = pkg["linux-image-".Length..];
+        if (KernelRelease.EndsWith("-unsigned", StringComparison.Ordinal))
+        {
+            KernelRelease = KernelRelease[..^"-unsigned".Length];
+        }
         var dir = Path.Combine(CacheDir, pkg);
         var root = Path.Combine(dir, "root");
         KernelPath = Path.Combine(root, "boot", $"vmlinuz-{KernelRelease}");
@@ -173,7 +212,6 @@ public sealed class RealKernelImage
         {
             throw new RealKernelException($"{KernelPath}: not in the package");
         }
-        File.WriteAllText(marker, pkg + "\n");
     }
 
     /// <summary>The 6.1 image package <c>linux-image-amd64</c> depends on (<c>apt-cache depends</c>), or null.</summary>
@@ -197,9 +235,13 @@ public sealed class RealKernelImage
     {
         var modDir = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(KernelPath)!)!, "lib", "modules", KernelRelease);
         var byName = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var f in Directory.EnumerateFiles(Path.Combine(modDir, "kernel"), "*.ko", SearchOption.AllDirectories))
+        foreach (var f in Directory.EnumerateFiles(Path.Combine(modDir, "kernel"), "*.ko*", SearchOption.AllDirectories))
         {
-            byName[Path.GetFileNameWithoutExtension(f).Replace('-', '_')] = f;
+            var n = Path.GetFileName(f);
+            if (n.EndsWith(".ko", StringComparison.Ordinal) || n.EndsWith(".ko.xz", StringComparison.Ordinal))
+            {
+                byName[n[..n.IndexOf(".ko", StringComparison.Ordinal)].Replace('-', '_')] = f;
+            }
         }
         var order = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -213,6 +255,7 @@ public sealed class RealKernelImage
             {
                 throw new RealKernelException($"module {name} not found under {modDir}");
             }
+            file = Uncompressed(file);
             foreach (var dep in Depends(file))
             {
                 Visit(dep);
@@ -224,6 +267,26 @@ public sealed class RealKernelImage
             Visit(m);
         }
         return order;
+    }
+
+    // A .ko.xz module (6.12: CONFIG_MODULE_COMPRESS_XZ) unpacked once next to the package's root, as a plain .ko
+    // (busybox insmod and the agent's finit_module get the plain ELF).
+    private string Uncompressed(string file)
+    {
+        if (!file.EndsWith(".xz", StringComparison.Ordinal))
+        {
+            return file;
+        }
+        var dir = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(KernelPath)!)!)!, "modules-unpacked");
+        Directory.CreateDirectory(dir);
+        var plain = Path.Combine(dir, Path.GetFileName(file)[..^3]);
+        if (!File.Exists(plain))
+        {
+            var bytes = RunCaptureBytes("xz", ["-dc", file]);
+            File.WriteAllBytes(plain + ".tmp", bytes);
+            File.Move(plain + ".tmp", plain, overwrite: true);
+        }
+        return plain;
     }
 
     /// <summary>The <c>depends=</c> list of a module's <c>.modinfo</c> section (what depmod writes to modules.dep).</summary>
@@ -262,7 +325,8 @@ public sealed class RealKernelImage
     /// <summary>Writes the initramfs: /init, busybox, the agent, the tracer + libc, the modules, extra programs.</summary>
     public void BuildInitramfs(TextWriter log, IEnumerable<(string Name, string Path)> programs)
     {
-        InitramfsPath = Path.Combine(CacheDir, "initramfs.cpio");
+        Directory.CreateDirectory(BuildDir);
+        InitramfsPath = Path.Combine(BuildDir, $"initramfs-{KernelRelease}.cpio");
         var mods = ModuleFiles();
         using var fs = File.Create(InitramfsPath);
         var cpio = new CpioWriter(fs);
@@ -347,6 +411,21 @@ public sealed class RealKernelImage
             throw new RealKernelException($"{exe} {string.Join(' ', args)}: exit {p.ExitCode}\n{stdout}{stderr.Result}");
         }
         _ = log;
+    }
+
+    private static byte[] RunCaptureBytes(string exe, string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi) ?? throw new RealKernelException($"{exe}: cannot start");
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var ms = new MemoryStream();
+        p.StandardOutput.BaseStream.CopyTo(ms);
+        p.WaitForExit();
+        return p.ExitCode == 0 ? ms.ToArray() : throw new RealKernelException($"{exe} {string.Join(' ', args)}: exit {p.ExitCode}: {stderr.Result}");
     }
 
     internal static string RunCapture(string exe, string[] args, bool allowFail = false)

@@ -6,7 +6,7 @@ namespace Sim.RealKernel;
 
 /// <summary>
 /// <c>dmabufsim realkernel [--prepare-only] [--mem MIB] [--capture NAME --capture-out FILE] [--difftest-count N ...]
-/// [--fault-check]</c>: prepares a genuine Debian Linux 6.1 (kernel package, modules, busybox, the guest agent, an
+/// [--fault-check] [--kernel 6.1|6.12]</c>: prepares a genuine Debian Linux 6.1 or 6.12 (kernel package, modules, busybox, the guest agent, an
 /// initramfs), boots it once under QEMU (TCG), runs a smoke script through the agent and reports the boot time; then,
 /// in the same boot, optionally records an example program under the tracer, runs a differential campaign and checks
 /// that a deliberately broken simulator rule is found. Prints one <c>check NAME: ok|FAILED</c> line per check.
@@ -43,6 +43,9 @@ public static class RealKernelRun
         /// <summary>Campaign families.</summary>
         public string Families { get; init; } = "all";
 
+        /// <summary>The kernel booted: <c>6.1</c> (default) or <c>6.12</c>.</summary>
+        public string Kernel { get; init; } = "6.1";
+
         /// <summary>Run the fault check.</summary>
         public bool FaultCheck { get; init; }
     }
@@ -71,7 +74,7 @@ public static class RealKernelRun
         try
         {
             var sw = Stopwatch.StartNew();
-            var image = RealKernelImage.Locate();
+            var image = RealKernelImage.Locate(o.Kernel);
             RealKernelImage.EnsureHostPackages(stdout);
             image.EnsureKernel(stdout);
             image.BuildTools(stdout);
@@ -113,7 +116,8 @@ public static class RealKernelRun
                     Seed = o.DiffTestSeed,
                     Count = o.DiffTestCount,
                     Length = o.DiffTestLength,
-                    Families = DiffTestRun.ParseFamilies(o.Families),
+                    Families = DiffTestRun.ParseFamilies(o.Families, o.Kernel),
+                    Kernel = o.Kernel,
                     Guest = guest,
                 };
                 var d = Stopwatch.StartNew();

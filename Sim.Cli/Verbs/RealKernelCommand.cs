@@ -18,10 +18,11 @@ internal static class RealKernelCommand
         var dtLength = Conventions.Number("--difftest-length", "CALLS", "most calls per sequence", 30, 1, 10_000);
         var dtMinCalls = Conventions.Number("--difftest-min-calls", "CALLS", "the campaign must execute at least this many calls", 0, 0, int.MaxValue);
         var families = new Option<string>("--families") { Description = "call families of the campaign", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
-        var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to <= 3 calls" };
-        var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 kernel under QEMU with the DmaBufSim guest agent")
+        var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to at most 3 calls" };
+        var kernel = CaptureCommand.KernelOption();
+        var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
-            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck,
+            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, kernel,
         };
         cmd.SetAction(pr => RealKernelRun.Run(new RealKernelRun.Options
         {
@@ -35,6 +36,7 @@ internal static class RealKernelCommand
             DiffTestMinCalls = pr.GetValue(dtMinCalls),
             Families = pr.GetValue(families) ?? "all",
             FaultCheck = pr.GetValue(faultCheck),
+            Kernel = pr.GetValue(kernel) ?? "6.1",
         }, Console.Out, Console.Error));
         return cmd;
     }

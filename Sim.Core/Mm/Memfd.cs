@@ -1,4 +1,4 @@
-// Models mm/memfd.c (Linux 6.1; the same checks in 6.12 apart from 6.3's MFD_NOEXEC_SEAL/MFD_EXEC, not modelled) and
+// Models mm/memfd.c (Linux 6.1, and 6.12 on its profile: 6.3's MFD_NOEXEC_SEAL/MFD_EXEC and F_SEAL_EXEC) and
 // the parts of mm/shmem.c a memfd's file operations reach: memfd_create on a shmem file, F_ADD_SEALS/F_GET_SEALS,
 // ftruncate (shmem_setattr's seal checks), read/write (shmem_file_read_iter, shmem_file_write_iter with
 // generic_write_checks' seal checks) and mmap (shmem_mmap's F_SEAL_FUTURE_WRITE check, pages faulted from the
@@ -14,8 +14,11 @@ namespace Sim.Core.Mm;
 
 /// <summary>memfd_create and the sealing API of mm/memfd.c, over the machine's <see cref="Shmem"/>.</summary>
 [Kernel("memfd_create", "mm/memfd.c")]
-public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs) : IMemfd
+public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs, Sim.Core.Boot.MachineOptions options) : IMemfd
 {
+    // Linux 6.3+ (the 6.12 profile): MFD_NOEXEC_SEAL / MFD_EXEC, F_SEAL_EXEC (vm.memfd_noexec = 0, Debian's default).
+    private readonly bool _noexec = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
+
     /// <summary>MFD_CLOEXEC.</summary>
     public const uint MFD_CLOEXEC = 0x0001;
     /// <summary>MFD_ALLOW_SEALING.</summary>
@@ -30,6 +33,14 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     public const uint MFD_HUGE_2MB = 21u << MFD_HUGE_SHIFT;
     /// <summary>MFD_ALL_FLAGS (6.1).</summary>
     public const uint MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB;
+    /// <summary>MFD_NOEXEC_SEAL (Linux 6.3).</summary>
+    public const uint MFD_NOEXEC_SEAL = 0x0008;
+    /// <summary>MFD_EXEC (Linux 6.3).</summary>
+    public const uint MFD_EXEC = 0x0010;
+    /// <summary>MFD_ALL_FLAGS (6.12).</summary>
+    public const uint MFD_ALL_FLAGS_612 = MFD_ALL_FLAGS | MFD_NOEXEC_SEAL | MFD_EXEC;
+    /// <summary>F_SEAL_EXEC (Linux 6.3).</summary>
+    public const uint F_SEAL_EXEC = 0x0020;
     /// <summary>MFD_NAME_MAX_LEN = NAME_MAX - strlen("memfd:").</summary>
     public const int MFD_NAME_MAX_LEN = 255 - 6;
 
@@ -71,16 +82,29 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(name);
+        uint all = _noexec ? MFD_ALL_FLAGS_612 : MFD_ALL_FLAGS;
         if ((flags & MFD_HUGETLB) == 0)
         {
-            if ((flags & ~MFD_ALL_FLAGS) != 0)
+            if ((flags & ~all) != 0)
             {
                 return -(int)Errno.EINVAL;
             }
         }
-        else if ((flags & ~(MFD_ALL_FLAGS | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))) != 0)
+        else if ((flags & ~(all | (MFD_HUGE_MASK << MFD_HUGE_SHIFT))) != 0)
         {
             return -(int)Errno.EINVAL;
+        }
+        if (_noexec)
+        {
+            // both EXEC and NOEXEC_SEAL: -EINVAL; check_sysctl_memfd_noexec with vm.memfd_noexec = 0: MFD_EXEC
+            if ((flags & MFD_EXEC) != 0 && (flags & MFD_NOEXEC_SEAL) != 0)
+            {
+                return -(int)Errno.EINVAL;
+            }
+            if ((flags & (MFD_EXEC | MFD_NOEXEC_SEAL)) == 0)
+            {
+                flags |= MFD_EXEC;
+            }
         }
         int len = Encoding.UTF8.GetByteCount(name) + 1; // strnlen_user counts the NUL
         if (len > MFD_NAME_MAX_LEN + 1)
@@ -111,7 +135,13 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
             PrivateData = shm,
         };
         file.Mode |= KernelFile.FMODE_LSEEK | KernelFile.FMODE_READ | KernelFile.FMODE_WRITE;
-        if ((flags & MFD_ALLOW_SEALING) != 0)
+        if ((flags & MFD_NOEXEC_SEAL) != 0)
+        {
+            // 6.12: no exec bits, sealable, F_SEAL_EXEC set
+            inode.Mode &= ~0x49u;
+            shm.Seals = (shm.Seals & ~F_SEAL_SEAL) | F_SEAL_EXEC;
+        }
+        else if ((flags & MFD_ALLOW_SEALING) != 0)
         {
             shm.Seals &= ~F_SEAL_SEAL;
         }
@@ -129,14 +159,14 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// F_SEAL_WRITE needs no shared writable mapping (<c>-EBUSY</c>).
     /// </summary>
     [Kernel("memfd_add_seals", "mm/memfd.c")]
-    public static int AddSeals(KernelFile file, uint seals)
+    public static int AddSeals(KernelFile file, uint seals, bool sealExec = false)
     {
         ArgumentNullException.ThrowIfNull(file);
         if ((file.Mode & KernelFile.FMODE_WRITE) == 0)
         {
             return -(int)Errno.EPERM;
         }
-        if ((seals & ~F_ALL_SEALS) != 0)
+        if ((seals & ~(sealExec ? F_ALL_SEALS | F_SEAL_EXEC : F_ALL_SEALS)) != 0)
         {
             return -(int)Errno.EINVAL;
         }
@@ -148,6 +178,11 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         if ((shm.Seals & F_SEAL_SEAL) != 0)
         {
             return -(int)Errno.EPERM;
+        }
+        if ((seals & F_SEAL_EXEC) != 0 && (file.Inode.Mode & 0x49u) != 0)
+        {
+            // 6.12: F_SEAL_EXEC on an executable memfd implies the write seals (W^X from the start)
+            seals |= F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
         }
         if ((seals & F_SEAL_WRITE) != 0 && (shm.Seals & F_SEAL_WRITE) == 0 && shm.MmapWritable > 0)
         {
@@ -165,13 +200,13 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     long IMemfd.Create(Process caller, string name, uint flags) => Create(caller, name, flags);
 
     /// <inheritdoc/>
-    long IMemfd.Fcntl(KernelFile file, int cmd, long arg) => Fcntl(file, cmd, unchecked((ulong)arg));
+    long IMemfd.Fcntl(KernelFile file, int cmd, long arg) => Fcntl(file, cmd, unchecked((ulong)arg), _noexec);
 
     /// <summary><c>memfd_fcntl(file, cmd, arg)</c>: F_ADD_SEALS (arg above UINT_MAX: <c>-EINVAL</c>), F_GET_SEALS.</summary>
     [Kernel("memfd_fcntl", "mm/memfd.c")]
-    public static long Fcntl(KernelFile file, int cmd, ulong arg) => cmd switch
+    public static long Fcntl(KernelFile file, int cmd, ulong arg, bool sealExec = false) => cmd switch
     {
-        F_ADD_SEALS => arg > uint.MaxValue ? -(long)Errno.EINVAL : AddSeals(file, (uint)arg),
+        F_ADD_SEALS => arg > uint.MaxValue ? -(long)Errno.EINVAL : AddSeals(file, (uint)arg, sealExec),
         F_GET_SEALS => GetSeals(file),
         _ => -(long)Errno.EINVAL,
     };

@@ -37,6 +37,8 @@ public sealed class ProcessReplayOps(Ktime clock, DrmCore drm) : IReplayOpProvid
             .Add("write", Write)
             .Add("fstat", Fstat)
             .Add("fcntl", Fcntl)
+            .Add("memfd_create", MemfdCreate)
+            .Add("ftruncate", Ftruncate)
             .Add("kcmp", Kcmp)
             .Add("poll", Poll)
             .Add("fdinfo", Fdinfo)
@@ -221,6 +223,12 @@ public sealed class ProcessReplayOps(Ktime clock, DrmCore drm) : IReplayOpProvid
             check.ResultBool("FD_CLOEXEC", (ret & Process.FD_CLOEXEC) != 0);
         }
     }
+
+    private static void MemfdCreate(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.MemfdCreate(ctx.RunsProcess(), ev.ArgString("name") ?? "", (uint)ev.ArgU64("flags")));
+
+    private static void Ftruncate(ReplaySession ctx, TraceEvent ev, ReplayCheck check) =>
+        check.Ret(ctx.Syscalls.Ftruncate(ctx.RunsProcess(), Fd(ev), ev.ArgI64("length")));
 
     private static void Kcmp(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {

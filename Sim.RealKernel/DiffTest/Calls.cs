@@ -39,8 +39,25 @@ public enum CallFamilies
     /// </summary>
     BadInput = 64,
 
-    /// <summary>Every family (sequences with fences leave out the blocking SYNC).</summary>
+    /// <summary>Every family of Linux 6.1 (Debian's 6.1 builds neither heaps nor udmabuf; sequences with fences leave out the blocking SYNC).</summary>
     All = Files | Dumb | Gem | Prime | Sync | Fence | BadInput,
+
+    /// <summary>
+    /// DMA-BUF heaps (Linux 6.12): DMA_HEAP_IOCTL_ALLOC on <c>/dev/dma_heap/system</c> (lengths 0, unaligned, huge;
+    /// bad fd, fd_flags, heap_flags), raw ioctls of neighbouring numbers, the buffer's mmap, loads and stores, SYNC,
+    /// lseek, poll, close.
+    /// </summary>
+    Heap = 128,
+
+    /// <summary>
+    /// udmabuf (Linux 6.12): memfd_create, ftruncate, F_ADD_SEALS / F_GET_SEALS, UDMABUF_CREATE and
+    /// UDMABUF_CREATE_LIST (seals, misaligned offset and size, size_limit_mb, list_limit, a non-shmem fd), the buffer's
+    /// mmap and the memfd's (aliasing), SYNC, close.
+    /// </summary>
+    Udmabuf = 256,
+
+    /// <summary>Every family of Linux 6.12 (Debian's 6.12 builds the system heap and udmabuf in).</summary>
+    All612 = All | Heap | Udmabuf,
 }
 
 /// <summary>
@@ -139,10 +156,128 @@ public static class CallGen
             _ => new Call("mem_read", [A("offset", off), A("length", len)], pick),
         };
 
+    /// <summary>An fd of the heap and udmabuf families: the ones their prologue opens (4..9) and a few odd ones.</summary>
+    public static Gen<long> FdWide => Gen.Frequency((16, Gen.Choose(4, 9).Select(x => (long)x)), (1, Gen.Elements(-1L, 11L, 20L)));
+
+    private const long ORdwrCloexec = 0x80002;
+
+    /// <summary>A DMA_HEAP_IOCTL_ALLOC length: small aligned, unaligned, 0, huge ones that wrap PAGE_ALIGN to 0.</summary>
+    public static Gen<ulong> HeapLen => Gen.Frequency(
+        (8, Gen.Elements(4096UL, 8192UL, 16384UL, 65536UL, 12288UL)),
+        (3, Gen.Elements(1UL, 4095UL, 4097UL, 100UL, 2097152UL + 1, 0x100000UL)),
+        (2, Gen.Elements(0UL, ulong.MaxValue, 0xFFFFFFFFFFFFF001UL, 0xFFFFFFFFFFFFFFFFUL - 4094)),
+        (1, Gen.Elements(8UL << 20, 4UL << 20)));
+
+    /// <summary>DMA_HEAP_IOCTL_ALLOC with mostly valid arguments on an fd of the sequence.</summary>
+    public static Gen<Call> HeapAlloc =>
+        from dev in FdWide
+        from len in HeapLen
+        from fd in Gen.Frequency((12, Gen.Constant(0L)), (1, Gen.Elements(1L, 5L, 0xFFFFFFFFL)))
+        from fdFlags in Gen.Frequency((6, Gen.Constant(ORdwrCloexec)), (3, Gen.Elements(0L, 1L, 2L, 0x80000L, 0x80001L)), (1, Gen.Elements(3L, 0x800L, 0x4000L, 0x80003L, 0x40L, 0xFFFFFFFFL)))
+        from heapFlags in Gen.Frequency((12, Gen.Constant(0UL)), (1, Gen.Elements(1UL, 0x8000000000000000UL, 2UL)))
+        select new Call("DMA_HEAP_IOCTL_ALLOC", [A("on", dev), A("len", len), A("fd", fd), A("fd_flags", fdFlags), A("heap_flags", heapFlags)]);
+
+    /// <summary>mmap of an fd of the heap and udmabuf sequences (offset 0 or a page in, sometimes past the end).</summary>
+    public static Gen<Call> MmapWide =>
+        from fd in FdWide
+        from len in Gen.Frequency((6, Gen.Constant(4096L)), (2, Gen.Elements(8192L, 16384L, 65536L)), (1, Gen.Elements(0L, 1L << 24)))
+        from off in Gen.Frequency((6, Gen.Constant(0L)), (2, Gen.Elements(4096L, 8192L)), (1, Gen.Elements(1L, 1L << 20)))
+        from prot in Gen.Frequency((4, Gen.Constant(3L)), (1, Gen.Elements(1L, 2L)))
+        from flags in Gen.Frequency((9, Gen.Constant(1L)), (1, Gen.Constant(2L)))
+        select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", off)]);
+
+    /// <summary>An offset or size of a udmabuf item: aligned small, misaligned, past the memfd, over size_limit_mb.</summary>
+    public static Gen<ulong> UdmabufExtent => Gen.Frequency(
+        (8, Gen.Elements(0UL, 4096UL, 8192UL, 16384UL)),
+        (2, Gen.Elements(1UL, 4095UL, 4097UL, 65536UL)),
+        (1, Gen.Elements((64UL << 20) + 4096, 1UL << 40, 0xFFFFFFFFFFFFF000UL, 1UL << 20)));
+
+    private static Gen<string> UdmabufItem =>
+        from memfd in Gen.Frequency((8, Gen.Choose(4, 8).Select(x => (long)x)), (1, Gen.Elements(-1L, 100L)))
+        from off in UdmabufExtent
+        from size in UdmabufExtent
+        select string.Create(CultureInfo.InvariantCulture, $"{(uint)memfd}:{off}:{size}");
+
+    /// <summary>The udmabuf family's calls.</summary>
+    private static IEnumerable<(int, Gen<Call>)> UdmabufCalls() =>
+    [
+        (2, from name in Gen.Elements("udmabuf", "m")
+            from flags in Gen.Frequency((6, Gen.Elements(2L, 3L)), (2, Gen.Elements(0L, 1L)), (1, Gen.Elements(8L, 0x10L, 0x20L, 0xFFL)))
+            select new Call("memfd_create", [S("name", name), A("flags", flags)])),
+        (3, from fd in FdWide
+            from len in Gen.Frequency((6, Gen.Elements(16384L, 65536L, 8192L)), (2, Gen.Elements(0L, 4096L, 4095L, 1L << 20)), (1, Gen.Elements(-1L, 100L << 20)))
+            select new Call("ftruncate", [A("fd", fd), A("length", len)])),
+        (3, from fd in FdWide
+            from seals in Gen.Frequency((6, Gen.Constant(2L)), (3, Gen.Elements(4L, 6L, 8L, 1L, 0x10L)), (1, Gen.Elements(0L, 0x20L, 0x40L, 0xFFL)))
+            select new Call("fcntl", [A("fd", fd), A("cmd_value", 1033), A("arg", seals)])),
+        (1, from fd in FdWide select new Call("fcntl", [A("fd", fd), A("cmd_value", 1034)])),
+        (6, from dev in FdWide
+            from memfd in Gen.Frequency((8, Gen.Choose(4, 8).Select(x => (long)x)), (1, Gen.Elements(-1L, 100L, 0x7FFFFFFFL)))
+            from flags in Gen.Frequency((8, Gen.Elements(0L, 1L)), (1, Gen.Elements(2L, 0x80000L, 0xFFFFFFFFL)))
+            from off in UdmabufExtent
+            from size in UdmabufExtent
+            select new Call("UDMABUF_CREATE", [A("on", dev), A("memfd", memfd), A("flags", flags), A("offset", off), A("size", size)])),
+        (3, from dev in FdWide
+            from items in UdmabufItem.ArrayOf().Select(a => a.Take(4).ToArray())
+            from flags in Gen.Frequency((8, Gen.Elements(0L, 1L)), (1, Gen.Elements(2L, 0xFFFFFFFFL)))
+            from countKind in Gen.Frequency((8, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)))
+            select new Call("UDMABUF_CREATE_LIST", countKind switch
+            {
+                1 => [A("on", dev), A("flags", flags), S("items", string.Join(',', items)), A("count", (long)items.Length + 1)],
+                2 => [A("on", dev), A("flags", flags), S("items", string.Join(',', items)), A("count", 1025L)],
+                _ => [A("on", dev), A("flags", flags), S("items", items.Length == 0 ? "" : string.Join(',', items))],
+            })),
+    ];
+
+    /// <summary>Raw ioctls of the heap and udmabuf numbers and their neighbours (other size, direction, nr) on the sequence's fds.</summary>
+    private static Gen<Call> HeapUdmabufRawIoctl(bool udmabuf) =>
+        from fd in FdWide
+        from known in udmabuf ? Gen.Elements(UdmabufUapiNumbers) : Gen.Constant(0xC0184800u)
+        from kind in Gen.Choose(0, 3)
+        from size in Gen.Elements(0u, 8u, 16u, 23u, 32u, 128u, 4096u)
+        from dir in Gen.Choose(0, 3)
+        from nr in Gen.Elements(0u, 1u, 2u, 0x41u, 0x44u)
+        from arg in Gen.Elements("zero", "null", "unmapped")
+        let rq = kind switch
+        {
+            1 => Ioctl._IOC(Ioctl._IOC_DIR(known), Ioctl._IOC_TYPE(known), Ioctl._IOC_NR(known), size),
+            2 => Ioctl._IOC((uint)dir, Ioctl._IOC_TYPE(known), Ioctl._IOC_NR(known), Ioctl._IOC_SIZE(known)),
+            3 => Ioctl._IOC(Ioctl._IOC_DIR(known), Ioctl._IOC_TYPE(known), nr, Ioctl._IOC_SIZE(known)),
+            _ => known,
+        }
+        select new Call("ioctl", [A("on", fd), A("request", (long)rq), S("arg", arg)]);
+
+    private static readonly uint[] UdmabufUapiNumbers = [0x40187542u, 0x40087543u];
+
     /// <summary>One call of the given families.</summary>
     public static Gen<Call> Single(CallFamilies f)
     {
         var gens = new List<(int, Gen<Call>)>();
+        bool heapish = f.HasFlag(CallFamilies.Heap) || f.HasFlag(CallFamilies.Udmabuf);
+        if (f.HasFlag(CallFamilies.Heap))
+        {
+            gens.Add((8, HeapAlloc));
+            gens.Add((2, HeapUdmabufRawIoctl(udmabuf: false)));
+        }
+        if (f.HasFlag(CallFamilies.Udmabuf))
+        {
+            gens.AddRange(UdmabufCalls());
+            gens.Add((1, HeapUdmabufRawIoctl(udmabuf: true)));
+        }
+        if (heapish)
+        {
+            gens.Add((3, MmapWide));
+            gens.Add((4, OnMapping));
+            gens.Add((2, FdWide.Where(fd => fd != 4).Select(fd => new Call("close", [A("fd", fd)]))));
+            gens.Add((1, FdWide.Select(fd => new Call("dup", [A("fd", fd)]))));
+            gens.Add((1, from fd in FdWide from w in Gen.Elements(0L, 1L, 2L) from off in Gen.Elements(0L, 1L, 4096L) select new Call("lseek", [A("fd", fd), A("offset", off), A("whence", w)])));
+            gens.Add((1, from fd in FdWide from ev in Gen.Elements(1L, 4L, 5L) select new Call("poll", [A("fd", fd), A("events", ev), A("timeout_ms", 0)])));
+            gens.Add((1, FdWide.Select(fd => new Call("fdinfo", [A("fd", fd)]))));
+            if (!f.HasFlag(CallFamilies.Fence))
+            {
+                gens.Add((2, from fd in FdWide from fl in Gen.Elements(1L, 2L, 3L, 5L, 6L, 7L, 0L, 4L, 8L) select new Call("DMA_BUF_IOCTL_SYNC", [A("on", fd), A("flags", fl)])));
+            }
+        }
         if (f.HasFlag(CallFamilies.Files))
         {
             gens.Add((1, from node in Gen.Frequency((9, Gen.Constant("/dev/dri/card0")), (1, Gen.Constant("/dev/dri/renderD128")))
@@ -323,6 +458,10 @@ public static class CallGen
     /// maxCalls in all.
     /// </summary>
     public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
+        (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) == 0 ? Sequence61(f, maxCalls) : SequenceWithHeaps(f, maxCalls);
+
+    // The 6.1 families' draw, unchanged (recorded answer sets are keyed by the scripts it draws).
+    private static Gen<Call[]> Sequence61(CallFamilies f, int maxCalls) =>
         from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
         from prologue in CreateSmallOnCard0.ArrayOf(creates)
         from export in f.HasFlag(CallFamilies.Prime) || f.HasFlag(CallFamilies.BadInput) ? Gen.Elements(true, true, false) : Gen.Constant(false)
@@ -335,6 +474,52 @@ public static class CallGen
             .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
             .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
             .. calls];
+
+    private static Gen<Call[]> SequenceWithHeaps(CallFamilies f, int maxCalls) =>
+        from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
+        from prologue in CreateSmallOnCard0.ArrayOf(creates)
+        from export in f.HasFlag(CallFamilies.Prime) || f.HasFlag(CallFamilies.BadInput) ? Gen.Elements(true, true, false) : Gen.Constant(false)
+        from map in f.HasFlag(CallFamilies.Dumb) ? Gen.Elements(true, false) : Gen.Constant(false)
+        from extra in HeapUdmabufPrologue(f, creates > 0 && export ? 6 : 5)
+        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates - extra.Length))
+        from calls in Single(f).ArrayOf(n)
+        select (Call[])[
+            new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]),
+            .. prologue,
+            .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
+            .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
+            .. extra,
+            .. calls];
+
+    /// <summary>
+    /// The heap and udmabuf families' prologue from fd <paramref name="next"/> on: the heap opened and often one buffer
+    /// allocated; /dev/udmabuf opened, a sealable memfd made, usually sized and sealed with F_SEAL_SHRINK, often a
+    /// udmabuf of it. Empty for the other families.
+    /// </summary>
+    public static Gen<Call[]> HeapUdmabufPrologue(CallFamilies f, int next)
+    {
+        var none = Gen.Constant(Array.Empty<Call>());
+        var heap = !f.HasFlag(CallFamilies.Heap) ? none :
+            from alloc in Gen.Elements(true, true, false)
+            from len in Gen.Elements(4096UL, 16384UL, 65536UL)
+            select (Call[])[
+                new Call("openat", [S("path", "/dev/dma_heap/system"), A("flags", ORdwrCloexec)]),
+                .. (alloc ? [new Call("DMA_HEAP_IOCTL_ALLOC", [A("on", (long)next), A("len", len), A("fd", 0L), A("fd_flags", ORdwrCloexec), A("heap_flags", 0UL)])] : Array.Empty<Call>())];
+        return from h in heap
+               let u0 = next + (h.Length == 0 ? 0 : h.Length == 1 ? 1 : 2)
+               from u in !f.HasFlag(CallFamilies.Udmabuf) ? none :
+                   from size in Gen.Elements(16384L, 65536L, 8192L, 0L)
+                   from seal in Gen.Frequency((4, Gen.Constant(2L)), (1, Gen.Elements(0L, 6L, 10L)))
+                   from create in Gen.Elements(true, true, false)
+                   from csize in Gen.Elements(4096UL, 8192UL, 16384UL)
+                   select (Call[])[
+                       new Call("openat", [S("path", "/dev/udmabuf"), A("flags", ORdwrCloexec)]),
+                       new Call("memfd_create", [S("name", "udmabuf"), A("flags", 3L)]),
+                       .. (size > 0 ? [new Call("ftruncate", [A("fd", (long)u0 + 1), A("length", size)])] : Array.Empty<Call>()),
+                       .. (seal != 0 ? [new Call("fcntl", [A("fd", (long)u0 + 1), A("cmd_value", 1033), A("arg", seal)])] : Array.Empty<Call>()),
+                       .. (create ? [new Call("UDMABUF_CREATE", [A("on", (long)u0), A("memfd", (long)u0 + 1), A("flags", 1L), A("offset", 0UL), A("size", csize)])] : Array.Empty<Call>())]
+               select (Call[])[.. h, .. u];
+    }
 
     /// <summary>The calls as agent lines; calls on a mapping get the event index of their mmap (none yet: left out).</summary>
     public static List<string> Render(IReadOnlyList<Call> seq)

@@ -154,6 +154,48 @@ public sealed class DiffTestTests
         Assert.True(result.Calls > 600, o.ToString());
     }
 
+    /// <summary>
+    /// The heap and udmabuf families against Debian's real 6.12.118 (<c>dmabufsim difftest --kernel 6.12 --families
+    /// heap,udmabuf --seed 1 --count 300 --record</c>, its first 80 scripts): the simulator's kernel=6.12 machine (the
+    /// traces' kernel_release picks the profile) gives every recorded answer.
+    /// </summary>
+    [Fact]
+    public void HeapAndUdmabufCampaignAgreesWithTheRecorded612Kernel()
+    {
+        var data = DataLocator.FindDataDir() ?? throw new InvalidOperationException("data/ not found");
+        var oracle = new RecordedOracle(Path.Combine(Path.GetDirectoryName(data)!, "Sim.Tests", "Cli", "Data", "difftest-heap-udmabuf-6.12-seed1.answers.jsonl"));
+        var o = new StringWriter();
+        var families = DiffTestRun.ParseFamilies("heap,udmabuf", "6.12");
+        var result = DiffTestRun.Campaign(new DiffTestRun.Settings { Seed = 1, Count = 80, Families = families, ShrinkBudget = 0, Kernel = "6.12" }, oracle, o);
+        Assert.True(result.Differences == 0, o.ToString());
+        Assert.Equal(80, result.Sequences);
+        Assert.True(result.Calls > 1000, o.ToString());
+    }
+
+    [Fact]
+    public void AllMeansEveryFamilyTheBootedKernelSupports()
+    {
+        Assert.Equal(CallFamilies.All, DiffTestRun.ParseFamilies("all", "6.1"));
+        Assert.Equal(CallFamilies.All | CallFamilies.Heap | CallFamilies.Udmabuf, DiffTestRun.ParseFamilies("all", "6.12"));
+        // Debian's 6.1 builds neither the DMA-BUF heaps nor udmabuf
+        Assert.Throws<ArgumentException>(() => DiffTestRun.ParseFamilies("heap", "6.1"));
+        Assert.Throws<ArgumentException>(() => DiffTestRun.ParseFamilies("all612", "6.12"));
+    }
+
+    [Fact]
+    public void HeapAndUdmabufSequencesNeverTouchTheAgentsOwnFds()
+    {
+        foreach (var seq in CallGen.Draw(CallFamilies.Heap | CallFamilies.Udmabuf, 30, 3, 200))
+        {
+            foreach (var line in CallGen.Render(seq))
+            {
+                var words = line.Split(' ');
+                var fd = words.Skip(1).Select(w => w.Split('=')).Where(kv => kv[0] is "fd" or "on").Select(kv => long.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault(-1);
+                Assert.False(fd is >= 0 and <= 3, line);
+            }
+        }
+    }
+
     [Fact]
     public void CopyOfZeroBytesSucceedsWhateverThePointer()
     {

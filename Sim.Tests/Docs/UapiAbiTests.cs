@@ -36,6 +36,9 @@ public partial class UapiAbiTests
         ("dsim_dma_buf_export_sync_file", typeof(dma_buf_export_sync_file), typeof(dma_buf_export_sync_file)),
         ("dsim_dma_buf_import_sync_file", typeof(dma_buf_import_sync_file), typeof(dma_buf_import_sync_file)),
         ("dsim_kvmfr_dmabuf_create", typeof(kvmfr_dmabuf_create), typeof(kvmfr_dmabuf_create)),
+        ("dsim_dma_heap_allocation_data", typeof(Sim.DmaBufs.Uapi.dma_heap_allocation_data), typeof(Sim.DmaBufs.Uapi.dma_heap_allocation_data)),
+        ("dsim_udmabuf_create", typeof(Sim.DmaBufs.Uapi.udmabuf_create), typeof(Sim.DmaBufs.Uapi.udmabuf_create)),
+        ("dsim_udmabuf_create_item", typeof(Sim.DmaBufs.Uapi.udmabuf_create_item), typeof(Sim.DmaBufs.Uapi.udmabuf_create_item)),
     ];
 
     private sealed record CField(string Type, string Name);

@@ -37,7 +37,7 @@
 #define LINE_CAP 65536
 #define BUF_CAP (256 * 1024)
 
-enum fd_kind { K_NONE = 0, K_DRM, K_DMABUF, K_SYNC_FILE, K_KVMFR };
+enum fd_kind { K_NONE = 0, K_DRM, K_DMABUF, K_SYNC_FILE, K_KVMFR, K_HEAP, K_UDMABUF, K_MEMFD };
 
 struct mapping {
 	uintptr_t addr;
@@ -58,6 +58,8 @@ static struct {
 	off_t (*lseek)(int, off_t, int);
 	int (*poll)(struct pollfd *, nfds_t, int);
 	int (*fcntl)(int, int, ...);
+	int (*memfd_create)(const char *, unsigned int);
+	int (*ftruncate)(int, off_t);
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
 } real;
@@ -87,6 +89,8 @@ static void resolve(void)
 	real.lseek = dlsym(RTLD_NEXT, "lseek");
 	real.poll = dlsym(RTLD_NEXT, "poll");
 	real.fcntl = dlsym(RTLD_NEXT, "fcntl");
+	real.memfd_create = dlsym(RTLD_NEXT, "memfd_create");
+	real.ftruncate = dlsym(RTLD_NEXT, "ftruncate");
 	real.read = dlsym(RTLD_NEXT, "read");
 	real.write = dlsym(RTLD_NEXT, "write");
 	real.ioctl = dlsym(RTLD_NEXT, "ioctl");
@@ -136,6 +140,10 @@ static enum fd_kind kind_of_path(const char *path)
 		return K_DRM;
 	if (strncmp(path, "/dev/kvmfr", 10) == 0)
 		return K_KVMFR;
+	if (strncmp(path, "/dev/dma_heap/", 14) == 0)
+		return K_HEAP;
+	if (strcmp(path, "/dev/udmabuf") == 0)
+		return K_UDMABUF;
 	if (strstr(path, "dmabuf") || strstr(path, "dma_buf"))
 		return K_DMABUF;
 	if (strstr(path, "sync_file"))
@@ -546,6 +554,8 @@ int ioctl(int fd, unsigned long req, ...)
 	unsigned long arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	resolve();
+	/* UDMABUF_CREATE and KVMFR_DMABUF_CREATE share a number: the fd's kind says which */
+	tf_ioctl_prefer(kind(fd) == K_UDMABUF && req == DSIM_UDMABUF_CREATE ? "UDMABUF_CREATE" : NULL);
 	const char *name = tf_ioctl_name(req);
 	if (!enabled || (kind(fd) == K_NONE && !name)) {
 		return real.ioctl(fd, req, arg);
@@ -569,8 +579,10 @@ int ioctl(int fd, unsigned long req, ...)
 			set_kind(((struct dsim_drm_prime_handle *)out)->fd, K_DMABUF);
 		else if (req == DSIM_DMA_BUF_IOCTL_EXPORT_SYNC_FILE)
 			set_kind(((struct dsim_dma_buf_export_sync_file *)out)->fd, K_SYNC_FILE);
-		else if (req == DSIM_KVMFR_DMABUF_CREATE)
-			set_kind(ret, K_DMABUF);
+		else if (req == DSIM_KVMFR_DMABUF_CREATE || req == DSIM_UDMABUF_CREATE_LIST)
+			set_kind(ret, K_DMABUF); /* kvmfr's and udmabuf's CREATE return the dma-buf fd */
+		else if (req == DSIM_DMA_HEAP_IOCTL_ALLOC)
+			set_kind((int)((struct dsim_dma_heap_allocation_data *)out)->fd, K_DMABUF);
 	}
 	struct jb j;
 	pthread_mutex_lock(&lock);
@@ -592,6 +604,58 @@ int ioctl(int fd, unsigned long req, ...)
 	pthread_mutex_unlock(&lock);
 	errno = err;
 	return ret;
+}
+
+/* ---- memfd_create, ftruncate (the memfds a udmabuf is made of) ---- */
+
+int memfd_create(const char *name, unsigned int flags)
+{
+	resolve();
+	int ret = real.memfd_create(name, flags);
+	int err = errno;
+	if (ret >= 0)
+		set_kind(ret, K_MEMFD);
+	if (enabled) {
+		struct jb j;
+		pthread_mutex_lock(&lock);
+		ev_begin(&j, "memfd_create", 0, 0);
+		jb_open(&j, "args");
+		jb_str(&j, "name", name ? name : "");
+		jb_u64(&j, "flags", flags);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, ret < 0 ? -err : ret);
+		ev_end(&j);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = err;
+	return ret;
+}
+
+int ftruncate(int fd, off_t length)
+{
+	resolve();
+	int ret = real.ftruncate(fd, length);
+	int err = errno;
+	if (enabled && kind(fd) != K_NONE) {
+		struct jb j;
+		pthread_mutex_lock(&lock);
+		ev_begin(&j, "ftruncate", fd, 1);
+		jb_open(&j, "args");
+		jb_i64(&j, "length", (int64_t)length);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, ret < 0 ? -err : ret);
+		ev_end(&j);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = err;
+	return ret;
+}
+
+int ftruncate64(int fd, off_t length)
+{
+	return ftruncate(fd, length);
 }
 
 /* ---- mmap / munmap ---- */

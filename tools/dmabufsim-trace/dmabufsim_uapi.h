@@ -32,6 +32,13 @@ struct dsim_dma_buf_sync { uint64_t flags; };
 struct dsim_dma_buf_export_sync_file { uint32_t flags; int32_t fd; };
 struct dsim_dma_buf_import_sync_file { uint32_t flags; int32_t fd; };
 struct dsim_kvmfr_dmabuf_create { uint8_t flags; uint64_t offset; uint64_t size; };
+/* include/uapi/linux/dma-heap.h and udmabuf.h (6.12 = 6.1) */
+struct dsim_dma_heap_allocation_data { uint64_t len; uint32_t fd, fd_flags; uint64_t heap_flags; };
+struct dsim_udmabuf_create { uint32_t memfd, flags; uint64_t offset, size; };
+struct dsim_udmabuf_create_item { uint32_t memfd; uint64_t offset, size; };
+/* struct udmabuf_create_list { __u32 flags; __u32 count; struct udmabuf_create_item list[]; }: the head, then
+ * count items (a flexible array: no dsim_ struct, the programs lay it out by hand) */
+#define DSIM_UDMABUF_LIST_HEAD 8
 
 #define DSIM_DRM_BASE 'd'
 #define DSIM_DRM_COMMAND_BASE 0x40
@@ -62,5 +69,11 @@ struct dsim_kvmfr_dmabuf_create { uint8_t flags; uint64_t offset; uint64_t size;
 
 #define DSIM_KVMFR_DMABUF_GETSIZE _IO('u', 0x44)
 #define DSIM_KVMFR_DMABUF_CREATE  _IOW('u', 0x42, struct dsim_kvmfr_dmabuf_create)
+
+#define DSIM_DMA_HEAP_IOCTL_ALLOC _IOWR('H', 0x0, struct dsim_dma_heap_allocation_data)
+/* the same number as KVMFR_DMABUF_CREATE (both _IOW('u', 0x42, 24 bytes)): the fd's kind tells them apart */
+#define DSIM_UDMABUF_CREATE       _IOW('u', 0x42, struct dsim_udmabuf_create)
+#define DSIM_UDMABUF_CREATE_LIST  _IOC(_IOC_WRITE, 'u', 0x43, DSIM_UDMABUF_LIST_HEAD)
+#define DSIM_UDMABUF_FLAGS_CLOEXEC 0x01u
 
 #endif

@@ -180,6 +180,7 @@ const char *tf_errno_name(int err)
 	case ENXIO: return "ENXIO";
 	case E2BIG: return "E2BIG";
 	case EBADF: return "EBADF";
+	case EBADFD: return "EBADFD";
 	case EAGAIN: return "EAGAIN";
 	case ENOMEM: return "ENOMEM";
 	case EACCES: return "EACCES";
@@ -239,6 +240,9 @@ static const struct tf_field f_sync[] = { F("flags", 0, 8, 0, 0) };
 static const struct tf_field f_export_sf[] = { F("flags", 0, 4, 0, 0), F("fd", 4, 4, 1, 1) };
 static const struct tf_field f_import_sf[] = { F("flags", 0, 4, 0, 0), F("fd", 4, 4, 1, 0) };
 static const struct tf_field f_kvmfr_create[] = { F("flags", 0, 1, 0, 0), F("offset", 8, 8, 0, 0), F("size", 16, 8, 0, 0) };
+static const struct tf_field f_heap_alloc[] = { F("len", 0, 8, 0, 0), F("fd", 8, 4, 0, 1), F("fd_flags", 12, 4, 0, 0), F("heap_flags", 16, 8, 0, 0) };
+static const struct tf_field f_udmabuf_create[] = { F("memfd", 0, 4, 0, 0), F("flags", 4, 4, 0, 0), F("offset", 8, 8, 0, 0), F("size", 16, 8, 0, 0) };
+static const struct tf_field f_udmabuf_list[] = { F("flags", 0, 4, 0, 0), F("count", 4, 4, 0, 0) };
 #undef F
 
 #define T(r, n, f) { r, n, f, (int)(sizeof(f) / sizeof((f)[0])) }
@@ -261,15 +265,33 @@ static const struct tf_ioctl tf_table[] = {
 	T(DSIM_DMA_BUF_IOCTL_IMPORT_SYNC_FILE, "DMA_BUF_IOCTL_IMPORT_SYNC_FILE", f_import_sf),
 	{ DSIM_KVMFR_DMABUF_GETSIZE, "KVMFR_DMABUF_GETSIZE", NULL, 0 },
 	T(DSIM_KVMFR_DMABUF_CREATE, "KVMFR_DMABUF_CREATE", f_kvmfr_create),
+	T(DSIM_DMA_HEAP_IOCTL_ALLOC, "DMA_HEAP_IOCTL_ALLOC", f_heap_alloc),
+	T(DSIM_UDMABUF_CREATE, "UDMABUF_CREATE", f_udmabuf_create),
+	T(DSIM_UDMABUF_CREATE_LIST, "UDMABUF_CREATE_LIST", f_udmabuf_list),
 };
 #undef T
 
-static const struct tf_ioctl *tf_find(unsigned long req)
+/* The entry of a request; `name` picks among entries sharing a number (UDMABUF_CREATE = KVMFR_DMABUF_CREATE),
+ * NULL takes the first. */
+static const struct tf_ioctl *tf_find_named(unsigned long req, const char *name)
 {
 	for (size_t k = 0; k < sizeof tf_table / sizeof tf_table[0]; k++)
-		if (tf_table[k].req == req)
+		if (tf_table[k].req == req && (!name || strcmp(tf_table[k].name, name) == 0))
 			return &tf_table[k];
 	return NULL;
+}
+
+static const char *tf_name_hint;
+
+static const struct tf_ioctl *tf_find(unsigned long req)
+{
+	const struct tf_ioctl *t = tf_name_hint ? tf_find_named(req, tf_name_hint) : NULL;
+	return t ? t : tf_find_named(req, NULL);
+}
+
+void tf_ioctl_prefer(const char *name)
+{
+	tf_name_hint = name;
 }
 
 const char *tf_ioctl_name(unsigned long req)
@@ -281,6 +303,8 @@ const char *tf_ioctl_name(unsigned long req)
 size_t tf_ioctl_insize(unsigned long req)
 {
 	const struct tf_ioctl *t = tf_find(req);
+	if (t && req == DSIM_UDMABUF_CREATE_LIST)
+		return DSIM_UDMABUF_LIST_HEAD;
 	if (!t || req == DSIM_DMA_BUF_SET_NAME_A || req == DSIM_DMA_BUF_SET_NAME_B || req == DSIM_KVMFR_DMABUF_GETSIZE)
 		return 0;
 	return _IOC_SIZE(req);
@@ -336,6 +360,24 @@ void tf_ioctl_args(struct jb *j, unsigned long req, const void *in, unsigned lon
 		jb_u64(j, "name_len", n);
 	} else if (req == DSIM_KVMFR_DMABUF_GETSIZE) {
 		jb_u64(j, "arg", arg);
+	} else if (req == DSIM_UDMABUF_CREATE_LIST && strcmp(t->name, "UDMABUF_CREATE_LIST") == 0) {
+		/* head, then the items the kernel reads (count of them, when count <= list_limit): at most 64 logged */
+		uint32_t head[2];
+		memcpy(head, in, sizeof head);
+		jb_u64(j, "flags", head[0]);
+		jb_u64(j, "count", head[1]);
+		jb_open_arr(j, "list");
+		for (uint32_t k = 0; k < head[1] && k < 64 && arg; k++) {
+			struct dsim_udmabuf_create_item it;
+			if (peek(&it, (const char *)arg + DSIM_UDMABUF_LIST_HEAD + k * sizeof it, sizeof it) != sizeof it)
+				break;
+			jb_open(j, NULL);
+			jb_u64(j, "memfd", it.memfd);
+			jb_u64(j, "offset", it.offset);
+			jb_u64(j, "size", it.size);
+			jb_close(j);
+		}
+		jb_close_arr(j);
 	} else {
 		for (int k = 0; k < t->nfields; k++)
 			tf_field_out(j, in, &t->fields[k]);
@@ -388,6 +430,8 @@ const char *tf_fcntl_name(int cmd)
 	case F_GETFL: return "F_GETFL";
 	case F_SETFL: return "F_SETFL";
 	case F_DUPFD_CLOEXEC: return "F_DUPFD_CLOEXEC";
+	case 1033: return "F_ADD_SEALS"; /* F_LINUX_SPECIFIC_BASE + 9 */
+	case 1034: return "F_GET_SEALS";
 	default: return NULL;
 	}
 }

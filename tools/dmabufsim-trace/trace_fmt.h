@@ -37,6 +37,9 @@ const char *tf_errno_name(int err);
  * tf_ioctl_insize: how many bytes of the argument to snapshot before the call (0: the argument is not a
  * struct pointer, or only read as a string). */
 const char *tf_ioctl_name(unsigned long req);
+/* Requests with one number and two meanings (UDMABUF_CREATE = KVMFR_DMABUF_CREATE): the op name preferred by
+ * the next lookups (NULL: the first entry). */
+void tf_ioctl_prefer(const char *name);
 size_t tf_ioctl_insize(unsigned long req);
 
 /* Reads user memory safely: returns bytes copied (0 on a bad address). Supplied by the program. */

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# CI step: the real-kernel checks of DmaBufSim, in one QEMU boot of Debian's Linux 6.1 (TCG, no KVM).
+# CI step: the real-kernel checks of DmaBufSim, in one QEMU boot of Debian's Linux 6.1 (TCG, no KVM), then one of
+# Debian's 6.12.118 (a short campaign of every family it supports, heap and udmabuf included, and a capture).
 #  - builds the LD_PRELOAD tracer and the static guest agent with -Wall -Wextra -Werror
 #  - boots the kernel once; runs a smoke script; records tools/dmabufsim-trace/examples/dumb_prime.c under the
 #    tracer; runs a differential campaign (>= 200 random calls, must find no difference); checks that a
 #    deliberately broken simulator rule is found and shrunk to <= 3 calls
 #  - replays the recorded trace with `dmabufsim replay` (0 failed expected)
+#  - boots 6.12 (`--kernel 6.12`), records dumb_prime again and runs a short campaign of `all` (DIFFTEST612_COUNT,
+#    default 25 sequences, >= 300 calls), replays that capture
 # Needs root to install qemu-system-x86, busybox-static, cpio (and the kernel package download); prints
 # `N passed, M failed, K skipped` last. Usage: bash tools/realkernel/ci-step.sh
 set -euo pipefail
@@ -102,6 +105,44 @@ if [ -s "$trace" ]; then
     fi
 else
     bad "replay-capture" "no trace was recorded"
+fi
+
+# --- Linux 6.12: a second boot, capture + a short campaign of every family it supports --------------------------
+trace612="$work/dumb_prime-6.12.jsonl"
+set +e
+timeout 480 dotnet "$dll" realkernel --kernel 6.12 --capture dumb_prime --capture-out "$trace612" \
+    --difftest-seed "${DIFFTEST_SEED:-1}" --difftest-count "${DIFFTEST612_COUNT:-25}" --difftest-min-calls 300 \
+    --families all >"$work/realkernel612.log" 2>&1
+rc=$?
+set -e
+grep -v '^{' "$work/realkernel612.log" || true
+while IFS= read -r line; do
+    name="6.12-${line#check }"
+    name="${name%%:*}"
+    detail="${line#*(}"
+    detail="${detail%)}"
+    case "$line" in
+        *": ok "*) ok "$name" "$detail" ;;
+        *) bad "$name" "$detail" ;;
+    esac
+done < <(grep '^check ' "$work/realkernel612.log" || true)
+if [ "$rc" != 0 ] && ! grep -q ': FAILED' "$work/realkernel612.log"; then
+    bad "6.12-realkernel" "exit $rc"
+fi
+if [ -s "$trace612" ]; then
+    set +e
+    sim replay --allow-skipped "$trace612" >"$work/replay612.log" 2>&1
+    rrc=$?
+    set -e
+    closing="$(tail -n 1 "$work/replay612.log")"
+    if [ "$rrc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed ]]; then
+        ok "6.12-replay-capture" "$closing"
+    else
+        cat "$work/replay612.log"
+        bad "6.12-replay-capture" "$closing"
+    fi
+else
+    bad "6.12-replay-capture" "no trace was recorded"
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

@@ -84,7 +84,8 @@ public sealed partial class Syscalls
     /// <summary>
     /// <c>ftruncate(fd, length)</c>: <c>-EINVAL</c> for a negative length, <c>-EBADF</c> for a bad fd, <c>-EINVAL</c>
     /// for a file not open for writing or not a regular file (every char device and anon-inode file: a dma-buf, a
-    /// sync_file); a regular file takes the new size.
+    /// sync_file); a memfd goes through shmem_setattr (<see cref="Sim.Core.Mm.Memfd.Ftruncate"/>: its seals,
+    /// its page cache); another regular file takes the new size.
     /// </summary>
     [Kernel("do_sys_ftruncate", "fs/open.c")]
     public int Ftruncate(Process caller, int fd, long length)
@@ -102,6 +103,11 @@ public sealed partial class Syscalls
         if ((f.Inode.Mode & Inode.S_IFMT) != Inode.S_IFREG || (f.Mode & KernelFile.FMODE_WRITE) == 0)
         {
             return -(int)Errno.EINVAL;
+        }
+        // do_truncate -> notify_change -> the inode's setattr: a memfd's is shmem_setattr (seals, the page cache)
+        if (Sim.Core.Mm.Memfd.ShmemMapping(f) is not null)
+        {
+            return Sim.Core.Mm.Memfd.Ftruncate(f, length);
         }
         f.Inode.Size = length;
         return 0;

@@ -173,8 +173,18 @@ static void header(const char *name)
 	jb_close(&j);
 	jb_close_arr(&j);
 	jb_open_arr(&j, "modules_at_start");
-	static const char *mods[] = { "drm", "drm_shmem_helper", "vgem" };
-	for (int k = 0; k < 3; k++) {
+	/* /proc/modules lists the newest first: load order is the reverse (6.1: drm, drm_shmem_helper, vgem;
+	 * 6.12 adds drm_kms_helper, a dependency of its drm_shmem_helper) */
+	static char mods[32][64];
+	int nmods = 0;
+	FILE *pm = fopen("/proc/modules", "r");
+	char ml[512];
+	while (pm && nmods < 32 && fgets(ml, sizeof ml, pm))
+		if (sscanf(ml, "%63s", mods[nmods]) == 1)
+			nmods++;
+	if (pm)
+		fclose(pm);
+	for (int k = nmods - 1; k >= 0; k--) {
 		jb_open(&j, NULL);
 		jb_str(&j, "name", mods[k]);
 		jb_raw(&j, ",\"params\":null");
@@ -293,6 +303,7 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 	int fd = (int)num(kv, n, "fd", -1);
 	int has_fd = get(kv, n, "fd") != NULL;
 	unsigned long req = tf_ioctl_by_name(op);
+	tf_ioctl_prefer(req ? op : NULL); /* UDMABUF_CREATE and KVMFR_DMABUF_CREATE share a number */
 	if (req || strcmp(op, "ioctl") == 0)
 		fd = (int)num(kv, n, "on", -1);  /* ioctls: `on` is the fd called, `fd` a struct field */
 
@@ -349,6 +360,35 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		begin(&j, i, op, fd, 1);
 		jb_u64(&j, "request", req);
 		tf_ioctl_args(&j, req, NULL, 0, peek);
+		jb_open(&j, "result");
+		jb_ret(&j, r(ret));
+	} else if (req == DSIM_UDMABUF_CREATE_LIST) {
+		/* items=MEMFD:OFFSET:SIZE,... ; count= defaults to their number (a larger count reads zeroed items) */
+		static unsigned char buf[DSIM_UDMABUF_LIST_HEAD + 2048 * sizeof(struct dsim_udmabuf_create_item)];
+		uint32_t head[2];
+		struct dsim_udmabuf_create_item *items = (void *)(buf + DSIM_UDMABUF_LIST_HEAD);
+		memset(buf, 0, sizeof buf);
+		uint32_t nitems = 0;
+		const char *it = get(kv, n, "items");
+		while (it && *it && nitems < 2048) {
+			unsigned long long fdv, off, sz;
+			if (sscanf(it, "%llu:%lli:%lli", &fdv, (long long *)&off, (long long *)&sz) != 3)
+				break;
+			items[nitems].memfd = (uint32_t)fdv;
+			items[nitems].offset = off;
+			items[nitems].size = sz;
+			nitems++;
+			it = strchr(it, ',');
+			if (it)
+				it++;
+		}
+		head[0] = (uint32_t)num(kv, n, "flags", 0);
+		head[1] = (uint32_t)num(kv, n, "count", nitems);
+		memcpy(buf, head, sizeof head);
+		long ret = ioctl(fd, req, buf);
+		begin(&j, i, op, fd, 1);
+		jb_u64(&j, "request", req);
+		tf_ioctl_args(&j, req, buf, (unsigned long)buf, peek);
 		jb_open(&j, "result");
 		jb_ret(&j, r(ret));
 	} else if (req) {
@@ -502,13 +542,37 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		}
 		if (timeout != 0)
 			jb_double(&j, "elapsed_s", t1 - t0);
-	} else if (strcmp(op, "fcntl") == 0) {
-		int cmd = (int)num(kv, n, "cmd_value", F_GETFD);
-		long ret = fcntl(fd, cmd);
+	} else if (strcmp(op, "memfd_create") == 0) {
+		const char *name = get(kv, n, "name");
+		unsigned int flags = (unsigned int)num(kv, n, "flags", 0);
+		long ret = syscall(SYS_memfd_create, name ? name : "", flags);
+		begin(&j, i, op, 0, 0);
+		jb_open(&j, "args");
+		jb_str(&j, "name", name ? name : "");
+		jb_u64(&j, "flags", flags);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, r(ret));
+	} else if (strcmp(op, "ftruncate") == 0) {
+		int64_t length = num(kv, n, "length", 0);
+		long ret = ftruncate(fd, (off_t)length);
 		begin(&j, i, op, fd, 1);
 		jb_open(&j, "args");
-		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : cmd == F_GETFL ? "F_GETFL" : "other");
+		jb_i64(&j, "length", length);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, r(ret));
+	} else if (strcmp(op, "fcntl") == 0) {
+		int cmd = (int)num(kv, n, "cmd_value", F_GETFD);
+		int has_arg = get(kv, n, "arg") != NULL;
+		long arg = (long)num(kv, n, "arg", 0);
+		long ret = has_arg ? fcntl(fd, cmd, arg) : fcntl(fd, cmd);
+		begin(&j, i, op, fd, 1);
+		jb_open(&j, "args");
+		jb_str(&j, "cmd", cmd == F_GETFD ? "F_GETFD" : cmd == F_GETFL ? "F_GETFL" : cmd == F_ADD_SEALS ? "F_ADD_SEALS" : cmd == F_GET_SEALS ? "F_GET_SEALS" : "other");
 		jb_i64(&j, "cmd_value", cmd);
+		if (has_arg)
+			jb_i64(&j, "arg", arg);
 		jb_close(&j);
 		jb_open(&j, "result");
 		/* F_GETFL: the format's ret is the access mode (as drmtrace logged it), the whole word in flags */
