@@ -20,7 +20,9 @@ namespace Sim.RdmaUmem;
 /// </para>
 /// <para>
 /// Two implementations with the same <see cref="TrimResult"/> and the same table afterwards: <see cref="Walk"/>, the
-/// faithful loop (the oracle), and <see cref="Indexed"/>, an O(log N) search over a <see cref="SgTrimIndex"/>.
+/// faithful loop (the oracle), and <see cref="Indexed"/>, an O(log N) search over a <see cref="SgTrimIndex"/>. A third,
+/// <see cref="Packed"/>, runs the same linear loop over a layout the kernel does not have (<see cref="SgPackedTable"/>,
+/// 12 bytes per entry): same result, and its arrays afterwards equal the table's DMA view after <see cref="Walk"/>.
 /// </para>
 /// </summary>
 [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
@@ -55,16 +57,22 @@ public static class UmemDmabufTrim
     [Kernel("for_each_sgtable_dma_sg", "include/linux/scatterlist.h")]
     public static TrimResult Walk(SgTable sgt, ulong address, ulong length)
     {
+        SgChunks chunks = sgt.Chunks;
+        var r = WalkChunks(chunks, sgt.Sgl, sgt.Nents, address, length);
+        // The walk reads the chunks' native memory through spans: keep their owner (and its finaliser) away until done.
+        GC.KeepAlive(chunks);
+        return r;
+    }
+
+    private static TrimResult WalkChunks(SgChunks chunks, SgCursor sgl, int n, ulong address, ulong length)
+    {
         ulong start = WindowStart(address);
         ulong end = WindowEnd(address, length);
-        int n = sgt.Nents;
-        SgCursor sgl = sgt.Sgl;
         if (n <= 0 || sgl.IsNull)
         {
             return new TrimResult(SgCursor.Null, -1, 0, SgCursor.Null, -1, 0, 0, 0, start, end);
         }
 
-        Scatterlist[][] chunks = sgt.Chunks;
         int chunkId = sgl.Chunk;
         int slot = sgl.Index;
         int done = 0;          // entries visited before the current chunk segment
@@ -76,7 +84,7 @@ public static class UmemDmabufTrim
 
         while (true)
         {
-            Span<Scatterlist> seg = chunks[chunkId].AsSpan(slot);
+            Span<Scatterlist> seg = chunks.Span(chunkId)[slot..];
             if (seg.Length > n - done)
             {
                 seg = seg[..(n - done)];
@@ -274,6 +282,108 @@ public static class UmemDmabufTrim
             e.DmaLength = unchecked(e.DmaLength - (uint)trim);
         }
         return new TrimResult(first, f, firstOffset, lastSg, last, trim, nmap, walked, start, end);
+    }
+
+    /// <summary>
+    /// The trimming loop of <see cref="Walk"/>, entry for entry (no search, no index), over the structure-of-arrays
+    /// layout of <paramref name="packed"/> instead of the kernel's chained 32-byte entries: it reads only the 4-byte
+    /// DMA lengths while it walks and edits <c>first_sg</c>/<c>last_sg</c> in the packed arrays. Returns what
+    /// <see cref="Walk"/> returns on the table <paramref name="packed"/> was built from (cursors included); undo it
+    /// with <see cref="UnmapPacked"/>.
+    /// </summary>
+    [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    public static TrimResult Packed(SgPackedTable packed, ulong address, ulong length)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        ulong start = WindowStart(address);
+        ulong end = WindowEnd(address, length);
+        Span<uint> lengths = packed.DmaLength;
+        int n = lengths.Length;
+        ulong cur = 0;
+        uint nmap = 0;
+        int firstIndex = -1;
+        ulong firstOffset = 0;
+        int j = 0;
+        while (true)
+        {
+            j += ScanPacked(lengths[j..], start, end, ref cur, ref nmap);
+            if (j >= n)
+            {
+                break;
+            }
+            // One iteration of the kernel loop, literally (as in Walk).
+            ulong len = lengths[j];
+            if (start < cur + len && cur < end)
+            {
+                nmap++;
+            }
+            if (start - cur < len)
+            {
+                firstOffset = start - cur;
+                firstIndex = j;
+                packed.DmaAddress[j] = unchecked(packed.DmaAddress[j] + firstOffset);
+                lengths[j] = unchecked(lengths[j] - (uint)firstOffset);
+                cur += firstOffset;
+                len = lengths[j];
+            }
+            if (end - cur - 1 < len)
+            {
+                ulong trim = cur + len - end;
+                lengths[j] = unchecked(lengths[j] - (uint)trim);
+                var first = firstIndex < 0 ? SgCursor.Null : packed.CursorOf(firstIndex);
+                return new TrimResult(first, firstIndex, firstOffset, packed.CursorOf(j), j, trim, nmap, j + 1, start, end);
+            }
+            cur += len;
+            j++;
+        }
+        var f = firstIndex < 0 ? SgCursor.Null : packed.CursorOf(firstIndex);
+        return new TrimResult(f, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, n, start, end);
+    }
+
+    /// <summary>
+    /// <see cref="Scan"/> over the packed lengths: the iterations where an entry is neither <c>first_sg</c> nor
+    /// <c>last_sg</c> (no chain slots or end marks to test: the packing removed them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int ScanPacked(ReadOnlySpan<uint> lengths, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
+    {
+        ulong cur = curRef;
+        uint nmap = nmapRef;
+        ulong endMinus1 = unchecked(end - 1);
+        int j = 0;
+        for (; j < lengths.Length; j++)
+        {
+            ulong len = lengths[j];
+            if (start - cur < len || endMinus1 - cur < len)
+            {
+                break;
+            }
+            ulong next = cur + len;
+            if (start < next && cur < end)
+            {
+                nmap++;
+            }
+            cur = next;
+        }
+        curRef = cur;
+        nmapRef = nmap;
+        return j;
+    }
+
+    /// <summary>The restore of <c>ib_umem_dmabuf_unmap_pages</c> on the packed arrays (see <see cref="Unmap"/>).</summary>
+    [Kernel("ib_umem_dmabuf_unmap_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    public static void UnmapPacked(SgPackedTable packed, in TrimResult trim)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        if (trim.FirstSgIndex >= 0)
+        {
+            packed.DmaAddress[trim.FirstSgIndex] = unchecked(packed.DmaAddress[trim.FirstSgIndex] - trim.FirstSgOffset);
+            packed.DmaLength[trim.FirstSgIndex] = unchecked(packed.DmaLength[trim.FirstSgIndex] + (uint)trim.FirstSgOffset);
+        }
+        if (trim.LastSgIndex >= 0)
+        {
+            packed.DmaLength[trim.LastSgIndex] = unchecked(packed.DmaLength[trim.LastSgIndex] + (uint)trim.LastSgTrim);
+        }
     }
 
     /// <summary>
