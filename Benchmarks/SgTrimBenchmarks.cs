@@ -27,13 +27,23 @@ public class SgTrimBenchmarks
     private ulong _address;
     private ulong _length;
 
-    /// <summary>Entries in the table.</summary>
-    [Params(16, 1024, 65536, 1048576)]
+    /// <summary>Entries in the table (SGTRIM_N=16,1048576 narrows the grid for a quick look).</summary>
+    [ParamsSource(nameof(Sizes))]
     public int N;
 
-    /// <summary>The umem window.</summary>
-    [Params("first-page", "middle-1pct", "whole")]
+    /// <summary>The umem window (SGTRIM_WINDOW=whole,first-page narrows the grid).</summary>
+    [ParamsSource(nameof(Windows))]
     public string Window = "whole";
+
+    /// <summary>The table sizes: 16, 1024, 65536, 1048576, or SGTRIM_N.</summary>
+    public static IEnumerable<int> Sizes =>
+        Environment.GetEnvironmentVariable("SGTRIM_N") is { Length: > 0 } v
+            ? v.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))
+            : [16, 1024, 65536, 1048576];
+
+    /// <summary>The windows: first-page, middle-1pct, whole, or SGTRIM_WINDOW.</summary>
+    public static IEnumerable<string> Windows =>
+        Environment.GetEnvironmentVariable("SGTRIM_WINDOW") is { Length: > 0 } v ? v.Split(',') : ["first-page", "middle-1pct", "whole"];
 
     [GlobalSetup]
     public void Setup()

@@ -55,24 +55,21 @@ public static class UmemDmabufTrim
     /// </remarks>
     [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
     [Kernel("for_each_sgtable_dma_sg", "include/linux/scatterlist.h")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TrimResult Walk(SgTable sgt, ulong address, ulong length)
-    {
-        SgChunks chunks = sgt.Chunks;
-        var r = WalkChunks(chunks, sgt.Sgl, sgt.Nents, address, length);
-        // The walk reads the chunks' native memory through spans: keep their owner (and its finaliser) away until done.
-        GC.KeepAlive(chunks);
-        return r;
-    }
-
-    private static TrimResult WalkChunks(SgChunks chunks, SgCursor sgl, int n, ulong address, ulong length)
     {
         ulong start = WindowStart(address);
         ulong end = WindowEnd(address, length);
+        int n = sgt.Nents;
+        SgCursor sgl = sgt.Sgl;
         if (n <= 0 || sgl.IsNull)
         {
             return new TrimResult(SgCursor.Null, -1, 0, SgCursor.Null, -1, 0, 0, 0, start, end);
         }
 
+        // The walk reads the chunks' native memory through spans: their owner (and its finaliser) stays alive until
+        // the single exit below (GC.KeepAlive).
+        SgChunks chunks = sgt.Chunks;
         int chunkId = sgl.Chunk;
         int slot = sgl.Index;
         int done = 0;          // entries visited before the current chunk segment
@@ -81,6 +78,10 @@ public static class UmemDmabufTrim
         SgCursor first = SgCursor.Null;
         int firstIndex = -1;
         ulong firstOffset = 0;
+        SgCursor last = SgCursor.Null;
+        int lastIndex = -1;
+        ulong lastTrim = 0;
+        int walked;
 
         while (true)
         {
@@ -92,9 +93,13 @@ public static class UmemDmabufTrim
             int j = 0;
             while (true)
             {
-                // Entries where the loop only counts and advances, in a tight loop; it stops at the next entry
-                // that is a chain slot, the end of the list, first_sg or last_sg.
-                j += Scan(seg[j..], start, end, ref cur, ref nmap);
+                // Entries where the loop only counts and advances run in a tight loop (Scan); it stops at the next
+                // entry that is a chain slot, the end of the list, first_sg or last_sg. An entry that is one of those
+                // already (the first entry of a first-page window) does not pay the call.
+                if (j < seg.Length && IsPlain(in seg[j], start, end, cur))
+                {
+                    j += Scan(seg[j..], start, end, ref cur, ref nmap);
+                }
                 if (j >= seg.Length)
                 {
                     break;
@@ -125,23 +130,27 @@ public static class UmemDmabufTrim
                 if (end - cur - 1 < len)
                 {
                     // cur < end <= cur + len: last_sg, and the loop breaks.
-                    ulong trim = cur + len - end;
-                    e.DmaLength = unchecked(e.DmaLength - (uint)trim);
-                    return new TrimResult(first, firstIndex, firstOffset, new SgCursor(chunkId, slot + j), done + j, trim,
-                        nmap, done + j + 1, start, end);
+                    lastTrim = cur + len - end;
+                    e.DmaLength = unchecked(e.DmaLength - (uint)lastTrim);
+                    last = new SgCursor(chunkId, slot + j);
+                    lastIndex = done + j;
+                    walked = done + j + 1;
+                    goto exit;
                 }
                 cur += len;
                 if ((link & Scatterlist.SG_END) != 0)
                 {
                     // sg_next() is NULL: the list ends here.
-                    return new TrimResult(first, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, done + j + 1, start, end);
+                    walked = done + j + 1;
+                    goto exit;
                 }
                 j++;
             }
             done += j;
             if (done >= n)
             {
-                return new TrimResult(first, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, done, start, end);
+                walked = done;
+                goto exit;
             }
             if (j >= seg.Length)
             {
@@ -151,6 +160,20 @@ public static class UmemDmabufTrim
             chunkId = seg[j].ChainChunk;
             slot = 0;
         }
+    exit:
+        GC.KeepAlive(chunks);
+        return new TrimResult(first, firstIndex, firstOffset, last, lastIndex, lastTrim, nmap, walked, start, end);
+    }
+
+    /// <summary>
+    /// True when the kernel loop's iteration on <paramref name="e"/> (with the running offset <paramref name="cur"/>)
+    /// only counts and advances: not a chain slot, not the end of the list, neither <c>first_sg</c> nor <c>last_sg</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsPlain(in Scatterlist e, ulong start, ulong end, ulong cur)
+    {
+        ulong len = e.DmaLength;
+        return (e.PageLink & Scatterlist.SG_PAGE_LINK_MASK) == 0 && start - cur >= len && unchecked(end - 1) - cur >= len;
     }
 
     /// <summary>
@@ -160,7 +183,7 @@ public static class UmemDmabufTrim
     /// <c>cur += len</c>. Returns how many entries it consumed; the caller runs the literal iteration on the next one.
     /// Kept out of line so that its few locals stay in registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Scan(ReadOnlySpan<Scatterlist> seg, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
     {
         ulong cur = curRef;
@@ -292,6 +315,7 @@ public static class UmemDmabufTrim
     /// with <see cref="UnmapPacked"/>.
     /// </summary>
     [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TrimResult Packed(SgPackedTable packed, ulong address, ulong length)
     {
         ArgumentNullException.ThrowIfNull(packed);
@@ -306,7 +330,10 @@ public static class UmemDmabufTrim
         int j = 0;
         while (true)
         {
-            j += ScanPacked(lengths[j..], start, end, ref cur, ref nmap);
+            if (j < n && start - cur >= lengths[j] && unchecked(end - 1) - cur >= lengths[j])
+            {
+                j += ScanPacked(lengths[j..], start, end, ref cur, ref nmap);
+            }
             if (j >= n)
             {
                 break;
@@ -344,7 +371,7 @@ public static class UmemDmabufTrim
     /// <see cref="Scan"/> over the packed lengths: the iterations where an entry is neither <c>first_sg</c> nor
     /// <c>last_sg</c> (no chain slots or end marks to test: the packing removed them).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int ScanPacked(ReadOnlySpan<uint> lengths, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
     {
         ulong cur = curRef;
@@ -372,6 +399,7 @@ public static class UmemDmabufTrim
 
     /// <summary>The restore of <c>ib_umem_dmabuf_unmap_pages</c> on the packed arrays (see <see cref="Unmap"/>).</summary>
     [Kernel("ib_umem_dmabuf_unmap_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UnmapPacked(SgPackedTable packed, in TrimResult trim)
     {
         ArgumentNullException.ThrowIfNull(packed);
@@ -392,6 +420,7 @@ public static class UmemDmabufTrim
     /// before the trim of <paramref name="trim"/>.
     /// </summary>
     [Kernel("ib_umem_dmabuf_unmap_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unmap(SgTable sgt, in TrimResult trim)
     {
         if (!trim.FirstSg.IsNull)

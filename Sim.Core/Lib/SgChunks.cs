@@ -137,7 +137,7 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
         }
         nuint bytes = (nuint)(nents * SlotSize);
         void* p = nents == SgTable.SG_MAX_SINGLE_ALLOC
-            ? NativeMemory.AlignedAlloc(PageSize, PageSize)   // __get_free_page
+            ? (void*)FreePages.Get()                          // __get_free_page
             : NativeMemory.AlignedAlloc(bytes, KmallocAlign); // kmalloc_array(nents, sizeof(struct scatterlist))
         NativeMemory.Clear(p, bytes);
         _ptr[k] = (nint)p;
@@ -201,7 +201,14 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
         {
             if (_ptr[k] != 0)
             {
-                NativeMemory.AlignedFree((void*)_ptr[k]);
+                if (_len[k] == SgTable.SG_MAX_SINGLE_ALLOC)
+                {
+                    FreePages.Put(_ptr[k]); // free_page
+                }
+                else
+                {
+                    NativeMemory.AlignedFree((void*)_ptr[k]); // kfree
+                }
                 if (leaked)
                 {
                     FinaliserLeaks.Record(LeakType, _len[k] == SgTable.SG_MAX_SINGLE_ALLOC ? PageSize : _len[k] * SlotSize);
@@ -238,6 +245,58 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
     [DoesNotReturn]
     private static void ThrowSlot(int k, int index) =>
         throw new IndexOutOfRangeException($"slot {index} is outside scatterlist chunk {k}");
+
+    /// <summary>
+    /// The pages <c>__get_free_page</c> hands out for full chunks: like the kernel's page allocator, a pool of page
+    /// frames carved from large page-aligned blocks (512 pages, 2 MiB, <see cref="NativeMemory.AlignedAlloc"/>), so
+    /// that chunks are pages of one dense region, as the kernel's are in its direct map, not pages scattered over the
+    /// C heap with an allocator header between them. A freed page goes back to the pool (LIFO, as the per-CPU page
+    /// lists reuse the hottest page first); the blocks stay for the life of the process. Thread safe (the finaliser
+    /// frees pages too).
+    /// </summary>
+    [Kernel("__get_free_pages", "mm/page_alloc.c")]
+    private static class FreePages
+    {
+        private const int BlockPages = 512;
+        private static readonly Lock s_lock = new();
+        private static nint[] s_free = new nint[256];
+        private static int s_freeCount;
+        private static nint s_next;
+        private static int s_left;
+
+        public static nint Get()
+        {
+            lock (s_lock)
+            {
+                if (s_freeCount > 0)
+                {
+                    return s_free[--s_freeCount];
+                }
+                if (s_left == 0)
+                {
+                    s_next = (nint)NativeMemory.AlignedAlloc((nuint)BlockPages * PageSize, (nuint)BlockPages * PageSize);
+                    s_left = BlockPages;
+                }
+                nint p = s_next;
+                s_next += PageSize;
+                s_left--;
+                return p;
+            }
+        }
+
+        [Kernel("free_pages", "mm/page_alloc.c")]
+        public static void Put(nint page)
+        {
+            lock (s_lock)
+            {
+                if (s_freeCount == s_free.Length)
+                {
+                    Array.Resize(ref s_free, s_free.Length * 2);
+                }
+                s_free[s_freeCount++] = page;
+            }
+        }
+    }
 }
 
 /// <summary>One chunk of an <see cref="SgChunks"/>: a run of slots in native memory.</summary>
