@@ -25,6 +25,7 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
     private readonly byte[] _header = new byte[RunRequest.HeaderSize];
     private readonly List<Reserved> _reserved = [];
     private int _dupFrom = -1;
+    private long _site;
     private string _peer = "?";
 
     public HostProcess? Owner { get; private set; }
@@ -44,10 +45,32 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 End(error.Length == 0 ? "a callback reply outside a callback" : error);
                 return;
             }
+            if (req.Op == RunOp.Origin && (req.Length % 8 != 0 || req.Length > 8 * RunRequest.MaxFrames))
+            {
+                End($"an origin of {req.Length} bytes");
+                return;
+            }
             var payload = new byte[req.Length];
             if (!ReadExactly(payload))
             {
                 return;
+            }
+            if (req.Op == RunOp.Origin)
+            {
+                // The backtrace of the call whose request comes next (--check): no reply.
+                if (host.Check is { } check)
+                {
+                    var addresses = new ulong[payload.Length / 8];
+                    for (int k = 0; k < addresses.Length; k++)
+                    {
+                        addresses[k] = BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8 * k));
+                    }
+                    lock (host.Gate)
+                    {
+                        _site = check.Intern(pid, addresses);
+                    }
+                }
+                continue;
             }
             lock (host.Gate)
             {
@@ -88,9 +111,12 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
         byte[]? data = null;
         _reserved.Clear();
         _dupFrom = -1;
+        long site = _site;
+        _site = 0;
         if (p is not null)
         {
             p.Files.External = this;
+            p.CallSite = site;
         }
         try
         {
@@ -282,6 +308,10 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                     Owner!.ExecPending = false;
                     ret = 0;
                     break;
+                case RunOp.Exit:
+                    host.ExitNow(Owner!);
+                    ret = 0;
+                    break;
                 case RunOp.Send:
                 {
                     var f = p!.Files.Lookup(Fd(req.A0));
@@ -304,7 +334,12 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
             if (p is not null)
             {
                 p.Files.External = null;
+                p.CallSite = 0;
             }
+        }
+        if (Owner is not null && ret != RunRequest.RetPass && ret != RunRequest.RetContent)
+        {
+            host.Check?.AfterCall(Owner, req, payload, ret, site);
         }
         if (ret == -(long)Errno.ENOSYS)
         {
