@@ -8,13 +8,13 @@
 # do not, which would bias the ratio against C#. SGTRIM_NICE=-10 runs both sides at that nice level (root only).
 # The yardstick is the project's own C program, Benchmarks/native/sgtrim.c, built here with gcc; it was
 # cross-checked once against ../shared/bench/native-sgtrim (Benchmarks/results/NativeYardstick.md), which also runs
-# beside it when it is there (SHARED_SGTRIM=/path/to/native-sgtrim to point elsewhere, SHARED_SGTRIM= to skip).
+# beside it when SHARED_SGTRIM names its folder (nothing outside the clone is needed otherwise).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="$(mktemp -d /tmp/sgtrim-bench.XXXXXX)"
 if [ $# -eq 0 ]; then set -- --inProcess --launchCount 1 --warmupCount 5 --iterationCount 31 --iterationTime 20; fi
 nice_="nice -n ${SGTRIM_NICE:-0}"
-shared="${SHARED_SGTRIM-$repo/../shared/bench/native-sgtrim}"
+shared="${SHARED_SGTRIM:-}"
 command -v gcc >/dev/null || { echo "run-sgtrim: gcc is needed to build the native yardstick (apt-get install gcc)" >&2; exit 2; }
 native() {
   $nice_ "$out/sgtrim" --build o2 --reps 5 > "$out/native-$1.csv"

@@ -48,7 +48,7 @@ print('One operation = `ib_umem_dmabuf_map_pages` trim + `ib_umem_dmabuf_unmap_p
       '`Indexed` the prefix-sum search, `Packed` the same linear loop as `Walk` over a structure-of-arrays copy of the '
       'DMA view (12 bytes per entry, `SgPackedTable`). Native = `Benchmarks/native/sgtrim.c` (the project\'s own C '
       'yardstick, gcc -O2 -march=x86-64-v2, scatter layout: chunks on shuffled pages of one page-aligned pool), median '
-      'of its run before and its run after the C# benchmark; `../shared/bench/native-sgtrim` (gcc -O2 '
+      'of its run before and its run after the C# benchmark; `../shared/bench/native-sgtrim` (the yardstick it was cross-checked against: NativeYardstick.md; gcc -O2 '
       '-march=x86-64-v2, `--layout scatter --no-bw`) ran beside it, its `walk` median in the last columns. '
       'Ratio < 1: C# faster.\n')
 machine = text('machine.txt')

@@ -137,7 +137,7 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
         }
         nuint bytes = (nuint)(nents * SlotSize);
         void* p = nents == SgTable.SG_MAX_SINGLE_ALLOC
-            ? (void*)FreePages.Get()                          // __get_free_page
+            ? (void*)s_freePages.Get()                          // __get_free_page
             : NativeMemory.AlignedAlloc(bytes, KmallocAlign); // kmalloc_array(nents, sizeof(struct scatterlist))
         NativeMemory.Clear(p, bytes);
         _ptr[k] = (nint)p;
@@ -203,7 +203,7 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
             {
                 if (_len[k] == SgTable.SG_MAX_SINGLE_ALLOC)
                 {
-                    FreePages.Put(_ptr[k]); // free_page
+                    s_freePages.Put(_ptr[k]); // free_page
                 }
                 else
                 {
@@ -255,48 +255,52 @@ public sealed unsafe class SgChunks : IReadOnlyList<SgChunk>
     /// frees pages too).
     /// </summary>
     [Kernel("__get_free_pages", "mm/page_alloc.c")]
-    private static class FreePages
+    private sealed class PagePool
     {
         private const int BlockPages = 512;
-        private static readonly Lock s_lock = new();
-        private static nint[] s_free = new nint[256];
-        private static int s_freeCount;
-        private static nint s_next;
-        private static int s_left;
+        private readonly Lock _lock = new();
+        private nint[] _free = new nint[256];
+        private int _freeCount;
+        private nint _next;
+        private int _left;
 
-        public static nint Get()
+        public nint Get()
         {
-            lock (s_lock)
+            lock (_lock)
             {
-                if (s_freeCount > 0)
+                if (_freeCount > 0)
                 {
-                    return s_free[--s_freeCount];
+                    return _free[--_freeCount];
                 }
-                if (s_left == 0)
+                if (_left == 0)
                 {
-                    s_next = (nint)NativeMemory.AlignedAlloc((nuint)BlockPages * PageSize, (nuint)BlockPages * PageSize);
-                    s_left = BlockPages;
+                    _next = (nint)NativeMemory.AlignedAlloc((nuint)BlockPages * PageSize, (nuint)BlockPages * PageSize);
+                    _left = BlockPages;
                 }
-                nint p = s_next;
-                s_next += PageSize;
-                s_left--;
+                nint p = _next;
+                _next += PageSize;
+                _left--;
                 return p;
             }
         }
 
         [Kernel("free_pages", "mm/page_alloc.c")]
-        public static void Put(nint page)
+        public void Put(nint page)
         {
-            lock (s_lock)
+            lock (_lock)
             {
-                if (s_freeCount == s_free.Length)
+                if (_freeCount == _free.Length)
                 {
-                    Array.Resize(ref s_free, s_free.Length * 2);
+                    Array.Resize(ref _free, _free.Length * 2);
                 }
-                s_free[s_freeCount++] = page;
+                _free[_freeCount++] = page;
             }
         }
     }
+
+    // Process-wide by nature, like the kernel's page allocator: no machine reads another's state through it, it only
+    // reuses page frames another table freed (zeroed again on allocation).
+    private static readonly PagePool s_freePages = new();
 }
 
 /// <summary>One chunk of an <see cref="SgChunks"/>: a run of slots in native memory.</summary>
