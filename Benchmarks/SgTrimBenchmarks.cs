@@ -9,9 +9,11 @@ namespace Benchmarks;
 /// of <see cref="N"/> entries of 64 KiB (<c>dma_address</c> = 0x100000000 + i * 64 KiB), the grid and windows of the
 /// native yardstick (/work/shared/bench/native-sgtrim: bench.c): <c>first-page</c> = [0, P), <c>last-page</c> =
 /// [total - P, total), <c>middle-1pct</c> = ALIGN_DOWN(total / 1000 * 495, P) for max(P, ALIGN_DOWN(total / 100, P)),
-/// <c>whole</c> = [0, total). The table is kernel-shaped: 128-slot chunks, each a separate array, allocated in a
-/// shuffled order (so neighbours in the list are not neighbours in memory, like separately allocated pages) and
-/// linked by chain slots.
+/// <c>whole</c> = [0, total) (the yardstick's <c>last-page</c> is left out: it walks as far as <c>whole</c>). The table
+/// is kernel-shaped: 128-slot chunks, each a page of native memory of its own (<c>sg_kmalloc</c> →
+/// <c>__get_free_page</c>), allocated in a shuffled order (so neighbours in the list are not neighbours in memory,
+/// like separately allocated pages) and linked by chain slots. <see cref="Packed"/> walks the same table packed
+/// (<see cref="SgPackedTable"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class SgTrimBenchmarks
@@ -21,16 +23,27 @@ public class SgTrimBenchmarks
 
     private SgTable _table = new();
     private SgTrimIndex _index = new();
+    private SgPackedTable _packed = new();
     private ulong _address;
     private ulong _length;
 
-    /// <summary>Entries in the table.</summary>
-    [Params(16, 1024, 65536, 1048576)]
+    /// <summary>Entries in the table (SGTRIM_N=16,1048576 narrows the grid for a quick look).</summary>
+    [ParamsSource(nameof(Sizes))]
     public int N;
 
-    /// <summary>The umem window.</summary>
-    [Params("first-page", "middle-1pct", "last-page", "whole")]
+    /// <summary>The umem window (SGTRIM_WINDOW=whole,first-page narrows the grid).</summary>
+    [ParamsSource(nameof(Windows))]
     public string Window = "whole";
+
+    /// <summary>The table sizes: 16, 1024, 65536, 1048576, or SGTRIM_N.</summary>
+    public static IEnumerable<int> Sizes =>
+        Environment.GetEnvironmentVariable("SGTRIM_N") is { Length: > 0 } v
+            ? v.Split(',').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture))
+            : [16, 1024, 65536, 1048576];
+
+    /// <summary>The windows: first-page, middle-1pct, whole, or SGTRIM_WINDOW.</summary>
+    public static IEnumerable<string> Windows =>
+        Environment.GetEnvironmentVariable("SGTRIM_WINDOW") is { Length: > 0 } v ? v.Split(',') : ["first-page", "middle-1pct", "whole"];
 
     [GlobalSetup]
     public void Setup()
@@ -56,7 +69,18 @@ public class SgTrimBenchmarks
         {
             throw new InvalidOperationException($"Walk {w} and Indexed {x} disagree");
         }
+        _packed = SgPackedTable.From(_table);
+        var p = UmemDmabufTrim.Packed(_packed, _address, _length);
+        UmemDmabufTrim.UnmapPacked(_packed, p);
+        if (w != p)
+        {
+            throw new InvalidOperationException($"Walk {w} and Packed {p} disagree");
+        }
     }
+
+    /// <summary><c>sg_free_table</c> of the benchmark's table (its chunks are native memory).</summary>
+    [GlobalCleanup]
+    public void Cleanup() => _table.Free();
 
     /// <summary>The faithful kernel loop, then the restore.</summary>
     [Benchmark(Baseline = true)]
@@ -76,8 +100,17 @@ public class SgTrimBenchmarks
         return r.Nmap + (uint)r.Walked;
     }
 
+    /// <summary>The same linear loop over the structure-of-arrays layout (12 bytes per entry), then the restore.</summary>
+    [Benchmark]
+    public uint Packed()
+    {
+        var r = UmemDmabufTrim.Packed(_packed, _address, _length);
+        UmemDmabufTrim.UnmapPacked(_packed, r);
+        return r.Nmap + (uint)r.Walked;
+    }
+
     // sg_alloc_table's shape (full chunks: 127 entries + chain slot; the last one the rest, SG_END on the last entry),
-    // with the chunk arrays allocated in a random order and stored at random places of SgTable.Chunks.
+    // with the chunks allocated in a random order and numbered at random in SgTable.Chunks.
     private static SgTable BuildScattered(int n, Random rng)
     {
         int chunks = 1;
@@ -92,24 +125,22 @@ public class SgTrimBenchmarks
             sizes[k] = rest > SgTable.SG_MAX_SINGLE_ALLOC ? SgTable.SG_MAX_SINGLE_ALLOC : rest;
             rest -= rest > SgTable.SG_MAX_SINGLE_ALLOC ? SgTable.SG_MAX_SINGLE_ALLOC - 1 : rest;
         }
+        // Chunk numbers in SgTable.Chunks are a random permutation of the list order, and the chunks are allocated
+        // (sg_kmalloc: a page each when full) in another random order, so list neighbours are not memory neighbours.
         var allocOrder = Enumerable.Range(0, chunks).ToArray();
         rng.Shuffle(allocOrder);
-        var listChunks = new Scatterlist[chunks][];
-        foreach (int k in allocOrder)
-        {
-            listChunks[k] = new Scatterlist[sizes[k]];
-        }
         var place = Enumerable.Range(0, chunks).ToArray();
         rng.Shuffle(place);
-        var stored = new Scatterlist[chunks][];
-        for (int k = 0; k < chunks; k++)
+        var stored = new SgChunks();
+        stored.Reserve(chunks);
+        foreach (int k in allocOrder)
         {
-            stored[place[k]] = listChunks[k];
+            stored.AllocAt(place[k], sizes[k]);
         }
         int i = 0;
         for (int k = 0; k < chunks; k++)
         {
-            var chunk = listChunks[k];
+            var chunk = stored.Span(place[k]);
             int data = k + 1 < chunks ? chunk.Length - 1 : chunk.Length;
             for (int s = 0; s < data; s++, i++)
             {

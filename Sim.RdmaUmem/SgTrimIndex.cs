@@ -27,7 +27,7 @@ public sealed class SgTrimIndex
     private bool _regular;
     private SgTable? _table;
     private long _generation;
-    private Scatterlist[][]? _chunks;
+    private SgChunks? _chunks;
 
     /// <summary>True when the index can answer (the prefix sums are exact); false sends callers to the walk.</summary>
     public bool Usable { get; private set; }
@@ -75,7 +75,7 @@ public sealed class SgTrimIndex
             _chunkSlot0 = new int[maxChunks];
         }
 
-        Scatterlist[][] chunks = sgt.Chunks;
+        SgChunks chunks = sgt.Chunks;
         ulong acc = 0;
         int count = 0;
         int chunkCount = 0;
@@ -87,7 +87,7 @@ public sealed class SgTrimIndex
             int slot = c.Index;
             while (count < n)
             {
-                Scatterlist[] chunk = chunks[chunkId];
+                Span<Scatterlist> chunk = chunks.Span(chunkId);
                 if (chunkCount == _listChunk.Length)
                 {
                     GrowChunkMaps();

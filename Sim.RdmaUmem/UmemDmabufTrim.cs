@@ -20,7 +20,9 @@ namespace Sim.RdmaUmem;
 /// </para>
 /// <para>
 /// Two implementations with the same <see cref="TrimResult"/> and the same table afterwards: <see cref="Walk"/>, the
-/// faithful loop (the oracle), and <see cref="Indexed"/>, an O(log N) search over a <see cref="SgTrimIndex"/>.
+/// faithful loop (the oracle), and <see cref="Indexed"/>, an O(log N) search over a <see cref="SgTrimIndex"/>. A third,
+/// <see cref="Packed"/>, runs the same linear loop over a layout the kernel does not have (<see cref="SgPackedTable"/>,
+/// 12 bytes per entry): same result, and its arrays afterwards equal the table's DMA view after <see cref="Walk"/>.
 /// </para>
 /// </summary>
 [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
@@ -53,6 +55,7 @@ public static class UmemDmabufTrim
     /// </remarks>
     [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
     [Kernel("for_each_sgtable_dma_sg", "include/linux/scatterlist.h")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static TrimResult Walk(SgTable sgt, ulong address, ulong length)
     {
         ulong start = WindowStart(address);
@@ -64,7 +67,9 @@ public static class UmemDmabufTrim
             return new TrimResult(SgCursor.Null, -1, 0, SgCursor.Null, -1, 0, 0, 0, start, end);
         }
 
-        Scatterlist[][] chunks = sgt.Chunks;
+        // The walk reads the chunks' native memory through spans: their owner (and its finaliser) stays alive until
+        // the single exit below (GC.KeepAlive).
+        SgChunks chunks = sgt.Chunks;
         int chunkId = sgl.Chunk;
         int slot = sgl.Index;
         int done = 0;          // entries visited before the current chunk segment
@@ -73,10 +78,14 @@ public static class UmemDmabufTrim
         SgCursor first = SgCursor.Null;
         int firstIndex = -1;
         ulong firstOffset = 0;
+        SgCursor last = SgCursor.Null;
+        int lastIndex = -1;
+        ulong lastTrim = 0;
+        int walked;
 
         while (true)
         {
-            Span<Scatterlist> seg = chunks[chunkId].AsSpan(slot);
+            Span<Scatterlist> seg = chunks.Span(chunkId)[slot..];
             if (seg.Length > n - done)
             {
                 seg = seg[..(n - done)];
@@ -84,9 +93,13 @@ public static class UmemDmabufTrim
             int j = 0;
             while (true)
             {
-                // Entries where the loop only counts and advances, in a tight loop; it stops at the next entry
-                // that is a chain slot, the end of the list, first_sg or last_sg.
-                j += Scan(seg[j..], start, end, ref cur, ref nmap);
+                // Entries where the loop only counts and advances run in a tight loop (Scan); it stops at the next
+                // entry that is a chain slot, the end of the list, first_sg or last_sg. An entry that is one of those
+                // already (the first entry of a first-page window) does not pay the call.
+                if (j < seg.Length && IsPlain(in seg[j], start, end, cur))
+                {
+                    j += Scan(seg[j..], start, end, ref cur, ref nmap);
+                }
                 if (j >= seg.Length)
                 {
                     break;
@@ -117,23 +130,27 @@ public static class UmemDmabufTrim
                 if (end - cur - 1 < len)
                 {
                     // cur < end <= cur + len: last_sg, and the loop breaks.
-                    ulong trim = cur + len - end;
-                    e.DmaLength = unchecked(e.DmaLength - (uint)trim);
-                    return new TrimResult(first, firstIndex, firstOffset, new SgCursor(chunkId, slot + j), done + j, trim,
-                        nmap, done + j + 1, start, end);
+                    lastTrim = cur + len - end;
+                    e.DmaLength = unchecked(e.DmaLength - (uint)lastTrim);
+                    last = new SgCursor(chunkId, slot + j);
+                    lastIndex = done + j;
+                    walked = done + j + 1;
+                    goto exit;
                 }
                 cur += len;
                 if ((link & Scatterlist.SG_END) != 0)
                 {
                     // sg_next() is NULL: the list ends here.
-                    return new TrimResult(first, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, done + j + 1, start, end);
+                    walked = done + j + 1;
+                    goto exit;
                 }
                 j++;
             }
             done += j;
             if (done >= n)
             {
-                return new TrimResult(first, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, done, start, end);
+                walked = done;
+                goto exit;
             }
             if (j >= seg.Length)
             {
@@ -143,6 +160,20 @@ public static class UmemDmabufTrim
             chunkId = seg[j].ChainChunk;
             slot = 0;
         }
+    exit:
+        GC.KeepAlive(chunks);
+        return new TrimResult(first, firstIndex, firstOffset, last, lastIndex, lastTrim, nmap, walked, start, end);
+    }
+
+    /// <summary>
+    /// True when the kernel loop's iteration on <paramref name="e"/> (with the running offset <paramref name="cur"/>)
+    /// only counts and advances: not a chain slot, not the end of the list, neither <c>first_sg</c> nor <c>last_sg</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsPlain(in Scatterlist e, ulong start, ulong end, ulong cur)
+    {
+        ulong len = e.DmaLength;
+        return (e.PageLink & Scatterlist.SG_PAGE_LINK_MASK) == 0 && start - cur >= len && unchecked(end - 1) - cur >= len;
     }
 
     /// <summary>
@@ -152,7 +183,7 @@ public static class UmemDmabufTrim
     /// <c>cur += len</c>. Returns how many entries it consumed; the caller runs the literal iteration on the next one.
     /// Kept out of line so that its few locals stay in registers.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Scan(ReadOnlySpan<Scatterlist> seg, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
     {
         ulong cur = curRef;
@@ -277,11 +308,119 @@ public static class UmemDmabufTrim
     }
 
     /// <summary>
+    /// The trimming loop of <see cref="Walk"/>, entry for entry (no search, no index), over the structure-of-arrays
+    /// layout of <paramref name="packed"/> instead of the kernel's chained 32-byte entries: it reads only the 4-byte
+    /// DMA lengths while it walks and edits <c>first_sg</c>/<c>last_sg</c> in the packed arrays. Returns what
+    /// <see cref="Walk"/> returns on the table <paramref name="packed"/> was built from (cursors included); undo it
+    /// with <see cref="UnmapPacked"/>.
+    /// </summary>
+    [Kernel("ib_umem_dmabuf_map_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static TrimResult Packed(SgPackedTable packed, ulong address, ulong length)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        ulong start = WindowStart(address);
+        ulong end = WindowEnd(address, length);
+        Span<uint> lengths = packed.DmaLength;
+        int n = lengths.Length;
+        ulong cur = 0;
+        uint nmap = 0;
+        int firstIndex = -1;
+        ulong firstOffset = 0;
+        int j = 0;
+        while (true)
+        {
+            if (j < n && start - cur >= lengths[j] && unchecked(end - 1) - cur >= lengths[j])
+            {
+                j += ScanPacked(lengths[j..], start, end, ref cur, ref nmap);
+            }
+            if (j >= n)
+            {
+                break;
+            }
+            // One iteration of the kernel loop, literally (as in Walk).
+            ulong len = lengths[j];
+            if (start < cur + len && cur < end)
+            {
+                nmap++;
+            }
+            if (start - cur < len)
+            {
+                firstOffset = start - cur;
+                firstIndex = j;
+                packed.DmaAddress[j] = unchecked(packed.DmaAddress[j] + firstOffset);
+                lengths[j] = unchecked(lengths[j] - (uint)firstOffset);
+                cur += firstOffset;
+                len = lengths[j];
+            }
+            if (end - cur - 1 < len)
+            {
+                ulong trim = cur + len - end;
+                lengths[j] = unchecked(lengths[j] - (uint)trim);
+                var first = firstIndex < 0 ? SgCursor.Null : packed.CursorOf(firstIndex);
+                return new TrimResult(first, firstIndex, firstOffset, packed.CursorOf(j), j, trim, nmap, j + 1, start, end);
+            }
+            cur += len;
+            j++;
+        }
+        var f = firstIndex < 0 ? SgCursor.Null : packed.CursorOf(firstIndex);
+        return new TrimResult(f, firstIndex, firstOffset, SgCursor.Null, -1, 0, nmap, n, start, end);
+    }
+
+    /// <summary>
+    /// <see cref="Scan"/> over the packed lengths: the iterations where an entry is neither <c>first_sg</c> nor
+    /// <c>last_sg</c> (no chain slots or end marks to test: the packing removed them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int ScanPacked(ReadOnlySpan<uint> lengths, ulong start, ulong end, ref ulong curRef, ref uint nmapRef)
+    {
+        ulong cur = curRef;
+        uint nmap = nmapRef;
+        ulong endMinus1 = unchecked(end - 1);
+        int j = 0;
+        for (; j < lengths.Length; j++)
+        {
+            ulong len = lengths[j];
+            if (start - cur < len || endMinus1 - cur < len)
+            {
+                break;
+            }
+            ulong next = cur + len;
+            if (start < next && cur < end)
+            {
+                nmap++;
+            }
+            cur = next;
+        }
+        curRef = cur;
+        nmapRef = nmap;
+        return j;
+    }
+
+    /// <summary>The restore of <c>ib_umem_dmabuf_unmap_pages</c> on the packed arrays (see <see cref="Unmap"/>).</summary>
+    [Kernel("ib_umem_dmabuf_unmap_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void UnmapPacked(SgPackedTable packed, in TrimResult trim)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        if (trim.FirstSgIndex >= 0)
+        {
+            packed.DmaAddress[trim.FirstSgIndex] = unchecked(packed.DmaAddress[trim.FirstSgIndex] - trim.FirstSgOffset);
+            packed.DmaLength[trim.FirstSgIndex] = unchecked(packed.DmaLength[trim.FirstSgIndex] + (uint)trim.FirstSgOffset);
+        }
+        if (trim.LastSgIndex >= 0)
+        {
+            packed.DmaLength[trim.LastSgIndex] = unchecked(packed.DmaLength[trim.LastSgIndex] + (uint)trim.LastSgTrim);
+        }
+    }
+
+    /// <summary>
     /// The restore of <c>ib_umem_dmabuf_unmap_pages</c>: <c>first_sg</c> gets <c>first_sg_offset</c> back (address
     /// down, length up), then <c>last_sg</c> gets <c>last_sg_trim</c> back. Leaves the table byte for byte as it was
     /// before the trim of <paramref name="trim"/>.
     /// </summary>
     [Kernel("ib_umem_dmabuf_unmap_pages", "drivers/infiniband/core/umem_dmabuf.c")]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Unmap(SgTable sgt, in TrimResult trim)
     {
         if (!trim.FirstSg.IsNull)

@@ -87,10 +87,12 @@ public readonly record struct SgCursor(int Chunk, int Index)
 }
 
 /// <summary>
-/// <c>struct sg_table</c> { sgl, nents, orig_nents } over kernel-shaped chunks: each chunk is a separate array
-/// (as each is a separate kmalloc in the kernel) of at most <see cref="SG_MAX_SINGLE_ALLOC"/> slots; a full
-/// chunk followed by another ends in a chain slot. <see cref="Chunks"/> may hold the chunks in any order: the
-/// chain slots, not the array order, define the list.
+/// <c>struct sg_table</c> { sgl, nents, orig_nents } over kernel-shaped chunks: each chunk is a separate native
+/// allocation (<see cref="SgChunks"/>: a page of its own when full, as <c>sg_kmalloc</c> takes it from
+/// <c>__get_free_page</c>, else a kmalloc) of at most <see cref="SG_MAX_SINGLE_ALLOC"/> slots; a full chunk followed
+/// by another ends in a chain slot. <see cref="Chunks"/> may number the chunks in any order: the chain slots, not the
+/// numbering, define the list. <see cref="Free"/> (<c>sg_free_table</c>) frees them; a table dropped without it is
+/// a leak, freed and counted by the chunks' finaliser (<see cref="Debug.FinaliserLeaks"/>).
 /// </summary>
 [Kernel("struct sg_table", "include/linux/scatterlist.h")]
 public sealed partial class SgTable
@@ -98,12 +100,16 @@ public sealed partial class SgTable
     /// <summary><c>SG_MAX_SINGLE_ALLOC</c>: slots per chunk (PAGE_SIZE / sizeof(struct scatterlist)).</summary>
     public const int SG_MAX_SINGLE_ALLOC = 128;
 
-    private Scatterlist[][] _chunks = [];
+    private SgChunks _chunks = SgChunks.Empty;
     private SgCursor _sgl = SgCursor.Null;
     private int _nents;
 
-    /// <summary>The chunks (separately allocated arrays of slots). Setting it counts as a change (<see cref="Generation"/>).</summary>
-    public Scatterlist[][] Chunks
+    /// <summary>
+    /// The chunks (separately allocated runs of slots in native memory). Setting it counts as a change
+    /// (<see cref="Generation"/>); it does not free the chunks it replaces (overwriting <c>sgl</c> leaks them in the
+    /// kernel too); tables may share chunks (a view), and <see cref="Free"/> through any of them frees them.
+    /// </summary>
+    public SgChunks Chunks
     {
         get => _chunks;
         set
@@ -157,7 +163,7 @@ public sealed partial class SgTable
         int total = OrigNents;
         while (!c.IsNull && total > 0)
         {
-            var chunk = Chunks[c.Chunk];
+            var chunk = Chunks.Span(c.Chunk);
             int n = 0;
             int i = c.Index;
             while (i < chunk.Length && total > 0)
@@ -178,13 +184,13 @@ public sealed partial class SgTable
 
     /// <summary>The slot a cursor points at.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public ref Scatterlist At(SgCursor c) => ref Chunks[c.Chunk][c.Index];
+    public ref Scatterlist At(SgCursor c) => ref _chunks.Slot(c.Chunk, c.Index);
 
     /// <summary><c>sg_next</c>: the next entry, following chain slots; NULL after the last one.</summary>
     [Kernel("sg_next", "lib/scatterlist.c")]
     public SgCursor Next(SgCursor c)
     {
-        var chunk = Chunks[c.Chunk];
+        var chunk = _chunks.Span(c.Chunk);
         if (chunk[c.Index].IsLast)
         {
             return SgCursor.Null;
@@ -241,20 +247,12 @@ public sealed partial class SgTable
         {
             return -(int)Errno.EINVAL;
         }
-        int left = nents;
-        var listOrder = new List<Scatterlist[]>();
-        while (left > 0)
+        int count = 0;
+        for (int left = nents; left > 0; left -= left > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC - 1 : left)
         {
-            int allocSize = left > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC : left;
-            int sgSize = left > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC - 1 : left;
-            if (s_sgKmalloc.ShouldFail())
-            {
-                return -(int)Errno.ENOMEM; // __sg_alloc_table failed; sg_alloc_table frees what was built
-            }
-            listOrder.Add(new Scatterlist[allocSize]);
-            left -= sgSize;
+            count++;
         }
-        int[] place = new int[listOrder.Count];
+        int[] place = new int[count];
         for (int k = 0; k < place.Length; k++)
         {
             place[k] = k;
@@ -263,18 +261,27 @@ public sealed partial class SgTable
         {
             shuffle.Shuffle(place.AsSpan(1));
         }
-        var chunks = new Scatterlist[listOrder.Count][];
-        for (int k = 0; k < listOrder.Count; k++)
+        var chunks = new SgChunks();
+        chunks.Reserve(count);
+        int remaining = nents;
+        for (int k = 0; k < count; k++)
         {
-            chunks[place[k]] = listOrder[k];
+            // In list order, as __sg_alloc_table calls sg_kmalloc.
+            int allocSize = remaining > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC : remaining;
+            int sgSize = remaining > SG_MAX_SINGLE_ALLOC ? SG_MAX_SINGLE_ALLOC - 1 : remaining;
+            if (s_sgKmalloc.ShouldFail())
+            {
+                chunks.Free(); // __sg_alloc_table failed; sg_alloc_table frees what was built
+                return -(int)Errno.ENOMEM;
+            }
+            chunks.AllocAt(place[k], allocSize);
+            remaining -= sgSize;
         }
-        for (int k = 0; k + 1 < listOrder.Count; k++)
+        for (int k = 0; k + 1 < count; k++)
         {
-            var chunk = listOrder[k];
-            chunk[^1].PageLink = ((ulong)place[k + 1] << 2) | Scatterlist.SG_CHAIN;
+            chunks.Span(place[k])[^1].PageLink = ((ulong)place[k + 1] << 2) | Scatterlist.SG_CHAIN;
         }
-        var last = listOrder[^1];
-        last[^1].PageLink |= Scatterlist.SG_END;
+        chunks.Span(place[count - 1])[^1].PageLink |= Scatterlist.SG_END;
         table.Chunks = chunks;
         table.Sgl = new SgCursor(place[0], 0);
         table.Nents = nents;
@@ -282,11 +289,12 @@ public sealed partial class SgTable
         return 0;
     }
 
-    /// <summary><c>sg_free_table</c>: drops the chunks and zeroes the table.</summary>
+    /// <summary><c>sg_free_table</c>: frees the chunks (<c>sg_kfree</c>) and zeroes the table.</summary>
     [Kernel("sg_free_table", "lib/scatterlist.c")]
     public void Free()
     {
-        Chunks = [];
+        _chunks.Free();
+        Chunks = SgChunks.Empty;
         Sgl = SgCursor.Null;
         Nents = 0;
         OrigNents = 0;

@@ -13,7 +13,7 @@ namespace Sim.Core.Lib;
 [Kernel("struct sg_append_table", "include/linux/scatterlist.h")]
 public sealed class SgAppendTable
 {
-    private readonly List<Scatterlist[]> _chunks = [];
+    private SgChunks _chunks = new();
 
     /// <summary><c>sgt</c>: the table.</summary>
     public SgTable Sgt { get; } = new();
@@ -114,7 +114,7 @@ public sealed class SgAppendTable
                 {
                     At(Prv).Length = prvLen;
                 }
-                Sgt.Chunks = [.. _chunks];
+                Sgt.Chunks = _chunks;
                 return -(int)Errno.ENOMEM;
             }
             chunkSize = unchecked(((j - curPage) << 12) - offset);
@@ -133,7 +133,7 @@ public sealed class SgAppendTable
             ref var last = ref At(s);
             last.PageLink = (last.PageLink | Scatterlist.SG_END) & ~Scatterlist.SG_CHAIN;
         }
-        Sgt.Chunks = [.. _chunks];
+        Sgt.Chunks = _chunks;
         return 0;
     }
 
@@ -141,13 +141,14 @@ public sealed class SgAppendTable
     [Kernel("sg_free_append_table", "lib/scatterlist.c")]
     public void Free()
     {
-        _chunks.Clear();
+        _chunks.Free(); // sg_kfree of every chunk (the same ones as Sgt's, unless they were handed to another table)
+        _chunks = new SgChunks();
         Sgt.Free();
         Prv = SgCursor.Null;
         TotalNents = 0;
     }
 
-    private ref Scatterlist At(SgCursor c) => ref _chunks[c.Chunk][c.Index];
+    private ref Scatterlist At(SgCursor c) => ref _chunks.Slot(c.Chunk, c.Index);
 
     private static readonly FaultSite s_sgKmalloc = FaultSite.Register("get_next_sg:sg_kmalloc");
     private static readonly SgCursor s_enomem = new(-2, -2);
@@ -175,10 +176,8 @@ public sealed class SgAppendTable
         {
             return s_enomem; // ERR_PTR(-ENOMEM)
         }
-        var chunk = new Scatterlist[allocSize];
-        chunk[^1].PageLink = Scatterlist.SG_END;
-        _chunks.Add(chunk);
-        int index = _chunks.Count - 1;
+        int index = _chunks.Add(allocSize); // sg_kmalloc + sg_init_table: zeroed, the last slot end-marked
+        _chunks.Span(index)[^1].PageLink = Scatterlist.SG_END;
         if (!cur.IsNull)
         {
             TotalNents += allocSize - 1;

@@ -46,9 +46,9 @@ public sealed class UmemDmabufTrimProperties
         }
     }
 
-    private sealed record Built(SgTable Table, ulong[] Lengths, ulong Total, ulong Address, ulong Length);
+    internal sealed record Built(SgTable Table, ulong[] Lengths, ulong Total, ulong Address, ulong Length);
 
-    private static Built Build(Case c)
+    internal static Built Build(Case c)
     {
         var rng = new Random(c.Seed);
         var sgt = new SgTable();
