@@ -120,11 +120,37 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 case RunOp.Open:
                 {
                     string path = Path(payload);
-                    if (sys.SeqFilePaths.Contains(path))
+                    if (ProcFdinfo(path) is { } fdinfo)
+                    {
+                        // /proc/PID/fdinfo/N of a simulated file: fs/proc/fd.c's seq_show by the simulated kernel.
+                        var text = sys.Fdinfo(fdinfo.Process, fdinfo.Fd);
+                        ret = text is null ? -(long)Errno.ENOENT : RunRequest.RetContent;
+                        data = text is null ? null : Encoding.UTF8.GetBytes(text);
+                    }
+                    else if (sys.SeqFilePaths.Contains(path))
                     {
                         var (r, text) = sys.ReadSeqFile(p!, path);
                         ret = r < 0 ? r : RunRequest.RetContent;
                         data = text is null ? null : Encoding.UTF8.GetBytes(text);
+                    }
+                    else if (Sysfs.Covers(path) && host.Vfs.Lookup(path) is null)
+                    {
+                        // A sysfs attribute: its text as the simulated kernel shows it, in a real file of the program
+                        // (stdio reads and closes it with libc's internal calls, which no preload sees).
+                        if (SysfsServes(p!, path))
+                        {
+                            var (r, bytes) = sys.ReadSysfs(p!, path);
+                            ret = r < 0 ? r : RunRequest.RetContent;
+                            data = bytes;
+                        }
+                        else
+                        {
+                            ret = RunRequest.RetPass;
+                            if (path.StartsWith("/sys/kernel/debug/", StringComparison.Ordinal))
+                            {
+                                host.Unmodelled(path);
+                            }
+                        }
                     }
                     else if (host.Vfs.Lookup(path) is null)
                     {
@@ -205,12 +231,14 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 case RunOp.Stat:
                 {
                     string path = Path(payload);
-                    if (host.Vfs.Lookup(path) is null && !Owned(path))
+                    bool served = Sysfs.Covers(path) ? SysfsServes(p!, path) : host.Vfs.Lookup(path) is not null || Owned(path);
+                    if (!served)
                     {
                         ret = RunRequest.RetPass;
                         break;
                     }
-                    var (r, st) = sys.Stat(p!, path);
+                    // a0: AT_SYMLINK_NOFOLLOW (lstat)
+                    var (r, st) = (req.A0 & 0x100) != 0 ? sys.Lstat(p!, path) : sys.Stat(p!, path);
                     ret = r;
                     StatArgs(args, st);
                     break;
@@ -231,6 +259,11 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 {
                     // opendir of a directory the machine owns (/dev/dri, /dev/dma_heap): "name\0type\0ino\n" lines.
                     string path = Path(payload).TrimEnd('/');
+                    if (Sysfs.Covers(path))
+                    {
+                        ret = SysfsServes(p!, path) ? SysfsList(p!, path, out data) : RunRequest.RetPass;
+                        break;
+                    }
                     var entries = host.Vfs.ListDirectory(path);
                     if (!Owned(path + "/"))
                     {
@@ -251,6 +284,32 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                     }
                     data = Encoding.UTF8.GetBytes(sb.ToString());
                     ret = entries.Count;
+                    break;
+                }
+                case RunOp.Readlink:
+                {
+                    string path = Path(payload);
+                    if (!Sysfs.Covers(path) || !SysfsServes(p!, path))
+                    {
+                        ret = RunRequest.RetPass;
+                        break;
+                    }
+                    var (r, target) = sys.Readlink(p!, path);
+                    ret = r < 0 ? r : Encoding.UTF8.GetByteCount(target!);
+                    data = target is null ? null : Encoding.UTF8.GetBytes(target);
+                    break;
+                }
+                case RunOp.Realpath:
+                {
+                    string path = Path(payload);
+                    if (!Sysfs.Covers(path) || !SysfsServes(p!, path))
+                    {
+                        ret = RunRequest.RetPass;
+                        break;
+                    }
+                    var (r, canonical) = sys.Realpath(p!, path);
+                    ret = r < 0 ? r : 0;
+                    data = canonical is null ? null : Encoding.UTF8.GetBytes(canonical);
                     break;
                 }
                 case RunOp.Memfd:
@@ -321,6 +380,62 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
         args[2] = st.RdevMajor;
         args[3] = st.RdevMinor;
         args[5] = st.Size;
+    }
+
+    // The /sys paths the machine owns although its sysfs lacks them: the DRM class and char major, and whatever lies
+    // below one of its device directories (three levels down, /sys/devices/platform/vgem/...). Shallower paths it
+    // lacks (/sys/devices/system/cpu/online) belong to the real system.
+    private static readonly string[] s_ownedSys = ["/sys/class/drm/", "/sys/dev/char/226:"];
+
+    /// <summary>True when the simulated sysfs answers for <paramref name="path"/> (found there, or owned and missing).</summary>
+    private bool SysfsServes(Process p, string path)
+    {
+        if (Owned(path) || host.Vfs.Lookup(path) is not null || s_ownedSys.Any(o => path.StartsWith(o, StringComparison.Ordinal)) || path == "/sys/class/drm")
+        {
+            return true;
+        }
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (int n = parts.Length; n >= 1; n--)
+        {
+            if (host.Sys.Lstat(p, "/" + string.Join('/', parts[..n])).Ret == 0)
+            {
+                return n == parts.Length || n >= 3;
+            }
+        }
+        return false;
+    }
+
+    // opendir of a sysfs directory: getdents64 by the simulated kernel, as "name\0type\0ino\n" lines.
+    private long SysfsList(Process p, string path, out byte[]? data)
+    {
+        data = null;
+        var (r, entries) = host.Sys.ReadDir(p, path);
+        if (entries is null)
+        {
+            return r;
+        }
+        var sb = new StringBuilder();
+        foreach (var e in entries)
+        {
+            var ino = host.Sys.Lstat(p, path + "/" + e.Name).Stat.Ino;
+            sb.Append(e.Name).Append('\0').Append((int)e.Type).Append('\0').Append(ino).Append('\n');
+        }
+        data = Encoding.UTF8.GetBytes(sb.ToString());
+        return entries.Count;
+    }
+
+    // "/proc/PID/fdinfo/N" (PID a process of the program, or "self") naming a simulated descriptor of it.
+    private (Process Process, int Fd)? ProcFdinfo(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length != 4 || parts[0] != "proc" || parts[2] != "fdinfo" ||
+            !int.TryParse(parts[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int fd))
+        {
+            return null;
+        }
+        Process? target = parts[1] == "self" ? Owner?.Process
+            : int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid) ? host.ProcessOfPid(pid) : null;
+        return target is not null && target.Files.Lookup(fd) is not null ? (target, fd) : null;
     }
 
     private static bool Owned(string path) => s_owned.Any(o => path.StartsWith(o, StringComparison.Ordinal));

@@ -31,6 +31,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <limits.h>
 #include <unistd.h>
 #include "dmabufsim_run_proto.h"
 
@@ -313,6 +314,12 @@ static int sim_path(const char *p)
 	for (int k = 0; prefixes[k]; k++)
 		if (strncmp(p, prefixes[k], strlen(prefixes[k])) == 0)
 			return 1;
+	/* the simulated sysfs (the host passes what it does not have back to the real one) */
+	if (strncmp(p, "/sys/", 5) == 0 || strcmp(p, "/sys") == 0)
+		return 1;
+	/* /proc/PID/fdinfo/N: the host answers for simulated descriptors of the program */
+	if (strncmp(p, "/proc/", 6) == 0 && strstr(p, "/fdinfo/"))
+		return 1;
 	return 0;
 }
 
@@ -664,7 +671,7 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	resolve();
 	if ((flags & AT_EMPTY_PATH) && path && !path[0])
 		return fstat(dirfd, st);
-	if (sim_dir_path(path)) {
+	if (sim_dir_path(path) && strncmp(path, "/sys/", 5) != 0) {
 		/* a directory the machine owns exists when it has entries */
 		long r = call(RUN_LISTDIR, NULL, 0, path, (uint32_t)strlen(path), NULL, NULL, 0, NULL);
 		if (r != RUN_RET_PASS) {
@@ -679,13 +686,17 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 			return 0;
 		}
 	}
-	if (sim_path(path)) {
+	if (sim_path(path) && (dirfd == AT_FDCWD || path[0] == '/')) {
 		struct run_rep r;
-		long ret = call(RUN_STAT, NULL, 0, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
+		int64_t a[1] = { flags & AT_SYMLINK_NOFOLLOW };
+		long ret = call(RUN_STAT, a, 1, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
 		if (ret != RUN_RET_PASS) {
 			if (ret < 0)
 				return (int)ret_errno(ret);
 			fill_stat(st, &r);
+			/* sysfs is its own mount (0:20 in the real guest), the nodes live on devtmpfs (0:5) */
+			if (strncmp(path, "/sys/", 5) == 0 && strncmp(path, "/sys/kernel/debug/", 18) != 0)
+				st->st_dev = makedev(0, 20);
 			return 0;
 		}
 	}
@@ -757,7 +768,66 @@ int unlink(const char *path)
 	return (int)(RSYS(SYS_unlink, path));
 }
 
-/* ---- directories the machine owns (/dev/dri, /dev/dma_heap) ---- */
+/* ---- symlinks of the simulated sysfs ---- */
+
+/* RUN_RET_PASS when the path is not the machine's; else the length or -errno, text filled (not terminated) */
+static long sim_link(uint32_t op, const char *path, char *text, size_t cap, size_t *got)
+{
+	if (!sim_path(path) || strncmp(path, "/sys/", 5) != 0)
+		return RUN_RET_PASS;
+	return call(op, NULL, 0, path, (uint32_t)strlen(path), NULL, text, cap, got);
+}
+
+ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	resolve();
+	if (dirfd == AT_FDCWD || path[0] == '/') {
+		char text[4096];
+		size_t got = 0;
+		long r = sim_link(RUN_READLINK, path, text, sizeof text, &got);
+		if (r != RUN_RET_PASS) {
+			if (r < 0)
+				return ret_errno(r);
+			size_t n = got < len ? got : len;
+			memcpy(buf, text, n);
+			return (ssize_t)n;
+		}
+	}
+	return (ssize_t)RSYS(SYS_readlinkat, dirfd, path, buf, len);
+}
+ssize_t readlink(const char *path, char *buf, size_t len) { return readlinkat(AT_FDCWD, path, buf, len); }
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen) { (void)buflen; return readlink(path, buf, len); }
+ssize_t __readlinkat_chk(int d, const char *path, char *buf, size_t len, size_t buflen) { (void)buflen; return readlinkat(d, path, buf, len); }
+
+static char *(*real_realpath)(const char *, char *);
+
+char *realpath(const char *path, char *resolved)
+{
+	resolve();
+	if (!real_realpath)
+		real_realpath = (char *(*)(const char *, char *))dlsym(RTLD_NEXT, "realpath");
+	if (path) {
+		char text[PATH_MAX];
+		size_t got = 0;
+		long r = sim_link(RUN_REALPATH, path, text, sizeof text - 1, &got);
+		if (r != RUN_RET_PASS) {
+			if (r < 0) {
+				errno = (int)-r;
+				return NULL;
+			}
+			text[got] = 0;
+			if (!resolved)
+				return strdup(text);
+			memcpy(resolved, text, got + 1);
+			return resolved;
+		}
+	}
+	return real_realpath(path, resolved);
+}
+char *__realpath_chk(const char *path, char *resolved, size_t len) { (void)len; return realpath(path, resolved); }
+char *canonicalize_file_name(const char *path) { return realpath(path, NULL); }
+
+/* ---- directories the machine owns (/dev/dri, /dev/dma_heap, its sysfs) ---- */
 
 #define SIMDIR_MAGIC 0x44425344u
 struct simdir {
@@ -790,7 +860,8 @@ static int sim_dir_path(const char *p)
 	size_t n = strlen(p);
 	while (n > 1 && p[n - 1] == '/')
 		n--;
-	return (n == 8 && !strncmp(p, "/dev/dri", 8)) || (n == 13 && !strncmp(p, "/dev/dma_heap", 13));
+	return (n == 8 && !strncmp(p, "/dev/dri", 8)) || (n == 13 && !strncmp(p, "/dev/dma_heap", 13)) ||
+	       (n > 5 && !strncmp(p, "/sys/", 5));
 }
 
 static struct simdir *as_simdir(DIR *d)
