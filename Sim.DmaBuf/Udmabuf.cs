@@ -56,8 +56,6 @@ public sealed class Udmabuf : IFileOperations
     public const uint Minor612 = 258;
     /// <summary>The device node.</summary>
     public const string DevPath = "/dev/udmabuf";
-    private const int PAGE_SHIFT = 12;
-    private const ulong PAGE_SIZE = 4096;
     private const uint SEALS_WANTED = Memfd.F_SEAL_SHRINK;
     private const uint SEALS_DENIED = Memfd.F_SEAL_WRITE | Memfd.F_SEAL_FUTURE_WRITE;
 
@@ -199,15 +197,15 @@ public sealed class Udmabuf : IFileOperations
         {
             return -(long)Errno.ENOMEM;
         }
-        ulong pglimit = ((ulong)(long)SizeLimitMb * 1024 * 1024) >> PAGE_SHIFT;
+        ulong pglimit = ((ulong)(long)SizeLimitMb * 1024 * 1024) >> Align.PAGE_SHIFT;
         ulong pagecount = 0;
         foreach (var item in list)
         {
-            if ((item.offset & (PAGE_SIZE - 1)) != 0 || (item.size & (PAGE_SIZE - 1)) != 0)
+            if ((item.offset & (Align.PAGE_SIZE - 1)) != 0 || (item.size & (Align.PAGE_SIZE - 1)) != 0)
             {
                 return -(long)Errno.EINVAL;
             }
-            pagecount += item.size >> PAGE_SHIFT;
+            pagecount += item.size >> Align.PAGE_SHIFT;
             if (pagecount > pglimit)
             {
                 return -(long)Errno.EINVAL;
@@ -248,8 +246,8 @@ public sealed class Udmabuf : IFileOperations
             {
                 goto err;
             }
-            ulong pgoff = item.offset >> PAGE_SHIFT;
-            ulong pgcnt = item.size >> PAGE_SHIFT;
+            ulong pgoff = item.offset >> Align.PAGE_SHIFT;
+            ulong pgcnt = item.size >> Align.PAGE_SHIFT;
             shm.PinPages();
             pinned.Add(shm);
             for (ulong pgidx = 0; pgidx < pgcnt; pgidx++)
@@ -270,7 +268,7 @@ public sealed class Udmabuf : IFileOperations
             {
                 ExpName = "udmabuf",
                 Ops = UdmabufOps,
-                Size = pagecount << PAGE_SHIFT,
+                Size = pagecount << Align.PAGE_SHIFT,
                 Priv = ubuf,
                 Flags = OpenFlags.O_RDWR,
             });
@@ -309,7 +307,7 @@ public sealed class Udmabuf : IFileOperations
             return (null, -(int)Errno.ENOMEM);
         }
         var sg = new SgTable();
-        int ret = SgTable.AllocFromPages(sg, ubuf.Pages, (uint)ubuf.PageCount, 0, ubuf.PageCount << PAGE_SHIFT);
+        int ret = SgTable.AllocFromPages(sg, ubuf.Pages, (uint)ubuf.PageCount, 0, ubuf.PageCount << Align.PAGE_SHIFT);
         if (ret < 0)
         {
             return (null, ret);

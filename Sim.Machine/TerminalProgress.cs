@@ -13,7 +13,7 @@ public sealed class TerminalProgress : IDisposable
     private readonly string _what;
     private readonly TextWriter? _err;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _last = TimeSpan.MinValue;
+    private TimeSpan? _last;
     private int _width;
 
     /// <summary>Progress of <paramref name="what"/> (e.g. <c>"stress"</c>); <paramref name="enabled"/> false draws nothing.</summary>
@@ -29,7 +29,7 @@ public sealed class TerminalProgress : IDisposable
     /// <summary>Reports <paramref name="done"/> of <paramref name="total"/> <paramref name="unit"/>.</summary>
     public void Report(long done, long total, string unit)
     {
-        if (_err is null || (_clock.Elapsed - _last).TotalMilliseconds < 200)
+        if (_err is null || (_last is { } last && (_clock.Elapsed - last).TotalMilliseconds < 200))
         {
             return;
         }

@@ -501,6 +501,50 @@ public sealed partial class NewcomerTests : IDisposable
     }
 
     [Fact]
+    public void Long_stress_on_a_terminal_draws_one_progress_line_on_stderr_and_clears_it_but_a_pipe_gets_none()
+    {
+        // On a terminal (util-linux `script` gives the program a pseudo-terminal for stdin, stdout and stderr), a run
+        // over 100,000 ops redraws one line in place ("\r" before each, never "\n") and blanks it before the summary.
+        Assert.True(File.Exists("/usr/bin/script"), "util-linux's script(1) is needed to give dmabufsim a terminal (apt-get install bsdutils)");
+        string command = $"dotnet \"{Program.Value}\" stress --ops 150000 --seed 3";
+        var psi = new ProcessStartInfo("/usr/bin/script", ["-qfec", command, "/dev/null"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardInput = true,
+            WorkingDirectory = DataDir,
+        };
+        psi.Environment.Remove("COLUMNS");
+        psi.Environment["TERM"] = "dumb";
+        using var p = Process.Start(psi)!;
+        p.StandardInput.Close();
+        string tty = p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000), "stress under script did not finish");
+        Assert.Equal(0, p.ExitCode);
+        var drawn = Regex.Matches(tty, @"\rstress: (\d+) of 150000 ops \((\d+)%\), \d+ s; Ctrl-C stops with a partial summary *");
+        Assert.NotEmpty(drawn);
+        Assert.Equal("0", drawn[0].Groups[1].Value); // the first report is drawn at once
+        long previous = -1;
+        foreach (Match m in drawn)
+        {
+            long done = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(done > previous && done < 150_000, $"progress went from {previous} to {done}");
+            Assert.Equal((int)Math.Round(100.0 * done / 150_000), int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+            previous = done;
+        }
+        int summary = tty.IndexOf("150000 ops, ", StringComparison.Ordinal);
+        Assert.True(summary > 0, tty);
+        Assert.Matches(@"\r +\r", tty[drawn[^1].Index..summary]); // the line is blanked before the table is printed
+        Assert.DoesNotContain("\n", drawn[^1].Value, StringComparison.Ordinal);
+        Assert.Contains("0 invariant violations (seed 3)", tty, StringComparison.Ordinal);
+
+        var piped = Cli("stress", "--ops", "150000", "--seed", "3");
+        Assert.Equal(0, piped.Code);
+        Assert.Equal("", piped.Err);
+        Assert.DoesNotContain("\r", piped.Out, StringComparison.Ordinal);
+        Assert.EndsWith("0 invariant violations (seed 3)\n", piped.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ctrl_c_in_stress_prints_the_partial_summary_with_the_seed_and_exits_130()
     {
         using var cts = new CancellationTokenSource();

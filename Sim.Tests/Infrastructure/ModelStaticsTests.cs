@@ -13,7 +13,7 @@ public class ModelStaticsTests
 {
     private static readonly string[] s_assemblies =
     [
-        "Sim.Core", "Sim.DmaBuf", "Sim.Drm", "Sim.RdmaUmem", "Sim.Machine", "Sim.Reliability", "Sim.Teaching", "Sim.RealKernel", "Sim.Timeline",
+        "Sim.Core", "Sim.DmaBuf", "Sim.Drm", "Sim.RdmaUmem", "Sim.Machine", "Sim.Reliability", "Sim.Teaching", "Sim.RealKernel", "Sim.Timeline", "Sim.Run",
     ];
 
     // Shared on purpose: the registry of fault site definitions (names and errnos, code metadata like the kernel's

@@ -98,4 +98,29 @@ public class ProjectLayoutTests
             Assert.True(File.Exists(path) && Lines(path) > FileLineLimit, $"{f} is no longer over {FileLineLimit} lines: remove it from the list");
         }
     }
+
+    [Fact]
+    public void One_name_per_concept_outside_the_tests()
+    {
+        // Issue 14: PAGE_SIZE/PAGE_SHIFT live in Align only; the type DmaBuf is written plainly (its project's root
+        // namespace is Sim.DmaBufs), never as Sim.DmaBuf.DmaBuf or through an alias; no merge markers of old branches.
+        var root = RepoRoot();
+        var found = new List<string>();
+        foreach (var f in SourceFiles(root, "*.cs").Where(f => !f.StartsWith("Sim.Tests/", StringComparison.Ordinal)))
+        {
+            int n = 0;
+            foreach (var line in File.ReadLines(Path.Combine(root, f)))
+            {
+                n++;
+                if ((System.Text.RegularExpressions.Regex.IsMatch(line, @"\bconst\s+\w+\s+PAGE_(SIZE|SHIFT)\s*=\s*\d") && f != "Sim.Core/Lib/Align.cs")
+                    || line.Contains("Sim.DmaBuf.", StringComparison.Ordinal)
+                    || System.Text.RegularExpressions.Regex.IsMatch(line, @"^using\s+\w+\s*=\s*Sim\.DmaBufs\.DmaBuf;")
+                    || line.Contains("// --- end wip/", StringComparison.Ordinal))
+                {
+                    found.Add($"{f}:{n}: {line.Trim()}");
+                }
+            }
+        }
+        Assert.Empty(found);
+    }
 }
