@@ -151,6 +151,38 @@ public sealed class RunMachineFilesTests(RunPrograms programs) : IClassFixture<R
     }
 
     [Fact]
+    public void SelectPselectAndEpollMixSimulatedAndRealDescriptors()
+    {
+        var exe = programs.Compile(Path.Combine(programs.Repo, "tools", "dmabufsim-run", "tests", "select_epoll.c"), "select_epoll", "-pthread");
+        var (status, stdout, stderr, _) = Run(null, exe);
+        Assert.Equal(
+            "timeline 3 pipe 4 5 fence 6\n" +
+            // sync_file_poll: EPOLLIN once the fence signaled, never writable; an empty pipe is writable only.
+            "nothing yet: select 1 fence r0 w0 pipe r0 w1\n" +
+            "pipe written: select 2 fence r0 w0 pipe r1 w1\n" +
+            "fence signaled: select 3 fence r1 w0 pipe r1 w1\n" +
+            "pselect: 1 fence r1\n" +
+            // a closed descriptor in a set: EBADF (fs/select.c max_select_fd)
+            "select closed: -1 Bad file descriptor\n" +
+            "epoll_ctl add fence: 0\n" +
+            "epoll_ctl add unsignaled: 0\n" +
+            "epoll_ctl add pipe: 0\n" +
+            // do_epoll_ctl: EEXIST for a second ADD, ENOENT for DEL of what is not there, EINVAL when epfd is no epoll
+            "epoll_ctl add again: -1 File exists\n" +
+            "epoll_ctl del unregistered: -1 No such file or directory\n" +
+            "epoll_ctl on a pipe: -1 Invalid argument\n" +
+            // the signaled fence (data 100) and the readable pipe (data 300), each with events == EPOLLIN
+            "epoll_wait: 2 (data+1 each: 402)\n" +
+            "epoll_wait max 1: 1\n" +
+            "after del and read: 0\n" +
+            // a thread signals the fence 50 ms into the wait: the waiter wakes with it, and select leaves the time left
+            "epoll_wait woken: 1 data 200\n" +
+            "select woken: 1 fence r1 pipe r0, time left about 4.95 s\n", stdout);
+        Assert.Equal("", stderr);
+        Assert.Equal(0, status);
+    }
+
+    [Fact]
     public void StaticallyLinkedProgramsAreRefusedWithTheLimitNamed()
     {
         var src = Path.Combine(programs.Dir, "hello_static.c");
