@@ -27,6 +27,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(_ => new Ktime(options.Hz));
         services.AddSingleton<Warnings>();
         services.AddSingleton<UnmodelledCalls>();
+        services.AddSingleton<LeakCheck>();
         services.AddSingleton<LiveObjects>();
         services.AddSingleton<FaultInject>();
         services.AddSingleton<IPhysicalPageStore, DictionaryPageStore>();
@@ -55,7 +56,7 @@ public static class ServiceCollectionExtensions
         // The syscall layer (Kernel/Syscalls/): every user-visible entry, taking the caller's process.
         services.AddSingleton(sp => new Syscalls(sp.GetRequiredService<Vfs>(), sp.GetRequiredService<Ktime>(), options,
             sp.GetRequiredService<CurrentTask>(), () => sp.GetRequiredService<ModuleLoader>(), sp.GetServices<SeqFile>(),
-            () => sp.GetService<IMemfd>(), () => sp.GetRequiredService<ProcessTable>()));
+            () => sp.GetService<IMemfd>(), () => sp.GetRequiredService<ProcessTable>(), sp.GetRequiredService<LeakCheck>()));
         services.AddSingleton<ProcessTable>();
         // The seq_files of /proc this project models (fs/proc/devices.c chrdev_show, kernel/module/procfs.c m_show).
         services.AddSingleton(sp => new SeqFile("/proc/devices", () =>

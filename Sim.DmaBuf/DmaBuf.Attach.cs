@@ -162,6 +162,8 @@ public sealed partial class DmaBuf
         {
             return;
         }
+        // An importer's attachment dropped in do_exit (its GEM object's last handle, ...): a leak for --check.
+        using var lost = _dbList.Live.LostAtExit(attach.LiveId);
         // 6.1 locks the reservation around the cached unmap of a dynamic exporter only, then again around
         // list_del; 6.12 holds it around both for every exporter.
         bool always = _dbList.ResvLockedConvention;

@@ -81,6 +81,12 @@ public sealed partial class DmaBuf
     /// <summary>The machine's dma-buf list this buffer is on.</summary>
     public DmaBufList DbList => _dbList;
 
+    // The live-object id (the leak check's handle on this buffer).
+    internal long LiveId => _liveId;
+
+    // DMA_BUF_IOCTL_SYNC STARTs not yet ENDed (the --check misuse "END without START"; Linux does not track them).
+    internal int CpuAccessSyncs { get; set; }
+
     /// <summary>True once the last reference is gone (<c>dma_buf_release</c> ran).</summary>
     public bool Released { get; private set; }
 

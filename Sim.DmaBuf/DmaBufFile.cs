@@ -46,6 +46,8 @@ public sealed class DmaBufFile : IFileOperations
         }
         if (file.PrivateData is DmaBuf dmabuf)
         {
+            // The last fd or mapping closed in do_exit: a leak of the dma-buf for --check.
+            using var lost = dmabuf.DbList.Live.LostAtExit(dmabuf.LiveId);
             dmabuf.DbList.Remove(dmabuf);
             dmabuf.ReleaseLast();
         }
@@ -186,7 +188,25 @@ public sealed class DmaBufFile : IFileOperations
             default:
                 return -(long)Errno.EINVAL;
         }
-        return (flags & DMA_BUF_SYNC_END) != 0 ? dmabuf.EndCpuAccess(direction) : dmabuf.BeginCpuAccess(direction);
+        if ((flags & DMA_BUF_SYNC_END) == 0)
+        {
+            int ret = dmabuf.BeginCpuAccess(direction);
+            if (ret == 0)
+            {
+                dmabuf.CpuAccessSyncs++;
+            }
+            return ret;
+        }
+        // Linux ends an access nobody began without a word; --check reports it.
+        if (dmabuf.CpuAccessSyncs == 0)
+        {
+            dmabuf.DbList.Live.Check?.Misuse("DMA_BUF_IOCTL_SYNC END without a START on this dma-buf", "dma_buf_ioctl");
+        }
+        else
+        {
+            dmabuf.CpuAccessSyncs--;
+        }
+        return dmabuf.EndCpuAccess(direction);
     }
 
     // dma_buf_set_name: strndup_user(buf, DMA_BUF_NAME_LEN): a name of up to 31 bytes plus its NUL; no NUL within

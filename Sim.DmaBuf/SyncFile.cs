@@ -163,6 +163,8 @@ public sealed class SyncFile
     [Kernel("sync_file_release", "drivers/dma-buf/sync_file.c")]
     internal void Release()
     {
+        // The last fd closed in do_exit: a leak of the sync_file for --check.
+        using var lost = _dbList.Live.LostAtExit(_liveId);
         if (_pollEnabled)
         {
             Fence.RemoveCallback(_cb);

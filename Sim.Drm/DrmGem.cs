@@ -153,6 +153,8 @@ public static class DrmGem
         }
         if (--obj.HandleCount == 0)
         {
+            // The last handle: dropped by drm_release's handle cleanup in do_exit, a leak of the object for --check.
+            using var lost = obj.Dev.Live.LostAtExit(obj.LiveId);
             // drm_gem_object_handle_free
             if (obj.Name != 0)
             {

@@ -93,6 +93,9 @@ public class DrmGemObject
         _liveId = live.Register("drm_gem_object", $"{dev.Driver.Name} gem object of {size} bytes", () => $"refcount {_refcount.Read}, handles {HandleCount}", target: this);
     }
 
+    // The object's live-object id (0 once freed).
+    internal long LiveId => _liveId;
+
     internal void Unregister()
     {
         if (_liveId != 0)

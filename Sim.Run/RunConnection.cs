@@ -25,6 +25,7 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
     private readonly byte[] _header = new byte[RunRequest.HeaderSize];
     private readonly List<Reserved> _reserved = [];
     private int _dupFrom = -1;
+    private long _site;
     private string _peer = "?";
 
     public HostProcess? Owner { get; private set; }
@@ -44,10 +45,32 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
                 End(error.Length == 0 ? "a callback reply outside a callback" : error);
                 return;
             }
+            if (req.Op == RunOp.Origin && (req.Length % 8 != 0 || req.Length > 8 * RunRequest.MaxFrames))
+            {
+                End($"an origin of {req.Length} bytes");
+                return;
+            }
             var payload = new byte[req.Length];
             if (!ReadExactly(payload))
             {
                 return;
+            }
+            if (req.Op == RunOp.Origin)
+            {
+                // The backtrace of the call whose request comes next (--check): no reply.
+                if (host.Check is { } check)
+                {
+                    var addresses = new ulong[payload.Length / 8];
+                    for (int k = 0; k < addresses.Length; k++)
+                    {
+                        addresses[k] = BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8 * k));
+                    }
+                    lock (host.Gate)
+                    {
+                        _site = check.Intern(pid, addresses);
+                    }
+                }
+                continue;
             }
             lock (host.Gate)
             {
@@ -88,9 +111,12 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
         byte[]? data = null;
         _reserved.Clear();
         _dupFrom = -1;
+        long site = _site;
+        _site = 0;
         if (p is not null)
         {
             p.Files.External = this;
+            p.CallSite = site;
         }
         try
         {
@@ -341,6 +367,10 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
                     Owner!.ExecPending = false;
                     ret = 0;
                     break;
+                case RunOp.Exit:
+                    host.ExitNow(Owner!);
+                    ret = 0;
+                    break;
                 case RunOp.Send:
                 {
                     var f = p!.Files.Lookup(Fd(req.A0));
@@ -363,7 +393,12 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
             if (p is not null)
             {
                 p.Files.External = null;
+                p.CallSite = 0;
             }
+        }
+        if (Owner is not null && ret != RunRequest.RetPass && ret != RunRequest.RetContent)
+        {
+            host.Check?.AfterCall(Owner, req, payload, ret, site);
         }
         if (ret == -(long)Errno.ENOSYS)
         {
@@ -460,65 +495,6 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
             BinaryPrimitives.WriteInt64LittleEndian(runs.AsSpan(24 * k + 16), list[k].Pfn);
         }
         return ret;
-    }
-
-    // poll: without waiting first; then, while nothing is ready, the caller sleeps with the gate released, so the
-    // program's other threads and processes run (and may signal what it waits for). When every connection of the
-    // program is asleep inside the simulator, nothing outside can wake it: simulated time jumps instead (a lone
-    // descriptor waits in the models' poll, whose clock goes to the next timer or the timeout).
-    private long Poll(Process p, byte[] payload, long timeoutMs, out byte[]? revents)
-    {
-        if (payload.Length % 8 != 0)
-        {
-            throw new ProtocolException($"poll payload of {payload.Length} bytes");
-        }
-        int n = payload.Length / 8;
-        revents = new byte[n * 4];
-        long deadline = timeoutMs < 0 ? long.MaxValue : Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000;
-        while (true)
-        {
-            int ready = PollOnce(p, payload, revents, 0);
-            if (ready > 0 || timeoutMs == 0)
-            {
-                return ready;
-            }
-            if (host.EveryoneAsleepButOne())
-            {
-                return n == 1 ? PollOnce(p, payload, revents, timeoutMs) : 0;
-            }
-            long left = deadline == long.MaxValue ? -1 : (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-            if (deadline != long.MaxValue && left <= 0)
-            {
-                return 0;
-            }
-            host.Asleep++;
-            try
-            {
-                Monitor.Wait(host.Gate, left < 0 ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
-            }
-            finally
-            {
-                host.Asleep--;
-            }
-            if (p.Exited)
-            {
-                return 0;
-            }
-        }
-    }
-
-    private int PollOnce(Process p, byte[] payload, byte[] revents, long timeoutMs)
-    {
-        int ready = 0;
-        for (int k = 0; k < payload.Length / 8; k++)
-        {
-            int fd = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(8 * k));
-            uint events = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(8 * k + 4));
-            var (r, rev) = host.Sys.Poll(p, fd, events, timeoutMs);
-            ready += r;
-            BinaryPrimitives.WriteUInt32LittleEndian(revents.AsSpan(4 * k), rev);
-        }
-        return ready;
     }
 
     // ---- IFdNumberSource: numbers come from the real process, through a callback to the preload ----

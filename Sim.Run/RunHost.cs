@@ -31,6 +31,12 @@ public sealed class RunOptions
     /// <summary>A prebuilt preload library; null = build it into the cache on first use.</summary>
     public string? PreloadLibrary { get; init; }
 
+    /// <summary>
+    /// <c>--check</c>: report leaks, WARNs, misuses and failed calls at every process exit and a summary at the end;
+    /// the exit status is 99 when anything but notes was found.
+    /// </summary>
+    public bool Check { get; init; }
+
     /// <summary>Where the program's stdout goes; null = the host's own stdout, untouched (inherited).</summary>
     public TextWriter? ProgramStdout { get; init; }
 
@@ -68,7 +74,9 @@ public sealed class RunHost : IDisposable
     private int _connections;
     private bool _disposed;
 
-    private RunHost(MachineOptions options, TextWriter stderr)
+    private readonly CheckReport? _check;
+
+    private RunHost(MachineOptions options, TextWriter stderr, bool check)
     {
         _stderr = stderr;
         _phys = new MemfdPageStore((options.RamBase + options.RamBytes) >> 12);
@@ -83,6 +91,10 @@ public sealed class RunHost : IDisposable
         _table = _machine.GetRequiredService<ProcessTable>();
         _vfs = _machine.GetRequiredService<Vfs>();
         _unmodelled = _machine.GetRequiredService<Sim.Core.Debug.UnmodelledCalls>();
+        if (check)
+        {
+            _check = new CheckReport(_machine.GetRequiredService<Sim.Core.Debug.LeakCheck>(), _machine.GetRequiredService<Sim.Core.Debug.Warnings>(), stderr);
+        }
         _dir = Directory.CreateTempSubdirectory("dmabufsim-run-").FullName;
         File.SetUnixFileMode(_dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         SocketPath = Path.Combine(_dir, "sock");
@@ -119,7 +131,7 @@ public sealed class RunHost : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stderr);
         var preload = options.PreloadLibrary ?? PreloadBuilder.Ensure(stderr);
-        using var host = new RunHost(MachineFor(options.Machine), stderr);
+        using var host = new RunHost(MachineFor(options.Machine), stderr, options.Check);
         return host.Execute(options, preload);
     }
 
@@ -141,8 +153,8 @@ public sealed class RunHost : IDisposable
         return null;
     }
 
-    /// <summary>Runs a program on this host (tests reuse a host to look at the machine afterwards).</summary>
-    public static RunHost Create(string? machine, TextWriter stderr) => new(MachineFor(machine), stderr);
+    /// <summary>Runs a program on this host (tests reuse a host to look at the machine afterwards); <paramref name="check"/>: <c>--check</c>.</summary>
+    public static RunHost Create(string? machine, TextWriter stderr, bool check = false) => new(MachineFor(machine), stderr, check);
 
     /// <summary>Starts the program with <paramref name="preload"/> and serves it to the end.</summary>
     public int Execute(RunOptions options, string preload)
@@ -168,6 +180,10 @@ public sealed class RunHost : IDisposable
         psi.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(existing) ? preload : preload + ":" + existing;
         psi.Environment["DMABUFSIM_RUN_SOCK"] = SocketPath;
         psi.Environment["DMABUFSIM_RUN_PHYSFD"] = _phys.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (_check is not null)
+        {
+            psi.Environment["DMABUFSIM_RUN_CHECK"] = "1";
+        }
         System.Diagnostics.Process child;
         try
         {
@@ -235,6 +251,11 @@ public sealed class RunHost : IDisposable
         {
             _stderr.WriteLine("dmabufsim run: unmodelled: " + _unmodelled.Summary());
         }
+        // --check: the summary, and valgrind's --error-exitcode when anything but notes was found.
+        if (_check is not null && _check.Finish() > 0)
+        {
+            return 99;
+        }
         return status;
     }
 
@@ -295,12 +316,24 @@ public sealed class RunHost : IDisposable
         }
     }
 
-    // do_exit of the simulated process of a real process that is gone.
+    // do_exit of the simulated process of a real process that is gone (or calls exit()); once.
     private void ExitProcess(HostProcess hp)
     {
+        if (hp.Exited)
+        {
+            return;
+        }
+        hp.Exited = true;
         _byPid.Remove(hp.RealPid);
         _sys.Exit(hp.Process);
+        _check?.AfterExit(hp);
     }
+
+    // --check's collector, or null.
+    internal CheckReport? Check => _check;
+
+    // RUN_EXIT: the process calls exit(); its simulated exit happens now (the caller holds the gate).
+    internal void ExitNow(HostProcess hp) => ExitProcess(hp);
 
     internal object Gate => _gate;
 
@@ -355,6 +388,7 @@ public sealed class RunHost : IDisposable
         {
             // A new image in a known process: execve succeeded.
             _sys.BeginNewExec(known.Process);
+            _check?.Exec(pid);
             known.ExecPending = false;
             known.Connections++;
             return known;
@@ -455,6 +489,8 @@ internal sealed class HostProcess(int realPid, Process process)
     public int Connections { get; set; }
 
     public bool ExecPending { get; set; }
+
+    public bool Exited { get; set; }
 }
 
 // Bytes of a program's output into a TextWriter (UTF-8).

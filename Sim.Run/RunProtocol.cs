@@ -10,7 +10,7 @@ public enum RunOp : uint
 {
 #pragma warning disable CS1591 // the C names, documented in dmabufsim_run_proto.h
     Hello = 1, Open, Close, Ioctl, Mmap, Munmap, Dup, Fcntl, Lseek, Read, Write, Fstat, Stat, Fork, ForkAbort, Exec,
-    ExecFailed, Poll, Adopt, Send, Mknod, CbReply, Memfd, Ftruncate, Mremap, Unlink, Listdir, Readlink, Realpath,
+    ExecFailed, Poll, Adopt, Send, Mknod, CbReply, Memfd, Ftruncate, Mremap, Unlink, Listdir, Origin, Exit, Readlink, Realpath,
 #pragma warning restore CS1591
 }
 
@@ -19,6 +19,9 @@ public readonly record struct RunRequest(RunOp Op, uint Length, long A0, long A1
 {
     /// <summary>Bytes of a header.</summary>
     public const int HeaderSize = 64;
+
+    /// <summary>The most return addresses a <c>RUN_ORIGIN</c> message carries (<c>RUN_MAX_FRAMES</c>).</summary>
+    public const int MaxFrames = 32;
 
     /// <summary>The largest payload either side sends (<c>RUN_MAX_PAYLOAD</c>).</summary>
     public const uint MaxPayload = 1u << 20;

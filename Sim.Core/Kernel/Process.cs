@@ -68,8 +68,19 @@ public sealed class Process
     /// <summary>The effective uid (0: root, which has CAP_SYS_ADMIN); a program started as a user sets it.</summary>
     public int Euid { get; set; }
 
-    /// <summary>True once the process exited.</summary>
+    /// <summary>
+    /// True from the start of <c>do_exit</c> on (<c>PF_EXITING</c>, set by <c>exit_signals</c> before <c>exit_mm</c> and
+    /// <c>exit_files</c>): what those release happens with this process <c>current</c> and exiting.
+    /// </summary>
+    [Kernel("PF_EXITING", "include/linux/sched.h")]
     public bool Exited { get; internal set; }
+
+    /// <summary>
+    /// The user call site of the syscall in progress (the kernel's <c>task_pt_regs(current)-&gt;ip</c>): an opaque
+    /// number that whoever drives the syscall sets (<c>dmabufsim run --check</c>: its id of the program's backtrace
+    /// of the call), 0 when unknown. <see cref="Debug.LeakCheck"/> stamps it on the objects the call creates.
+    /// </summary>
+    public long CallSite { get; set; }
 
     /// <summary><c>openat(AT_FDCWD, path, flags)</c> (libc's wrapper): <see cref="Syscalls.Openat"/>.</summary>
     public int Openat(string path, uint flags) => Kernel.Openat(this, path, flags);

@@ -417,13 +417,13 @@ public sealed class MmStruct
         if (keepLow)
         {
             // New vma = [v.Start, at); v becomes [at, v.End).
-            n = new Vma(v.Start, at, v.PgOff, v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData };
+            n = new Vma(v.Start, at, v.PgOff, v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData, Origin = v.Origin, Inherited = v.Inherited };
             v.PgOff += (at - v.Start) >> 12;
             v.Start = at;
         }
         else
         {
-            n = new Vma(at, v.End, v.PgOff + ((at - v.Start) >> 12), v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData };
+            n = new Vma(at, v.End, v.PgOff + ((at - v.Start) >> 12), v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData, Origin = v.Origin, Inherited = v.Inherited };
             v.End = at;
         }
         if (v.CowPages is not null)
@@ -465,7 +465,7 @@ public sealed class MmStruct
             {
                 continue;
             }
-            var n = new Vma(v.Start, v.End, v.PgOff, v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData };
+            var n = new Vma(v.Start, v.End, v.PgOff, v.Flags, v.File) { Ops = v.Ops, PrivateData = v.PrivateData, Origin = v.Origin, Inherited = true };
             if (v.CowPages is not null)
             {
                 n.CowPages = [];
@@ -480,14 +480,18 @@ public sealed class MmStruct
         }
     }
 
-    /// <summary><c>exit_mmap</c>: every mapping goes (close, then the file reference), lowest address first.</summary>
+    /// <summary>
+    /// <c>exit_mmap</c>: every mapping goes (close, then the file reference), lowest address first. The exit's
+    /// leak check sees each one first (<paramref name="unmapping"/>: its scope covers what the removal releases).
+    /// </summary>
     [Kernel("exit_mmap", "mm/mmap.c")]
-    public void ExitMmap()
+    public void ExitMmap(Func<Vma, Debug.LeakCheck.Scope>? unmapping = null)
     {
         var all = _vmas.ToArray();
         _vmas.Clear();
         foreach (var v in all)
         {
+            using var lost = unmapping is null ? default : unmapping(v);
             Remove(v);
         }
     }

@@ -91,6 +91,12 @@ public sealed class Vma
     /// <summary><c>vm_private_data</c>.</summary>
     public object? PrivateData { get; set; }
 
+    /// <summary>The user call that made this mapping (with <c>--check</c>; pieces of a split keep it).</summary>
+    public Debug.CallOrigin Origin { get; set; }
+
+    /// <summary>True for a copy <c>dup_mmap</c> made at fork (the program of this process did not map it).</summary>
+    public bool Inherited { get; set; }
+
     /// <summary>Length in bytes.</summary>
     public ulong Length => End - Start;
 

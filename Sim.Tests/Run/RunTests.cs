@@ -29,8 +29,15 @@ public sealed class RunPrograms : IDisposable
     public string Own(string name) => Compile(Path.Combine(Repo, "tools", "dmabufsim-run", "tests", name + ".c"), name,
         "-I", Path.Combine(Repo, "tools", "dmabufsim-trace"));
 
+    /// <summary>Compiles one of tools/dmabufsim-run/tests/*.c with debug info and no optimisation (the --check programs).</summary>
+    public string OwnDebug(string name) => CompileWith(Path.Combine(Repo, "tools", "dmabufsim-run", "tests", name + ".c"), name,
+        ["-g", "-O0"], "-I", Path.Combine(Repo, "tools", "dmabufsim-trace"));
+
     /// <summary>Compiles a C file with gcc into the temp folder.</summary>
-    public string Compile(string source, string name, params string[] extra)
+    public string Compile(string source, string name, params string[] extra) => CompileWith(source, name, ["-O2"], extra);
+
+    /// <summary>Compiles a C file with gcc and <paramref name="flags"/> (after <paramref name="extra"/>) into the temp folder.</summary>
+    public string CompileWith(string source, string name, string[] flags, params string[] extra)
     {
         var output = Path.Combine(Dir, name);
         lock (this)
@@ -40,7 +47,7 @@ public sealed class RunPrograms : IDisposable
                 return output;
             }
             var psi = new ProcessStartInfo("gcc") { UseShellExecute = false, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(source)! };
-            foreach (var a in extra.Concat(["-O2", "-o", output, source]))
+            foreach (var a in extra.Concat(flags).Concat(["-o", output, source]))
             {
                 psi.ArgumentList.Add(a);
             }
@@ -63,8 +70,8 @@ public sealed class RunPrograms : IDisposable
         }
     }
 
-    /// <summary>Looking Glass's module/test.c, copied from ../shared/thirdparty (never committed) and compiled as is.</summary>
-    public string KvmfrTest()
+    /// <summary>Looking Glass's module/test.c, copied from ../shared/thirdparty (never committed) and compiled as is (<paramref name="debug"/>: with -g).</summary>
+    public string KvmfrTest(bool debug = false)
     {
         string? dir = null;
         for (var d = new DirectoryInfo(Repo); d is not null; d = d.Parent)
@@ -84,14 +91,14 @@ public sealed class RunPrograms : IDisposable
         Directory.CreateDirectory(copy);
         File.Copy(Path.Combine(dir, "test.c"), Path.Combine(copy, "test.c"), overwrite: true);
         File.Copy(Path.Combine(dir, "kvmfr.h"), Path.Combine(copy, "kvmfr.h"), overwrite: true);
-        return Compile(Path.Combine(copy, "test.c"), "test");
+        return debug ? CompileWith(Path.Combine(copy, "test.c"), "test-g", ["-g", "-O0"]) : Compile(Path.Combine(copy, "test.c"), "test");
     }
 
     /// <summary>
     /// The kernel's tools/testing/selftests/sync (sync_test), copied from the unpacked 6.1 source
     /// (<c>$DMABUFSIM_LINUX_SRC</c>, or src/linux-source-6.1 above the repository) and compiled unmodified.
     /// </summary>
-    public string SyncTest()
+    public string SyncTest(bool debug = false)
     {
         var src = LinuxSource();
         var selftests = Path.Combine(src, "tools", "testing", "selftests");
@@ -105,7 +112,8 @@ public sealed class RunPrograms : IDisposable
         var dir = Path.Combine(copy, "sync");
         string[] units = ["sync.c", "sync_alloc.c", "sync_fence.c", "sync_merge.c", "sync_wait.c", "sync_stress_parallelism.c",
             "sync_stress_consumer.c", "sync_stress_merge.c"];
-        return Compile(Path.Combine(dir, "sync_test.c"), "sync_test", [.. units.Select(u => Path.Combine(dir, u)), "-I", copy, "-pthread"]);
+        return CompileWith(Path.Combine(dir, "sync_test.c"), debug ? "sync_test-g" : "sync_test", debug ? ["-g", "-O2"] : ["-O2"],
+            [.. units.Select(u => Path.Combine(dir, u)), "-I", copy, "-pthread"]);
     }
 
     /// <summary>tools/testing/selftests/dmabuf-heaps/dmabuf-heap.c, compiled unmodified against the 6.1 uAPI headers.</summary>

@@ -12,6 +12,8 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
+#include <execinfo.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -48,6 +50,8 @@ static pid_t (*real_fork)(void);
 static int (*real_execve)(const char *, char *const[], char *const[]);
 
 static int g_active;
+static int g_check;                       /* --check: send the program's backtrace with each call */
+static uintptr_t g_self_lo, g_self_hi;    /* this library's loaded range (its frames are not the program's) */
 static char g_sock[108];
 static int g_physfd = -1, g_sigbusfd = -1;
 static int g_fdbase;
@@ -171,12 +175,68 @@ static int is_sim(int fd)
 	return g_active && fd >= 0 && fd < MAXFD && g_sim[fd];
 }
 
+/* --check: the loaded range of this library, so a backtrace starts at the program's call. */
+static int self_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	uintptr_t base = (uintptr_t)data, lo = UINTPTR_MAX, hi = 0;
+	for (int k = 0; k < info->dlpi_phnum; k++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[k];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (info->dlpi_addr != base)
+		return 0;
+	g_self_lo = lo;
+	g_self_hi = hi;
+	return 1;
+}
+
+static void check_init(void)
+{
+	Dl_info di;
+	if (!dladdr((void *)&check_init, &di))
+		return;
+	dl_iterate_phdr(self_range, di.dli_fbase);
+	void *warm[4];
+	backtrace(warm, 4); /* the unwinder (libgcc_s) is loaded now, not inside a call */
+	g_check = 1;
+}
+
+/* --check: RUN_ORIGIN with the return addresses of the program's call (this library's frames dropped). */
+static void send_origin(int c)
+{
+	void *frames[RUN_MAX_FRAMES + 16];
+	int n = backtrace(frames, RUN_MAX_FRAMES + 16);
+	struct {
+		struct run_req q;
+		uint64_t a[RUN_MAX_FRAMES];
+	} m = { 0 };
+	int k = 0, j = 0;
+	while (k < n && (uintptr_t)frames[k] >= g_self_lo && (uintptr_t)frames[k] < g_self_hi)
+		k++;
+	for (; k < n && j < RUN_MAX_FRAMES; k++)
+		m.a[j++] = (uint64_t)(uintptr_t)frames[k];
+	m.q.op = RUN_ORIGIN;
+	m.q.len = (uint32_t)(8 * j);
+	if (xfer(c, &m, sizeof m.q + 8 * (size_t)j, 1))
+		die("send");
+}
+
 /* Sends a request and serves the host's callbacks until the final reply. The payload of the reply (after the fd
  * entries) is copied to out (at most outcap bytes); *outlen gets its length. */
 static long call(uint32_t op, const int64_t *args, int nargs, const void *payload, uint32_t len, struct run_rep *rep,
 		 void *out, size_t outcap, size_t *outlen)
 {
 	int c = conn();
+	if (g_check && op != RUN_HELLO && op != RUN_FORK && op != RUN_FORK_ABORT && op != RUN_EXEC && op != RUN_EXEC_FAILED &&
+	    op != RUN_ADOPT && op != RUN_SEND && op != RUN_EXIT)
+		send_origin(c);
 	struct run_req q = { .op = op, .len = len };
 	for (int k = 0; k < nargs && k < 7; k++)
 		q.a[k] = args[k];
@@ -303,8 +363,22 @@ __attribute__((constructor)) static void run_init(void)
 	g_physfd = phys;
 	g_sigbusfd = tohigh((int)RSYS(SYS_memfd_create, "dmabufsim-sigbus", MFD_CLOEXEC), 1);
 	pthread_key_create(&g_key, conn_destroy);
+	const char *chk = getenv("DMABUFSIM_RUN_CHECK");
+	if (chk && strcmp(chk, "1") == 0)
+		check_init();
 	g_active = 1;
 	conn_open(0, getppid());
+}
+
+/* exit() (the last destructor to run, after the program's atexit handlers): the simulated process exits now, so
+ * what its exit releases happens before the parent's wait returns, as on Linux. _exit and fatal signals still end
+ * it when the host sees the connection close. */
+__attribute__((destructor)) static void run_fini(void)
+{
+	if (!g_active)
+		return;
+	call(RUN_EXIT, NULL, 0, NULL, 0, NULL, NULL, 0, NULL);
+	g_active = 0;
 }
 
 /* ---- paths ---- */

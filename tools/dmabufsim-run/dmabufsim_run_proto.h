@@ -47,8 +47,12 @@ enum run_op {
 	RUN_MREMAP = 25,    /* a0 addr, a1 old_len, a2 new_len, a3 flags */
 	RUN_UNLINK = 26,    /* payload path */
 	RUN_LISTDIR = 27,   /* payload path; reply ret = entries, payload "name\0type\0ino\n" each */
-	RUN_READLINK = 28,  /* payload path; reply ret = length, payload the target */
-	RUN_REALPATH = 29,  /* payload path; reply payload the canonical path */
+	RUN_ORIGIN = 28,    /* --check only, no reply: the program's return addresses (payload n x uint64, n <= RUN_MAX_FRAMES)
+	                       of the call whose request follows on this connection */
+	RUN_EXIT = 29,      /* exit(): the simulated do_exit now, before the real process ends (its parent's wait
+	                       returns after the simulated exit, as on Linux) */
+	RUN_READLINK = 30,  /* payload path; reply ret = length, payload the target */
+	RUN_REALPATH = 31,  /* payload path; reply payload the canonical path */
 };
 
 enum run_rep_kind {
@@ -61,5 +65,6 @@ enum run_fd_action { RUN_FD_CLOSE = 0, RUN_FD_KEEP = 1, RUN_FD_KEEP_CLOEXEC = 2 
 #define RUN_RET_PASS (-100000L)    /* not simulated: the real system answers */
 #define RUN_RET_CONTENT (-100001L) /* a simulated seq_file: the payload is its text */
 #define RUN_MAX_PAYLOAD (1u << 20)
+#define RUN_MAX_FRAMES 32
 
 #endif

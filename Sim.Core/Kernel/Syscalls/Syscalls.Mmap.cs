@@ -44,7 +44,12 @@ public sealed partial class Syscalls
                 return -(long)Errno.EINVAL;
             }
         }
-        return caller.Mm.DoMmap(f, addr, length, prot, flags, pgoff);
+        long ret = caller.Mm.DoMmap(f, addr, length, prot, flags, pgoff);
+        if (ret >= 0 && f is not null && _check is { Enabled: true } check && caller.Mm.Find((ulong)ret) is { } vma)
+        {
+            vma.Origin = check.Origin();
+        }
+        return ret;
     }
 
     /// <summary><c>munmap(addr, length)</c>: 0 or <c>-EINVAL</c>.</summary>

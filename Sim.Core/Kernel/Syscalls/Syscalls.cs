@@ -27,6 +27,7 @@ public sealed partial class Syscalls
     private readonly Func<IMemfd?>? _memfd;
     private IMemfd? _memfdModel;
     private readonly Func<ProcessTable>? _processes;
+    private readonly Debug.LeakCheck? _check;
     private readonly Dictionary<string, SeqFile> _seqFiles = new(StringComparer.Ordinal);
 
     /// <summary>Creates the syscall layer of one machine.</summary>
@@ -35,8 +36,10 @@ public sealed partial class Syscalls
     /// layer does not build (or boot) the models behind them.
     /// </remarks>
     public Syscalls(Vfs vfs, Ktime clock, MachineOptions options, CurrentTask? current = null, Func<ModuleLoader>? modules = null,
-        IEnumerable<SeqFile>? seqFiles = null, Func<IMemfd?>? memfd = null, Func<ProcessTable>? processes = null)
+        IEnumerable<SeqFile>? seqFiles = null, Func<IMemfd?>? memfd = null, Func<ProcessTable>? processes = null,
+        Debug.LeakCheck? check = null)
     {
+        _check = check;
         _processes = processes;
         ArgumentNullException.ThrowIfNull(options);
         _memfd = memfd;
