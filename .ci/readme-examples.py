@@ -55,7 +55,7 @@ def run(argv, cwd=work, expect=0, extra_env=None, timeout=1800):
     return ok, f'exit {p.returncode}{"" if ok else f" (expected {expect})"}, {time.time() - t0:.0f} s', p.stdout
 
 
-VERBS = ['replay', 'diff-kernels', 'kvmfr-test', 'run', 'importer-test', 'tour', 'show', 'realkernel', 'difftest', 'capture', 'stress', 'sweep']
+VERBS = ['replay', 'diff-kernels', 'diff', 'kvmfr-test', 'run', 'importer-test', 'tour', 'show', 'realkernel', 'difftest', 'capture', 'stress', 'sweep']
 tool_home = {'HOME': home, 'DOTNET_CLI_HOME': home, 'NUGET_PACKAGES': os.environ.get('NUGET_PACKAGES', os.path.expanduser('~/.nuget/packages'))}
 
 
@@ -141,6 +141,9 @@ def check(cmd):
         ok, how, out = run(dmabufsim(args + ['--help']))
         return verdict((ok, 'parse-checked (' + ('the real-kernel step of .ci/run runs this verb' if verb in ('realkernel', 'difftest', 'capture')
                                                   else 'takes tens of minutes' if verb == 'sweep' else '--quick') + '): ' + how, out))
+    if verb == 'diff' and len(args) == 3 and args[1] != args[2]:
+        # Two different traces: the example shows their differences, and diff exits 1 when there are some.
+        return verdict(run(dmabufsim(args), expect=1))
     return verdict(run(dmabufsim(args)))
 
 

@@ -4,6 +4,7 @@ using Sim.Cli;
 var root = new RootCommand("dmabufsim: a full-system simulator of the Linux DRM + DMA-BUF stack (Linux 6.1 and 6.12 profiles)");
 root.Add(ReplayCommand.Create());
 root.Add(DiffKernelsCommand.Create());
+root.Add(DiffCommand.Create());
 root.Add(KvmfrTestCommand.Create());
 root.Add(RunCommand.Create());
 root.Add(ImporterTestCommand.Create());

@@ -2,7 +2,9 @@
 // device /dev/udmabuf (machine option udmabuf; module parameters size_limit_mb and list_limit), UDMABUF_CREATE and
 // UDMABUF_CREATE_LIST turning ranges of sealed memfds into a dma-buf whose pages are the memfd's own pages, and
 // udmabuf_ops. Debian's 6.1 amd64 does not build it: modelled from the upstream source. Hugetlb memfds are not
-// modelled (memfd_create refuses MFD_HUGETLB here).
+// modelled (memfd_create refuses MFD_HUGETLB here). Two upstream fixes 6.1.192 lacks are per profile (see
+// docs/kernel-versions.md, "Known kernel bugs in 6.1.192"): the page array's kmalloc limit (1c0844c6184e) and the
+// VM_PFNMAP | VM_DONTEXPAND mapping (7d79cd784470).
 using Sim.Core;
 using Sim.Core.Debug;
 using Sim.Core.Dma;
@@ -80,19 +82,24 @@ public sealed class Udmabuf : IFileOperations
     private readonly DmaBufList _dbList;
     private readonly DmaMapping _dma;
     private readonly MachineOptions _options;
+    private readonly Bug? _bug;
+    private bool _largeKmallocWarned;
 
     /// <summary><c>udmabuf_dev_init</c>: <c>misc_register</c> and the device's 64-bit DMA mask, when the machine has the option.</summary>
-    public Udmabuf(Sim.Core.Boot.MachineOptions options, Vfs vfs, DmaBufList dbList, DmaMapping dma, Sim.Core.Base.DeviceCore? devices = null)
+    public Udmabuf(Sim.Core.Boot.MachineOptions options, Vfs vfs, DmaBufList dbList, DmaMapping dma, Sim.Core.Base.DeviceCore? devices = null, Bug? bug = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(vfs);
         _dbList = dbList;
         _dma = dma;
-        _options = new MachineOptions(options.UdmabufSizeLimitMb, options.UdmabufListLimit);
+        _bug = bug;
+        bool is612 = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
+        _options = new MachineOptions(options.UdmabufSizeLimitMb, options.UdmabufListLimit, PointerSize: options.Is32Bit ? 4UL : 8UL,
+            KvmallocArrays: is612, PfnMap: is612);
         ThisDevice = new Device("udmabuf") { DmaMask = ulong.MaxValue, CoherentDmaMask = ulong.MaxValue };
         if (options.Udmabuf)
         {
-            uint minor = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12 ? Minor612 : Minor;
+            uint minor = is612 ? Minor612 : Minor;
             vfs.CharDevices.RegisterChrdev((int)MISC_MAJOR, "misc", this, (int)minor, 1);
             vfs.Mknod(DevPath, 0x180, MISC_MAJOR, minor);
             // misc_register -> device_create(&misc_class, NULL, MKDEV(MISC_MAJOR, minor), .., "udmabuf").
@@ -100,7 +107,17 @@ public sealed class Udmabuf : IFileOperations
         }
     }
 
-    private sealed record MachineOptions(int SizeLimitMb, int ListLimit);
+    /// <summary>
+    /// The module parameters, <c>sizeof(struct page *)</c>, and the two per-profile fixes: <c>kvmalloc_array</c> for
+    /// the page array (6.12; 6.1 uses <c>kmalloc_array</c>) and the VM_PFNMAP mapping (6.12).
+    /// </summary>
+    private sealed record MachineOptions(int SizeLimitMb, int ListLimit, ulong PointerSize, bool KvmallocArrays, bool PfnMap);
+
+    /// <summary>
+    /// <c>KMALLOC_MAX_SIZE</c> (include/linux/slab.h): <c>1 &lt;&lt; (MAX_ORDER + PAGE_SHIFT - 1)</c>, 4 MiB. A larger
+    /// kmalloc goes to <c>kmalloc_large</c> with an order of at least MAX_ORDER, which <c>__alloc_pages</c> refuses.
+    /// </summary>
+    public const ulong KMALLOC_MAX_SIZE = 1UL << (PageAlloc.MAX_ORDER + Align.PAGE_SHIFT - 1);
 
     /// <summary><c>udmabuf_misc.this_device</c> (DMA_BIT_MASK(64)).</summary>
     public Device ThisDevice { get; }
@@ -215,6 +232,15 @@ public sealed class Udmabuf : IFileOperations
         {
             return -(long)Errno.EINVAL;
         }
+        if (!_options.KvmallocArrays && pagecount * _options.PointerSize > KMALLOC_MAX_SIZE)
+        {
+            // 6.1's kmalloc_array(pagecount, sizeof(struct page *)): above KMALLOC_MAX_SIZE (more than 2 GiB of
+            // pages on x86_64) kmalloc_large asks __alloc_pages for order >= MAX_ORDER, which is
+            // WARN_ON_ONCE_GFP(order >= MAX_ORDER) and NULL: -ENOMEM, with the WARN once per boot. 6.12 allocates
+            // the arrays with kvmalloc_array/kvcalloc, which fall back to vmalloc (upstream 1c0844c6184e).
+            WarnLargeKmalloc();
+            return -(long)Errno.ENOMEM;
+        }
         if (s_kmallocPages.ShouldFail())
         {
             return -(long)Errno.ENOMEM;
@@ -295,6 +321,24 @@ public sealed class Udmabuf : IFileOperations
     }
 
     /// <summary>
+    /// <c>WARN_ON_ONCE_GFP(order >= MAX_ORDER, gfp)</c> at mm/page_alloc.c:5634 (<c>__alloc_pages</c>, 6.1.192): the
+    /// report and taint once per boot (GFP_KERNEL has no __GFP_NOWARN). Only udmabuf reaches that site in the model.
+    /// </summary>
+    private void WarnLargeKmalloc()
+    {
+        if (_bug is not null)
+        {
+            _bug.WarnOnOnce(true, "mm/page_alloc.c", 5634, "__alloc_pages");
+            return;
+        }
+        if (!_largeKmallocWarned)
+        {
+            _largeKmallocWarned = true;
+            _dbList.Warnings.On(true, "WARN_ON_ONCE_GFP(order >= MAX_ORDER) in __alloc_pages", "__alloc_pages");
+        }
+    }
+
+    /// <summary>
     /// <c>get_sg_table(dev, buf, direction)</c>: a table from the buffer's pages (<c>sg_alloc_table_from_pages</c>,
     /// contiguous frames coalesced) mapped with <c>dma_map_sgtable(..., DMA_ATTR_SKIP_CPU_SYNC)</c>.
     /// </summary>
@@ -360,7 +404,11 @@ public sealed class Udmabuf : IFileOperations
         }
     }
 
-    /// <summary><c>mmap_udmabuf</c>: shared mappings only (<c>-EINVAL</c>); faults give the buffer's pages (SIGBUS past the end).</summary>
+    /// <summary>
+    /// <c>mmap_udmabuf</c>: shared mappings only (<c>-EINVAL</c>); faults give the buffer's pages (SIGBUS past the
+    /// end). 6.12 also sets VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP and inserts pfns (upstream 7d79cd784470), so such
+    /// a mapping cannot grow with mremap; 6.1's (<c>vmf->page</c>) can.
+    /// </summary>
     [Kernel("mmap_udmabuf", "drivers/dma-buf/udmabuf.c")]
     public static int MmapUdmabuf(DmaBuf buf, Vma vma)
     {
@@ -370,7 +418,12 @@ public sealed class Udmabuf : IFileOperations
         {
             return -(int)Errno.EINVAL;
         }
-        vma.Ops = new UdmabufVmOps((UdmabufBuf)buf.Priv);
+        var ubuf = (UdmabufBuf)buf.Priv;
+        vma.Ops = new UdmabufVmOps(ubuf);
+        if (ubuf.Device._options.PfnMap)
+        {
+            vma.Flags |= Vma.VM_PFNMAP | Vma.VM_DONTEXPAND | Vma.VM_DONTDUMP; // vm_flags_set
+        }
         return 0;
     }
 

@@ -161,6 +161,83 @@ public sealed class UdmabufTests
         Assert.Equal(0, shmem.PagesInUse);
     }
 
+    /// <summary>
+    /// Known bug of 6.1.192 (fixed upstream by 1c0844c6184e "udmabuf: change folios array from kmalloc to kvmalloc",
+    /// CVE-2024-56544): udmabuf_create allocates the page array with kmalloc_array, so more than KMALLOC_MAX_SIZE
+    /// (4 MiB = 1 &lt;&lt; (MAX_ORDER 11 + PAGE_SHIFT 12 - 1)) of 8-byte pointers, i.e. more than 524288 pages (2 GiB),
+    /// reaches __alloc_pages with order 11 &gt;= MAX_ORDER: WARN_ON_ONCE_GFP at mm/page_alloc.c:5634 and -ENOMEM, before
+    /// any memfd page is touched. Exactly 2 GiB is order 10 and passes. 6.12's kvmalloc_array falls back to vmalloc.
+    /// size_limit_mb must be raised for this (its default 64 MiB is far below).
+    /// </summary>
+    [Theory]
+    [InlineData("kernel=6.1", false)]
+    [InlineData("kernel=6.12", true)]
+    public void PageArrayAboveKmallocMaxIsAWarnAndEnomemOnlyOn61(string kernel, bool fixedKernel)
+    {
+        using var m = new Machine(kernel + " mem=4G udmabuf udmabuf.size_limit_mb=4096");
+        var printk = m.Get<Sim.Core.Kernel.Printk>();
+        var taint = m.Get<Sim.Core.Kernel.Taint>();
+        printk.ReadClear();
+        const ulong TwoGiB = 2UL << 30;
+        int memfd = m.SealedMemfd((long)(TwoGiB + 2 * 4096));
+        long over = m.Create(memfd, 0, TwoGiB + 4096); // 524289 pages: a 4 MiB + 8 byte array, order 11
+        var lines = printk.ReadClear();
+        if (fixedKernel)
+        {
+            Assert.True(over >= 0, $"6.12 creates the buffer, got {over}");
+            Assert.DoesNotContain(lines, l => l.Text.StartsWith("WARNING:", StringComparison.Ordinal));
+            Assert.False(taint.Test(Sim.Core.Kernel.Taint.TAINT_WARN));
+            Assert.Equal(0, m.P.Close((int)over));
+            return;
+        }
+        Assert.Equal(-(long)Errno.ENOMEM, over);
+        Assert.Equal("------------[ cut here ]------------", lines[0].Text);
+        Assert.StartsWith("WARNING: CPU: 0 PID: ", lines[1].Text, StringComparison.Ordinal);
+        Assert.Contains(" at mm/page_alloc.c:5634 __alloc_pages+", lines[1].Text, StringComparison.Ordinal);
+        Assert.True(taint.Test(Sim.Core.Kernel.Taint.TAINT_WARN));
+        Assert.Equal(0, m.Get<Shmem>().PagesInUse); // failed before any page was read
+        // WARN_ON_ONCE: a second attempt fails the same way without a second report.
+        Assert.Equal(-(long)Errno.ENOMEM, m.Create(memfd, 4096, TwoGiB + 4096));
+        Assert.DoesNotContain(printk.ReadClear(), l => l.Text.StartsWith("WARNING:", StringComparison.Ordinal));
+        // Exactly 2 GiB: 524288 pointers = 4 MiB, order 10, below MAX_ORDER: created.
+        long exact = m.Create(memfd, 0, TwoGiB);
+        Assert.True(exact >= 0, $"2 GiB fits kmalloc, got {exact}");
+        Assert.Equal(0, m.P.Close((int)exact));
+    }
+
+    /// <summary>
+    /// Known bug of 6.1.192 (upstream 7d79cd784470 "udmabuf: use vmf_insert_pfn and VM_PFNMAP for handling mmap",
+    /// not in 6.1.y): 6.1's udmabuf_vm_fault hands out the struct page (vmf->page) of a plain shared mapping, which
+    /// mremap may grow (the new part faults in the next pages of the buffer); 6.12's mmap_udmabuf sets VM_PFNMAP |
+    /// VM_DONTEXPAND | VM_DONTDUMP, so growing is -EFAULT (vma_to_resize).
+    /// </summary>
+    [Theory]
+    [InlineData("kernel=6.1", false)]
+    [InlineData("kernel=6.12", true)]
+    public void MappingIsPfnMapAndCannotGrowOnlyOn612(string kernel, bool pfnmap)
+    {
+        using var m = new Machine(kernel + " udmabuf");
+        int memfd = m.SealedMemfd(2 * 4096);
+        m.Memfd.Pwrite(m.P.Fget(memfd)!, "first!"u8, 0);
+        long fd = m.Create(memfd, 0, 2 * 4096);
+        long addr = m.P.Mmap(4096, Mman.PROT_READ, Mman.MAP_SHARED, (int)fd, 0);
+        var vma = m.P.Mm.Find((ulong)addr)!;
+        Assert.Equal(pfnmap, (vma.Flags & Vma.VM_PFNMAP) != 0);
+        Assert.Equal(pfnmap, (vma.Flags & Vma.VM_DONTEXPAND) != 0);
+        var b = new byte[6];
+        Assert.Equal(0, m.P.Load((ulong)addr, b));
+        Assert.Equal("first!"u8.ToArray(), b);
+        long grown = m.P.Kernel.Mremap(m.P, (ulong)addr, 4096, 2 * 4096, Syscalls.MREMAP_MAYMOVE);
+        if (pfnmap)
+        {
+            Assert.Equal(-(long)Errno.EFAULT, grown);
+            return;
+        }
+        // 6.1 passes vma_to_resize's VM_DONTEXPAND | VM_PFNMAP check. Growing a plain mapping is not modelled
+        // (Syscalls.Mremap: -ENOSYS); Linux grows or moves it, and the new page faults in page 1 of the buffer.
+        Assert.NotEqual(-(long)Errno.EFAULT, grown);
+    }
+
     [Property(MaxTest = 100)]
     public bool WritesThroughTheMemfdAreSeenThroughTheDmaBufAndTheImportersSgTable(byte[] data, ushort at, bool viaMapping)
     {

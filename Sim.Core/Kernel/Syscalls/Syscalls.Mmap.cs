@@ -63,8 +63,8 @@ public sealed partial class Syscalls
     /// <summary>
     /// <c>mremap(addr, old_len, new_len, flags)</c>: the argument checks (<c>-EINVAL</c>), no mapping at
     /// <paramref name="addr"/> (<c>-EFAULT</c>), shrinking (the tail is unmapped, <paramref name="addr"/> returned) and
-    /// the same size (<paramref name="addr"/>) are modelled, and growing a VM_DONTEXPAND or VM_PFNMAP mapping (every
-    /// DRM and dma-buf mapping) gives <c>-EFAULT</c> as <c>vma_to_resize</c> does. Growing any other mapping and
+    /// the same size (<paramref name="addr"/>) are modelled, and growing a VM_DONTEXPAND or VM_PFNMAP mapping (DRM
+    /// mappings, the dma-buf heaps' and 6.12's udmabuf) gives <c>-EFAULT</c> as <c>vma_to_resize</c> does. Growing any other mapping and
     /// MREMAP_FIXED/MREMAP_DONTUNMAP moves are not modelled (<c>-ENOSYS</c>).
     /// </summary>
     [Kernel("mremap", "mm/mremap.c")]
