@@ -2,6 +2,7 @@
 // with Debian's configurations: x86_64 (no CONFIG_HIGHMEM, no CONFIG_CMA; CONFIG_ZSWAP, CONFIG_MEMORY_FAILURE,
 // CONFIG_TRANSPARENT_HUGEPAGE, hugetlb and x86's DirectMap lines; data/proc/linux-6.1-qemu-pc-meminfo.txt) and the
 // ARM board (CONFIG_HIGHMEM, CONFIG_CMA; raw/cma_exhaust.raw.txt of linux-6.1-cma-arm).
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
 using Sim.Core.Mm;
@@ -18,7 +19,7 @@ namespace Sim.Core.Fs;
 public static class ProcMeminfo
 {
     /// <summary>The lines of x86_64's 6.1 Debian kernel (CONFIG_CMA off) in their order.</summary>
-    private static readonly string[] s_x86 =
+    private static readonly ImmutableArray<string> s_x86 =
     [
         "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active", "Inactive", "Active(anon)",
         "Inactive(anon)", "Active(file)", "Inactive(file)", "Unevictable", "Mlocked", "SwapTotal", "SwapFree", "Zswap",
@@ -30,7 +31,7 @@ public static class ProcMeminfo
     ];
 
     /// <summary>The lines of the ARM board's 6.1 kernel (CONFIG_HIGHMEM, CONFIG_CMA) in their order.</summary>
-    private static readonly string[] s_arm =
+    private static readonly ImmutableArray<string> s_arm =
     [
         "MemTotal", "MemFree", "MemAvailable", "Buffers", "Cached", "SwapCached", "Active", "Inactive", "Active(anon)",
         "Inactive(anon)", "Active(file)", "Inactive(file)", "Unevictable", "Mlocked", "HighTotal", "HighFree",
