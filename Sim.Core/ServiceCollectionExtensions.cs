@@ -63,6 +63,14 @@ public static class ServiceCollectionExtensions
             "Character devices:\n" + string.Concat(sp.GetRequiredService<CharDevices>().ProcDevicesLines().Select(l => l + "\n"))));
         services.AddSingleton(sp => new SeqFile("/proc/modules", () =>
             string.Concat(sp.GetRequiredService<ModuleList>().Modules.Select(m => ModuleLoader.ProcModulesLine(m) + "\n"))));
+        // fs/proc/meminfo.c: the model's counters in Linux's lines (ProcMeminfo).
+        services.AddSingleton(sp => new SeqFile("/proc/meminfo", () =>
+        {
+            var vm = sp.GetRequiredService<Mm.Vmalloc>();
+            var cma = sp.GetService<Dma.DmaContiguous>()?.DefaultArea;
+            var m = Mm.Meminfo.Read(sp.GetRequiredService<Mm.IPageFrames>(), cma);
+            return Fs.ProcMeminfo.Show(m, vm.VmallocTotalKb, vm.UsedPages, options.Is32Bit);
+        }));
         // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), warn_alloc.
         services.AddSingleton<Printk>();
         services.AddSingleton<Taint>();

@@ -13,7 +13,7 @@ using Sim.Core.Uapi;
 namespace Sim.Run;
 
 /// <summary>The serving side of one connection; also the fd-number source of its process while it serves.</summary>
-internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSource
+internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNumberSource
 {
     private const int FdActionClose = 0;
     private const int FdActionKeep = 1;
@@ -146,11 +146,37 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 case RunOp.Open:
                 {
                     string path = Path(payload);
-                    if (sys.SeqFilePaths.Contains(path))
+                    if (ProcFdinfo(path) is { } fdinfo)
+                    {
+                        // /proc/PID/fdinfo/N of a simulated file: fs/proc/fd.c's seq_show by the simulated kernel.
+                        var text = sys.Fdinfo(fdinfo.Process, fdinfo.Fd);
+                        ret = text is null ? -(long)Errno.ENOENT : RunRequest.RetContent;
+                        data = text is null ? null : Encoding.UTF8.GetBytes(text);
+                    }
+                    else if (sys.SeqFilePaths.Contains(path))
                     {
                         var (r, text) = sys.ReadSeqFile(p!, path);
                         ret = r < 0 ? r : RunRequest.RetContent;
                         data = text is null ? null : Encoding.UTF8.GetBytes(text);
+                    }
+                    else if (Sysfs.Covers(path) && host.Vfs.Lookup(path) is null)
+                    {
+                        // A sysfs attribute: its text as the simulated kernel shows it, in a real file of the program
+                        // (stdio reads and closes it with libc's internal calls, which no preload sees).
+                        if (SysfsServes(p!, path))
+                        {
+                            var (r, bytes) = sys.ReadSysfs(p!, path);
+                            ret = r < 0 ? r : RunRequest.RetContent;
+                            data = bytes;
+                        }
+                        else
+                        {
+                            ret = RunRequest.RetPass;
+                            if (path.StartsWith("/sys/kernel/debug/", StringComparison.Ordinal))
+                            {
+                                host.Unmodelled(path);
+                            }
+                        }
                     }
                     else if (host.Vfs.Lookup(path) is null)
                     {
@@ -231,12 +257,14 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 case RunOp.Stat:
                 {
                     string path = Path(payload);
-                    if (host.Vfs.Lookup(path) is null && !Owned(path))
+                    bool served = Sysfs.Covers(path) ? SysfsServes(p!, path) : host.Vfs.Lookup(path) is not null || Owned(path);
+                    if (!served)
                     {
                         ret = RunRequest.RetPass;
                         break;
                     }
-                    var (r, st) = sys.Stat(p!, path);
+                    // a0: AT_SYMLINK_NOFOLLOW (lstat)
+                    var (r, st) = (req.A0 & 0x100) != 0 ? sys.Lstat(p!, path) : sys.Stat(p!, path);
                     ret = r;
                     StatArgs(args, st);
                     break;
@@ -257,6 +285,11 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                 {
                     // opendir of a directory the machine owns (/dev/dri, /dev/dma_heap): "name\0type\0ino\n" lines.
                     string path = Path(payload).TrimEnd('/');
+                    if (Sysfs.Covers(path))
+                    {
+                        ret = SysfsServes(p!, path) ? SysfsList(p!, path, out data) : RunRequest.RetPass;
+                        break;
+                    }
                     var entries = host.Vfs.ListDirectory(path);
                     if (!Owned(path + "/"))
                     {
@@ -277,6 +310,32 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
                     }
                     data = Encoding.UTF8.GetBytes(sb.ToString());
                     ret = entries.Count;
+                    break;
+                }
+                case RunOp.Readlink:
+                {
+                    string path = Path(payload);
+                    if (!Sysfs.Covers(path) || !SysfsServes(p!, path))
+                    {
+                        ret = RunRequest.RetPass;
+                        break;
+                    }
+                    var (r, target) = sys.Readlink(p!, path);
+                    ret = r < 0 ? r : Encoding.UTF8.GetByteCount(target!);
+                    data = target is null ? null : Encoding.UTF8.GetBytes(target);
+                    break;
+                }
+                case RunOp.Realpath:
+                {
+                    string path = Path(payload);
+                    if (!Sysfs.Covers(path) || !SysfsServes(p!, path))
+                    {
+                        ret = RunRequest.RetPass;
+                        break;
+                    }
+                    var (r, canonical) = sys.Realpath(p!, path);
+                    ret = r < 0 ? r : 0;
+                    data = canonical is null ? null : Encoding.UTF8.GetBytes(canonical);
                     break;
                 }
                 case RunOp.Memfd:
@@ -436,65 +495,6 @@ internal sealed class RunConnection(RunHost host, Socket socket) : IFdNumberSour
             BinaryPrimitives.WriteInt64LittleEndian(runs.AsSpan(24 * k + 16), list[k].Pfn);
         }
         return ret;
-    }
-
-    // poll: without waiting first; then, while nothing is ready, the caller sleeps with the gate released, so the
-    // program's other threads and processes run (and may signal what it waits for). When every connection of the
-    // program is asleep inside the simulator, nothing outside can wake it: simulated time jumps instead (a lone
-    // descriptor waits in the models' poll, whose clock goes to the next timer or the timeout).
-    private long Poll(Process p, byte[] payload, long timeoutMs, out byte[]? revents)
-    {
-        if (payload.Length % 8 != 0)
-        {
-            throw new ProtocolException($"poll payload of {payload.Length} bytes");
-        }
-        int n = payload.Length / 8;
-        revents = new byte[n * 4];
-        long deadline = timeoutMs < 0 ? long.MaxValue : Stopwatch.GetTimestamp() + timeoutMs * Stopwatch.Frequency / 1000;
-        while (true)
-        {
-            int ready = PollOnce(p, payload, revents, 0);
-            if (ready > 0 || timeoutMs == 0)
-            {
-                return ready;
-            }
-            if (host.EveryoneAsleepButOne())
-            {
-                return n == 1 ? PollOnce(p, payload, revents, timeoutMs) : 0;
-            }
-            long left = deadline == long.MaxValue ? -1 : (deadline - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency;
-            if (deadline != long.MaxValue && left <= 0)
-            {
-                return 0;
-            }
-            host.Asleep++;
-            try
-            {
-                Monitor.Wait(host.Gate, left < 0 ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
-            }
-            finally
-            {
-                host.Asleep--;
-            }
-            if (p.Exited)
-            {
-                return 0;
-            }
-        }
-    }
-
-    private int PollOnce(Process p, byte[] payload, byte[] revents, long timeoutMs)
-    {
-        int ready = 0;
-        for (int k = 0; k < payload.Length / 8; k++)
-        {
-            int fd = BinaryPrimitives.ReadInt32LittleEndian(payload.AsSpan(8 * k));
-            uint events = BinaryPrimitives.ReadUInt32LittleEndian(payload.AsSpan(8 * k + 4));
-            var (r, rev) = host.Sys.Poll(p, fd, events, timeoutMs);
-            ready += r;
-            BinaryPrimitives.WriteUInt32LittleEndian(revents.AsSpan(4 * k), rev);
-        }
-        return ready;
     }
 
     // ---- IFdNumberSource: numbers come from the real process, through a callback to the preload ----

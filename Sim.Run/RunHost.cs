@@ -136,6 +136,24 @@ public sealed class RunHost : IDisposable
         return host.Execute(options, preload);
     }
 
+    // The file execvp would run: a path with a slash as is, else the first match on PATH.
+    private static string? Executable(string program)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return File.Exists(program) ? program : null;
+        }
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var p = Path.Combine(dir, program);
+            if (File.Exists(p))
+            {
+                return p;
+            }
+        }
+        return null;
+    }
+
     /// <summary>Runs a program on this host (tests reuse a host to look at the machine afterwards); <paramref name="check"/>: <c>--check</c>.</summary>
     public static RunHost Create(string? machine, TextWriter stderr, bool check = false) => new(MachineFor(machine), stderr, check);
 
@@ -143,6 +161,12 @@ public sealed class RunHost : IDisposable
     public int Execute(RunOptions options, string preload)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (Executable(options.Program) is { } exe && ElfInterp.IsStatic(exe))
+        {
+            throw new RunException($"dmabufsim run: {options.Program} is statically linked (an ELF without PT_INTERP): run supports " +
+                "dynamically linked programs only, since its preload library enters through the dynamic loader (LD_PRELOAD); " +
+                "there is no seccomp or ptrace path. Link the program dynamically.");
+        }
         var psi = new ProcessStartInfo(options.Program)
         {
             UseShellExecute = false,
@@ -331,6 +355,9 @@ public sealed class RunHost : IDisposable
     internal void Unmodelled(string what) => _unmodelled.Record(what);
 
     // HELLO: binds a connection to the simulated process of its real process.
+    /// <summary>The simulated process of the program tree whose real pid is <paramref name="pid"/>, or null.</summary>
+    internal Process? ProcessOfPid(int pid) => _byPid.TryGetValue(pid, out var hp) ? hp.Process : null;
+
     internal HostProcess? Bind(int pid, long kind, long arg, string comm, out string error)
     {
         error = "";

@@ -10,7 +10,7 @@ public enum RunOp : uint
 {
 #pragma warning disable CS1591 // the C names, documented in dmabufsim_run_proto.h
     Hello = 1, Open, Close, Ioctl, Mmap, Munmap, Dup, Fcntl, Lseek, Read, Write, Fstat, Stat, Fork, ForkAbort, Exec,
-    ExecFailed, Poll, Adopt, Send, Mknod, CbReply, Memfd, Ftruncate, Mremap, Unlink, Listdir, Origin, Exit,
+    ExecFailed, Poll, Adopt, Send, Mknod, CbReply, Memfd, Ftruncate, Mremap, Unlink, Listdir, Origin, Exit, Readlink, Realpath,
 #pragma warning restore CS1591
 }
 
@@ -46,7 +46,7 @@ public readonly record struct RunRequest(RunOp Op, uint Length, long A0, long A1
         }
         uint op = BinaryPrimitives.ReadUInt32LittleEndian(header);
         uint len = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-        if (op < (uint)RunOp.Hello || op > (uint)RunOp.Exit)
+        if (op < (uint)RunOp.Hello || op > (uint)RunOp.Realpath)
         {
             error = $"unknown op {op}";
             return false;

@@ -14,6 +14,8 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
 {
     private readonly Dictionary<string, Inode> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<Inode, IFileOperations> _plain = [];
+    private readonly Dictionary<string, long> _created = new(StringComparer.Ordinal);
+    private long _nextCreated;
     private ulong _nextIno = 100;
 
     /// <summary>The char device registry.</summary>
@@ -70,7 +72,8 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
 
     /// <summary>
     /// The entries of a directory: sysfs directories from sysfs, the node tree's directories from its paths
-    /// (char nodes DT_CHR, subdirectories DT_DIR), sorted by name; or a negative errno.
+    /// (char nodes DT_CHR, subdirectories DT_DIR) in devtmpfs's order, newest first (<c>dcache_readdir</c> walks
+    /// <c>d_subdirs</c>, where <c>d_alloc</c> adds each new dentry at the head); or a negative errno.
     /// </summary>
     [Kernel("iterate_dir", "fs/readdir.c")]
     public (int Ret, IReadOnlyList<DirEntry>? Entries) ReadDir(string path)
@@ -88,7 +91,7 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
             return (-(int)Errno.ENOENT, null);
         }
         string prefix = path.TrimEnd('/') + "/";
-        var entries = new SortedDictionary<string, DirEntryType>(StringComparer.Ordinal);
+        var entries = new Dictionary<string, (DirEntryType Type, long Created)>(StringComparer.Ordinal);
         foreach (var (p, inode) in _nodes)
         {
             if (!p.StartsWith(prefix, StringComparison.Ordinal))
@@ -97,16 +100,19 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
             }
             string rest = p[prefix.Length..];
             int slash = rest.IndexOf('/');
+            long created = _created[p];
             if (slash >= 0)
             {
-                entries[rest[..slash]] = DirEntryType.DT_DIR;
+                // The subdirectory's dentry was made with the first node below it.
+                string name = rest[..slash];
+                entries[name] = (DirEntryType.DT_DIR, entries.TryGetValue(name, out var e) ? Math.Min(e.Created, created) : created);
             }
             else
             {
-                entries[rest] = inode.IsChr ? DirEntryType.DT_CHR : DirEntryType.DT_REG;
+                entries[rest] = (inode.IsChr ? DirEntryType.DT_CHR : DirEntryType.DT_REG, created);
             }
         }
-        return (0, [.. entries.Select(kv => new DirEntry(kv.Key, kv.Value))]);
+        return (0, [.. entries.OrderByDescending(kv => kv.Value.Created).Select(kv => new DirEntry(kv.Key, kv.Value.Type))]);
     }
 
     /// <summary>A fresh inode number.</summary>
@@ -121,17 +127,19 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
             return -(int)Errno.EEXIST;
         }
         _nodes[path] = new Inode(NextIno(), Inode.S_IFCHR | (mode & 0xfff), major, minor);
+        _created[path] = _nextCreated++;
         return 0;
     }
 
     /// <summary>Removes a node (<c>unlink</c>): 0 or <c>-ENOENT</c>.</summary>
-    public int Unlink(string path) => _nodes.Remove(path) ? 0 : -(int)Errno.ENOENT;
+    public int Unlink(string path) => _nodes.Remove(path) && _created.Remove(path) ? 0 : -(int)Errno.ENOENT;
 
     /// <summary>Adds a plain file served by <paramref name="fops"/> (replaces one at the same path).</summary>
     public Inode AddFile(string path, IFileOperations fops, uint mode = Inode.S_IFREG | 0x1a4)
     {
         var inode = new Inode(NextIno(), mode);
         _nodes[path] = inode;
+        _created[path] = _nextCreated++;
         _plain[inode] = fops;
         return inode;
     }
@@ -140,15 +148,16 @@ public sealed class Vfs(CharDevices chrdevs, LiveObjects live, Kernel.ModuleList
     public Inode? Lookup(string path) => _nodes.GetValueOrDefault(path);
 
     /// <summary>
-    /// The entries of directory <paramref name="dir"/> (the names of the nodes directly below it, sorted), or null
-    /// when no node lies below it (the directory does not exist: the models keep nodes, not directories).
+    /// The entries of directory <paramref name="dir"/> (the nodes directly below it, newest first as
+    /// <see cref="ReadDir"/> lists them), or null when no node lies below it (the directory does not exist: the
+    /// models keep nodes, not directories).
     /// </summary>
     public IReadOnlyList<(string Name, Inode Inode)>? ListDirectory(string dir)
     {
         ArgumentNullException.ThrowIfNull(dir);
         string prefix = dir.TrimEnd('/') + "/";
         var list = _nodes.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal) && kv.Key.IndexOf('/', prefix.Length) < 0)
-            .Select(kv => (kv.Key[prefix.Length..], kv.Value)).OrderBy(e => e.Item1, StringComparer.Ordinal).ToList();
+            .OrderByDescending(kv => _created[kv.Key]).Select(kv => (kv.Key[prefix.Length..], kv.Value)).ToList();
         return list.Count == 0 ? null : list;
     }
 

@@ -127,6 +127,12 @@ public sealed class Vmalloc
     /// <summary><c>VMALLOC_END</c> (exclusive).</summary>
     public ulong VmallocEnd { get; }
 
+    /// <summary>
+    /// <c>VMALLOC_TOTAL</c> in kB (meminfo's VmallocTotal): <c>VMALLOC_END - VMALLOC_START</c>, where x86_64's
+    /// <c>VMALLOC_END</c> is the last byte (34359738367 kB for its 32 TiB) and ARM's the first byte past the area.
+    /// </summary>
+    public ulong VmallocTotalKb => (_bitsPerLong == 64 ? VmallocEnd - 1 - VmallocStart : VmallocEnd - VmallocStart) >> 10;
+
     /// <summary><c>SHMLBA</c>: the alignment <c>vmalloc_user</c> asks for (4 pages on ARM, 1 on x86_64).</summary>
     public ulong Shmlba { get; }
 

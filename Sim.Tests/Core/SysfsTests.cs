@@ -153,7 +153,9 @@ public class SysfsTests
         Assert.Equal("MODALIAS=platform:vgem\n", Text(k, m.Process, "/sys/dev/char/226:128/device/uevent"));
         // /dev: the nodes as stat sees them, and readdir of /dev/dri.
         Assert.Equal(0, k.ReadDir(m.Process, "/dev/dri").Ret);
-        Assert.Equal([new DirEntry("card0", DirEntryType.DT_CHR), new DirEntry("renderD128", DirEntryType.DT_CHR)], k.ReadDir(m.Process, "/dev/dri").Entries!);
+        // devtmpfs lists newest first (dcache_readdir over d_subdirs, where d_alloc adds at the head): drm_dev_register
+        // made card0 before renderD128, so libdrm's drmGetDevices2 meets renderD128 first.
+        Assert.Equal([new DirEntry("renderD128", DirEntryType.DT_CHR), new DirEntry("card0", DirEntryType.DT_CHR)], k.ReadDir(m.Process, "/dev/dri").Entries!);
         Assert.Contains(new DirEntry("dri", DirEntryType.DT_DIR), k.ReadDir(m.Process, "/dev").Entries!);
         Assert.Equal(Inode.S_IFDIR | 0x1ed, k.Stat(m.Process, "/dev/dri").Stat.Mode);
         var render = k.Stat(m.Process, "/dev/dri/renderD128").Stat;

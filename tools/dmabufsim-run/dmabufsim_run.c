@@ -25,7 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/select.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -33,6 +36,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <limits.h>
 #include <unistd.h>
 #include "dmabufsim_run_proto.h"
 
@@ -62,6 +66,7 @@ struct simmap { unsigned long start, len; };
 static struct simmap g_maps[4096];
 static int g_nmaps;
 
+/* libc's syscall(): -1 with errno set on failure (never pass its result to ret_errno) */
 #define RSYS(...) real_syscall(__VA_ARGS__)
 
 static void resolve(void)
@@ -387,6 +392,12 @@ static int sim_path(const char *p)
 	for (int k = 0; prefixes[k]; k++)
 		if (strncmp(p, prefixes[k], strlen(prefixes[k])) == 0)
 			return 1;
+	/* the simulated sysfs (the host passes what it does not have back to the real one) */
+	if (strncmp(p, "/sys/", 5) == 0 || strcmp(p, "/sys") == 0)
+		return 1;
+	/* /proc/PID/fdinfo/N: the host answers for simulated descriptors of the program */
+	if (strncmp(p, "/proc/", 6) == 0 && strstr(p, "/fdinfo/"))
+		return 1;
 	return 0;
 }
 
@@ -486,6 +497,8 @@ FILE *fopen64(const char *path, const char *m) { return do_fopen(path, m, real_f
 
 /* ---- descriptors ---- */
 
+static void ep_forget(int fd);
+
 int close(int fd)
 {
 	resolve();
@@ -493,6 +506,7 @@ int close(int fd)
 		errno = EBADF;
 		return -1;
 	}
+	ep_forget(fd);
 	if (is_sim(fd)) {
 		int64_t a[1] = { fd };
 		long r = call(RUN_CLOSE, a, 1, NULL, 0, NULL, NULL, 0, NULL);
@@ -738,7 +752,7 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	resolve();
 	if ((flags & AT_EMPTY_PATH) && path && !path[0])
 		return fstat(dirfd, st);
-	if (sim_dir_path(path)) {
+	if (sim_dir_path(path) && strncmp(path, "/sys/", 5) != 0) {
 		/* a directory the machine owns exists when it has entries */
 		long r = call(RUN_LISTDIR, NULL, 0, path, (uint32_t)strlen(path), NULL, NULL, 0, NULL);
 		if (r != RUN_RET_PASS) {
@@ -753,13 +767,17 @@ static int do_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 			return 0;
 		}
 	}
-	if (sim_path(path)) {
+	if (sim_path(path) && (dirfd == AT_FDCWD || path[0] == '/')) {
 		struct run_rep r;
-		long ret = call(RUN_STAT, NULL, 0, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
+		int64_t a[1] = { flags & AT_SYMLINK_NOFOLLOW };
+		long ret = call(RUN_STAT, a, 1, path, (uint32_t)strlen(path), &r, NULL, 0, NULL);
 		if (ret != RUN_RET_PASS) {
 			if (ret < 0)
 				return (int)ret_errno(ret);
 			fill_stat(st, &r);
+			/* sysfs is its own mount (0:20 in the real guest), the nodes live on devtmpfs (0:5) */
+			if (strncmp(path, "/sys/", 5) == 0 && strncmp(path, "/sys/kernel/debug/", 18) != 0)
+				st->st_dev = makedev(0, 20);
 			return 0;
 		}
 	}
@@ -831,7 +849,66 @@ int unlink(const char *path)
 	return (int)(RSYS(SYS_unlink, path));
 }
 
-/* ---- directories the machine owns (/dev/dri, /dev/dma_heap) ---- */
+/* ---- symlinks of the simulated sysfs ---- */
+
+/* RUN_RET_PASS when the path is not the machine's; else the length or -errno, text filled (not terminated) */
+static long sim_link(uint32_t op, const char *path, char *text, size_t cap, size_t *got)
+{
+	if (!sim_path(path) || strncmp(path, "/sys/", 5) != 0)
+		return RUN_RET_PASS;
+	return call(op, NULL, 0, path, (uint32_t)strlen(path), NULL, text, cap, got);
+}
+
+ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	resolve();
+	if (dirfd == AT_FDCWD || path[0] == '/') {
+		char text[4096];
+		size_t got = 0;
+		long r = sim_link(RUN_READLINK, path, text, sizeof text, &got);
+		if (r != RUN_RET_PASS) {
+			if (r < 0)
+				return ret_errno(r);
+			size_t n = got < len ? got : len;
+			memcpy(buf, text, n);
+			return (ssize_t)n;
+		}
+	}
+	return (ssize_t)RSYS(SYS_readlinkat, dirfd, path, buf, len);
+}
+ssize_t readlink(const char *path, char *buf, size_t len) { return readlinkat(AT_FDCWD, path, buf, len); }
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen) { (void)buflen; return readlink(path, buf, len); }
+ssize_t __readlinkat_chk(int d, const char *path, char *buf, size_t len, size_t buflen) { (void)buflen; return readlinkat(d, path, buf, len); }
+
+static char *(*real_realpath)(const char *, char *);
+
+char *realpath(const char *path, char *resolved)
+{
+	resolve();
+	if (!real_realpath)
+		real_realpath = (char *(*)(const char *, char *))dlsym(RTLD_NEXT, "realpath");
+	if (path) {
+		char text[PATH_MAX];
+		size_t got = 0;
+		long r = sim_link(RUN_REALPATH, path, text, sizeof text - 1, &got);
+		if (r != RUN_RET_PASS) {
+			if (r < 0) {
+				errno = (int)-r;
+				return NULL;
+			}
+			text[got] = 0;
+			if (!resolved)
+				return strdup(text);
+			memcpy(resolved, text, got + 1);
+			return resolved;
+		}
+	}
+	return real_realpath(path, resolved);
+}
+char *__realpath_chk(const char *path, char *resolved, size_t len) { (void)len; return realpath(path, resolved); }
+char *canonicalize_file_name(const char *path) { return realpath(path, NULL); }
+
+/* ---- directories the machine owns (/dev/dri, /dev/dma_heap, its sysfs) ---- */
 
 #define SIMDIR_MAGIC 0x44425344u
 struct simdir {
@@ -864,7 +941,8 @@ static int sim_dir_path(const char *p)
 	size_t n = strlen(p);
 	while (n > 1 && p[n - 1] == '/')
 		n--;
-	return (n == 8 && !strncmp(p, "/dev/dri", 8)) || (n == 13 && !strncmp(p, "/dev/dma_heap", 13));
+	return (n == 8 && !strncmp(p, "/dev/dri", 8)) || (n == 13 && !strncmp(p, "/dev/dma_heap", 13)) ||
+	       (n > 5 && !strncmp(p, "/sys/", 5));
 }
 
 static struct simdir *as_simdir(DIR *d)
@@ -1083,7 +1161,35 @@ void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 	return (void *)r;
 }
 
-/* ---- poll ---- */
+/* ---- poll, select, epoll ---- */
+
+/* The simulated descriptors' readiness from the model's poll (RUN_POLL): timeout 0 asks without waiting; another
+ * timeout waits in the simulator, where simulated time may jump (only when nothing real is waited for). */
+static void sim_query(const int *fds, const uint32_t *events, size_t n, int timeout_ms, uint32_t *rev)
+{
+	int32_t *q = calloc(n + 1, 8);
+	for (size_t k = 0; k < n; k++) {
+		q[2 * k] = fds[k];
+		q[2 * k + 1] = (int32_t)events[k];
+	}
+	size_t got = 0;
+	int64_t pa[1] = { timeout_ms };
+	call(RUN_POLL, pa, 1, q, (uint32_t)(n * 8), NULL, rev, n * 4, &got);
+	for (size_t k = got / 4; k < n; k++)
+		rev[k] = POLLNVAL;
+	free(q);
+}
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* While real and simulated descriptors are waited for together, the real ones wait in slices of this many ms and the
+ * simulated ones are asked again between slices (a fence another thread or process signals wakes the waiter). */
+#define MIX_SLICE_MS 5
 
 static int do_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const struct timespec *ts, const sigset_t *mask)
 {
@@ -1093,53 +1199,63 @@ static int do_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const struct ti
 		if (is_sim(fds[k].fd))
 			nsim++;
 	if (nsim == 0)
-		return (int)ret_errno(ts || mask ? RSYS(SYS_ppoll, fds, n, ts, mask, 8) : RSYS(SYS_poll, fds, n, timeout_ms));
-	int32_t *q = malloc(nsim * 8);
-	uint32_t *rev = malloc(nsim * 4);
+		return (int)(ts || mask ? RSYS(SYS_ppoll, fds, n, ts, mask, 8) : RSYS(SYS_poll, fds, n, timeout_ms));
+	int *sfd = malloc(nsim * sizeof *sfd);
+	uint32_t *sev = malloc(nsim * 4), *rev = malloc(nsim * 4);
 	nfds_t j = 0;
 	for (nfds_t k = 0; k < n; k++)
 		if (is_sim(fds[k].fd)) {
-			q[2 * j] = fds[k].fd;
-			q[2 * j + 1] = (uint16_t)fds[k].events;
-			j++;
+			sfd[j] = fds[k].fd;
+			sev[j++] = (uint16_t)fds[k].events;
 		}
-	size_t got = 0;
-	/* simulated descriptors alone may wait in the simulator (its clock jumps to the timeout) */
-	int64_t pa[1] = { n == nsim ? timeout_ms : 0 };
-	call(RUN_POLL, pa, 1, q, (uint32_t)(nsim * 8), NULL, rev, nsim * 4, &got);
-	int ready = 0;
-	j = 0;
-	for (nfds_t k = 0; k < n; k++)
-		if (is_sim(fds[k].fd)) {
-			fds[k].revents = (short)(j < got / 4 ? rev[j] : POLLNVAL);
-			if (fds[k].revents)
-				ready++;
-			j++;
-		}
-	/* the real descriptors: without waiting when a simulated one is ready */
 	nfds_t nreal = n - nsim;
-	if (nreal) {
-		struct pollfd *r = malloc(nreal * sizeof *r);
+	struct pollfd *r = nreal ? malloc(nreal * sizeof *r) : NULL;
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int ready, err = 0;
+	for (;;) {
+		/* simulated descriptors alone may wait in the simulator (its clock jumps to the timeout) */
+		sim_query(sfd, sev, nsim, nreal ? 0 : timeout_ms, rev);
+		ready = 0;
+		j = 0;
+		for (nfds_t k = 0; k < n; k++)
+			if (is_sim(fds[k].fd) || (j < nsim && fds[k].fd == sfd[j])) {
+				fds[k].revents = (short)rev[j++];
+				if (fds[k].revents)
+					ready++;
+			}
+		if (!nreal)
+			break;
 		nfds_t i = 0;
 		for (nfds_t k = 0; k < n; k++)
 			if (!is_sim(fds[k].fd))
 				r[i++] = fds[k];
-		struct timespec zero = { 0, 0 };
-		long rr = RSYS(SYS_ppoll, r, nreal, ready ? &zero : ts, mask, 8);
-		if (!ready && !ts && timeout_ms >= 0)
-			rr = RSYS(SYS_poll, r, nreal, timeout_ms);
+		long left = deadline < 0 ? MIX_SLICE_MS : deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		struct timespec slice = { 0, (ready ? 0 : (left < MIX_SLICE_MS ? left : MIX_SLICE_MS)) * 1000000L };
+		long rr = RSYS(SYS_ppoll, r, nreal, &slice, mask, 8);
+		if (rr < 0) {
+			err = errno;
+			break;
+		}
 		i = 0;
 		for (nfds_t k = 0; k < n; k++)
 			if (!is_sim(fds[k].fd)) {
-				fds[k].revents = rr >= 0 ? r[i].revents : 0;
+				fds[k].revents = r[i++].revents;
 				if (fds[k].revents)
 					ready++;
-				i++;
 			}
-		free(r);
+		if (ready || (deadline >= 0 && now_ms() >= deadline))
+			break;
 	}
-	free(q);
+	free(r);
+	free(sfd);
+	free(sev);
 	free(rev);
+	if (err) {
+		errno = err;
+		return -1;
+	}
 	return ready;
 }
 int poll(struct pollfd *fds, nfds_t n, int timeout) { return do_poll(fds, n, timeout, NULL, NULL); }
@@ -1147,6 +1263,288 @@ int __poll_chk(struct pollfd *fds, nfds_t n, int timeout, size_t len) { (void)le
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask)
 {
 	return do_poll(fds, n, ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1, ts, mask);
+}
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask, size_t len)
+{
+	(void)len;
+	return ppoll(fds, n, ts, mask);
+}
+
+/* select: fs/select.c's masks turn poll bits into the three sets */
+#define SEL_IN (POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR)
+#define SEL_OUT (POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR)
+#define SEL_EX (POLLPRI)
+
+/* -2: no simulated descriptor in the sets, the real call answers */
+static int do_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, int timeout_ms, const sigset_t *mask)
+{
+	if (nfds < 0 || nfds > FD_SETSIZE)
+		return -2;
+	int any = 0, n = 0;
+	for (int fd = 0; fd < nfds; fd++) {
+		int in = (rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex));
+		if (in) {
+			n++;
+			if (is_sim(fd))
+				any = 1;
+		}
+	}
+	if (!any)
+		return -2;
+	struct pollfd *p = malloc((size_t)n * sizeof *p);
+	int j = 0;
+	for (int fd = 0; fd < nfds; fd++) {
+		short ev = (short)(((rd && FD_ISSET(fd, rd)) ? POLLIN | POLLRDNORM | POLLRDBAND : 0) |
+				   ((wr && FD_ISSET(fd, wr)) ? POLLOUT | POLLWRNORM | POLLWRBAND : 0) |
+				   ((ex && FD_ISSET(fd, ex)) ? POLLPRI : 0));
+		if (ev) {
+			p[j].fd = fd;
+			p[j].events = ev;
+			p[j++].revents = 0;
+		}
+	}
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+	int r = do_poll(p, (nfds_t)n, timeout_ms, mask ? (timeout_ms >= 0 ? &ts : NULL) : NULL, mask);
+	if (r < 0) {
+		free(p);
+		return -1;
+	}
+	for (int k = 0; k < n; k++)
+		if (p[k].revents & POLLNVAL) {
+			free(p);
+			errno = EBADF;
+			return -1;
+		}
+	int count = 0;
+	for (int k = 0; k < n; k++) {
+		int fd = p[k].fd;
+		short rv = p[k].revents;
+		if (rd && FD_ISSET(fd, rd)) {
+			if (rv & SEL_IN)
+				count++;
+			else
+				FD_CLR(fd, rd);
+		}
+		if (wr && FD_ISSET(fd, wr)) {
+			if (rv & SEL_OUT)
+				count++;
+			else
+				FD_CLR(fd, wr);
+		}
+		if (ex && FD_ISSET(fd, ex)) {
+			if (rv & SEL_EX)
+				count++;
+			else
+				FD_CLR(fd, ex);
+		}
+	}
+	free(p);
+	return count;
+}
+
+int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
+	resolve();
+	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int ms = tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
+	long start = now_ms();
+	int r = do_select(nfds, rd, wr, ex, ms, NULL);
+	if (r == -2)
+		return (int)RSYS(SYS_select, nfds, rd, wr, ex, tv);
+	if (tv && r >= 0) {
+		/* Linux writes back the time left (poll_select_finish) */
+		long left = ms - (now_ms() - start);
+		if (left < 0 || r == 0)
+			left = r == 0 ? 0 : left < 0 ? 0 : left;
+		tv->tv_sec = left / 1000;
+		tv->tv_usec = (left % 1000) * 1000;
+	}
+	return r;
+}
+
+int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *ts, const sigset_t *mask)
+{
+	resolve();
+	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	int r = do_select(nfds, rd, wr, ex, ms, mask);
+	if (r == -2) {
+		/* pselect6's sixth argument: { const sigset_t *ss; size_t ss_len; } */
+		struct { const sigset_t *ss; size_t len; } sm = { mask, 8 };
+		struct timespec t, *tp = NULL;
+		if (ts) {
+			t = *ts;
+			tp = &t;
+		}
+		return (int)RSYS(SYS_pselect6, nfds, rd, wr, ex, tp, mask ? &sm : NULL);
+	}
+	return r;
+}
+
+/* epoll: a placeholder file cannot be added to a real epoll instance (a regular file: EPERM), so the simulated
+ * descriptors of each epoll instance are kept here and asked through the model's poll on every wait. */
+struct epsim { int epfd, fd; uint32_t events, last; epoll_data_t data; };
+static struct epsim g_ep[1024];
+static int g_nep;
+static unsigned short g_epreal[MAXFD]; /* real descriptors added to each epoll instance */
+
+static int ep_find(int epfd, int fd)
+{
+	for (int k = 0; k < g_nep; k++)
+		if (g_ep[k].epfd == epfd && g_ep[k].fd == fd)
+			return k;
+	return -1;
+}
+
+/* a descriptor number goes away: its simulated registrations, or the instance it was */
+static void ep_forget(int fd)
+{
+	if (!g_nep && (fd < 0 || fd >= MAXFD || !g_epreal[fd]))
+		return;
+	pthread_mutex_lock(&g_lock);
+	for (int k = 0; k < g_nep;)
+		if (g_ep[k].epfd == fd || g_ep[k].fd == fd)
+			g_ep[k] = g_ep[--g_nep];
+		else
+			k++;
+	if (fd >= 0 && fd < MAXFD)
+		g_epreal[fd] = 0;
+	pthread_mutex_unlock(&g_lock);
+}
+
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	resolve();
+	if (!is_sim(fd)) {
+		long r = RSYS(SYS_epoll_ctl, epfd, op, fd, ev);
+		if (r == 0 && epfd >= 0 && epfd < MAXFD) {
+			if (op == EPOLL_CTL_ADD)
+				g_epreal[epfd]++;
+			else if (op == EPOLL_CTL_DEL && g_epreal[epfd])
+				g_epreal[epfd]--;
+		}
+		return (int)r;
+	}
+	/* do_epoll_ctl's checks: epfd open (EBADF), an epoll instance other than the file itself (EINVAL). Probe: DEL of
+	 * this thread's channel socket (pollable, never registered) is ENOENT on an epoll instance, EINVAL elsewhere. */
+	struct epoll_event probe = { 0 };
+	if (RSYS(SYS_fcntl, epfd, F_GETFD) < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (epfd == fd || (RSYS(SYS_epoll_ctl, epfd, EPOLL_CTL_DEL, conn(), &probe) < 0 && errno == EINVAL)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (op != EPOLL_CTL_DEL && !ev) {
+		errno = EFAULT;
+		return -1;
+	}
+	pthread_mutex_lock(&g_lock);
+	int k = ep_find(epfd, fd), e = 0;
+	switch (op) {
+	case EPOLL_CTL_ADD:
+		if (k >= 0)
+			e = EEXIST;
+		else if (g_nep == (int)(sizeof g_ep / sizeof g_ep[0]))
+			e = ENOSPC;
+		else
+			g_ep[g_nep++] = (struct epsim){ epfd, fd, ev->events | EPOLLERR | EPOLLHUP, 0, ev->data };
+		break;
+	case EPOLL_CTL_MOD:
+		if (k < 0)
+			e = ENOENT;
+		else {
+			g_ep[k].events = ev->events | EPOLLERR | EPOLLHUP;
+			g_ep[k].data = ev->data;
+			g_ep[k].last = 0;
+		}
+		break;
+	case EPOLL_CTL_DEL:
+		if (k < 0)
+			e = ENOENT;
+		else
+			g_ep[k] = g_ep[--g_nep];
+		break;
+	default:
+		e = EINVAL;
+	}
+	pthread_mutex_unlock(&g_lock);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+static int do_epoll_wait(int epfd, struct epoll_event *out, int max, int timeout_ms, const sigset_t *mask)
+{
+	resolve();
+	if (max <= 0 || max > INT32_MAX / (int)sizeof(struct epoll_event)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int sfd[1024];
+	uint32_t sev[1024], rev[1024];
+	int idx[1024], n = 0;
+	pthread_mutex_lock(&g_lock);
+	for (int k = 0; k < g_nep; k++)
+		if (g_ep[k].epfd == epfd && (g_ep[k].events & ~(EPOLLERR | EPOLLHUP | EPOLLET | EPOLLONESHOT))) {
+			idx[n] = k;
+			sfd[n] = g_ep[k].fd;
+			sev[n++] = g_ep[k].events & 0xffff;
+		}
+	int nreal = epfd >= 0 && epfd < MAXFD ? g_epreal[epfd] : 0;
+	pthread_mutex_unlock(&g_lock);
+	if (n == 0)
+		return (int)RSYS(SYS_epoll_pwait, epfd, out, max, timeout_ms, mask, 8);
+	long deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	for (;;) {
+		sim_query(sfd, sev, (size_t)n, nreal ? 0 : timeout_ms, rev);
+		int got = 0;
+		pthread_mutex_lock(&g_lock);
+		for (int k = 0; k < n && got < max; k++) {
+			struct epsim *e = &g_ep[idx[k]];
+			if (idx[k] >= g_nep || e->epfd != epfd || e->fd != sfd[k])
+				continue; /* changed meanwhile */
+			uint32_t r = rev[k] & e->events & ~(uint32_t)(EPOLLET | EPOLLONESHOT);
+			if (rev[k] & POLLNVAL)
+				r = 0;
+			/* EPOLLET: only what became ready since the last report */
+			uint32_t report = (e->events & EPOLLET) ? r & ~e->last : r;
+			e->last = r;
+			if (!report)
+				continue;
+			out[got].events = r;
+			out[got++].data = e->data;
+			if (e->events & EPOLLONESHOT)
+				e->events &= EPOLLET | EPOLLONESHOT; /* disabled until EPOLL_CTL_MOD, as ep_send_events */
+		}
+		pthread_mutex_unlock(&g_lock);
+		if (!nreal)
+			return got;
+		long left = deadline < 0 ? MIX_SLICE_MS : deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		int slice = got ? 0 : (int)(left < MIX_SLICE_MS ? left : MIX_SLICE_MS);
+		long rr = RSYS(SYS_epoll_pwait, epfd, out + got, max - got, slice, mask, 8);
+		if (rr < 0)
+			return got ? got : -1;
+		got += (int)rr;
+		if (got || (deadline >= 0 && now_ms() >= deadline))
+			return got;
+	}
+}
+int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout) { return do_epoll_wait(epfd, ev, max, timeout, NULL); }
+int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
+{
+	return do_epoll_wait(epfd, ev, max, timeout, mask);
 }
 
 /* ---- fd passing ---- */
@@ -1191,7 +1589,7 @@ ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 	long r = RSYS(SYS_recvmsg, fd, m, flags);
 	if (r >= 0)
 		scan_rights(m, 0);
-	return (ssize_t)ret_errno(r);
+	return (ssize_t)r; /* libc's syscall() already set errno */
 }
 
 /* ---- processes ---- */
@@ -1317,6 +1715,12 @@ long syscall(long nr, ...)
 			return mknodat((int)a, (const char *)b, (mode_t)c, (dev_t)d);
 		case SYS_poll:
 			return poll((struct pollfd *)a, (nfds_t)b, (int)c);
+		case SYS_select:
+			return select((int)a, (fd_set *)b, (fd_set *)c, (fd_set *)d, (struct timeval *)e);
+		case SYS_epoll_ctl:
+			return epoll_ctl((int)a, (int)b, (int)c, (struct epoll_event *)d);
+		case SYS_epoll_wait:
+			return epoll_wait((int)a, (struct epoll_event *)b, (int)c, (int)d);
 		}
 	}
 	return real_syscall(nr, a, b, c, d, e, f);

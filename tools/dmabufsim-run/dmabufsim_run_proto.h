@@ -32,7 +32,7 @@ enum run_op {
 	RUN_READ = 10,      /* a0 fd, a1 count; reply payload: the bytes */
 	RUN_WRITE = 11,     /* a0 fd; payload: the bytes */
 	RUN_FSTAT = 12,     /* a0 fd; reply a0 ino, a1 mode, a2 major, a3 minor, a5 size */
-	RUN_STAT = 13,      /* payload path; reply as RUN_FSTAT */
+	RUN_STAT = 13,      /* a0 AT_SYMLINK_NOFOLLOW; payload path; reply as RUN_FSTAT */
 	RUN_FORK = 14,      /* reply ret: token for the child */
 	RUN_FORK_ABORT = 15,/* a0 token */
 	RUN_EXEC = 16,      /* about to execve */
@@ -51,6 +51,8 @@ enum run_op {
 	                       of the call whose request follows on this connection */
 	RUN_EXIT = 29,      /* exit(): the simulated do_exit now, before the real process ends (its parent's wait
 	                       returns after the simulated exit, as on Linux) */
+	RUN_READLINK = 30,  /* payload path; reply ret = length, payload the target */
+	RUN_REALPATH = 31,  /* payload path; reply payload the canonical path */
 };
 
 enum run_rep_kind {

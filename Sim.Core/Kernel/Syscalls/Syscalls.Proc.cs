@@ -17,6 +17,8 @@ public sealed partial class Syscalls
     /// <summary>
     /// The text of <c>/proc/self/fdinfo/fd</c> (fs/proc/fd.c <c>seq_show</c>): pos, flags (octal, with O_CLOEXEC
     /// from the fd table), mnt_id, ino, then the file's <c>show_fdinfo</c>. Null for a bad fd (-ENOENT).
+    /// <paramref name="mntId"/> is the mount of files not opened by path (dma-buf's pseudo mount, 11 in the traces);
+    /// a device node opened under /dev is on devtmpfs, mount 23 in the real guest (data/proc/linux-6.1-qemu-pc-fdinfo-drm.txt).
     /// </summary>
     [Kernel("seq_show", "fs/proc/fd.c")]
     public string? Fdinfo(Process caller, int fd, int mntId = 11)
@@ -28,11 +30,18 @@ public sealed partial class Syscalls
             return null;
         }
         uint flags = f.Flags | (caller.Files.GetCloexec(fd) ? OpenFlags.O_CLOEXEC : 0);
+        if (f.Inode.IsChr && f.Name.StartsWith("/dev/", StringComparison.Ordinal))
+        {
+            mntId = DevtmpfsMntId;
+        }
         var m = new StringBuilder();
         m.Append(CultureInfo.InvariantCulture, $"pos:\t{f.Pos}\nflags:\t0{Convert.ToString(flags, 8)}\nmnt_id:\t{mntId}\nino:\t{f.Inode.Ino}\n");
         f.Ops.ShowFdinfo(f, m);
         return m.ToString();
     }
+
+    /// <summary>The mount id of /dev (devtmpfs) in the real guest's /proc/self/mountinfo.</summary>
+    public const int DevtmpfsMntId = 23;
 
     /// <summary>
     /// <c>cat path</c> of a seq_file (<c>seq_read</c> to the end): (0, the text) or (<c>-ENOENT</c>, null) when the
