@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -53,7 +54,7 @@ public static partial class TraceDiff
 {
     private enum Rule { Exact, Ignore, Pattern, Seconds, Jiffies }
 
-    private static readonly Dictionary<string, (Rule Rule, string Class)> s_fields = new(StringComparer.Ordinal)
+    private static readonly FrozenDictionary<string, (Rule Rule, string Class)> s_fields = new Dictionary<string, (Rule Rule, string Class)>(StringComparer.Ordinal)
     {
         ["ts"] = (Rule.Ignore, ""),
         ["captured"] = (Rule.Ignore, ""),
@@ -84,7 +85,7 @@ public static partial class TraceDiff
         ["kaddr"] = (Rule.Pattern, "addresses"),
         ["elapsed_s"] = (Rule.Seconds, ""),
         ["elapsed_jiffies"] = (Rule.Jiffies, ""),
-    };
+    }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>Compares the traces at <paramref name="pathA"/> and <paramref name="pathB"/>.</summary>
     /// <exception cref="TraceFormatException">Either file is not a readable trace (the message names file and line).</exception>
