@@ -11,22 +11,8 @@ public sealed class RunMachineFilesTests(RunPrograms programs) : IClassFixture<R
 {
     private static readonly string Data = DataLocator.FindDataDir() ?? throw new InvalidOperationException("data/ not found");
 
-    private (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var host = new StringWriter();
-        using var h = RunHost.Create(machine, host);
-        int status = h.Execute(new RunOptions
-        {
-            Program = program,
-            Arguments = args,
-            TimeoutSeconds = 300,
-            ProgramStdout = stdout,
-            ProgramStderr = stderr,
-        }, programs.Preload);
-        return (status, stdout.ToString(), stderr.ToString(), host.ToString());
-    }
+    private (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, params string[] args) =>
+        programs.Run(machine, program, 300, args);
 
     // libdrm's drmdevice (Debian package libdrm-tests): installed here when missing and we are root (as CI is).
     private static string Drmdevice()

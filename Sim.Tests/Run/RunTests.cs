@@ -25,6 +25,24 @@ public sealed class RunPrograms : IDisposable
 
     public string Repo { get; }
 
+    /// <summary>Runs <paramref name="program"/> under a fresh <c>run</c> host: its status, stdout, stderr and the host's messages.</summary>
+    public (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, int timeoutSeconds, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var host = new StringWriter();
+        using var h = RunHost.Create(machine, host);
+        int status = h.Execute(new RunOptions
+        {
+            Program = program,
+            Arguments = args,
+            TimeoutSeconds = timeoutSeconds,
+            ProgramStdout = stdout,
+            ProgramStderr = stderr,
+        }, Preload);
+        return (status, stdout.ToString(), stderr.ToString(), host.ToString());
+    }
+
     /// <summary>Compiles one of tools/dmabufsim-run/tests/*.c (with the tracer's uAPI header).</summary>
     public string Own(string name) => Compile(Path.Combine(Repo, "tools", "dmabufsim-run", "tests", name + ".c"), name,
         "-I", Path.Combine(Repo, "tools", "dmabufsim-trace"));
@@ -196,22 +214,8 @@ public sealed class RunPrograms : IDisposable
 
 public sealed class RunTests(RunPrograms programs) : IClassFixture<RunPrograms>
 {
-    private (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var host = new StringWriter();
-        using var h = RunHost.Create(machine, host);
-        int status = h.Execute(new RunOptions
-        {
-            Program = program,
-            Arguments = args,
-            TimeoutSeconds = 600,
-            ProgramStdout = stdout,
-            ProgramStderr = stderr,
-        }, programs.Preload);
-        return (status, stdout.ToString(), stderr.ToString(), host.ToString());
-    }
+    private (int Status, string Stdout, string Stderr, string Host) Run(string? machine, string program, params string[] args) =>
+        programs.Run(machine, program, 600, args);
 
     [Fact]
     public void LookingGlassTestWithStaticDevicesPrintsTheDesignNotesSecondTranscript()

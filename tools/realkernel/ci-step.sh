@@ -67,7 +67,49 @@ dotnet build Sim.Cli/Sim.Cli.csproj -v q -nologo >"$work/dotnet-build.log" 2>&1 
 dll="$(ls Sim.Cli/bin/Debug/*/dmabufsim.dll | head -n 1)"
 sim() { dotnet "$dll" "$@"; }
 
-# --- one boot: smoke, capture, differential campaign, fault check -----------------------------------------
+# The "check NAME: ok (DETAIL)" lines a realkernel run printed, counted with PREFIX before each name; a run that
+# failed without saying which check failed counts as one failure.
+# Usage: count_checks LOG PREFIX RC
+count_checks() {
+    local log="$1" prefix="$2" rc="$3" line name detail
+    grep -v '^{' "$log" || true
+    while IFS= read -r line; do
+        name="$prefix${line#check }"
+        name="${name%%:*}"
+        detail="${line#*(}"
+        detail="${detail%)}"
+        case "$line" in
+            *": ok "*) ok "$name" "$detail" ;;
+            *) bad "$name" "$detail" ;;
+        esac
+    done < <(grep '^check ' "$log" || true)
+    if [ "$rc" != 0 ] && ! grep -q ': FAILED' "$log"; then
+        bad "${prefix}realkernel" "exit $rc"
+    fi
+}
+
+# Replays a trace the guest recorded; it must pass with 0 failed.
+# Usage: replay_capture TRACE LOG NAME
+replay_capture() {
+    local trace="$1" log="$2" name="$3" rrc closing
+    if [ ! -s "$trace" ]; then
+        bad "$name" "no trace was recorded"
+        return
+    fi
+    set +e
+    sim replay --allow-skipped "$trace" >"$log" 2>&1
+    rrc=$?
+    set -e
+    closing="$(tail -n 1 "$log")"
+    if [ "$rrc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed ]]; then
+        ok "$name" "$closing"
+    else
+        cat "$log"
+        bad "$name" "$closing"
+    fi
+}
+
+# --- Linux 6.1: one boot: smoke, capture, differential campaign, fault check; then replay of the capture ----
 trace="$work/dumb_prime.jsonl"
 set +e
 timeout 480 dotnet "$dll" realkernel --capture dumb_prime --capture-out "$trace" \
@@ -75,37 +117,8 @@ timeout 480 dotnet "$dll" realkernel --capture dumb_prime --capture-out "$trace"
     --fault-check >"$work/realkernel.log" 2>&1
 rc=$?
 set -e
-grep -v '^{' "$work/realkernel.log" || true
-while IFS= read -r line; do
-    name="${line#check }"
-    name="${name%%:*}"
-    detail="${line#*(}"
-    detail="${detail%)}"
-    case "$line" in
-        *": ok "*) ok "$name" "$detail" ;;
-        *) bad "$name" "$detail" ;;
-    esac
-done < <(grep '^check ' "$work/realkernel.log" || true)
-if [ "$rc" != 0 ] && ! grep -q ': FAILED' "$work/realkernel.log"; then
-    bad "realkernel" "exit $rc"
-fi
-
-# --- replay of the recorded trace -------------------------------------------------------------------------
-if [ -s "$trace" ]; then
-    set +e
-    sim replay --allow-skipped "$trace" >"$work/replay.log" 2>&1
-    rrc=$?
-    set -e
-    closing="$(tail -n 1 "$work/replay.log")"
-    if [ "$rrc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed ]]; then
-        ok "replay-capture" "$closing"
-    else
-        cat "$work/replay.log"
-        bad "replay-capture" "$closing"
-    fi
-else
-    bad "replay-capture" "no trace was recorded"
-fi
+count_checks "$work/realkernel.log" "" "$rc"
+replay_capture "$trace" "$work/replay.log" "replay-capture"
 
 # --- Linux 6.12: a second boot, capture + a short campaign of every family it supports --------------------------
 trace612="$work/dumb_prime-6.12.jsonl"
@@ -115,35 +128,8 @@ timeout 480 dotnet "$dll" realkernel --kernel 6.12 --capture dumb_prime --captur
     --families all >"$work/realkernel612.log" 2>&1
 rc=$?
 set -e
-grep -v '^{' "$work/realkernel612.log" || true
-while IFS= read -r line; do
-    name="6.12-${line#check }"
-    name="${name%%:*}"
-    detail="${line#*(}"
-    detail="${detail%)}"
-    case "$line" in
-        *": ok "*) ok "$name" "$detail" ;;
-        *) bad "$name" "$detail" ;;
-    esac
-done < <(grep '^check ' "$work/realkernel612.log" || true)
-if [ "$rc" != 0 ] && ! grep -q ': FAILED' "$work/realkernel612.log"; then
-    bad "6.12-realkernel" "exit $rc"
-fi
-if [ -s "$trace612" ]; then
-    set +e
-    sim replay --allow-skipped "$trace612" >"$work/replay612.log" 2>&1
-    rrc=$?
-    set -e
-    closing="$(tail -n 1 "$work/replay612.log")"
-    if [ "$rrc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ passed,\ 0\ failed ]]; then
-        ok "6.12-replay-capture" "$closing"
-    else
-        cat "$work/replay612.log"
-        bad "6.12-replay-capture" "$closing"
-    fi
-else
-    bad "6.12-replay-capture" "no trace was recorded"
-fi
+count_checks "$work/realkernel612.log" "6.12-" "$rc"
+replay_capture "$trace612" "$work/replay612.log" "6.12-replay-capture"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
