@@ -157,6 +157,25 @@ public sealed class KernelTraceRecorder : IDisposable
         return copy;
     }
 
+    /// <summary>
+    /// Returns and forgets the records collected so far, keeping those whose op is in <paramref name="ops"/>
+    /// (the replay's per-event drain: no copy of the whole list when most records are of other ops).
+    /// </summary>
+    public List<KernelTraceRecord> Drain(IReadOnlySet<string> ops)
+    {
+        ArgumentNullException.ThrowIfNull(ops);
+        var kept = new List<KernelTraceRecord>();
+        foreach (var r in _records)
+        {
+            if (ops.Contains(r.Op))
+            {
+                kept.Add(r);
+            }
+        }
+        _records.Clear();
+        return kept;
+    }
+
     /// <summary>Stops collecting.</summary>
     public void Dispose() => _subscription.Dispose();
 }

@@ -363,15 +363,9 @@ public sealed class PageAlloc
     {
         ulong start = Math.Max(startPfn, _memory.StartPfn);
         ulong end = Math.Min(startPfn + count, _memory.EndPfn);
-        long taken = 0;
-        for (ulong p = start; p < end; p++)
-        {
-            if (IsFrameFree(p))
-            {
-                taken++;
-            }
-        }
-        TakeFreeFramesOf(start, end);
+        // TakeFreeFramesOf takes every free frame of the range exactly once: its count is the frames removed
+        // (counting them first frame by frame, 11 set lookups each, was a third of a replayed file's boot).
+        long taken = end > start ? TakeFreeFramesOf(start, end) : 0;
         TotalPages -= taken;
         return taken;
     }
@@ -435,9 +429,10 @@ public sealed class PageAlloc
         return Math.Min(align, fit);
     }
 
-    /// <summary>Removes the frames [start, end) that are free from the lists (splitting blocks around them).</summary>
-    private void TakeFreeFramesOf(ulong start, ulong end)
+    /// <summary>Removes the frames [start, end) that are free from the lists (splitting blocks around them); returns how many.</summary>
+    private long TakeFreeFramesOf(ulong start, ulong end)
     {
+        long taken = 0;
         ulong p = start;
         while (p < end)
         {
@@ -450,9 +445,11 @@ public sealed class PageAlloc
             {
                 _ = TakeFree(p, o);
                 FreePages -= 1L << o;
+                taken += 1L << o;
             }
             p += 1UL << o;
         }
+        return taken;
     }
 
     private bool WhollyFree(ulong head, int order)

@@ -18,6 +18,12 @@ public interface IPhysicalPageStore
     /// <summary>The bytes of frame <paramref name="pfn"/> for writing (materialised zeroed on first use).</summary>
     Span<byte> GetPageForWrite(ulong pfn);
 
+    /// <summary>
+    /// The bytes of frame <paramref name="pfn"/> for a write of the whole frame: the caller overwrites all 4096 bytes
+    /// before anything reads them, so a new frame need not be zeroed first, nor a shared one copied.
+    /// </summary>
+    Span<byte> GetPageForOverwrite(ulong pfn) => GetPageForWrite(pfn);
+
     /// <summary>Forgets frame <paramref name="pfn"/>: it reads as zeros again and costs no host memory.</summary>
     void Discard(ulong pfn);
 
@@ -73,6 +79,25 @@ public sealed class DictionaryPageStore : IPhysicalPageStore
             data.Sharers--;
             f = new Frame(new PageBytes(own));
             return own;
+        }
+        return data.Bytes;
+    }
+
+    /// <inheritdoc/>
+    public Span<byte> GetPageForOverwrite(ulong pfn)
+    {
+        ref var f = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_pages, pfn, out bool exists);
+        if (!exists)
+        {
+            f = new Frame(new PageBytes(RentDirty()));
+            return f.Data.Bytes;
+        }
+        var data = f.Data;
+        if (data.Sharers > 1)
+        {
+            data.Sharers--;
+            f = new Frame(new PageBytes(RentDirty()));
+            return f.Data.Bytes;
         }
         return data.Bytes;
     }
@@ -238,7 +263,7 @@ public sealed class PhysicalMemory : IPageDataAccess
 
     /// <inheritdoc/>
     void IPageDataAccess.Write(ulong pfn, int offset, ReadOnlySpan<byte> source) =>
-        source.CopyTo(_store.GetPageForWrite(pfn).Slice(offset, source.Length));
+        source.CopyTo((source.Length == (int)Align.PAGE_SIZE ? _store.GetPageForOverwrite(pfn) : _store.GetPageForWrite(pfn)).Slice(offset, source.Length));
 
     /// <summary>Copies <paramref name="source"/> into RAM at <paramref name="phys"/>.</summary>
     public void Write(ulong phys, ReadOnlySpan<byte> source)
@@ -248,7 +273,8 @@ public sealed class PhysicalMemory : IPageDataAccess
         {
             int inPage = (int)(phys & (Align.PAGE_SIZE - 1));
             int n = Math.Min(source.Length, (int)Align.PAGE_SIZE - inPage);
-            source[..n].CopyTo(_store.GetPageForWrite(phys >> Align.PAGE_SHIFT).Slice(inPage, n));
+            ulong pfn = phys >> Align.PAGE_SHIFT;
+            source[..n].CopyTo((n == (int)Align.PAGE_SIZE ? _store.GetPageForOverwrite(pfn) : _store.GetPageForWrite(pfn)).Slice(inPage, n));
             source = source[n..];
             phys += (ulong)n;
         }

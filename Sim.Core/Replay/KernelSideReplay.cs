@@ -45,9 +45,7 @@ public sealed class KernelSideState : IDisposable
     /// <summary>The captured-op records fired since the last drain.</summary>
     public List<KernelTraceRecord> Drain()
     {
-        var all = _recorder?.Drain() ?? [];
-        all.RemoveAll(r => !CapturedOps.Contains(r.Op));
-        return all;
+        return _recorder?.Drain(CapturedOps) ?? [];
     }
 
     /// <summary>Stops collecting.</summary>

@@ -53,6 +53,21 @@ public sealed class ReplayCheck(TraceEvent ev)
         return true;
     }
 
+    /// <summary>
+    /// Compares field <c>{prefix}[{index}].{name}</c> of a list (e.g. <c>result.entries[3].offset</c>); the field's
+    /// name is only built when the values differ (building it per entry cost more than the comparison).
+    /// </summary>
+    public bool EqualAt(string prefix, int index, string name, ulong expected, ulong actual) =>
+        expected == actual || Equal(FieldAt(prefix, index, name), expected, actual);
+
+    /// <summary>Compares field <c>{prefix}[{index}].{name}</c> of a list, signed (see the unsigned overload).</summary>
+    public bool EqualAt(string prefix, int index, string name, long expected, long actual) =>
+        expected == actual || Equal(FieldAt(prefix, index, name), expected, actual);
+
+    /// <summary>The name <c>{prefix}[{index}].{name}</c> of a list entry's field.</summary>
+    public static string FieldAt(string prefix, int index, string name) =>
+        string.Create(CultureInfo.InvariantCulture, $"{prefix}[{index}].{name}");
+
     /// <summary>Compares two signed values (errno names printed beside negative returns).</summary>
     public bool Equal(string field, long expected, long actual)
     {

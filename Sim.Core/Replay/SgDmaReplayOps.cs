@@ -157,22 +157,24 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
             return;
         }
         int k = 0;
+        // The entries in step with the table (indexing a JSON array of objects walks it from the start: quadratic).
+        var entry = entries.EnumerateArray();
         foreach (var c in sgt.Sgs())
         {
-            var e = entries[k];
+            entry.MoveNext();
+            var e = entry.Current;
             var s = sgt.At(c);
-            string f = $"result.entries[{k}].";
             if (st is not null && e.TryGetProperty("pool_index", out var pi) && TraceNumber.TryGetI64(pi, out long idx))
             {
                 long mine = st.PoolIndexOf.TryGetValue(s.Pfn, out int m) ? m : -1;
-                check.Equal(f + "pool_index", idx, mine);
+                check.EqualAt(Entries, k, "pool_index", idx, mine);
             }
             else
             {
-                check.Equal(f + "pfn", U64(e, "pfn"), s.Pfn);
+                check.EqualAt(Entries, k, "pfn", U64(e, "pfn"), s.Pfn);
             }
-            check.Equal(f + "offset", U64(e, "offset"), s.Offset);
-            check.Equal(f + "length", U64(e, "length"), s.Length);
+            check.EqualAt(Entries, k, "offset", U64(e, "offset"), s.Offset);
+            check.EqualAt(Entries, k, "length", U64(e, "length"), s.Length);
             k++;
         }
     }
@@ -285,23 +287,24 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
         ulong myBase = unchecked(first.DmaAddress - (first.Offset % Align.PAGE_SIZE));
         var bounce = new List<(ulong Start, ulong End, int Index)>();
         k = 0;
+        var entry = entries.EnumerateArray();
         foreach (var c in sgt.Sgs())
         {
             var s = sgt.At(c);
-            var e = entries[k];
-            string f = $"result.entries[{k}].";
-            check.Equal(f + "dma_length", U64(e, "dma_length"), s.DmaLength);
+            entry.MoveNext();
+            var e = entry.Current;
+            check.EqualAt(Entries, k, "dma_length", U64(e, "dma_length"), s.DmaLength);
             ulong exp = U64(e, "dma_address");
             switch (path)
             {
                 case DmaPath.Iommu:
                     if (exp == DmaAttrs.DMA_MAPPING_ERROR || s.DmaAddress == DmaAttrs.DMA_MAPPING_ERROR)
                     {
-                        check.Equal(f + "dma_address", exp, s.DmaAddress);
+                        check.EqualAt(Entries, k, "dma_address", exp, s.DmaAddress);
                     }
                     else
                     {
-                        check.Equal(f + "dma_address-base", unchecked(exp - expBase), unchecked(s.DmaAddress - myBase));
+                        check.EqualAt(Entries, k, "dma_address-base", unchecked(exp - expBase), unchecked(s.DmaAddress - myBase));
                     }
                     break;
                 case DmaPath.Swiotlb:
@@ -309,13 +312,13 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
                     {
                         if (s.DmaLength >= Align.PAGE_SIZE && s.DmaAddress % Align.PAGE_SIZE != 0)
                         {
-                            check.Fail(f + "dma_address", "page aligned (bounce slot)", ReplayCheck.Show(s.DmaAddress));
+                            check.Fail(ReplayCheck.FieldAt(Entries, k, "dma_address"), "page aligned (bounce slot)", ReplayCheck.Show(s.DmaAddress));
                         }
                         bounce.Add((s.DmaAddress, s.DmaAddress + s.DmaLength, k));
                     }
                     break;
                 default:
-                    check.Equal(f + "dma_address", exp, s.DmaAddress);
+                    check.EqualAt(Entries, k, "dma_address", exp, s.DmaAddress);
                     break;
             }
             k++;
@@ -413,6 +416,8 @@ public sealed class SgDmaReplayOps : IReplayOpProvider
             check.Equal("result.entries.length", (long)e.GetArrayLength(), 0L);
         }
     }
+
+    private const string Entries = "result.entries";
 
     private static ulong U64(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var e) && TraceNumber.TryGetU64(e, out ulong v) ? v : 0;

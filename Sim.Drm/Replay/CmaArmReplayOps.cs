@@ -3,7 +3,6 @@
 // mmap_read_check, formula under "Data patterns"), the silent munmaps (mmap result.unmapped_after), the unlogged
 // reopen of the DRM node (close result.unlogged_after "openat", performed by the close handler through the session's
 // unlogged actions). dma_buf_bufinfo is Sim.DmaBuf's.
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Sim.Core.Fs;
@@ -31,7 +30,7 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
     }
 
     /// <summary>Word k of the pattern: <c>pattern_seed XOR ((k * 2654435761) mod 2^32)</c>.</summary>
-    public static uint PatternWord(uint seed, uint k) => seed ^ unchecked(k * 2654435761u);
+    public static uint PatternWord(uint seed, uint k) => PatternWords.SeedWord(seed, k);
 
     private static void MmapRwCheck(ReplaySession ctx, TraceEvent ev, ReplayCheck check)
     {
@@ -61,15 +60,7 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
             UnmapSilently(ctx, ev.I);
             return;
         }
-        ulong nonzero = 0;
-        for (ulong k = 0; k < words; k++)
-        {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.Slice((int)(k * 4))) != 0)
-            {
-                nonzero++;
-            }
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.Slice((int)(k * 4)), PatternWord(seed, (uint)k));
-        }
+        ulong nonzero = PatternWords.FillSeedCountingNonzero(buf, seed);
         ret = ctx.Syscalls.Store(p, addr, buf);
         ulong mismatched = 0;
         if (ret == 0)
@@ -102,18 +93,7 @@ public sealed class CmaArmReplayOps : IReplayOpProvider
         UnmapSilently(ctx, ev.I);
     }
 
-    private static ulong CountMismatches(ReadOnlySpan<byte> buf, uint seed)
-    {
-        ulong mismatched = 0;
-        for (int k = 0; k + 4 <= buf.Length; k += 4)
-        {
-            if (BinaryPrimitives.ReadUInt32LittleEndian(buf.Slice(k)) != PatternWord(seed, (uint)(k / 4)))
-            {
-                mismatched++;
-            }
-        }
-        return mismatched;
-    }
+    private static ulong CountMismatches(ReadOnlySpan<byte> buf, uint seed) => PatternWords.CountSeedMismatches(buf, seed);
 
     private static ulong MappingAddr(ReplaySession ctx, TraceEvent ev)
     {

@@ -132,12 +132,7 @@ public static class DrmUnloggedActions
         var (addr, length) = ctx.State<State>().Mapping;
         byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)length);
         var buf = rented.AsSpan(0, (int)length);
-        buf.Clear();
-        uint t = unchecked(tag * 0x01000193u);
-        for (uint o = 0; o + 4 <= length; o += 4)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(buf.Slice((int)o), t ^ o);
-        }
+        PatternWords.FillTag(buf, tag);
         int ret = ctx.Syscalls.Store(ctx.RunsProcess(), addr, buf);
         System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         Check(ret, "pattern_fill");

@@ -48,13 +48,18 @@ public static class TrimmedViewComparer
     /// <summary>The DMA view of <paramref name="sgt"/> now (its first <c>nents</c> entries).</summary>
     public static DmaEntry[] DmaView(SgTable sgt)
     {
-        var list = new List<DmaEntry>(Math.Max(sgt.Nents, 0));
+        var list = new DmaEntry[Math.Max(sgt.Nents, 0)];
+        int n = 0;
         foreach (var c in sgt.DmaSgs())
         {
             ref Scatterlist e = ref sgt.At(c);
-            list.Add(new DmaEntry(e.DmaAddress, e.DmaLength));
+            if (n == list.Length)
+            {
+                Array.Resize(ref list, Math.Max(4, n * 2));
+            }
+            list[n++] = new DmaEntry(e.DmaAddress, e.DmaLength);
         }
-        return [.. list];
+        return n == list.Length ? list : list[..n];
     }
 
     /// <summary>
@@ -82,22 +87,21 @@ public static class TrimmedViewComparer
         {
             var x = expected[k];
             var y = actual[k];
-            check.Equal($"{field}[{k}].dma_length", x.DmaLength, y.DmaLength);
-            string addrField = $"{field}[{k}].dma_address";
+            check.EqualAt(field, k, "dma_length", x.DmaLength, y.DmaLength);
             if (x.DmaAddress == DMA_MAPPING_ERROR || y.DmaAddress == DMA_MAPPING_ERROR)
             {
-                check.Equal(addrField, x.DmaAddress, y.DmaAddress);
+                check.EqualAt(field, k, "dma_address", x.DmaAddress, y.DmaAddress);
                 continue;
             }
             switch (path)
             {
                 case DmaPath.Direct:
-                    check.Equal(addrField, x.DmaAddress, y.DmaAddress);
+                    check.EqualAt(field, k, "dma_address", x.DmaAddress, y.DmaAddress);
                     break;
                 case DmaPath.Iommu:
                     if (unchecked(x.DmaAddress - expectedBase) != unchecked(y.DmaAddress - actualBase))
                     {
-                        check.Fail(addrField + " - iova_base", ReplayCheck.Show(unchecked(x.DmaAddress - expectedBase)),
+                        check.Fail(ReplayCheck.FieldAt(field, k, "dma_address") + " - iova_base", ReplayCheck.Show(unchecked(x.DmaAddress - expectedBase)),
                             ReplayCheck.Show(unchecked(y.DmaAddress - actualBase)));
                     }
                     break;
@@ -107,7 +111,7 @@ public static class TrimmedViewComparer
                     if (k < actualUntrimmed.Length && actualUntrimmed[k].DmaLength >= 4096 &&
                         (x.DmaAddress & 4095) != (y.DmaAddress & 4095))
                     {
-                        check.Fail(addrField + " & 4095", ReplayCheck.Show(x.DmaAddress & 4095), ReplayCheck.Show(y.DmaAddress & 4095));
+                        check.Fail(ReplayCheck.FieldAt(field, k, "dma_address") + " & 4095", ReplayCheck.Show(x.DmaAddress & 4095), ReplayCheck.Show(y.DmaAddress & 4095));
                     }
                     break;
             }
