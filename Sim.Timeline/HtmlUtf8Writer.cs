@@ -8,13 +8,14 @@ using System.Text.Json;
 namespace Sim.Timeline;
 
 /// <summary>Writes HTML as UTF-8 to a stream without building strings.</summary>
-internal sealed class HtmlUtf8Writer : IDisposable
+public sealed class HtmlUtf8Writer : IDisposable
 {
     private const int FlushAt = 32 * 1024;
     private readonly Stream _out;
     private byte[] _buf = ArrayPool<byte>.Shared.Rent(FlushAt + 4096);
     private int _len;
 
+    /// <summary>A writer onto <paramref name="output"/>; dispose it to flush.</summary>
     public HtmlUtf8Writer(Stream output) => _out = output;
 
     /// <summary>Room for <paramref name="n"/> more bytes.</summary>
@@ -78,7 +79,8 @@ internal sealed class HtmlUtf8Writer : IDisposable
 
     /// <summary>
     /// Text, escaped the way <see cref="System.Net.WebUtility.HtmlEncode(string)"/> escapes it (<c>&lt; &gt; &amp;
-    /// &quot; &#39;</c>, Latin-1 from U+00A0 and characters outside the BMP as numeric references), so the page reads
+    /// &quot; &#39;</c>, Latin-1 from U+00A0 and characters outside the BMP as numeric references, a lone
+    /// surrogate as U+FFFD), so the page reads
     /// the same as when it was built from encoded strings.
     /// </summary>
     public HtmlUtf8Writer Text(ReadOnlySpan<char> s)
@@ -106,10 +108,15 @@ internal sealed class HtmlUtf8Writer : IDisposable
                         '\'' => "&#39;"u8,
                         _ => [],
                     });
-                    if (c >= 160)
+                    if (char.IsSurrogate(c))
                     {
-                        // Latin-1 as a reference; a lone surrogate as U+FFFD, as HtmlEncode writes it.
-                        Raw("&#"u8).Int(char.IsSurrogate(c) ? 0xFFFD : c).Raw(";"u8);
+                        // A lone surrogate becomes U+FFFD, written as the character (HtmlEncode does the same).
+                        Raw("\uFFFD"u8);
+                    }
+                    else if (c >= 160)
+                    {
+                        // Latin-1 as a numeric reference.
+                        Raw("&#"u8).Int(c).Raw(";"u8);
                     }
                 }
                 start = k + 1;
@@ -177,6 +184,7 @@ internal sealed class HtmlUtf8Writer : IDisposable
         }
     }
 
+    /// <summary>Flushes and returns the buffer to the pool.</summary>
     public void Dispose()
     {
         Flush();
