@@ -1,6 +1,7 @@
 /* libdmabufsim-run.so: makes the simulated kernel of `dmabufsim run` the kernel of an unmodified, dynamically
- * linked program. Calls on simulated paths and descriptors go to the host over a private Unix socket (one
- * connection per thread); everything else goes to the real system untouched.
+ * linked program. Calls on simulated paths and descriptors go to the host over a private channel (one connection
+ * per thread: a Unix socket and a shared memory area, see dmabufsim_run_proto.h); everything else goes to the real
+ * system untouched.
  *
  * - A simulated open file is a real descriptor of the program with the same number: a placeholder memfd the host
  *   asks for (lowest free real fd, as get_unused_fd_flags) whenever the simulated kernel installs a file.
