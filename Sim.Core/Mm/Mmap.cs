@@ -141,7 +141,10 @@ public sealed class MmStruct
         {
             return -(long)Errno.EINVAL;
         }
-        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1)) & ulongMax;
+        // ksys_mmap_pgoff: a hugetlbfs file's length is rounded up to its huge page size
+        bool huge = Hugetlb.FileHugepages(file) is not null;
+        ulong unit = huge ? Hugetlb.HPAGE_SIZE : Align.PAGE_SIZE;
+        ulong len = unchecked((length + unit - 1) & ~(unit - 1)) & ulongMax;
         if (len == 0)
         {
             return -(long)Errno.ENOMEM;
@@ -162,9 +165,9 @@ public sealed class MmStruct
         bool fixedAddr = (flags & Mman.MAP_FIXED) != 0;
         if (fixedAddr)
         {
-            if ((addr & (Align.PAGE_SIZE - 1)) != 0)
+            if ((addr & (unit - 1)) != 0)
             {
-                return -(long)Errno.EINVAL;
+                return -(long)Errno.EINVAL; // (hugetlb_get_unmapped_area: prepare_hugepage_range)
             }
             if (len > _taskSize - addr)
             {
@@ -173,7 +176,7 @@ public sealed class MmStruct
         }
         else
         {
-            addr = GetUnmappedArea(len);
+            addr = GetUnmappedArea(len, unit);
         }
         if (addr == 0)
         {
@@ -318,10 +321,11 @@ public sealed class MmStruct
         ((prot & Mman.PROT_WRITE) != 0 ? Vma.VM_WRITE : 0) |
         ((prot & Mman.PROT_EXEC) != 0 ? Vma.VM_EXEC : 0);
 
-    private ulong GetUnmappedArea(ulong len)
+    private ulong GetUnmappedArea(ulong len, ulong align = Align.PAGE_SIZE)
     {
-        // Top-down: just below the lowest mapping (or the base), first gap that fits.
-        ulong top = _mmapBase;
+        // Top-down: just below the lowest mapping (or the base), first gap that fits (aligned down to align:
+        // hugetlb_get_unmapped_area's align_mask for a hugetlbfs file).
+        ulong top = _mmapBase & ~(align - 1);
         for (int k = _vmas.Count - 1; k >= 0; k--)
         {
             var v = _vmas[k];
@@ -329,13 +333,13 @@ public sealed class MmStruct
             {
                 continue;
             }
-            if (v.End <= top - len)
+            if (top >= len && v.End <= ((top - len) & ~(align - 1)))
             {
-                return top - len;
+                return (top - len) & ~(align - 1);
             }
             top = v.Start;
         }
-        return top > len + 0x10000 ? top - len : 0;
+        return top > len + 0x10000 ? (top - len) & ~(align - 1) : 0;
     }
 
     private void Insert(Vma vma)
