@@ -19,10 +19,11 @@ internal static class RealKernelCommand
         var dtMinCalls = Conventions.Number("--difftest-min-calls", "CALLS", "the campaign must execute at least this many calls", 0, 0, int.MaxValue);
         var families = new Option<string>("--families") { Description = "call families of the campaign", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
         var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to at most 3 calls" };
+        var selftests = new Option<bool>("--selftests") { Description = "also run the kernel's own selftests of what the booted kernel builds (6.12: dmabuf-heap, udmabuf; give --mem 3072: udmabuf's maps 2 GiB of huge pages)" };
         var kernel = CaptureCommand.KernelOption();
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
-            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, kernel,
+            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, selftests, kernel,
         };
         cmd.SetAction(pr => RealKernelRun.Run(new RealKernelRun.Options
         {
@@ -36,6 +37,7 @@ internal static class RealKernelCommand
             DiffTestMinCalls = pr.GetValue(dtMinCalls),
             Families = pr.GetValue(families) ?? "all",
             FaultCheck = pr.GetValue(faultCheck),
+            Selftests = pr.GetValue(selftests),
             Kernel = pr.GetValue(kernel) ?? "6.1",
         }, Console.Out, Console.Error));
         return cmd;
