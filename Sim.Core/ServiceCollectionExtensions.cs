@@ -51,6 +51,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<Vfs>().Sysfs!);
         services.AddSingleton<Base.DeviceCore>();
         services.TryAddSingleton<Mm.Shmem>();
+        services.AddSingleton<Mm.Hugetlb>();
         services.AddSingleton<Mm.Memfd>();
         services.AddSingleton<IMemfd>(sp => sp.GetRequiredService<Mm.Memfd>());
         // The syscall layer (Kernel/Syscalls/): every user-visible entry, taking the caller's process.
@@ -68,8 +69,9 @@ public static class ServiceCollectionExtensions
         {
             var vm = sp.GetRequiredService<Mm.Vmalloc>();
             var cma = sp.GetService<Dma.DmaContiguous>()?.DefaultArea;
+            var huge = sp.GetService<Mm.Hugetlb>(); // the pool first: its pages are out of MemFree
             var m = Mm.Meminfo.Read(sp.GetRequiredService<Mm.IPageFrames>(), cma);
-            return Fs.ProcMeminfo.Show(m, vm.VmallocTotalKb, vm.UsedPages, options.Is32Bit);
+            return Fs.ProcMeminfo.Show(m, vm.VmallocTotalKb, vm.UsedPages, options.Is32Bit, huge);
         }));
         // Kernel log, taint, modules, WARN reports (kernel/printk, kernel/panic.c, kernel/module), warn_alloc.
         services.AddSingleton<Printk>();

@@ -229,7 +229,20 @@ public sealed class DmaBufFile : IFileOperations
     [Kernel("strndup_user", "mm/util.c")]
     public static (string? Str, int Err) StrndupUser(UserArg arg, int n)
     {
+        ArgumentNullException.ThrowIfNull(arg);
         var buf = arg.Buffer;
+        if (buf is not null && buf.Length < n && arg.Memory is not null)
+        {
+            // the string goes on past the ioctl's struct size (dmabufsim run: the process's memory): read on
+            var more = new byte[n];
+            buf.CopyTo(more, 0);
+            int got = buf.Length;
+            while (got < n && arg.CopyFromUserAt(arg.Value + (ulong)got, more.AsSpan(got, 1)) == 0)
+            {
+                got++;
+            }
+            buf = more[..got];
+        }
         int length = 0;
         if (buf is not null)
         {

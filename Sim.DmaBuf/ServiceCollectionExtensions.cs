@@ -26,8 +26,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(sp => new Sim.Core.Kernel.SeqFile(DmaBufList.BufinfoPath, () => sp.GetRequiredService<DmaBufList>().DebugShow()));
         services.AddSingleton<IReplayOpProvider, DmaBufReplayOps>();
 
-        // sw_sync's debugfs file (machine option sw_sync): resolving SwSync creates it.
+        // sw_sync's debugfs file (machine option sw_sync): resolving SwSync creates it; sync_debug.c's timeline list
+        // and debugfs sync/info (sync_info_debugfs_show), there with the same option.
+        services.AddSingleton<SyncDebug>();
         services.AddSingleton<SwSync>();
+        services.AddSingleton(sp => new Sim.Core.Kernel.SeqFile(SyncDebug.InfoPath, () => sp.GetRequiredService<SyncDebug>().Show())
+        {
+            Exists = () => sp.GetRequiredService<SyncDebug>().Exists,
+        });
         // /dev/udmabuf (machine option udmabuf): resolving Udmabuf registers the misc device.
         services.AddSingleton<Udmabuf>();
 

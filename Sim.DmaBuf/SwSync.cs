@@ -26,6 +26,7 @@ public sealed class SyncTimeline
     private readonly List<SyncPt> _ptList = [];
     private Kref _kref;
     private long _liveId;
+    private SyncDebug? _debug;
 
     private SyncTimeline(DmaFenceCore core, string name)
     {
@@ -52,13 +53,16 @@ public sealed class SyncTimeline
     public int RefCount => _kref.Read;
 
     /// <summary><c>sync_timeline_create(name)</c>: a new timeline at value 0 with a new context.</summary>
+    /// <remarks>With <paramref name="debug"/>, the timeline goes on sync_debug.c's list (<c>sync_timeline_debug_add</c>).</remarks>
     [Kernel("sync_timeline_create", "drivers/dma-buf/sw_sync.c")]
-    public static SyncTimeline Create(DmaFenceCore core, string name)
+    public static SyncTimeline Create(DmaFenceCore core, string name, SyncDebug? debug = null)
     {
         var obj = new SyncTimeline(core, name);
         obj._kref.Init();
         obj.Context = core.ContextAlloc(1);
         obj._liveId = core.LiveObjects.Register("sync_timeline", name);
+        obj._debug = debug;
+        debug?.Add(obj);
         return obj;
     }
 
@@ -71,7 +75,11 @@ public sealed class SyncTimeline
     public void Put() => _kref.Put(Free);
 
     [Kernel("sync_timeline_free", "drivers/dma-buf/sw_sync.c")]
-    private void Free() => Core.LiveObjects.Unregister(_liveId);
+    private void Free()
+    {
+        _debug?.Remove(this);
+        Core.LiveObjects.Unregister(_liveId);
+    }
 
     /// <summary>
     /// <c>sync_timeline_signal(obj, inc)</c>: advances the counter by <paramref name="inc"/> and signals, in order,
@@ -247,10 +255,12 @@ public sealed class SwSync : IFileOperations
 
     private readonly DmaBufList _dbList;
     private readonly CurrentTask _current;
+    private readonly SyncDebug? _debug;
 
     /// <summary><c>sync_debugfs_init</c>: the file exists when the machine has the <c>sw_sync</c> option.</summary>
-    public SwSync(MachineOptions options, Vfs vfs, DmaBufList dbList, CurrentTask current)
+    public SwSync(MachineOptions options, Vfs vfs, DmaBufList dbList, CurrentTask current, SyncDebug? debug = null)
     {
+        _debug = debug;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(vfs);
         _dbList = dbList;
@@ -271,7 +281,7 @@ public sealed class SwSync : IFileOperations
         {
             return -(int)Errno.ENOMEM;
         }
-        file.PrivateData = SyncTimeline.Create(_dbList.FenceCore, comm);
+        file.PrivateData = SyncTimeline.Create(_dbList.FenceCore, comm, _debug);
         return 0;
     }
 

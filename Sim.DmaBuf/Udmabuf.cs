@@ -1,8 +1,9 @@
 // Models drivers/dma-buf/udmabuf.c (Linux 6.1; 6.12.118 reworked it onto folios with the same uAPI checks): the misc
 // device /dev/udmabuf (machine option udmabuf; module parameters size_limit_mb and list_limit), UDMABUF_CREATE and
 // UDMABUF_CREATE_LIST turning ranges of sealed memfds into a dma-buf whose pages are the memfd's own pages, and
-// udmabuf_ops. Debian's 6.1 amd64 does not build it: modelled from the upstream source. Hugetlb memfds are not
-// modelled (memfd_create refuses MFD_HUGETLB here). Two upstream fixes 6.1.192 lacks are per profile (see
+// udmabuf_ops. Debian's 6.1 amd64 does not build it: modelled from the upstream source. Hugetlb memfds (2 MiB
+// pages): 6.1 takes subpages of huge pages already in the page cache (find_get_page, else -EINVAL); 6.12's
+// memfd_pin_folios allocates a missing one from the pool (memfd_alloc_folio). Two upstream fixes 6.1.192 lacks are per profile (see
 // docs/kernel-versions.md, "Known kernel bugs in 6.1.192"): the page array's kmalloc limit (1c0844c6184e) and the
 // VM_PFNMAP | VM_DONTEXPAND mapping (7d79cd784470).
 using Sim.Core;
@@ -27,8 +28,8 @@ public sealed class UdmabufBuf
     /// <summary><c>pages</c>: the frames, in buffer order.</summary>
     public required ulong[] Pages { get; init; }
 
-    /// <summary>The shmem files whose pages are held (one pin per item).</summary>
-    internal List<ShmemFile> Pinned { get; } = [];
+    /// <summary>The memfd inodes whose pages are held (one pin per item) and how many pages of each.</summary>
+    internal List<(MemfdInode File, long Pages)> Pinned { get; } = [];
 
     /// <summary><c>sg</c>: the table of begin_cpu_access (null until then).</summary>
     public SgTable? Sg { get; set; }
@@ -187,8 +188,10 @@ public sealed class Udmabuf : IFileOperations
         {
             return -(long)Errno.ENOMEM;
         }
+        // memdup_user(arg + sizeof(head), lsize): the items follow the head in user memory (a caller that gave the
+        // whole struct as the argument's buffer, or the process's memory under run)
         var raw = new byte[8 + lsize];
-        if (arg.CopyFromUser(raw) != 0)
+        if (arg.CopyFromUser(raw) != 0 && arg.CopyFromUserAt(arg.Value + 8, raw.AsSpan(8)) != 0)
         {
             return -(long)Errno.EFAULT;
         }
@@ -251,7 +254,7 @@ public sealed class Udmabuf : IFileOperations
             return -(long)Errno.ENOMEM;
         }
         var pages = new ulong[pagecount];
-        var pinned = new List<ShmemFile>();
+        var pinned = new List<(MemfdInode File, long Pages)>();
         int pgbuf = 0;
         long ret;
         foreach (var item in list)
@@ -263,7 +266,8 @@ public sealed class Udmabuf : IFileOperations
                 goto err;
             }
             var shm = Memfd.ShmemMapping(memfd);
-            if (shm is null)
+            var huge = Hugetlb.FileHugepages(memfd);
+            if (shm is null && huge is null)
             {
                 goto err;
             }
@@ -283,17 +287,40 @@ public sealed class Udmabuf : IFileOperations
             {
                 goto err; // memfd_pin_folios(memfd, start, start - 1, ..): -EINVAL
             }
-            shm.PinPages();
-            pinned.Add(shm);
+            MemfdInode inode = (MemfdInode?)shm ?? huge!;
+            inode.PinPages();
+            pinned.Add((inode, 0));
+            if (huge is not null && _pinFolios && item.offset + item.size - 1 >= huge.Size)
+            {
+                goto err; // memfd_pin_folios: end >= i_size_read -> -EINVAL
+            }
             for (ulong pgidx = 0; pgidx < pgcnt; pgidx++)
             {
-                int err = shm.ReadMappingPage(pgoff + pgidx, out ulong pfn);
+                ulong index = pgoff + pgidx;
+                int err;
+                ulong pfn;
+                if (huge is null)
+                {
+                    err = shm!.ReadMappingPage(index, out pfn);
+                }
+                else
+                {
+                    ulong hidx = index >> Hugetlb.Order;
+                    ulong hpfn;
+                    // 6.12: memfd_pin_folios -> memfd_alloc_folio for a huge page not in the cache;
+                    // 6.1: find_get_page_flags(mapping, pgoff, FGP_ACCESSED), NULL -> -EINVAL
+                    err = _pinFolios ? huge.AllocForPin(hidx, out hpfn)
+                        : huge.TryFindHugePage(hidx, out hpfn) ? 0 : -(int)Errno.EINVAL;
+                    pfn = hpfn + (index & (Hugetlb.PagesPerHugePage - 1));
+                }
                 if (err != 0)
                 {
                     ret = err;
                     goto err;
                 }
                 pages[pgbuf++] = pfn;
+                inode.AddPageRefs(1);
+                pinned[^1] = (inode, pinned[^1].Pages + 1);
             }
         }
         {
@@ -322,9 +349,9 @@ public sealed class Udmabuf : IFileOperations
         }
 
     err:
-        foreach (var shm in pinned)
+        foreach (var (file, held) in pinned)
         {
-            shm.UnpinPages();
+            file.UnpinPages(held);
         }
         return ret;
     }
@@ -407,9 +434,9 @@ public sealed class Udmabuf : IFileOperations
         {
             PutSgTable(ubuf.Device.ThisDevice, ubuf.Sg, ubuf.SgDir);
         }
-        foreach (var shm in ubuf.Pinned)
+        foreach (var (file, held) in ubuf.Pinned)
         {
-            shm.UnpinPages();
+            file.UnpinPages(held);
         }
     }
 

@@ -205,9 +205,17 @@ public sealed class GuestSession : IDisposable
     }
 
     /// <summary>Runs a program of the initramfs under the tracer (LD_PRELOAD) and returns its exit status and trace.</summary>
-    public (int Status, string Trace) RunTraced(string commandLine)
+    public (int Status, string Trace) RunTraced(string commandLine) => Request($"RUN {commandLine}");
+
+    /// <summary>Runs <c>sh -c <paramref name="shellCommand"/></c> in the guest (no tracer): its exit status and output (stdout and stderr).</summary>
+    public (int Status, string Output) Exec(string shellCommand) => Request($"EXEC {shellCommand}");
+
+    // One RUN/EXEC request: "FILE status", the file's lines, "EOF".
+    private (int Status, string Text) Request(string request)
     {
-        _writer.Write($"RUN {commandLine}\n");
+        string commandLine = request;
+        _writer.Write(request);
+        _writer.Write('\n');
         _writer.Flush();
         int status = -1;
         var sb = new StringBuilder();

@@ -9,7 +9,7 @@ namespace Sim.RealKernel;
 /// [--fault-check] [--kernel 6.1|6.12]</c>: prepares a genuine Debian Linux 6.1 or 6.12 (kernel package, modules, busybox, the guest agent, an
 /// initramfs), boots it once under QEMU (TCG), runs a smoke script through the agent and reports the boot time; then,
 /// in the same boot, optionally records an example program under the tracer, runs a differential campaign and checks
-/// that a deliberately broken simulator rule is found. Prints one <c>check NAME: ok|FAILED</c> line per check.
+/// that a deliberately broken simulator rule is found, and runs the kernel's own selftests (<c>--selftests</c>). Prints one <c>check NAME: ok|FAILED</c> line per check.
 /// </summary>
 public static class RealKernelRun
 {
@@ -49,6 +49,8 @@ public static class RealKernelRun
         /// <summary>Run the fault check.</summary>
         public bool FaultCheck { get; init; }
 
+        /// <summary>Run the kernel's selftests of the features this kernel builds (<see cref="GuestSelftests"/>).</summary>
+        public bool Selftests { get; init; }
         /// <summary>
         /// <c>--family-campaigns LIST</c>: after the main campaign, a short campaign of each of these families alone
         /// (<see cref="FamilyCampaignCount"/> sequences, same seed), each its own check <c>difftest-FAMILY</c>.
@@ -96,6 +98,10 @@ public static class RealKernelRun
                     throw new RealKernelException($"{src}: no such example program");
                 }
                 programs.Add((o.Capture, image.CompileProgram(src, stdout)));
+            }
+            if (o.Selftests)
+            {
+                programs.AddRange(GuestSelftests.Build(image, o.Kernel, stdout));
             }
             image.BuildInitramfs(stdout, programs);
             stdout.WriteLine($"realkernel: prepared {image.KernelPackage} in {sw.Elapsed.TotalSeconds:F1} s (cache {image.CacheDir})");
@@ -159,6 +165,10 @@ public static class RealKernelRun
                 int shortest = r.Minimal.Count == 0 ? 0 : r.Minimal.Min(m => m.Comparison.Lines.Count);
                 Check("fault-found", r.Differences > 0 && r.Minimal.Count > 0 && r.Minimal.All(m => m.Comparison.Lines.Count <= 3),
                     $"broken bpp-limit rule: {r.Differences} difference(s), shrunk to {shortest} call(s)");
+            }
+            if (o.Selftests)
+            {
+                GuestSelftests.Run(guest, o.Kernel, Check, stdout);
             }
             stdout.WriteLine($"realkernel: {guest.ScriptsRun} scripts in one boot, {sw.Elapsed.TotalSeconds:F1} s in all");
             return failed == 0 ? 0 : 1;

@@ -7,6 +7,7 @@ using System.Net.Sockets;
 using System.Text;
 using Sim.Core.Fs;
 using Sim.Core.Kernel;
+using Sim.Core.Lib;
 using Sim.Core.Mm;
 using Sim.Core.Uapi;
 
@@ -482,7 +483,9 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
         var vma = p.Mm.Find(addr)!;
         // Every page faulted now (the preload maps the frames at once): runs of (page, count, pfn or -errno).
         var list = new List<(long Page, long Count, long Pfn)>();
-        for (ulong k = 0; k < vma.Pages; k++)
+        // the pages the preload reserved: a hugetlbfs mapping's vma is rounded up to 2 MiB beyond them
+        ulong reserved = Math.Min(vma.Pages, ((ulong)req.A1 + Align.PAGE_SIZE - 1) >> Align.PAGE_SHIFT);
+        for (ulong k = 0; k < reserved; k++)
         {
             long pfn = vma.Ops is null ? -(long)Errno.EFAULT : vma.Ops.Fault(vma, vma.PgOff + k);
             if (pfn >= 0 && (ulong)pfn >= host.EndPfn)

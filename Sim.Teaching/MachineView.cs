@@ -99,6 +99,9 @@ public sealed class MachineView
     private string DmaBufNode(DmaBuf buf) =>
         Node(buf, "dmabuf", $"dma_buf (ino {buf.File.Inode.Ino})", $"\"{buf.ExpName}\" {MachineFigures.Hex(buf.Size)}, f_count {buf.File.Count}");
 
+    private string HeapNode(DmaHeap heap) =>
+        Node(heap, "heap", $"dma_heap {heap.Name}", $"{heap.DevPath} ({heap.Major}:{heap.Minor})");
+
     private string AttachmentNode(DmaBufAttachment a) =>
         Node(a, "attachment", $"attachment {a.Dev.Name}", (a.IsDynamic ? "dynamic, " : "") + (a.Sgt is { } t ? $"attach->sgt: {t.Nents} entries" : "attach->sgt NULL"));
 
@@ -109,7 +112,7 @@ public sealed class MachineView
         foreach (int fd in p.Files.OpenFds())
         {
             var file = p.Files.Lookup(fd)!;
-            if (file.PrivateData is not (DrmFile or DmaBuf))
+            if (file.PrivateData is not (DrmFile or DmaBuf or DmaHeap))
             {
                 // Consoles, logs, trace pipes: listed, but kept out of the graph.
                 fds.Add(new FdView(fd, file.Name, file.Count, ""));
@@ -156,6 +159,11 @@ public sealed class MachineView
                     }
                     fds.Add(new FdView(fd, drm.Minor.Path, file.Count, handles.Count == 0 ? "no handles" : string.Join("; ", handles)));
                     break;
+                case DmaHeap heap:
+                    // an open /dev/dma_heap/NAME: DMA_HEAP_IOCTL_ALLOC on it makes the heap's dma-bufs
+                    _edges.Add(new RefEdge(fdNode, HeapNode(heap), "file"));
+                    fds.Add(new FdView(fd, heap.DevPath, file.Count, $"dma-buf heap \"{heap.Name}\""));
+                    break;
                 case DmaBuf buf:
                     _edges.Add(new RefEdge(fdNode, DmaBufNode(buf), "file"));
                     fds.Add(new FdView(fd, "dmabuf:" + (buf.Name ?? ""), file.Count, $"dma-buf ino {buf.File.Inode.Ino}, \"{buf.ExpName}\", {MachineFigures.Hex(buf.Size)}"));
@@ -186,6 +194,30 @@ public sealed class MachineView
         if (buf.Priv is DrmGemObject obj)
         {
             _edges.Add(new RefEdge(bn, GemNode(obj), "priv"));
+        }
+        else if (buf.Priv is Sim.DmaBufs.Heaps.SystemHeapBuffer sys)
+        {
+            // system_heap_allocate: the buffer's blocks (orders 8, 4, 0: 1 MiB, 64 KiB, 4 KiB) in its own sg_table
+            var blocks = sys.SgTable.DmaSgs().Select(c => sys.SgTable.At(c).Length).GroupBy(l => l)
+                .Select(g => $"{g.Count()} x {MachineFigures.Hex(g.Key)}");
+            string hb = Node(sys, "heapbuf", "system_heap_buffer", $"len {MachineFigures.Hex(sys.Len)}, {string.Join(" + ", blocks)}, vmap_cnt {sys.VmapCnt}");
+            _edges.Add(new RefEdge(bn, hb, "priv"));
+            if (sys.Heap.Heap is { } heap)
+            {
+                _edges.Add(new RefEdge(hb, HeapNode(heap), "heap (exporter)"));
+            }
+            Tables.Add(new MappedTableView($"dma-buf ino {buf.File.Inode.Ino} system_heap_buffer sg_table", MachineFigures.Entries(sys.SgTable)));
+        }
+        else if (buf.Priv is Sim.DmaBufs.Heaps.CmaHeapBuffer cma)
+        {
+            // cma_heap_allocate: one contiguous range of the CMA area, a page array
+            string hb = Node(cma, "heapbuf", "cma_heap_buffer",
+                $"len {MachineFigures.Hex(cma.Len)}, pfns {MachineFigures.Hex(cma.CmaPages)}..{MachineFigures.Hex(cma.CmaPages + cma.PageCount - 1)} of CMA area {cma.Heap.Cma?.Name}, vmap_cnt {cma.VmapCnt}");
+            _edges.Add(new RefEdge(bn, hb, "priv"));
+            if (cma.Heap.Heap is { } heap)
+            {
+                _edges.Add(new RefEdge(hb, HeapNode(heap), "heap (exporter)"));
+            }
         }
         foreach (var slot in buf.Resv.Slots())
         {

@@ -147,7 +147,7 @@ public static class Svg
         return Root("sgt", height, Title(f.Caption), g);
     }
 
-    private static readonly string[] Columns = ["process", "fd", "vma", "file", "handle", "gem", "dmabuf", "attachment", "fence"];
+    private static readonly string[] Columns = ["process", "fd", "vma", "file", "handle", "gem", "dmabuf", "heapbuf", "heap", "attachment", "fence"];
 
     /// <summary>
     /// The reference graph in columns by kind, edges as arrows from holder to held. Labels are wrapped to their box,

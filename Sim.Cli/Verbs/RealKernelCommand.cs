@@ -21,10 +21,11 @@ internal static class RealKernelCommand
         var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to at most 3 calls" };
         var familyCampaigns = Conventions.Text("--family-campaigns", "FAMILIES", "after the campaign, a short campaign of each of these families alone (comma list), one check each");
         var familyCampaignCount = Conventions.Number("--family-campaign-count", "N", "sequences of each family campaign", 20, 1, 10_000_000);
+        var selftests = new Option<bool>("--selftests") { Description = "also run the kernel's own selftests of what the booted kernel builds (6.12: dmabuf-heap, udmabuf; give --mem 3072: udmabuf's maps 2 GiB of huge pages)" };
         var kernel = CaptureCommand.KernelOption();
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
-            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, familyCampaigns, familyCampaignCount, kernel,
+            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, familyCampaigns, familyCampaignCount, selftests, kernel,
         };
         cmd.SetAction(pr => RealKernelRun.Run(new RealKernelRun.Options
         {
@@ -38,6 +39,7 @@ internal static class RealKernelCommand
             DiffTestMinCalls = pr.GetValue(dtMinCalls),
             Families = pr.GetValue(families) ?? "all",
             FaultCheck = pr.GetValue(faultCheck),
+            Selftests = pr.GetValue(selftests),
             FamilyCampaigns = pr.GetValue(familyCampaigns) ?? "",
             FamilyCampaignCount = pr.GetValue(familyCampaignCount),
             Kernel = pr.GetValue(kernel) ?? "6.1",

@@ -57,6 +57,12 @@ public sealed class MachineOptions
     public ulong RamBytes { get; set; } = 1UL << 30;
 
     /// <summary>
+    /// <c>hugepages=N</c>: the default hstate's (2 MiB) pool, allocated at boot (mm/hugetlb.c
+    /// <c>hugetlb_nrpages_setup</c>); 0 by default, as Debian boots. A hugetlb memfd's mapping needs pool pages.
+    /// </summary>
+    public int HugePages { get; set; }
+
+    /// <summary>
     /// The QEMU machine type of an x86 machine, <c>pc</c> (i440fx, QEMU's default; the vgem and kvmfr captures)
     /// or <c>q35</c> (the sg captures): it decides the e820 map (<see cref="E820Table"/>).
     /// </summary>
@@ -303,6 +309,14 @@ public sealed class MachineOptions
                     return true;
                 }
                 error = $"arch={v}: expected arm or x86_64";
+                return false;
+            case "hugepages":
+                if (v is not null && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int hp) && hp <= 1 << 20)
+                {
+                    HugePages = hp;
+                    return true;
+                }
+                error = $"hugepages={v}: expected a count of 2 MiB pages";
                 return false;
             case "hz":
                 if (v is not null && int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int hz) && hz is 100 or 250 or 300 or 1000)
@@ -630,6 +644,10 @@ public sealed class MachineOptions
         foreach (var d in DrmDevices)
         {
             parts.Add(d.Driver);
+        }
+        if (HugePages > 0)
+        {
+            parts.Add($"hugepages={HugePages}");
         }
         if (KvmfrLoaded)
         {

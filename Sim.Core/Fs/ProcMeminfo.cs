@@ -45,7 +45,7 @@ public static class ProcMeminfo
     /// The text: <paramref name="arm"/> picks the ARM board's lines; CmaTotal/CmaFree are printed on x86_64 only
     /// when the machine has a CMA area (a kernel built with CONFIG_CMA).
     /// </summary>
-    public static string Show(Meminfo m, ulong vmallocTotalKb, ulong vmallocUsedPages, bool arm)
+    public static string Show(Meminfo m, ulong vmallocTotalKb, ulong vmallocUsedPages, bool arm, Sim.Core.Mm.Hugetlb? hugetlb = null)
     {
         var values = new Dictionary<string, ulong>(StringComparer.Ordinal)
         {
@@ -59,6 +59,11 @@ public static class ProcMeminfo
             ["CmaTotal"] = m.CmaTotalKb,
             ["CmaFree"] = m.CmaFreeKb,
             ["Hugepagesize"] = 2048,
+            // hugetlb_report_meminfo: the default hstate's pool; Hugetlb is every hstate's pages in kB
+            ["HugePages_Total"] = (ulong)(hugetlb?.NrHugePages ?? 0),
+            ["HugePages_Free"] = (ulong)(hugetlb?.FreeHugePages ?? 0),
+            ["HugePages_Rsvd"] = unchecked((ulong)(hugetlb?.ResvHugePages ?? 0)),
+            ["Hugetlb"] = (ulong)(hugetlb?.NrHugePages ?? 0) * 2048,
         };
         IEnumerable<string> lines = arm ? s_arm : s_x86;
         if (!arm && m.CmaTotalKb > 0)

@@ -2,8 +2,9 @@
 // the parts of mm/shmem.c a memfd's file operations reach: memfd_create on a shmem file, F_ADD_SEALS/F_GET_SEALS,
 // ftruncate (shmem_setattr's seal checks), read/write (shmem_file_read_iter, shmem_file_write_iter with
 // generic_write_checks' seal checks) and mmap (shmem_mmap's F_SEAL_FUTURE_WRITE check, pages faulted from the
-// page cache). These are the model functions the syscall layer calls. MFD_HUGETLB (hugetlbfs) is not modelled:
-// memfd_create returns -EINVAL for it here.
+// page cache). These are the model functions the syscall layer calls. MFD_HUGETLB memfds live on hugetlbfs
+// (Hugetlb.cs: 2 MiB pages from the hugepages= pool). F_SEAL_WRITE waits for page pins as memfd_wait_for_pins does
+// (the same on 6.1 and 6.12: five scans, sleeping (HZ << scan) / 200 jiffies before scans 1-4, then -EBUSY).
 using System.Text;
 using Sim.Core.Debug;
 using Sim.Core.Fs;
@@ -14,7 +15,8 @@ namespace Sim.Core.Mm;
 
 /// <summary>memfd_create and the sealing API of mm/memfd.c, over the machine's <see cref="Shmem"/>.</summary>
 [Kernel("memfd_create", "mm/memfd.c")]
-public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs, Sim.Core.Boot.MachineOptions options) : IMemfd
+public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, Vfs vfs, Sim.Core.Boot.MachineOptions options,
+    Hugetlb hugetlb, Sim.Core.Time.Ktime clock) : IMemfd
 {
     // Linux 6.3+ (the 6.12 profile): MFD_NOEXEC_SEAL / MFD_EXEC, F_SEAL_EXEC (vm.memfd_noexec = 0, Debian's default).
     private readonly bool _noexec = options.Kernel >= Sim.Core.Boot.KernelVersion.V6_12;
@@ -78,7 +80,8 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// <c>memfd_create(name, flags)</c> in <paramref name="current"/>: unknown flags (<c>-EINVAL</c>), a name longer
     /// than MFD_NAME_MAX_LEN (<c>-EINVAL</c>), the name buffer (<c>-ENOMEM</c>), the lowest free fd (its error),
     /// the shmem file of size 0 (<c>-ENOMEM</c>), O_RDWR | O_LARGEFILE; MFD_ALLOW_SEALING clears F_SEAL_SEAL. The fd
-    /// is close-on-exec with MFD_CLOEXEC. MFD_HUGETLB (hugetlbfs) is not modelled and returns <c>-EINVAL</c>.
+    /// is close-on-exec with MFD_CLOEXEC. MFD_HUGETLB makes a hugetlbfs file (<c>hugetlb_file_setup</c>): a huge page
+    /// size (MFD_HUGE_*) with no hstate on the machine is <c>-ENODEV</c>.
     /// </summary>
     [Kernel("memfd_create", "mm/memfd.c")]
     public int Create(Process current, string name, uint flags)
@@ -123,20 +126,38 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         {
             return fd;
         }
+        MemfdInode shm;
+        KernelFile file;
+        Inode inode;
         if ((flags & MFD_HUGETLB) != 0)
         {
-            return -(int)Errno.EINVAL; // hugetlb_file_setup: hugetlbfs is not modelled
+            // hugetlb_file_setup: get_hstate_idx(page_size_log) < 0 -> -ENODEV
+            if (!Hugetlb.HasHstate((int)((flags >> MFD_HUGE_SHIFT) & MFD_HUGE_MASK)))
+            {
+                return -(int)Errno.ENODEV;
+            }
+            if (s_shmemFile.ShouldFail())
+            {
+                return -(int)Errno.ENOMEM;
+            }
+            file = hugetlb.FileSetup("memfd:" + name, vfs, Live);
+            file.Flags |= OpenFlags.O_LARGEFILE;
+            inode = file.Inode;
+            shm = (MemfdInode)file.PrivateData!;
         }
-        if (s_shmemFile.ShouldFail())
+        else
         {
-            return -(int)Errno.ENOMEM;
+            if (s_shmemFile.ShouldFail())
+            {
+                return -(int)Errno.ENOMEM;
+            }
+            shm = new ShmemFile(Shmem, 0) { Name = "memfd:" + name };
+            inode = new Inode(vfs.NextIno(), Inode.S_IFREG | 0x1ff) { Private = shm };
+            file = new KernelFile(inode, _fops ??= new MemfdFops(this), OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, Live, "/memfd:" + name + " (deleted)")
+            {
+                PrivateData = shm,
+            };
         }
-        var shm = new ShmemFile(Shmem, 0) { Name = "memfd:" + name };
-        var inode = new Inode(vfs.NextIno(), Inode.S_IFREG | 0x1ff) { Private = shm };
-        var file = new KernelFile(inode, _fops ??= new MemfdFops(this), OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, Live, "/memfd:" + name + " (deleted)")
-        {
-            PrivateData = shm,
-        };
         file.Mode |= KernelFile.FMODE_LSEEK | KernelFile.FMODE_READ | KernelFile.FMODE_WRITE;
         if ((flags & MFD_NOEXEC_SEAL) != 0)
         {
@@ -151,6 +172,9 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         return current.InstallFile(file, (flags & MFD_CLOEXEC) != 0);
     }
 
+    /// <summary>The memfd-capable inode behind <paramref name="file"/> (tmpfs or hugetlbfs: <c>memfd_file_seals_ptr</c>), or null.</summary>
+    public static MemfdInode? FileOf(KernelFile? file) => file is null ? null : (MemfdInode?)ShmemMapping(file) ?? Hugetlb.FileHugepages(file);
+
     /// <summary><c>shmem_mapping(file-&gt;f_mapping)</c>: the shmem file behind <paramref name="file"/>, or null.</summary>
     [Kernel("shmem_mapping", "mm/shmem.c")]
     public static ShmemFile? ShmemMapping(KernelFile file) =>
@@ -159,10 +183,12 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// <summary>
     /// <c>memfd_add_seals</c>: the file must be open for writing (<c>-EPERM</c>), only known seals
     /// (<c>-EINVAL</c>), a shmem file (<c>-EINVAL</c>), not sealed against sealing (<c>-EPERM</c>); a new
-    /// F_SEAL_WRITE needs no shared writable mapping (<c>-EBUSY</c>).
+    /// F_SEAL_WRITE needs no shared writable mapping (<c>-EBUSY</c>) and no page pinned outside the page cache
+    /// (<c>memfd_wait_for_pins</c>: it sleeps through four rescans, <paramref name="clock"/> advancing by them, then
+    /// <c>-EBUSY</c>).
     /// </summary>
     [Kernel("memfd_add_seals", "mm/memfd.c")]
-    public static int AddSeals(KernelFile file, uint seals, bool sealExec = false)
+    public static int AddSeals(KernelFile file, uint seals, bool sealExec = false, Sim.Core.Time.Ktime? clock = null)
     {
         ArgumentNullException.ThrowIfNull(file);
         if ((file.Mode & KernelFile.FMODE_WRITE) == 0)
@@ -173,7 +199,7 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         {
             return -(int)Errno.EINVAL;
         }
-        var shm = ShmemMapping(file);
+        var shm = FileOf(file);
         if (shm is null)
         {
             return -(int)Errno.EINVAL;
@@ -191,25 +217,48 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         {
             return -(int)Errno.EBUSY; // mapping_deny_writable
         }
+        if ((seals & F_SEAL_WRITE) != 0 && (shm.Seals & F_SEAL_WRITE) == 0 && shm.ExtraPageRefs > 0)
+        {
+            WaitForPinsTimesOut(clock);
+            return -(int)Errno.EBUSY; // memfd_wait_for_pins; mapping_allow_writable again
+        }
         shm.Seals |= seals;
         return 0;
     }
 
-    /// <summary><c>memfd_get_seals</c>: the seals, or <c>-EINVAL</c> for a file that is not shmem.</summary>
+    /// <summary>
+    /// <c>memfd_wait_for_pins</c> when a tagged folio stays pinned: scan 0 drains the LRU caches, scans 1 to
+    /// LAST_SCAN (4) each sleep <c>(HZ &lt;&lt; scan) / 200</c> jiffies first (at HZ 250: 2, 5, 10 and 20 jiffies,
+    /// 148 ms), and the last scan finds the pin still there.
+    /// </summary>
+    [Kernel("memfd_wait_for_pins", "mm/memfd.c")]
+    private static void WaitForPinsTimesOut(Sim.Core.Time.Ktime? clock)
+    {
+        if (clock is null)
+        {
+            return;
+        }
+        for (int scan = 1; scan <= 4; scan++)
+        {
+            clock.AdvanceNs(((long)clock.Hz << scan) / 200 * clock.NsPerJiffy);
+        }
+    }
+
+    /// <summary><c>memfd_get_seals</c>: the seals, or <c>-EINVAL</c> for a file that is neither tmpfs nor hugetlbfs.</summary>
     [Kernel("memfd_get_seals", "mm/memfd.c")]
-    public static int GetSeals(KernelFile file) => ShmemMapping(file) is { } shm ? (int)shm.Seals : -(int)Errno.EINVAL;
+    public static int GetSeals(KernelFile file) => FileOf(file) is { } shm ? (int)shm.Seals : -(int)Errno.EINVAL;
 
     /// <inheritdoc/>
     long IMemfd.Create(Process caller, string name, uint flags) => Create(caller, name, flags);
 
     /// <inheritdoc/>
-    long IMemfd.Fcntl(KernelFile file, int cmd, long arg) => Fcntl(file, cmd, unchecked((ulong)arg), _noexec);
+    long IMemfd.Fcntl(KernelFile file, int cmd, long arg) => Fcntl(file, cmd, unchecked((ulong)arg), _noexec, clock);
 
     /// <summary><c>memfd_fcntl(file, cmd, arg)</c>: F_ADD_SEALS (arg above UINT_MAX: <c>-EINVAL</c>), F_GET_SEALS.</summary>
     [Kernel("memfd_fcntl", "mm/memfd.c")]
-    public static long Fcntl(KernelFile file, int cmd, ulong arg, bool sealExec = false) => cmd switch
+    public static long Fcntl(KernelFile file, int cmd, ulong arg, bool sealExec = false, Sim.Core.Time.Ktime? clock = null) => cmd switch
     {
-        F_ADD_SEALS => arg > uint.MaxValue ? -(long)Errno.EINVAL : AddSeals(file, (uint)arg, sealExec),
+        F_ADD_SEALS => arg > uint.MaxValue ? -(long)Errno.EINVAL : AddSeals(file, (uint)arg, sealExec, clock),
         F_GET_SEALS => GetSeals(file),
         _ => -(long)Errno.EINVAL,
     };
@@ -230,6 +279,15 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         if ((file.Mode & KernelFile.FMODE_WRITE) == 0)
         {
             return -(int)Errno.EINVAL;
+        }
+        if (Hugetlb.FileHugepages(file) is { } huge)
+        {
+            int herr = huge.Setattr((ulong)length);
+            if (herr == 0)
+            {
+                file.Inode.Size = length;
+            }
+            return herr;
         }
         var shm = ShmemMapping(file);
         if (shm is null)
@@ -262,6 +320,10 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     public long Pwrite(KernelFile file, ReadOnlySpan<byte> data, ulong offset)
     {
         ArgumentNullException.ThrowIfNull(file);
+        if (Hugetlb.FileHugepages(file) is not null)
+        {
+            return -(long)Errno.EINVAL; // hugetlbfs_file_operations has no write: vfs_write's -EINVAL
+        }
         var shm = ShmemMapping(file) ?? throw new ArgumentException("not a memfd", nameof(file));
         if ((shm.Seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) != 0)
         {
@@ -299,7 +361,7 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     public long Pread(KernelFile file, Span<byte> data, ulong offset)
     {
         ArgumentNullException.ThrowIfNull(file);
-        var shm = ShmemMapping(file) ?? throw new ArgumentException("not a memfd", nameof(file));
+        var shm = FileOf(file) ?? throw new ArgumentException("not a memfd", nameof(file));
         if (offset >= shm.Size)
         {
             return 0;

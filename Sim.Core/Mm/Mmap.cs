@@ -158,7 +158,10 @@ public sealed class MmStruct
         {
             return -(long)Errno.EINVAL;
         }
-        ulong len = unchecked((length + Align.PAGE_SIZE - 1) & ~(Align.PAGE_SIZE - 1)) & ulongMax;
+        // ksys_mmap_pgoff: a hugetlbfs file's length is rounded up to its huge page size
+        bool huge = Hugetlb.FileHugepages(file) is not null;
+        ulong unit = huge ? Hugetlb.HPAGE_SIZE : Align.PAGE_SIZE;
+        ulong len = unchecked((length + unit - 1) & ~(unit - 1)) & ulongMax;
         if (len == 0)
         {
             return -(long)Errno.ENOMEM;
@@ -185,14 +188,15 @@ public sealed class MmStruct
         if (fixedAddr)
         {
             // arch_get_unmapped_area(_topdown) returns a MAP_FIXED address unchecked; get_unmapped_area then
-            // checks the range, the alignment and security_mmap_addr in this order.
+            // checks the range, the alignment (a hugetlbfs file's: hugetlb_get_unmapped_area) and
+            // security_mmap_addr in this order.
             if (addr > _taskSize - len)
             {
                 return -(long)Errno.ENOMEM;
             }
-            if ((addr & (Align.PAGE_SIZE - 1)) != 0)
+            if ((addr & (unit - 1)) != 0)
             {
-                return -(long)Errno.EINVAL;
+                return -(long)Errno.EINVAL; // (hugetlb_get_unmapped_area: prepare_hugepage_range)
             }
             if (addr < Mman.MMAP_MIN_ADDR && !capSysRawio)
             {
@@ -206,7 +210,7 @@ public sealed class MmStruct
         }
         else
         {
-            addr = GetUnmappedArea(len);
+            addr = GetUnmappedArea(len, unit);
             if (addr == 0)
             {
                 return -(long)Errno.ENOMEM;
@@ -351,10 +355,11 @@ public sealed class MmStruct
         ((prot & Mman.PROT_WRITE) != 0 ? Vma.VM_WRITE : 0) |
         ((prot & Mman.PROT_EXEC) != 0 ? Vma.VM_EXEC : 0);
 
-    private ulong GetUnmappedArea(ulong len)
+    private ulong GetUnmappedArea(ulong len, ulong align = Align.PAGE_SIZE)
     {
-        // Top-down: just below the lowest mapping (or the base), first gap that fits.
-        ulong top = _mmapBase;
+        // Top-down: just below the lowest mapping (or the base), first gap that fits (aligned down to align:
+        // hugetlb_get_unmapped_area's align_mask for a hugetlbfs file).
+        ulong top = _mmapBase & ~(align - 1);
         for (int k = _vmas.Count - 1; k >= 0; k--)
         {
             var v = _vmas[k];
@@ -362,13 +367,13 @@ public sealed class MmStruct
             {
                 continue;
             }
-            if (v.End <= top - len)
+            if (top >= len && v.End <= ((top - len) & ~(align - 1)))
             {
-                return top - len;
+                return (top - len) & ~(align - 1);
             }
             top = v.Start;
         }
-        return top > len + 0x10000 ? top - len : 0;
+        return top > len + 0x10000 ? (top - len) & ~(align - 1) : 0;
     }
 
     private void Insert(Vma vma)

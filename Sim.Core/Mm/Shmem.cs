@@ -62,7 +62,7 @@ public sealed class Shmem(PageAlloc pageAlloc, PhysicalMemory memory)
 /// A shmem file (<c>obj-&gt;filp</c> of a GEM object): its page cache, page index to frame, filled on demand.
 /// </summary>
 [Kernel("shmem_file_setup", "mm/shmem.c")]
-public sealed class ShmemFile
+public sealed class ShmemFile : MemfdInode
 {
     private readonly Shmem _shmem;
     private readonly Dictionary<ulong, ulong> _cache = [];
@@ -72,18 +72,6 @@ public sealed class ShmemFile
         _shmem = shmem;
         Size = size;
     }
-
-    /// <summary><c>i_size</c> in bytes.</summary>
-    public ulong Size { get; private set; }
-
-    /// <summary><c>info-&gt;seals</c> (F_SEAL_*): F_SEAL_SEAL at creation (no sealing) until memfd_create's MFD_ALLOW_SEALING clears it.</summary>
-    public uint Seals { get; set; } = Memfd.F_SEAL_SEAL;
-
-    /// <summary>The file's name (<c>memfd:NAME</c> for memfds).</summary>
-    public string Name { get; init; } = "";
-
-    /// <summary><c>i_mmap_writable</c>: shared writable mappings of the file (F_SEAL_WRITE needs none).</summary>
-    public int MmapWritable { get; internal set; }
 
     /// <summary>
     /// Sets <c>i_size</c> (<c>shmem_setattr</c>'s <c>i_size_write</c>): a smaller size truncates the page cache past
@@ -104,14 +92,11 @@ public sealed class ShmemFile
         Size = newSize;
     }
 
-    /// <summary>The frame of page <paramref name="index"/> if it is in the page cache.</summary>
-    public bool TryFindPage(ulong index, out ulong pfn) => _cache.TryGetValue(index, out pfn);
+    /// <inheritdoc/>
+    public override bool TryFindPage(ulong index, out ulong pfn) => _cache.TryGetValue(index, out pfn);
 
     /// <summary>Pages in the page cache.</summary>
     public int CachedPages => _cache.Count;
-
-    /// <summary>True once <see cref="Release"/> ran.</summary>
-    public bool Released { get; private set; }
 
     /// <summary>
     /// <c>shmem_read_mapping_page(mapping, index)</c>: the frame of page <paramref name="index"/>, a new zero-filled
@@ -162,25 +147,6 @@ public sealed class ShmemFile
         return 0;
     }
 
-    private int _pins;
-
-    /// <summary>
-    /// <c>get_page</c> on the file's pages by a holder outside the page cache (udmabuf): until the matching
-    /// <see cref="UnpinPages"/>, the frames outlive the file (the pages of a released file are freed by the last unpin).
-    /// </summary>
-    [Kernel("get_page", "include/linux/mm.h")]
-    public void PinPages() => _pins++;
-
-    /// <summary><c>put_page</c> of <see cref="PinPages"/>: frees the frames when the file is gone and this was the last holder.</summary>
-    [Kernel("put_page", "include/linux/mm.h")]
-    public void UnpinPages()
-    {
-        if (--_pins == 0 && Released)
-        {
-            FreeAll();
-        }
-    }
-
     /// <summary>The last <c>fput</c>: the page cache is truncated and every frame goes back to the buddy allocator (once no holder pins them).</summary>
     [Kernel("shmem_evict_inode", "mm/shmem.c")]
     public void Release()
@@ -190,11 +156,14 @@ public sealed class ShmemFile
             return;
         }
         Released = true;
-        if (_pins == 0)
+        if (Pins == 0)
         {
             FreeAll();
         }
     }
+
+    /// <inheritdoc/>
+    protected override void LastUnpinAfterRelease() => FreeAll();
 
     private void FreeAll()
     {

@@ -53,6 +53,8 @@ public sealed class Vma
     public const ulong VM_DONTCOPY = 0x20000;
     /// <summary>VM_DONTEXPAND.</summary>
     public const ulong VM_DONTEXPAND = 0x40000;
+    /// <summary>VM_HUGETLB.</summary>
+    public const ulong VM_HUGETLB = 0x00400000;
     /// <summary>VM_DONTDUMP.</summary>
     public const ulong VM_DONTDUMP = 0x4000000;
     /// <summary>VM_MIXEDMAP.</summary>

@@ -113,14 +113,16 @@ public sealed class RunPrograms : IDisposable
     }
 
     /// <summary>
-    /// The kernel's tools/testing/selftests/sync (sync_test), copied from the unpacked 6.1 source
-    /// (<c>$DMABUFSIM_LINUX_SRC</c>, or src/linux-source-6.1 above the repository) and compiled unmodified.
+    /// The kernel's tools/testing/selftests/sync (sync_test), copied from the unpacked 6.1 (or
+    /// <paramref name="version"/>) source (<c>$DMABUFSIM_LINUX_SRC</c>, or src/linux-source-VERSION above the
+    /// repository) and compiled unmodified.
     /// </summary>
-    public string SyncTest(bool debug = false)
+    public string SyncTest(bool debug = false, string version = "6.1")
     {
-        var src = LinuxSource();
+        var src = LinuxSource(version);
         var selftests = Path.Combine(src, "tools", "testing", "selftests");
-        var copy = Path.Combine(Dir, "selftests");
+        string suffix = version == "6.1" ? "" : "-" + version;
+        var copy = Path.Combine(Dir, "selftests" + suffix);
         Directory.CreateDirectory(Path.Combine(copy, "sync"));
         File.Copy(Path.Combine(selftests, "kselftest.h"), Path.Combine(copy, "kselftest.h"), overwrite: true);
         foreach (var f in Directory.GetFiles(Path.Combine(selftests, "sync")))
@@ -130,7 +132,7 @@ public sealed class RunPrograms : IDisposable
         var dir = Path.Combine(copy, "sync");
         string[] units = ["sync.c", "sync_alloc.c", "sync_fence.c", "sync_merge.c", "sync_wait.c", "sync_stress_parallelism.c",
             "sync_stress_consumer.c", "sync_stress_merge.c"];
-        return CompileWith(Path.Combine(dir, "sync_test.c"), debug ? "sync_test-g" : "sync_test", debug ? ["-g", "-O2"] : ["-O2"],
+        return CompileWith(Path.Combine(dir, "sync_test.c"), (debug ? "sync_test-g" : "sync_test") + suffix, debug ? ["-g", "-O2"] : ["-O2"],
             [.. units.Select(u => Path.Combine(dir, u)), "-I", copy, "-pthread"]);
     }
 
@@ -150,15 +152,45 @@ public sealed class RunPrograms : IDisposable
         return Compile(copy, "dmabuf-heap", "-D__user=", "-I", inc);
     }
 
-    // The unpacked 6.1 source: $DMABUFSIM_LINUX_SRC, src/linux-source-6.1 above the repository, or the parts the
-    // tests use (tools/testing/selftests, include/uapi/drm) extracted once from Debian's linux-source-6.1 package
-    // (/usr/src/linux-source-6.1.tar.xz; .ci/run installs it) into ~/.cache/dmabufsim.
-    private string LinuxSource()
+    /// <summary>
+    /// A 6.12 selftest (<c>dmabuf-heaps/dmabuf-heap.c</c> or <c>drivers/dma-buf/udmabuf.c</c>) compiled unmodified as
+    /// its Makefile does, with the 6.12 uAPI headers in place of headers_install's (KHDR_INCLUDES; <c>-D__user=</c>
+    /// is what headers_install strips), linked dynamically.
+    /// </summary>
+    public string Selftest612(string relative)
     {
-        var src = Environment.GetEnvironmentVariable("DMABUFSIM_LINUX_SRC");
+        var src = LinuxSource("6.12");
+        var root = Path.Combine(Dir, "src-6.12");
+        var inc = Path.Combine(root, "usr-include");
+        Directory.CreateDirectory(Path.Combine(inc, "drm"));
+        Directory.CreateDirectory(Path.Combine(inc, "linux"));
+        foreach (var h in new[] { "drm.h", "drm_mode.h" })
+        {
+            File.Copy(Path.Combine(src, "include", "uapi", "drm", h), Path.Combine(inc, "drm", h), overwrite: true);
+        }
+        foreach (var h in new[] { "dma-buf.h", "dma-heap.h", "udmabuf.h", "memfd.h" })
+        {
+            File.Copy(Path.Combine(src, "include", "uapi", "linux", h), Path.Combine(inc, "linux", h), overwrite: true);
+        }
+        // the test and kselftest.h keep their places relative to each other ("../kselftest.h", "../../kselftest.h")
+        var selftests = Path.Combine(root, "selftests");
+        var target = Path.Combine(selftests, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        File.Copy(Path.Combine(src, "tools", "testing", "selftests", "kselftest.h"), Path.Combine(selftests, "kselftest.h"), overwrite: true);
+        File.Copy(Path.Combine(src, "tools", "testing", "selftests", relative), target, overwrite: true);
+        return Compile(target, Path.GetFileNameWithoutExtension(relative) + "-6.12", "-D__user=", "-isystem", inc);
+    }
+
+    // The unpacked source of VERSION (6.1 or 6.12): $DMABUFSIM_LINUX_SRC (6.1), src/linux-source-VERSION above the
+    // repository, or the parts the tests use (tools/testing/selftests, include/uapi/drm, include/uapi/linux) extracted
+    // once from Debian's linux-source-VERSION package (/usr/src/linux-source-VERSION.tar.xz; .ci/run installs it) into
+    // ~/.cache/dmabufsim.
+    private string LinuxSource(string version = "6.1")
+    {
+        var src = version == "6.1" ? Environment.GetEnvironmentVariable("DMABUFSIM_LINUX_SRC") : null;
         for (var d = new DirectoryInfo(Repo); string.IsNullOrEmpty(src) && d is not null; d = d.Parent)
         {
-            var c = Path.Combine(d.FullName, "src", "linux-source-6.1");
+            var c = Path.Combine(d.FullName, "src", "linux-source-" + version);
             if (Directory.Exists(Path.Combine(c, "tools", "testing", "selftests", "sync")))
             {
                 src = c;
@@ -166,19 +198,19 @@ public sealed class RunPrograms : IDisposable
         }
         if (string.IsNullOrEmpty(src))
         {
-            src = ExtractFromPackage();
+            src = ExtractFromPackage(version);
         }
         return string.IsNullOrEmpty(src)
-            ? throw new InvalidOperationException("the Linux 6.1 source (tools/testing/selftests) was not found: set DMABUFSIM_LINUX_SRC, or install Debian's linux-source-6.1 package (/usr/src/linux-source-6.1.tar.xz)")
+            ? throw new InvalidOperationException($"the Linux {version} source (tools/testing/selftests) was not found: set DMABUFSIM_LINUX_SRC, or install Debian's linux-source-{version} package (/usr/src/linux-source-{version}.tar.xz)")
             : src;
     }
 
-    private static string? ExtractFromPackage()
+    private static string? ExtractFromPackage(string version)
     {
-        const string tarball = "/usr/src/linux-source-6.1.tar.xz";
+        string tarball = $"/usr/src/linux-source-{version}.tar.xz";
         var cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "dmabufsim");
-        var root = Path.Combine(cache, "linux-source-6.1");
-        var done = Path.Combine(cache, "linux-source-6.1.extracted");
+        var root = Path.Combine(cache, "linux-source-" + version);
+        var done = Path.Combine(cache, $"linux-source-{version}.extracted");
         if (File.Exists(done))
         {
             return root;
@@ -194,7 +226,8 @@ public sealed class RunPrograms : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "-xJf", tarball, "linux-source-6.1/tools/testing/selftests", "linux-source-6.1/include/uapi/drm" })
+        foreach (var a in new[] { "-xJf", tarball, $"linux-source-{version}/tools/testing/selftests", $"linux-source-{version}/include/uapi/drm",
+            $"linux-source-{version}/include/uapi/linux" })
         {
             psi.ArgumentList.Add(a);
         }

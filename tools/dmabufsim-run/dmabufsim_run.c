@@ -1173,11 +1173,23 @@ static void *sim_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t
 		return MAP_FAILED;
 	}
 	unsigned long plen = (len + PAGE - 1) & ~(PAGE - 1);
-	long res = RSYS(SYS_mmap, addr, plen ? plen : len, PROT_NONE,
+	/* A mapping of 2 MiB or more goes at a 2 MiB boundary (as Linux places large anonymous mappings for THP), so
+	 * that a hugetlb memfd's mapping, which needs one, is possible here: reserve 2 MiB more, trim both ends. */
+	const unsigned long huge = 2UL << 20;
+	int align = !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && plen >= huge;
+	long res = RSYS(SYS_mmap, align ? NULL : addr, plen ? plen + (align ? huge : 0) : len, PROT_NONE,
 			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)), -1, 0);
 	if (res == -1)
 		return MAP_FAILED;
 	unsigned long at = (unsigned long)res;
+	if (align) {
+		unsigned long start = (at + huge - 1) & ~(huge - 1);
+		if (start > at)
+			RSYS(SYS_munmap, at, start - at);
+		if (start + plen < at + plen + huge)
+			RSYS(SYS_munmap, start + plen, at + plen + huge - (start + plen));
+		at = start;
+	}
 	if (flags & MAP_FIXED)
 		maps_remove(at, plen);
 	int64_t a[6] = { (int64_t)at, (int64_t)len, prot, flags, fd, off };

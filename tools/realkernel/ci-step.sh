@@ -9,6 +9,8 @@
 #  - replays the recorded trace with `dmabufsim replay` (0 failed expected)
 #  - boots 6.12 (`--kernel 6.12`), records dumb_prime again and runs a short campaign of `all` (DIFFTEST612_COUNT,
 #    default 25 sequences, >= 300 calls), replays that capture
+#  - boots 6.12 again with 3 GiB and runs the kernel's selftests dmabuf-heap and udmabuf (unmodified, from Debian's
+#    linux-source-6.12)
 # Needs root to install qemu-system-x86, busybox-static, cpio (and the kernel package download); prints
 # `N passed, M failed, K skipped` last. Usage: bash tools/realkernel/ci-step.sh
 set -euo pipefail
@@ -31,6 +33,9 @@ command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 command -v cpio >/dev/null || need+=(cpio)
 command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v make >/dev/null || need+=(make)
+# the 6.12 selftests' source (unless an unpacked tree sits above the repository, as src/linux-source-6.12)
+[ -f /usr/src/linux-source-6.12.tar.xz ] || [ -d "$repo/../../src/linux-source-6.12" ] || [ -d "$repo/../src/linux-source-6.12" ] \
+    || need+=(linux-source-6.12)
 if ! apt-cache depends linux-image-amd64 2>/dev/null | grep -q 'Depends: linux-image-6.1'; then
     need_update=1
 else
@@ -132,6 +137,14 @@ rc=$?
 set -e
 count_checks "$work/realkernel612.log" "6.12-" "$rc"
 replay_capture "$trace612" "$work/replay612.log" "6.12-replay-capture"
+
+# --- Linux 6.12: the kernel's own selftests (dmabuf-heap, udmabuf) in a third boot with room for udmabuf's 2 GiB
+# of huge pages ----------------------------------------------------------------------------------------------
+set +e
+timeout 300 dotnet "$dll" realkernel --kernel 6.12 --mem 3072 --selftests >"$work/selftests612.log" 2>&1
+rc=$?
+set -e
+count_checks "$work/selftests612.log" "6.12-" "$rc"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]

@@ -84,7 +84,7 @@ public sealed partial class Syscalls
     /// <summary>
     /// <c>ftruncate(fd, length)</c>: <c>-EINVAL</c> for a negative length, <c>-EBADF</c> for a bad fd, <c>-EINVAL</c>
     /// for a file not open for writing or not a regular file (every char device and anon-inode file: a dma-buf, a
-    /// sync_file); a memfd goes through shmem_setattr (<see cref="Sim.Core.Mm.Memfd.Ftruncate"/>: its seals,
+    /// sync_file); a memfd goes through shmem_setattr or hugetlbfs_setattr (<see cref="Sim.Core.Mm.Memfd.Ftruncate"/>: its seals,
     /// its page cache); another regular file takes the new size.
     /// </summary>
     [Kernel("do_sys_ftruncate", "fs/open.c")]
@@ -105,7 +105,7 @@ public sealed partial class Syscalls
             return -(int)Errno.EINVAL;
         }
         // do_truncate -> notify_change -> the inode's setattr: a memfd's is shmem_setattr (seals, the page cache)
-        if (Sim.Core.Mm.Memfd.ShmemMapping(f) is not null)
+        if (Sim.Core.Mm.Memfd.FileOf(f) is not null)
         {
             return Sim.Core.Mm.Memfd.Ftruncate(f, length);
         }

@@ -10,7 +10,11 @@ namespace Sim.Core.Kernel;
 
 /// <summary>A seq_file the machine serves at <paramref name="Path"/>: <paramref name="Show"/> prints its whole text.</summary>
 [Kernel("struct seq_file", "include/linux/seq_file.h")]
-public sealed record SeqFile(string Path, Func<string> Show);
+public sealed record SeqFile(string Path, Func<string> Show)
+{
+    /// <summary>Whether the file is there (a file of code the machine's options leave out is not); null: always.</summary>
+    public Func<bool>? Exists { get; init; }
+}
 
 public sealed partial class Syscalls
 {
@@ -50,7 +54,7 @@ public sealed partial class Syscalls
     [Kernel("seq_read", "fs/seq_file.c")]
     public (int Ret, string? Text) ReadSeqFile(Process caller, string path)
     {
-        if (!_seqFiles.TryGetValue(path, out var file))
+        if (!_seqFiles.TryGetValue(path, out var file) || file.Exists?.Invoke() == false)
         {
             return (-(int)Errno.ENOENT, null);
         }
@@ -59,5 +63,5 @@ public sealed partial class Syscalls
     }
 
     /// <summary>The paths of the seq_files the machine serves.</summary>
-    public IEnumerable<string> SeqFilePaths => _seqFiles.Keys;
+    public IEnumerable<string> SeqFilePaths => _seqFiles.Values.Where(f => f.Exists?.Invoke() != false).Select(f => f.Path);
 }

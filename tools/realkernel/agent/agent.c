@@ -13,6 +13,8 @@
  *   host:  RUN <program> [args]    -> reloads vgem, runs it (with /tracer.so preloaded, the trace in
  *                                    /tmp/run.jsonl), then
  *   guest: FILE <exit status>, the trace's lines, EOF
+ *   host:  EXEC <shell command>    -> reloads vgem, runs `sh -c COMMAND` without the tracer, then
+ *   guest: FILE <exit status>, its stdout and stderr lines, EOF (the kernel's selftests)
  *   host:  QUIT                   -> power off
  * The script's process state (fds, mappings) is the agent's own: at END everything the script left is
  * unmapped and closed in the kernel's exit order (mappings, then fds ascending), like a process exit. */
@@ -671,6 +673,40 @@ static void run_program(char *cmdline)
 	syscall(SYS_delete_module, "vgem", O_NONBLOCK);
 }
 
+/* EXEC: a shell command (the kernel's selftests), its output collected in /tmp/exec.out. */
+static void exec_command(const char *cmdline)
+{
+	int rl = reload_vgem();
+	if (rl != 0)
+		fprintf(stderr, "agent: vgem reload %d\n", rl);
+	unlink("/tmp/exec.out");
+	pid_t pid = fork();
+	if (pid == 0) {
+		int o = open("/tmp/exec.out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(o, 1);
+		dup2(o, 2);
+		for (int fd = CHAN_FD; fd < 1024; fd++)
+			close(fd);
+		execl("/bin/sh", "sh", "-c", cmdline, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	fprintf(out, "FILE %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	FILE *f = fopen("/tmp/exec.out", "r");
+	char ln[LINE_CAP];
+	while (f && fgets(ln, sizeof ln, f)) {
+		fputs(ln, out);
+		if (ln[strlen(ln) - 1] != '\n')
+			fputc('\n', out);
+	}
+	if (f)
+		fclose(f);
+	fputs("EOF\n", out);
+	fflush(out);
+	syscall(SYS_delete_module, "vgem", O_NONBLOCK);
+}
+
 int main(int argc, char **argv)
 {
 	static char ln[LINE_CAP];
@@ -772,6 +808,8 @@ int main(int argc, char **argv)
 			run_call(i++, op, kv, n);
 		} else if (strncmp(ln, "RUN ", 4) == 0) {
 			run_program(ln + 4);
+		} else if (strncmp(ln, "EXEC ", 5) == 0) {
+			exec_command(ln + 5);
 		} else if (strcmp(ln, "QUIT") == 0) {
 			fflush(out);
 			sync();
