@@ -264,7 +264,7 @@ internal sealed class CheckReport
         string Hex(long v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
         return req.Op switch
         {
-            RunOp.Ioctl => $"ioctl(fd {req.A0}, {IoctlName((uint)req.A1)})",
+            RunOp.Ioctl => $"ioctl(fd {req.A0}, {IoctlNames.Describe((uint)req.A1)})",
             RunOp.Open => $"open(\"{path}\")",
             RunOp.Stat => $"stat(\"{path}\")",
             RunOp.Listdir => $"opendir(\"{path}\")",
@@ -282,14 +282,5 @@ internal sealed class CheckReport
             RunOp.Fstat => $"fstat(fd {req.A0})",
             _ => req.Op.ToString().ToLowerInvariant(),
         };
-    }
-
-    // _IOC(dir, type, nr, size) spelled as the uAPI headers define the command.
-    private static string IoctlName(uint cmd)
-    {
-        uint dir = cmd >> 30, size = (cmd >> 16) & 0x3fff, type = (cmd >> 8) & 0xff, nr = cmd & 0xff;
-        string t = type is >= 0x20 and < 0x7f ? $"'{(char)type}'" : $"0x{type:x2}";
-        string macro = dir switch { 1 => "_IOW", 2 => "_IOR", 3 => "_IOWR", _ => "_IO" };
-        return dir == 0 ? $"{macro}({t}, 0x{nr:x2})" : $"{macro}({t}, 0x{nr:x2}, {size})";
     }
 }

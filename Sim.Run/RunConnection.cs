@@ -82,7 +82,7 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
             }
             if (!RunPacket.TryDecode(packet, out var req, out var origin, out var body, out string error) || req.Op is RunOp.CbReply or RunOp.Attach)
             {
-                End(error.Length == 0 ? $"{req.Op} outside its place" : error);
+                End(error.Length > 0 ? error : req.Op == RunOp.CbReply ? "a callback reply outside a callback" : "a second attach");
                 return;
             }
             if (!origin.IsEmpty && host.Check is { } check)
@@ -466,7 +466,7 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
         }
         if (ret == -(long)Errno.ENOTTY && p.Files.Lookup(fd) is { } f)
         {
-            host.Unmodelled($"ioctl 0x{cmd:x8} on {f.Name}");
+            host.Unmodelled($"ioctl {IoctlNames.Describe(cmd)} on {f.Name}");
         }
         return ret;
     }

@@ -68,12 +68,27 @@ public sealed class CheckTests(RunPrograms programs) : IClassFixture<RunPrograms
         Assert.Equal("GEM_CLOSE of handle 101: -1 Invalid argument\n", stdout);
         var misuse = Item(report, "misuse: DMA_BUF_IOCTL_SYNC END without a START on this dma-buf (dma_buf_ioctl)");
         Assert.Matches($@"called at 0x[0-9a-f]+: end_access \(check_misuse\.c:{LineOf("check_misuse", "PLANTED misuse")}\)$", misuse[1].TrimEnd());
-        // DRM_IOCTL_GEM_CLOSE = _IOW('d', 0x09, struct drm_gem_close) (8 bytes), on the card (fd 3).
-        var note = Item(report, "note: ioctl(fd 3, _IOW('d', 0x09, 8)) failed with EINVAL");
+        // DRM_IOCTL_GEM_CLOSE (_IOW('d', 0x09, struct drm_gem_close)) on the card (fd 3), named as the uAPI names it.
+        var note = Item(report, "note: ioctl(fd 3, DRM_IOCTL_GEM_CLOSE) failed with EINVAL");
         Assert.Matches($@"called at 0x[0-9a-f]+: close_handle \(check_misuse\.c:{LineOf("check_misuse", "PLANTED note")}\)$", note[1].TrimEnd());
         Assert.Contains("exited: 0 leaks, 0 warnings, 1 misuse, 1 note\n", report, StringComparison.Ordinal);
         Assert.Contains("==dmabufsim== 1 note: ", report, StringComparison.Ordinal);
         Assert.Contains("==dmabufsim== 0 leaks, 0 warnings, 1 misuses (1 processes)\n", report, StringComparison.Ordinal);
+        Assert.Equal(99, status);
+    }
+
+    [Fact]
+    public void AWarnOfTheKernelIsReportedWithTheFunctionThatWarnedAndTheProgramsLine()
+    {
+        // udmabuf_create's kmalloc_array of 4 GiB / 4 KiB = 1 Mi page pointers (8 MiB) on 6.1: __alloc_pages'
+        // WARN_ON_ONCE_GFP(order >= MAX_ORDER) (mm/page_alloc.c:5634 in 6.1.192), then -ENOMEM.
+        var (status, stdout, report) = Check("udmabuf udmabuf.size_limit_mb=4096", programs.OwnDebug("check_warn"));
+        Assert.Equal("UDMABUF_CREATE of 4 GiB: -1 Cannot allocate memory\n", stdout);
+        var warn = Item(report, "warning: WARN in __alloc_pages");
+        Assert.Matches($@"called at 0x[0-9a-f]+: create \(check_warn\.c:{LineOf("check_warn", "PLANTED warning")}\)$", warn[1].TrimEnd());
+        Assert.Matches(@"by 0x[0-9a-f]+: main \(check_warn\.c:\d+\)$", warn[^1].TrimEnd());
+        Assert.Contains("exited: 0 leaks, 1 warning, 0 misuses, 0 notes\n", report, StringComparison.Ordinal);
+        Assert.Contains("==dmabufsim== 0 leaks, 1 warnings, 0 misuses (1 processes)\n", report, StringComparison.Ordinal);
         Assert.Equal(99, status);
     }
 

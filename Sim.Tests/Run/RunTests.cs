@@ -382,4 +382,51 @@ public sealed class RunTests(RunPrograms programs) : IClassFixture<RunPrograms>
         Assert.Contains("read through the dma-buf: Hello through PRIME", again.ToString(), StringComparison.Ordinal);
         Assert.Equal(before, live.Alive().Count);
     }
+
+    [Fact]
+    public void MalformedMessagesEndOnlyTheirSessionAndTheNextProcessRuns()
+    {
+        var host = new StringWriter();
+        using var h = RunHost.Create(null, host);
+        var live = h.Machine.GetRequiredService<LiveObjects>();
+        int before = live.Alive().Count;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int status = h.Execute(new RunOptions { Program = programs.Own("bad_proto"), TimeoutSeconds = 120, ProgramStdout = stdout, ProgramStderr = stderr }, programs.Preload);
+        Assert.Equal(
+            "attach of a non-channel: session ended\n" +
+            "short packet: session ended\n" +
+            "oversized payload length: session ended\n" +
+            "packet longer than its region: session ended\n" +
+            "origin of 33 frames: session ended\n" +
+            "hello: 1\n" +
+            "poll of 1.5 descriptors: session ended\n" +
+            "hello: 1\n" +
+            "callback reply outside a callback: session ended\n" +
+            "hello: 1\n" +
+            // copy_from_user of drm_version from an unmapped address: -EFAULT; close of a descriptor never opened: -EBADF
+            "wild pointer: answered, ret -14\n" +
+            "then close(1000): answered, ret -9\n" +
+            "the program's own DRM_IOCTL_VERSION: 0\n", stdout.ToString());
+        Assert.Equal("", stderr.ToString());
+        Assert.Equal(0, status);
+        // Each broken session is named with what was wrong (RUN_CHAN_REGION is RUN_MAX_PAYLOAD + 8192 bytes, its
+        // packet area 128 bytes less).
+        var ended = host.ToString().Split('\n').Where(l => l.Contains("malformed message", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(7, ended.Length);
+        foreach (var why in new[]
+        {
+            "(channel descriptor 0 is ", "(a message of 10 bytes (a header is 64))", "(payload of 1048577 bytes (limit 1048576))",
+            $"(a packet of {(1 << 20) + 8192} bytes (limit {(1 << 20) + 8192 - 128}))", "(an origin of 264 bytes)",
+            "(poll payload of 12 bytes)", "(a callback reply outside a callback)",
+        })
+        {
+            Assert.Contains(ended, l => l.Contains(why, StringComparison.Ordinal) && l.EndsWith("): session ended", StringComparison.Ordinal));
+        }
+        // The machine is as before, and the next program on it runs.
+        Assert.Equal(before, live.Alive().Count);
+        var again = new StringWriter();
+        Assert.Equal(0, h.Execute(new RunOptions { Program = programs.Own("prime_mmap"), TimeoutSeconds = 60, ProgramStdout = again, ProgramStderr = TextWriter.Null }, programs.Preload));
+        Assert.Contains("read through the dma-buf: Hello through PRIME", again.ToString(), StringComparison.Ordinal);
+    }
 }
