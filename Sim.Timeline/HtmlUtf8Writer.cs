@@ -61,6 +61,29 @@ public sealed class HtmlUtf8Writer : IDisposable
     /// <summary>A coordinate or size as the page prints them (<c>0.#</c>, invariant).</summary>
     public HtmlUtf8Writer Num(double v)
     {
+        // Most coordinates: tenths as an integer, printed without the custom-format machinery (the page's main cost).
+        // Near a tie of the last digit, and for -0 and huge values, the format itself decides.
+        double tenths = v * 10;
+        double frac = tenths - Math.Floor(tenths);
+        if (Math.Abs(tenths) < 1e15 && Math.Abs(frac - 0.5) > 1e-6 && !(double.IsNegative(v) && tenths > -0.5))
+        {
+            long t = (long)Math.Round(tenths, MidpointRounding.AwayFromZero);
+            long whole = Math.Abs(t) / 10;
+            int digit = (int)(Math.Abs(t) % 10);
+            if (t < 0)
+            {
+                Raw("-"u8);
+            }
+            Int(whole);
+            if (digit != 0)
+            {
+                Span<byte> d = Room(2);
+                d[0] = (byte)'.';
+                d[1] = (byte)('0' + digit);
+                Advance(2);
+            }
+            return this;
+        }
         if (!v.TryFormat(Room(32), out int n, "0.#", CultureInfo.InvariantCulture))
         {
             throw new InvalidOperationException("a number longer than 32 bytes");

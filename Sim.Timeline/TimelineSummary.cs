@@ -87,6 +87,38 @@ public sealed class TimelineSummary
     /// <summary><see cref="Duration(long)"/> into <paramref name="dest"/> (at least 40 chars); returns the part written.</summary>
     public static ReadOnlySpan<char> Duration(long ns, Span<char> dest)
     {
+        if (ns >= 1_000 && ns < 1_000_000_000_000_000)
+        {
+            // ns / 1e3 to one decimal (0.#), ns / 1e6 or ns / 1e9 to three (0.###), rounded half away from zero, in
+            // integers: below 1e15 ns the double the format would print has all these digits exactly.
+            var (scaled, decimals, unit) = ns switch
+            {
+                < 1_000_000 => ((ns + 50) / 100, 1, " µs"),
+                < 1_000_000_000 => ((ns + 500) / 1_000, 3, " ms"),
+                _ => ((ns + 500_000) / 1_000_000, 3, " s"),
+            };
+            long pow = decimals == 1 ? 10 : 1_000;
+            long whole = scaled / pow;
+            long frac = scaled % pow;
+            whole.TryFormat(dest, out int n, default, CultureInfo.InvariantCulture);
+            if (frac != 0)
+            {
+                dest[n++] = '.';
+                for (long d = pow / 10; frac != 0; d /= 10)
+                {
+                    dest[n++] = (char)('0' + (frac / d));
+                    frac %= d;
+                }
+            }
+            unit.CopyTo(dest[n..]);
+            return dest[..(n + unit.Length)];
+        }
+        return DurationByFormat(ns, dest);
+    }
+
+    // The same by the invariant culture's custom formats (below 1 µs, negative, and beyond 1e15 ns).
+    private static ReadOnlySpan<char> DurationByFormat(long ns, Span<char> dest)
+    {
         int n;
         string unit;
         bool ok;

@@ -43,7 +43,20 @@ public sealed class HtmlUtf8WriterTests
             return Written(w => w.Text((ReadOnlySpan<byte>)utf8)) == WebUtility.HtmlEncode(Encoding.UTF8.GetString(utf8));
         });
 
+    // Coordinates as the page computes them (pixels with fractions, ties, negatives, huge), and any double.
+    private static Arbitrary<double> Coordinates() =>
+        Gen.OneOf(
+            Gen.Choose(-3_000_000, 3_000_000).Select(k => k / 40.0),
+            Gen.Choose(-1_000_000, 1_000_000).Select(k => k * 0.05),
+            Gen.Choose(0, 1_000_000).Select(k => 190 + (k / 3.0)),
+            ArbMap.Default.GeneratorFor<double>()).ToArbitrary();
+
+    [Property(MaxTest = 2000)]
+    public Property Numbers_are_what_the_0_hash_format_prints() =>
+        Prop.ForAll(Coordinates(), v => Written(w => w.Num(v)) == v.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture));
+
     [Theory]
+    [InlineData(-0.0, "-0")]
     [InlineData(0.0, "0")]
     [InlineData(190.0, "190")]
     [InlineData(1290.56, "1290.6")]
@@ -53,8 +66,31 @@ public sealed class HtmlUtf8WriterTests
     public void Numbers_print_with_at_most_one_decimal(double v, string expected) =>
         Assert.Equal(expected, Written(w => w.Num(v)));
 
+    // The durations' definition: ns below 1 µs, else µs to one decimal, ms or s to three (invariant custom formats).
+    private static string DurationByDefinition(long ns) => ns switch
+    {
+        < 1_000 => ns.ToString(System.Globalization.CultureInfo.InvariantCulture) + " ns",
+        < 1_000_000 => (ns / 1e3).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " µs",
+        < 1_000_000_000 => (ns / 1e6).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " ms",
+        _ => (ns / 1e9).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s",
+    };
+
+    private static Arbitrary<long> Nanoseconds() =>
+        Gen.OneOf(
+            Gen.Choose(0, 2_000_000).Select(k => (long)k),
+            Gen.Choose(0, 2_000_000).Select(k => k * 499L),
+            Gen.Choose(0, 1_000_000).Select(k => (k * 1_000_050L) + 999_999_500L),
+            Gen.Choose(-1000, 1000).Select(k => (long)k * 50),
+            ArbMap.Default.GeneratorFor<long>()).ToArbitrary();
+
+    [Property(MaxTest = 3000)]
+    public Property Durations_are_what_their_definition_prints() =>
+        Prop.ForAll(Nanoseconds(), ns => TimelineSummary.Duration(ns) == DurationByDefinition(ns));
+
     [Theory]
     [InlineData(0L, "0 ns")]
+    [InlineData(999_950L, "1000 µs")]
+    [InlineData(999_999_500L, "1000 ms")]
     [InlineData(999L, "999 ns")]
     [InlineData(1_000L, "1 µs")]
     [InlineData(1_550L, "1.6 µs")]
