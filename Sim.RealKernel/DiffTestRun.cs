@@ -75,6 +75,11 @@ public static class DiffTestRun
         var f = CallFamilies.None;
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
+            if (part.Equals("virtio-gpu", StringComparison.OrdinalIgnoreCase))
+            {
+                f |= CallFamilies.VirtioGpu;
+                continue;
+            }
             if (part.Equals("all", StringComparison.OrdinalIgnoreCase))
             {
                 f |= kernel == "6.12" ? CallFamilies.All612 : CallFamilies.All;
@@ -82,26 +87,35 @@ public static class DiffTestRun
             }
             f |= Enum.TryParse<CallFamilies>(part, ignoreCase: true, out var one) && one != CallFamilies.All612 && Enum.IsDefined(one)
                 ? one
-                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput, heap, udmabuf)");
+                : throw new ArgumentException($"unknown call family '{part}' (all, files, dumb, gem, prime, sync, fence, badinput, heap, udmabuf, virtio-gpu)");
         }
         if (kernel != "6.12" && (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) != 0)
         {
             throw new ArgumentException("families heap and udmabuf need --kernel 6.12 (Debian's 6.1 builds neither the DMA-BUF heaps nor udmabuf)");
         }
+        if (f.HasFlag(CallFamilies.VirtioGpu) && f != CallFamilies.VirtioGpu)
+        {
+            throw new ArgumentException("family virtio-gpu boots its own guest (virtio_gpu on card0): run it alone");
+        }
         return f;
     }
 
+    /// <summary>The guest a campaign of <paramref name="families"/> boots: <c>virtio-gpu</c> or <c>vgem</c>.</summary>
+    public static string GuestOf(CallFamilies families) => families.HasFlag(CallFamilies.VirtioGpu) ? "virtio-gpu" : "vgem";
+
     /// <summary>
     /// Which guest a campaign of <paramref name="families"/> boots and what it draws, e.g. <c>families files, dumb, ...
-    /// on one guest: Debian Linux 6.1 under QEMU -machine pc (TCG) with vgem reloaded per sequence</c>. Every family
-    /// of today runs on that one guest (<c>all</c> boots only it).
+    /// on the vgem guest: Debian Linux 6.1 under QEMU -machine pc (TCG) with vgem reloaded per sequence (card0)</c>.
+    /// Every family but virtio-gpu runs on the vgem guest (<c>all</c> boots only it); virtio-gpu boots its own.
     /// </summary>
     public static string GuestDescription(CallFamilies families, string kernel)
     {
         var names = Enum.GetValues<CallFamilies>()
             .Where(f => f != CallFamilies.None && f != CallFamilies.All && f != CallFamilies.All612 && families.HasFlag(f))
-            .Select(f => f.ToString().ToLowerInvariant());
-        return $"families {string.Join(", ", names)} on one guest: Debian Linux {kernel} under QEMU -machine pc (TCG) with vgem reloaded per sequence";
+            .Select(f => f == CallFamilies.VirtioGpu ? "virtio-gpu" : f.ToString().ToLowerInvariant());
+        return GuestOf(families) == "virtio-gpu"
+            ? $"families {string.Join(", ", names)} on the virtio-gpu guest: Debian Linux {kernel} under QEMU -machine pc (TCG) with -device virtio-gpu-pci (virtio_gpu on card0 for the whole boot, vgem on card1 reloaded per sequence)"
+            : $"families {string.Join(", ", names)} on the vgem guest: Debian Linux {kernel} under QEMU -machine pc (TCG) with vgem reloaded per sequence (card0)";
     }
 
     /// <summary>Runs a campaign; returns the exit status (0 = no difference, 1 = differences, 2 = could not run).</summary>
@@ -121,7 +135,7 @@ public static class DiffTestRun
                 var guest = s.Guest;
                 if (guest is null)
                 {
-                    var image = RealKernelImage.Locate(s.Kernel);
+                    var image = RealKernelImage.Locate(s.Kernel, GuestOf(s.Families));
                     var prose = s.Json ? stderr : stdout;
                     image.Prepare(prose);
                     owned = guest = GuestSession.Boot(image);

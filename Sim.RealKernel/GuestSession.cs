@@ -73,6 +73,12 @@ public sealed class GuestSession : IDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        if (image.Guest == "virtio-gpu")
+        {
+            // QEMU's virtio-gpu-pci at 00:03.0 (the default VGA adapter stays at 00:02.0), as the fixed traces had it
+            psi.ArgumentList.Add("-device");
+            psi.ArgumentList.Add("virtio-gpu-pci");
+        }
         var qemu = Process.Start(psi) ?? throw new RealKernelException("qemu-system-x86_64: cannot start");
         qemu.StandardInput.Close();
         var qemuErr = new StringBuilder();

@@ -28,12 +28,22 @@ public sealed class RealKernelImage
     /// <summary>The pinned 6.12 image package (the simulator's 6.12 profile is Debian's 6.12.118).</summary>
     public const string Kernel612Package = "linux-image-6.12.118+deb12-amd64-unsigned";
 
-    private RealKernelImage(string cache, string repo, string kernel)
+    /// <summary>The virtio-gpu guest's modules: virtio_pci binds QEMU's virtio-gpu-pci, virtio_gpu drives it (card0); vgem is card1.</summary>
+    public static readonly string[] VirtioGpuModules = ["drm", "drm_shmem_helper", "virtio_pci", "virtio_gpu", "vgem"];
+
+    /// <summary>The guests: <c>vgem</c> (card0 is vgem) and <c>virtio-gpu</c> (QEMU's virtio-gpu-pci with the real driver).</summary>
+    public static readonly string[] Guests = ["vgem", "virtio-gpu"];
+
+    private RealKernelImage(string cache, string repo, string kernel, string guest)
     {
         CacheDir = cache;
         RepoDir = repo;
         Kernel = kernel;
+        Guest = guest;
     }
+
+    /// <summary>The guest: <c>vgem</c> or <c>virtio-gpu</c> (QEMU adds <c>-device virtio-gpu-pci</c>).</summary>
+    public string Guest { get; }
 
     /// <summary>The kernel line booted: <c>6.1</c> or <c>6.12</c>.</summary>
     public string Kernel { get; }
@@ -75,8 +85,12 @@ public sealed class RealKernelImage
     public static string Qemu => "qemu-system-x86_64";
 
     /// <summary>Finds the cache and the repository for <paramref name="kernel"/> (<c>6.1</c> or <c>6.12</c>); nothing is downloaded yet.</summary>
-    public static RealKernelImage Locate(string kernel = "6.1")
+    public static RealKernelImage Locate(string kernel = "6.1", string guest = "vgem")
     {
+        if (!Guests.Contains(guest, StringComparer.Ordinal))
+        {
+            throw new RealKernelException($"guest {guest}: expected {string.Join(" or ", Guests)}");
+        }
         if (!Kernels.Contains(kernel, StringComparer.Ordinal))
         {
             throw new RealKernelException($"--kernel {kernel}: expected {string.Join(" or ", Kernels)}");
@@ -93,7 +107,7 @@ public sealed class RealKernelImage
             throw new RealKernelException($"{repo}: tools/realkernel/agent/agent.c not found");
         }
         Directory.CreateDirectory(cache);
-        return new RealKernelImage(cache, repo, kernel);
+        return new RealKernelImage(cache, repo, kernel, guest);
     }
 
     /// <summary>Everything: host packages, kernel, tools, initramfs. Progress lines go to <paramref name="log"/>.</summary>
@@ -258,11 +272,11 @@ public sealed class RealKernelImage
             file = Uncompressed(file);
             foreach (var dep in Depends(file))
             {
-                Visit(dep);
+                Visit(dep.Replace('-', '_'));
             }
             order.Add(file);
         }
-        foreach (var m in Modules)
+        foreach (var m in Guest == "virtio-gpu" ? VirtioGpuModules : Modules)
         {
             Visit(m);
         }
@@ -326,7 +340,7 @@ public sealed class RealKernelImage
     public void BuildInitramfs(TextWriter log, IEnumerable<(string Name, string Path)> programs)
     {
         Directory.CreateDirectory(BuildDir);
-        InitramfsPath = Path.Combine(BuildDir, $"initramfs-{KernelRelease}.cpio");
+        InitramfsPath = Path.Combine(BuildDir, Guest == "vgem" ? $"initramfs-{KernelRelease}.cpio" : $"initramfs-{KernelRelease}-{Guest}.cpio");
         var mods = ModuleFiles();
         using var fs = File.Create(InitramfsPath);
         var cpio = new CpioWriter(fs);

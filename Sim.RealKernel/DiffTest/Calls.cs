@@ -58,6 +58,15 @@ public enum CallFamilies
 
     /// <summary>Every family of Linux 6.12 (Debian's 6.12 builds the system heap and udmabuf in).</summary>
     All612 = All | Heap | Udmabuf,
+
+    /// <summary>
+    /// virtio-gpu (<c>--families virtio-gpu</c>, its own guest: QEMU's virtio-gpu-pci, the real virtio_gpu driver on
+    /// card0 with its fbdev framebuffer holding the first 1000 pages of fake offsets, vgem on card1): XRGB8888 dumb
+    /// buffers (bpp 32, and the other bpps it refuses), MAP_DUMB, mmap of the offsets (the fbdev object's one
+    /// included), GEM close / flink / open, PRIME export and import (into vgem too), dma-buf lseek / mmap / fdinfo /
+    /// SET_NAME, poll, close, dup.
+    /// </summary>
+    VirtioGpu = 512,
 }
 
 /// <summary>
@@ -249,10 +258,60 @@ public static class CallGen
 
     private static readonly uint[] UdmabufUapiNumbers = [0x40187542u, 0x40087543u];
 
+    // virtio-gpu's first user offset: after the fbdev framebuffer (1280x800 XRGB8888 = 1000 pages).
+    private const long VirtioOffset0 = Offset0 + 1000 * 4096;
+
+    /// <summary>A virtio-gpu dumb buffer: mostly small XRGB8888 ones (at most 4096 x 4096), other bpps, the overflowing edges.</summary>
+    public static Gen<Call> CreateDumbVirtio =>
+        from small in Gen.Frequency((4, Gen.Constant(true)), (1, Gen.Constant(false)))
+        from w in small ? Gen.Elements(1UL, 16UL, 64UL, 100UL) : Gen.Frequency((6, Gen.Elements(1UL, 7UL, 640UL, 641UL, 1080UL, 1920UL, 4096UL)), (3, Gen.Choose(1, 2048).Select(x => (ulong)x)), (1, Gen.Elements(0UL, 0x7FFFFFFFUL, 0xFFFFFFFFUL)))
+        from h in small ? Gen.Elements(1UL, 16UL, 64UL) : Gen.Frequency((6, Gen.Elements(1UL, 3UL, 480UL, 1080UL, 4096UL)), (3, Gen.Choose(1, 2048).Select(x => (ulong)x)), (1, Gen.Elements(0UL, 0x40000000UL, 0xFFFFFFFFUL)))
+        from bpp in Gen.Frequency((8, Gen.Constant(32UL)), (2, Gen.Elements(0UL, 8UL, 16UL, 24UL, 33UL, 64UL)), (1, Gen.Elements(0xFFFFFFF8UL, 0xFFFFFFFFUL)))
+        from flags in Gen.Frequency((9, Gen.Constant(0UL)), (1, Gen.Elements(1UL, 0x80000000UL)))
+        from dev in Fd
+        select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", dev), A("height", h), A("width", w), A("bpp", bpp), A("flags", flags)]);
+
+    /// <summary>mmap of a virtio-gpu fd: its first user objects' offsets, the fbdev framebuffer's (not this file's: -EACCES), others.</summary>
+    public static Gen<Call> MmapVirtio =>
+        from fd in Gen.Frequency((3, Gen.Constant(4L)), (3, Gen.Constant(5L)), (1, Fd))
+        from drmOffset in Gen.Frequency((5, Gen.Constant(VirtioOffset0)), (3, Gen.Elements(VirtioOffset0 + 4096, VirtioOffset0 + 16384, VirtioOffset0 + 32768)), (1, Gen.Elements(Offset0, 0L, VirtioOffset0 + 1)))
+        from len in Gen.Frequency((6, Gen.Constant(4096L)), (2, Gen.Elements(8192L, 16384L, 12288L)), (1, Gen.Constant(0L)))
+        from prot in Gen.Frequency((4, Gen.Constant(3L)), (1, Gen.Constant(1L)))
+        from flags in Gen.Frequency((9, Gen.Constant(1L)), (1, Gen.Constant(2L)))
+        select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", fd == 4 ? drmOffset : 0)]);
+
+    private static IEnumerable<(int, Gen<Call>)> VirtioGpuCalls() =>
+    [
+        (1, from node in Gen.Frequency((6, Gen.Constant("/dev/dri/card0")), (2, Gen.Constant("/dev/dri/card1")), (1, Gen.Elements("/dev/dri/renderD128", "/dev/dri/renderD129")))
+            from flags in Gen.Elements(524290L, 2L)
+            select new Call("openat", [S("path", node), A("flags", flags)])),
+        (2, Fd.Where(fd => fd != 4).Select(fd => new Call("close", [A("fd", fd)]))),
+        (1, Fd.Select(fd => new Call("dup", [A("fd", fd)]))),
+        (1, Fd.Select(fd => new Call("DRM_IOCTL_VERSION", [A("on", fd), A("name_len", 63), A("date_len", 63), A("desc_len", 255)]))),
+        (6, CreateDumbVirtio),
+        (3, HandleIoctl("DRM_IOCTL_MODE_MAP_DUMB", ("pad", Mostly0(1)))),
+        (2, HandleIoctl("DRM_IOCTL_MODE_DESTROY_DUMB")),
+        (3, MmapVirtio),
+        (4, OnMapping),
+        (2, HandleIoctl("DRM_IOCTL_GEM_CLOSE", ("pad", Mostly0(1)))),
+        (2, HandleIoctl("DRM_IOCTL_GEM_FLINK")),
+        (2, from dev in Fd from name in Gen.Frequency((4, Gen.Choose(1, 2)), (1, Gen.Elements(0, 3))) select new Call("DRM_IOCTL_GEM_OPEN", [A("on", dev), A("name", (long)name)])),
+        (4, HandleIoctl("DRM_IOCTL_PRIME_HANDLE_TO_FD", ("flags", Gen.Elements(0L, 524288L, 524290L, 2L, 1L, 524290L)), ("fd", Gen.Constant(-1L)))),
+        (3, from dev in Fd from fd in Gen.Frequency((3, Gen.Constant(5L)), (1, Fd)) select new Call("DRM_IOCTL_PRIME_FD_TO_HANDLE", [A("on", dev), A("fd", fd), A("flags", 0)])),
+        (1, from fd in Fd from w in Gen.Elements(0L, 1L, 2L, 2L) from off in Gen.Elements(0L, 0L, 1L) select new Call("lseek", [A("fd", fd), A("offset", off), A("whence", w)])),
+        (2, Fd.Select(fd => new Call("fdinfo", [A("fd", fd)]))),
+        (1, from fd in Fd from n in Gen.Elements("", "6275662d31") select new Call("DMA_BUF_SET_NAME", [A("on", fd), S("name", n)])),
+        (2, from fd in Fd from ev in Gen.Elements(1L, 4L, 5L) select new Call("poll", [A("fd", fd), A("events", ev), A("timeout_ms", 0)])),
+    ];
+
     /// <summary>One call of the given families.</summary>
     public static Gen<Call> Single(CallFamilies f)
     {
         var gens = new List<(int, Gen<Call>)>();
+        if (f.HasFlag(CallFamilies.VirtioGpu))
+        {
+            gens.AddRange(VirtioGpuCalls());
+        }
         bool heapish = f.HasFlag(CallFamilies.Heap) || f.HasFlag(CallFamilies.Udmabuf);
         if (f.HasFlag(CallFamilies.Heap))
         {
@@ -490,7 +549,25 @@ public static class CallGen
     /// maxCalls in all.
     /// </summary>
     public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
-        (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) == 0 ? Sequence61(f, maxCalls) : SequenceWithHeaps(f, maxCalls);
+        f.HasFlag(CallFamilies.VirtioGpu) ? SequenceVirtio(maxCalls)
+        : (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) == 0 ? Sequence61(f, maxCalls) : SequenceWithHeaps(f, maxCalls);
+
+    // virtio-gpu: card0 (fd 4) and 0..3 small XRGB8888 buffers, often exported (fd 5) and mapped, then the calls.
+    private static Gen<Call[]> SequenceVirtio(int maxCalls) =>
+        from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
+        from prologue in (from w in Gen.Elements(1UL, 16UL, 64UL, 100UL, 1024UL)
+                          from h in Gen.Elements(1UL, 16UL, 64UL)
+                          select new Call("DRM_IOCTL_MODE_CREATE_DUMB", [A("on", 4L), A("height", h), A("width", w), A("bpp", 32UL), A("flags", 0L)])).ArrayOf(creates)
+        from export in Gen.Elements(true, true, false)
+        from map in Gen.Elements(true, false)
+        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates))
+        from calls in Single(CallFamilies.VirtioGpu).ArrayOf(n)
+        select (Call[])[
+            new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]),
+            .. prologue,
+            .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
+            .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
+            .. calls];
 
     // The 6.1 families' draw (recorded answer sets are keyed by the scripts it draws); bad input adds its prologue.
     private static Gen<Call[]> Sequence61(CallFamilies f, int maxCalls) =>

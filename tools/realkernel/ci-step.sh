@@ -7,6 +7,7 @@
 #    family that has its own check (badinput: DIFFTEST_FAMILY_COUNT sequences, default 20); checks that a
 #    deliberately broken simulator rule is found and shrunk to <= 3 calls
 #  - replays the recorded trace with `dmabufsim replay` (0 failed expected)
+#  - boots 6.1 again with QEMU's virtio-gpu-pci and runs a short virtio-gpu campaign (DIFFTEST_VIRTIO_COUNT, default 15)
 #  - boots 6.12 (`--kernel 6.12`), records dumb_prime again and runs a short campaign of `all` (DIFFTEST612_COUNT,
 #    default 25 sequences, >= 300 calls), replays that capture
 #  - boots 6.12 again with 3 GiB and runs the kernel's selftests dmabuf-heap and udmabuf (unmodified, from Debian's
@@ -126,6 +127,20 @@ rc=$?
 set -e
 count_checks "$work/realkernel.log" "" "$rc"
 replay_capture "$trace" "$work/replay.log" "replay-capture"
+
+# --- Linux 6.1 with QEMU's virtio-gpu-pci: a short campaign of the virtio-gpu family (its own boot) ----------------
+set +e
+timeout 300 dotnet "$dll" difftest --families virtio-gpu --seed "${DIFFTEST_SEED:-1}" --count "${DIFFTEST_VIRTIO_COUNT:-15}" \
+    --shrink-budget 0 >"$work/virtio-gpu.log" 2>&1
+rc=$?
+set -e
+closing="$(tail -n 1 "$work/virtio-gpu.log")"
+if [ "$rc" = 0 ] && [[ "$closing" =~ ^[0-9]+\ sequences,\ [0-9]+\ calls,\ 0\ differences ]]; then
+    ok "difftest-virtio-gpu" "$closing"
+else
+    cat "$work/virtio-gpu.log"
+    bad "difftest-virtio-gpu" "exit $rc: $closing"
+fi
 
 # --- Linux 6.12: a second boot, capture + a short campaign of every family it supports --------------------------
 trace612="$work/dumb_prime-6.12.jsonl"

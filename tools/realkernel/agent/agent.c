@@ -162,17 +162,63 @@ static void header(const char *name)
 	jb_i64(&j, "hz", 250);
 	jb_bool(&j, "root", 1);
 	jb_str(&j, "dma_path", "direct");
+	/* card0 is vgem, or virtio_gpu when the guest has QEMU's virtio-gpu-pci (its driver loaded at boot; vgem,
+	 * reloaded per script, is card1 then). virtio-gpu's fbdev emulation holds the first fake mmap offsets for
+	 * the whole boot: its framebuffer's bytes are fb0's stride times its height, in pages. */
+	/* (the driver link of card0's device: vgem's platform device has none; no file is opened) */
+	char drv0[64] = "vgem", link[256];
+	ssize_t ln = readlink("/sys/class/drm/card0/device/driver", link, sizeof link - 1);
+	if (ln > 0) {
+		link[ln] = '\0';
+		const char *base = strrchr(link, '/');
+		snprintf(drv0, sizeof drv0, "%s", base ? base + 1 : link);
+	}
+	/* virtio-gpu's DRM device hangs off the PCI function (drm_dev_alloc(&driver, vdev->dev.parent)), which
+	 * virtio-pci drives: the only virtio device with a DRM node in these guests */
+	if (strcmp(drv0, "virtio-pci") == 0)
+		snprintf(drv0, sizeof drv0, "virtio_gpu");
+	int virtio = strcmp(drv0, "virtio_gpu") == 0;
+	uint64_t fb_pages = 0;
+	if (virtio) {
+		unsigned long w = 0, h = 0, stride = 0;
+		FILE *f = fopen("/sys/class/graphics/fb0/virtual_size", "r");
+		if (f) {
+			if (fscanf(f, "%lu,%lu", &w, &h) != 2)
+				h = 0;
+			fclose(f);
+		}
+		f = fopen("/sys/class/graphics/fb0/stride", "r");
+		if (f) {
+			if (fscanf(f, "%lu", &stride) != 1)
+				stride = 0;
+			fclose(f);
+		}
+		fb_pages = ((uint64_t)stride * h + 4095) / 4096;
+	}
 	jb_open_arr(&j, "drm_devices");
-	jb_open(&j, NULL);
-	jb_str(&j, "node", "/dev/dri/card0");
-	jb_i64(&j, "card_minor", 0);
-	jb_str(&j, "render_node", "/dev/dri/renderD128");
-	jb_i64(&j, "render_minor", 128);
-	jb_str(&j, "driver", "vgem");
-	jb_u64(&j, "mmap_offset_start", (uint64_t)1 << 32);
-	jb_open_arr(&j, "mmap_offsets_in_use");
-	jb_close_arr(&j);
-	jb_close(&j);
+	for (int k = 0; k < (virtio ? 2 : 1); k++) {
+		char node[32], rnode[32];
+		snprintf(node, sizeof node, "/dev/dri/card%d", k);
+		snprintf(rnode, sizeof rnode, "/dev/dri/renderD%d", 128 + k);
+		jb_open(&j, NULL);
+		jb_str(&j, "node", node);
+		jb_i64(&j, "card_minor", k);
+		jb_str(&j, "render_node", rnode);
+		jb_i64(&j, "render_minor", 128 + k);
+		jb_str(&j, "driver", k == 0 ? drv0 : "vgem");
+		jb_u64(&j, "mmap_offset_start", (uint64_t)1 << 32);
+		jb_open_arr(&j, "mmap_offsets_in_use");
+		if (k == 0 && fb_pages) {
+			jb_open(&j, NULL);
+			jb_u64(&j, "start", (uint64_t)1 << 32);
+			jb_u64(&j, "pages", fb_pages);
+			jb_u64(&j, "bytes", fb_pages * 4096);
+			jb_str(&j, "owner", "virtio-gpu's fbdev emulation framebuffer (fb0: stride times height)");
+			jb_close(&j);
+		}
+		jb_close_arr(&j);
+		jb_close(&j);
+	}
 	jb_close_arr(&j);
 	jb_open_arr(&j, "modules_at_start");
 	/* /proc/modules lists the newest first: load order is the reverse (6.1: drm, drm_shmem_helper, vgem;
