@@ -204,13 +204,18 @@ public sealed class GuestSession : IDisposable
         }
     }
 
-    /// <summary>Runs a program of the initramfs under the tracer (LD_PRELOAD) and returns its exit status and trace.</summary>
-    public (int Status, string Trace) RunTraced(string commandLine)
+    /// <summary>
+    /// Runs a program of the initramfs under the tracer (LD_PRELOAD) and returns its exit status, its trace and what it
+    /// wrote on stdout and stderr (the agent sends them as <c>OUT</c> and <c>ERR</c> lines before the trace).
+    /// </summary>
+    public TracedRun RunTraced(string commandLine)
     {
         _writer.Write($"RUN {commandLine}\n");
         _writer.Flush();
         int status = -1;
         var sb = new StringBuilder();
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
         bool inFile = false;
         while (true)
         {
@@ -222,11 +227,19 @@ public sealed class GuestSession : IDisposable
                     status = int.Parse(line[5..], CultureInfo.InvariantCulture);
                     inFile = true;
                 }
+                else if (line.StartsWith("OUT ", StringComparison.Ordinal))
+                {
+                    stdout.Append(line.AsSpan(4)).Append('\n');
+                }
+                else if (line.StartsWith("ERR ", StringComparison.Ordinal))
+                {
+                    stderr.Append(line.AsSpan(4)).Append('\n');
+                }
                 continue;
             }
             if (line == "EOF")
             {
-                return (status, sb.ToString());
+                return new TracedRun(status, sb.ToString(), stdout.ToString(), stderr.ToString());
             }
             sb.Append(line).Append('\n');
         }
@@ -267,3 +280,10 @@ public sealed class GuestSession : IDisposable
         }
     }
 }
+
+/// <summary>A program run under the tracer in the guest: its exit status, trace, stdout and stderr.</summary>
+/// <param name="Status">Exit status (128+signal when killed).</param>
+/// <param name="Trace">The trace's lines.</param>
+/// <param name="Stdout">What it wrote on stdout.</param>
+/// <param name="Stderr">What it wrote on stderr.</param>
+public sealed record TracedRun(int Status, string Trace, string Stdout, string Stderr);
