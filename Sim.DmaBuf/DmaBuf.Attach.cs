@@ -147,8 +147,12 @@ public sealed partial class DmaBuf
 
     /// <summary>
     /// <c>dma_buf_detach</c>: drops the cached mapping (unpinning a dynamic exporter), takes the attachment off the
-    /// list, calls the exporter's <c>detach</c> and frees it. A NULL attachment, one already detached (a
-    /// use-after-free in the kernel) or one of another buffer is a WARN and does nothing.
+    /// list, calls the exporter's <c>detach</c> and frees it. A NULL attachment is a WARN and does nothing. An
+    /// attachment of another buffer is a WARN on 6.12 (<c>dmabuf != attach-&gt;dmabuf</c>); 6.1 has no such check
+    /// and goes on: the cached mapping is unmapped by the attachment's own exporter under its own lock, but unpinned
+    /// through <paramref name="attach"/>'s wrong buffer's ops, the attachment is unlinked from its own buffer's list
+    /// under this buffer's lock, and this buffer's exporter gets the <c>detach</c>. An attachment already detached
+    /// is a use-after-free in the kernel, which the model cannot run: a WARN that does nothing on both profiles.
     /// </summary>
     [Kernel("dma_buf_detach", "drivers/dma-buf/dma-buf.c")]
     public void Detach(DmaBufAttachment? attach)
@@ -158,33 +162,40 @@ public sealed partial class DmaBuf
         {
             return;
         }
-        if (Warn.On(attach!.Freed || !ReferenceEquals(attach.DmaBuf, this), "dma_buf_detach of a freed or foreign attachment"))
+        if (Warn.On(attach!.Freed, "dma_buf_detach of a freed attachment (use-after-free)"))
+        {
+            return;
+        }
+        // 6.1 locks the reservation around the cached unmap of a dynamic exporter only, then again around
+        // list_del; 6.12 WARNs on a foreign attachment and holds the lock around both for every exporter.
+        bool always = _dbList.ResvLockedConvention;
+        if (always && Warn.On(!ReferenceEquals(attach.DmaBuf, this), "dmabuf != attach->dmabuf"))
         {
             return;
         }
         // An importer's attachment dropped in do_exit (its GEM object's last handle, ...): a leak for --check.
         using var lost = _dbList.Live.LostAtExit(attach.LiveId);
-        // 6.1 locks the reservation around the cached unmap of a dynamic exporter only, then again around
-        // list_del; 6.12 holds it around both for every exporter.
-        bool always = _dbList.ResvLockedConvention;
+        var owner = attach.DmaBuf!; // this buffer, except for a foreign attachment on 6.1
         if (always)
         {
             ResvLock();
         }
         if (attach.Sgt is not null)
         {
-            if (IsDynamic && !always)
+            if (owner.IsDynamic && !always)
             {
-                ResvLock();
+                owner.ResvLock();
             }
-            UnmapDmaBufRaw(attach, attach.Sgt, attach.Dir);
-            if (IsDynamic)
+            owner.UnmapDmaBufRaw(attach, attach.Sgt, attach.Dir);
+            if (owner.IsDynamic)
             {
+                // dmabuf->ops->unpin: the passed buffer's ops, which a static exporter does not have.
+                KernelBugException.On(Ops.Unpin is null, "NULL pointer dereference: dmabuf->ops->unpin of a foreign dynamic attachment");
                 Ops.Unpin!(attach);
             }
-            if (IsDynamic && !always)
+            if (owner.IsDynamic && !always)
             {
-                ResvUnlock();
+                owner.ResvUnlock();
             }
             attach.Sgt = null;
         }
@@ -192,7 +203,7 @@ public sealed partial class DmaBuf
         {
             ResvLock();
         }
-        _attachments.Remove(attach);
+        owner._attachments.Remove(attach); // list_del(&attach->node): the list it is on, whoever's lock is held
         ResvUnlock();
         Ops.Detach?.Invoke(this, attach);
 
