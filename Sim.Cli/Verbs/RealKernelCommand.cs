@@ -13,7 +13,7 @@ internal static class RealKernelCommand
         var mem = Conventions.Number("--mem", "MIB", "guest RAM in MiB", 512, 64, 65_536);
         var capture = Conventions.Text("--capture", "NAME", "also record this example program under the tracer (tools/dmabufsim-trace/examples/NAME.c)");
         var captureOut = Conventions.OutputFile("--capture-out", "where to write the captured trace", defaultText: "NAME.jsonl");
-        var program = Conventions.Text("--program", "FILE.c", "also record this C program under the tracer (its stdout is written beside the trace)");
+        var program = Conventions.Text("--program", "SOURCE", "also record this C program under the tracer (its stdout is written beside the trace)");
         var programOut = Conventions.OutputFile("--program-out", "where to write that program's trace (its stdout: FILE.stdout)", defaultText: "NAME.jsonl");
         var dtCount = Conventions.Number("--difftest-count", "N", "also run a differential campaign of this many sequences", 0, 0, 10_000_000);
         var dtSeed = Conventions.Number("--difftest-seed", "SEED", "its seed", 1, int.MinValue, int.MaxValue);

@@ -59,7 +59,7 @@ public sealed class ProcessTreeReplayOps : IReplayOpProvider
         {
             throw new TraceFormatException(ev.File, ev.Line, $"not a pid: {traced}", "result.ret");
         }
-        ctx.BindTracedPid((int)traced, ctx.Get<ProcessTable>().Find((int)child)!);
+        ctx.BindTracedPid((int)traced, ctx.ProcessTable.Find((int)child)!);
     }
 
     // A successful execve (logged by the new program): the old mappings go and the close-on-exec fds are closed.
@@ -92,7 +92,7 @@ public sealed class ProcessTreeReplayOps : IReplayOpProvider
             throw new TraceFormatException(ev.File, ev.Line, "expected two fds", "result.fds");
         }
         bool cloexec = (ev.ArgU64("type", 0) & SOCK_CLOEXEC) != 0;
-        var vfs = ctx.Get<Vfs>();
+        var vfs = ctx.Vfs;
         for (int k = 0; k < 2; k++)
         {
             var inode = new Inode(vfs.NextIno(), Inode.S_IFSOCK | 0x1ff);

@@ -164,6 +164,12 @@ public sealed class ReplaySession
         _process = p;
     }
 
+    /// <summary>The machine's processes (version 2: the ones fork events make).</summary>
+    public ProcessTable ProcessTable => Get<ProcessTable>();
+
+    /// <summary>The machine's file namespace and inode numbers.</summary>
+    public Vfs Vfs => Get<Vfs>();
+
     /// <summary>The page allocator (the sg family allocates the pages its tables map).</summary>
     public PageAlloc PageAlloc => Get<PageAlloc>();
 
