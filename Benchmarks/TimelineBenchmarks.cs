@@ -71,7 +71,9 @@ public class TimelineBenchmarks
             var observer = new ReplayTimelineObserver();
             var engine = new ReplayEngine(Composition.BuildMachine) { Observer = observer };
             n += engine.ReplayFile(f).Totals.Passed;
-            n += TimelineHtml.Render(observer.Timelines[0]).Length;
+            _out.SetLength(0);
+            TimelineHtml.Write(observer.Timelines[0], _out);
+            n += _out.Length;
         }
         return n;
     }

@@ -23,6 +23,8 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
     private static readonly string[] s_owned = ["/dev/dri/", "/dev/kvmfr", "/dev/dma_heap/", "/dev/udmabuf", "/sys/kernel/debug/sync/", "/sys/kernel/debug/dma_buf/"];
 
     private readonly byte[] _header = new byte[RunRequest.HeaderSize];
+    private readonly long[] _args = new long[6];
+    private RunChannel? _chan;
     private readonly List<Reserved> _reserved = [];
     private int _dupFrom = -1;
     private long _site;
@@ -34,44 +36,68 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
     {
         int pid = PeerPid();
         _peer = pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // The socket's one message: the shared area of this connection; everything else goes through it.
+        if (!ReadExactly(_header))
+        {
+            return;
+        }
+        if (!RunRequest.TryParse(_header, out var attach, out string error) || attach.Op != RunOp.Attach || attach.Length != 0)
+        {
+            End(error.Length > 0 ? error : $"{attach.Op} before the channel");
+            return;
+        }
+        _chan = RunChannel.Open(socket, pid, attach.A0, attach.A1, out error);
+        if (_chan is null)
+        {
+            End(error);
+            return;
+        }
+        try
+        {
+            Serve(pid);
+        }
+        catch (ProtocolException e)
+        {
+            End(e.Message);
+        }
+        catch (SocketException)
+        {
+            // the program's side went away in the middle of a callback
+        }
+        finally
+        {
+            _chan.Dispose();
+        }
+    }
+
+    private void Serve(int pid)
+    {
+        var chan = _chan!;
         while (true)
         {
-            if (!ReadExactly(_header))
+            if (!chan.Receive(out var packet))
             {
                 return;
             }
-            if (!RunRequest.TryParse(_header, out var req, out string error) || req.Op == RunOp.CbReply)
+            if (!RunPacket.TryDecode(packet, out var req, out var origin, out var body, out string error) || req.Op is RunOp.CbReply or RunOp.Attach)
             {
-                End(error.Length == 0 ? "a callback reply outside a callback" : error);
+                End(error.Length == 0 ? $"{req.Op} outside its place" : error);
                 return;
             }
-            if (req.Op == RunOp.Origin && (req.Length % 8 != 0 || req.Length > 8 * RunRequest.MaxFrames))
+            if (!origin.IsEmpty && host.Check is { } check)
             {
-                End($"an origin of {req.Length} bytes");
-                return;
-            }
-            var payload = new byte[req.Length];
-            if (!ReadExactly(payload))
-            {
-                return;
-            }
-            if (req.Op == RunOp.Origin)
-            {
-                // The backtrace of the call whose request comes next (--check): no reply.
-                if (host.Check is { } check)
+                // The backtrace of the call (--check).
+                var addresses = new ulong[origin.Length / 8];
+                for (int k = 0; k < addresses.Length; k++)
                 {
-                    var addresses = new ulong[payload.Length / 8];
-                    for (int k = 0; k < addresses.Length; k++)
-                    {
-                        addresses[k] = BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8 * k));
-                    }
-                    lock (host.Gate)
-                    {
-                        _site = check.Intern(pid, addresses);
-                    }
+                    addresses[k] = BinaryPrimitives.ReadUInt64LittleEndian(origin[(8 * k)..]);
                 }
-                continue;
+                lock (host.Gate)
+                {
+                    _site = check.Intern(pid, addresses);
+                }
             }
+            var payload = body.IsEmpty ? [] : body.ToArray();
             lock (host.Gate)
             {
                 if (Owner is null && req.Op != RunOp.Hello)
@@ -79,22 +105,10 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
                     End($"{req.Op} before hello");
                     return;
                 }
-                try
-                {
-                    bool more = Dispatch(pid, req, payload);
-                    // Whatever this call changed may be what a sleeping poll waits for.
-                    Monitor.PulseAll(host.Gate);
-                    if (!more)
-                    {
-                        return;
-                    }
-                }
-                catch (ProtocolException e)
-                {
-                    End(e.Message);
-                    return;
-                }
-                catch (SocketException)
+                bool more = Dispatch(pid, req, payload);
+                // Whatever this call changed may be what a sleeping poll waits for.
+                Monitor.PulseAll(host.Gate);
+                if (!more)
                 {
                     return;
                 }
@@ -107,7 +121,8 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
         var sys = host.Sys;
         var p = Owner?.Process;
         long ret;
-        long[] args = new long[6];
+        long[] args = _args;
+        Array.Clear(args);
         byte[]? data = null;
         _reserved.Clear();
         _dupFrom = -1;
@@ -533,14 +548,14 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
 
     private int Reserve(int start, bool cloexec)
     {
-        Span<byte> h = stackalloc byte[RunRequest.HeaderSize];
-        RunReply.Write(h, RunReply.NewFd, 0, 0, [start, cloexec ? 1 : 0, _dupFrom]);
-        socket.Send(h);
-        if (!ReadExactly(_header))
+        var chan = _chan!;
+        RunReply.Write(chan.Reply, RunReply.NewFd, 0, 0, [start, cloexec ? 1 : 0, _dupFrom]);
+        chan.Post(RunRequest.HeaderSize);
+        if (!chan.Receive(out var packet))
         {
             throw new SocketException((int)SocketError.ConnectionReset);
         }
-        if (!RunRequest.TryParse(_header, out var rep, out string error) || rep.Op != RunOp.CbReply || rep.Length != 0)
+        if (!RunPacket.TryDecode(packet, out var rep, out var origin, out _, out string error) || rep.Op != RunOp.CbReply || rep.Length != 0 || !origin.IsEmpty)
         {
             throw new ProtocolException(error.Length > 0 ? error : $"{rep.Op} where a callback reply was due");
         }
@@ -559,34 +574,31 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
 
     private void Final(Process? p, long ret, long[] args, byte[]? data)
     {
-        var entries = new List<(int Fd, int Action)>();
+        var msg = _chan!.Reply;
+        int dataLen = data?.Length ?? 0;
+        if (RunRequest.HeaderSize + _reserved.Count * 8 + dataLen > msg.Length)
+        {
+            throw new ProtocolException($"a reply of {dataLen} bytes");
+        }
+        int at = RunRequest.HeaderSize;
         foreach (var r in _reserved)
         {
             var f = p?.Files.Lookup(r.Fd);
+            int action = FdActionClose;
             if (r.Used && f is not null)
             {
                 host.Remember(r.Ino, f);
-                entries.Add((r.Fd, p!.Files.GetCloexec(r.Fd) ? FdActionKeepCloexec : FdActionKeep));
+                action = p!.Files.GetCloexec(r.Fd) ? FdActionKeepCloexec : FdActionKeep;
             }
-            else
-            {
-                entries.Add((r.Fd, FdActionClose));
-            }
-        }
-        _reserved.Clear();
-        args[4] = entries.Count;
-        int dataLen = data?.Length ?? 0;
-        var msg = new byte[RunRequest.HeaderSize + entries.Count * 8 + dataLen];
-        RunReply.Write(msg, RunReply.Final, (uint)(entries.Count * 8 + dataLen), ret, args);
-        int at = RunRequest.HeaderSize;
-        foreach (var (fd, action) in entries)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(msg.AsSpan(at), fd);
-            BinaryPrimitives.WriteInt32LittleEndian(msg.AsSpan(at + 4), action);
+            BinaryPrimitives.WriteInt32LittleEndian(msg[at..], r.Fd);
+            BinaryPrimitives.WriteInt32LittleEndian(msg[(at + 4)..], action);
             at += 8;
         }
-        data?.CopyTo(msg, at);
-        socket.Send(msg);
+        args[4] = _reserved.Count;
+        RunReply.Write(msg, RunReply.Final, (uint)(_reserved.Count * 8 + dataLen), ret, args);
+        _reserved.Clear();
+        data?.CopyTo(msg[at..]);
+        _chan.Post(at + dataLen);
     }
 
     private static int Fd(long v) => v is >= int.MinValue and <= int.MaxValue ? (int)v : -1;
@@ -612,7 +624,10 @@ internal sealed partial class RunConnection(RunHost host, Socket socket) : IFdNu
 
     private void End(string why)
     {
-        host.Stderr.WriteLine($"dmabufsim run: pid {_peer}: malformed message ({why}): session ended");
+        lock (host.Gate)
+        {
+            host.Stderr.WriteLine($"dmabufsim run: pid {_peer}: malformed message ({why}): session ended");
+        }
     }
 
     private bool ReadExactly(Span<byte> buf)

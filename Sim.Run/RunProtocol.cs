@@ -1,6 +1,7 @@
 // The messages between libdmabufsim-run.so and the host (tools/dmabufsim-run/dmabufsim_run_proto.h): fixed
-// little-endian headers of 64 bytes, then a payload. Everything that arrives is untrusted input: the decoder
-// checks the op and the length before anything else looks at a message.
+// little-endian headers of 64 bytes, then a payload, sent as packets through a shared memory area (RunChannel).
+// Everything that arrives is untrusted input: the decoder checks the op and the lengths before anything else looks
+// at a message.
 using System.Buffers.Binary;
 
 namespace Sim.Run;
@@ -11,6 +12,7 @@ public enum RunOp : uint
 #pragma warning disable CS1591 // the C names, documented in dmabufsim_run_proto.h
     Hello = 1, Open, Close, Ioctl, Mmap, Munmap, Dup, Fcntl, Lseek, Read, Write, Fstat, Stat, Fork, ForkAbort, Exec,
     ExecFailed, Poll, Adopt, Send, Mknod, CbReply, Memfd, Ftruncate, Mremap, Unlink, Listdir, Origin, Exit, Readlink, Realpath,
+    Attach,
 #pragma warning restore CS1591
 }
 
@@ -46,7 +48,7 @@ public readonly record struct RunRequest(RunOp Op, uint Length, long A0, long A1
         }
         uint op = BinaryPrimitives.ReadUInt32LittleEndian(header);
         uint len = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
-        if (op < (uint)RunOp.Hello || op > (uint)RunOp.Realpath)
+        if (op < (uint)RunOp.Hello || op > (uint)RunOp.Attach)
         {
             error = $"unknown op {op}";
             return false;
@@ -63,6 +65,79 @@ public readonly record struct RunRequest(RunOp Op, uint Length, long A0, long A1
         }
         request = new RunRequest((RunOp)op, len, a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
         error = "";
+        return true;
+    }
+}
+
+/// <summary>
+/// One turn of the program: the bytes of a packet in its region of the shared area, an optional <c>RUN_ORIGIN</c>
+/// (the return addresses of the call, <c>--check</c>), then exactly one request with its payload, and nothing after.
+/// </summary>
+public static class RunPacket
+{
+    /// <summary>Decodes a packet: false with a reason when it is not one origin at most and then one request.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> packet, out RunRequest request, out ReadOnlySpan<byte> origin, out ReadOnlySpan<byte> payload, out string error)
+    {
+        origin = default;
+        payload = default;
+        request = default;
+        int at = 0;
+        if (!TakeMessage(packet, ref at, out var first, out error))
+        {
+            return false;
+        }
+        if (first.Op == RunOp.Origin)
+        {
+            if (first.Length % 8 != 0 || first.Length > 8 * RunRequest.MaxFrames)
+            {
+                error = $"an origin of {first.Length} bytes";
+                return false;
+            }
+            origin = packet.Slice(at - (int)first.Length, (int)first.Length);
+            if (!TakeMessage(packet, ref at, out request, out error))
+            {
+                return false;
+            }
+            if (request.Op == RunOp.Origin)
+            {
+                error = "an origin after an origin";
+                return false;
+            }
+        }
+        else
+        {
+            request = first;
+        }
+        if (at != packet.Length)
+        {
+            error = $"{packet.Length - at} bytes after the {request.Op} request";
+            return false;
+        }
+        payload = packet.Slice(at - (int)request.Length, (int)request.Length);
+        return true;
+    }
+
+    // The message at packet[at..]: its header checked and its payload inside the packet; at moves past it.
+    private static bool TakeMessage(ReadOnlySpan<byte> packet, ref int at, out RunRequest request, out string error)
+    {
+        int rest = packet.Length - at;
+        if (rest < RunRequest.HeaderSize)
+        {
+            request = default;
+            error = $"a message of {rest} bytes (a header is {RunRequest.HeaderSize})";
+            return false;
+        }
+        if (!RunRequest.TryParse(packet.Slice(at, RunRequest.HeaderSize), out request, out error))
+        {
+            return false;
+        }
+        rest -= RunRequest.HeaderSize;
+        if (request.Length > rest)
+        {
+            error = $"{request.Op} with a payload of {request.Length} bytes in {rest}";
+            return false;
+        }
+        at += RunRequest.HeaderSize + (int)request.Length;
         return true;
     }
 }

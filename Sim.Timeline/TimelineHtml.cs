@@ -1,9 +1,8 @@
 // The timeline as one self-contained page: inline SVG (readable without JavaScript, with native hover titles),
 // a small inline script for zoom and a hover panel; nothing is loaded from the network. Colours and type follow
 // the tour's page (Sim.Cli Teaching/HtmlPage.cs).
-using System.Globalization;
-using System.Net;
 using System.Text;
+using System.Text.Json;
 
 namespace Sim.Timeline;
 
@@ -67,45 +66,54 @@ public static class TimelineHtml
         })();
         """;
 
-    /// <summary>Renders the page.</summary>
+    /// <summary>Renders the page as a string (tests; the CLI writes it with <see cref="Write"/>).</summary>
     public static string Render(Timeline tl)
     {
-        ArgumentNullException.ThrowIfNull(tl);
-        var sum = TimelineSummary.Of(tl);
-        var sb = new StringBuilder(1 << 16);
-        string title = "dmabufsim timeline: " + tl.Title;
-        sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-          .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-          .Append("<title>").Append(E(title)).Append("</title><style>").Append(Css).Append("</style></head><body>\n");
-        sb.Append("<h1>").Append(E(title)).Append("</h1>\n<p class=\"sub\">");
-        int calls = sum.Processes.Sum(p => p.Calls);
-        int errors = sum.Processes.Sum(p => p.Errors);
-        sb.Append(E(string.Create(CultureInfo.InvariantCulture,
-            $"{calls} calls ({errors} failed), {sum.Fences.Count} fences, {tl.Buffers.Count} buffers, {TimelineSummary.Duration(tl.End - tl.Begin)} ")))
-          .Append(tl.TimeBase == "simulated"
-            ? E($"of simulated time: every call costs {TimelineSummary.Duration(TimelineRecorder.CallCostNs)} plus its modelled waits.")
-            : "on the capture's clock (kernel-side <code>ts</code>; calls between them interpolated).")
-          .Append(" Long idle stretches are drawn shortened (hatched, with their length).</p>\n");
-        sb.Append("<div class=\"legend\">")
-          .Append("<span><i style=\"background:#1f6feb\"></i>call</span><span><i style=\"background:#cf222e\"></i>failed call</span>")
-          .Append("<span><i style=\"background:#bf8700\"></i>wait on a fence</span><span><i style=\"background:#8250df\"></i>fence init → signal</span>")
-          .Append("<span><i style=\"background:#3b1f75\"></i>signal</span><span><i style=\"background:#bf8700;height:2px\"></i>waiter → signal</span>")
-          .Append("<span><i style=\"border-top:2px dashed #1a7f37;height:0\"></i>a buffer's life</span><span><i style=\"background:#cf222e;width:8px\"></i>WARN</span>")
-          .Append("<span><i style=\"background:#3d444d;width:2px\"></i>kernel trace record</span></div>\n");
-        sb.Append("<div class=\"tools\"><button id=\"zin\" type=\"button\">zoom in</button><button id=\"zout\" type=\"button\">zoom out</button>")
-          .Append("<button id=\"zfit\" type=\"button\">fit</button><span>or Ctrl + wheel; hover a slice for its details</span></div><div id=\"info\">hover a slice, an arrow or a counter</div>\n");
-        sb.Append("<figure><div class=\"scroll\">");
-        Svg(sb, tl);
-        sb.Append("</div><figcaption>").Append(E("Tracks: one per simulated process (a slice per call, waits inside), one per fence context (a slice per fence from dma_fence_init to dma_fence_signaled), then the counters."))
-          .Append("</figcaption></figure>\n");
-        Tables(sb, sum);
-        sb.Append("<script>").Append(Script).Append("</script>\n</body></html>\n");
-        return sb.ToString();
+        using var ms = new MemoryStream();
+        Write(tl, ms);
+        return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 
-    private static string E(string s) => WebUtility.HtmlEncode(s);
-
-    private static string F(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);
+    /// <summary>Writes the page to <paramref name="output"/> as UTF-8.</summary>
+    public static void Write(Timeline tl, Stream output)
+    {
+        ArgumentNullException.ThrowIfNull(tl);
+        ArgumentNullException.ThrowIfNull(output);
+        var sum = TimelineSummary.Of(tl);
+        using var w = new HtmlUtf8Writer(output);
+        string title = "dmabufsim timeline: " + tl.Title;
+        w.Raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"u8)
+         .Raw("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"u8)
+         .Raw("<title>"u8).Text(title).Raw("</title><style>"u8).Raw(Css).Raw("</style></head><body>\n"u8);
+        w.Raw("<h1>"u8).Text(title).Raw("</h1>\n<p class=\"sub\">"u8);
+        int calls = sum.Processes.Sum(p => p.Calls);
+        int errors = sum.Processes.Sum(p => p.Errors);
+        w.Int(calls).Raw(" calls ("u8).Int(errors).Raw(" failed), "u8).Int(sum.Fences.Count).Raw(" fences, "u8).Int(tl.Buffers.Count)
+         .Raw(" buffers, "u8).Duration(tl.End - tl.Begin).Raw(" "u8);
+        if (tl.TimeBase == "simulated")
+        {
+            w.Raw("of simulated time: every call costs "u8).Duration(TimelineRecorder.CallCostNs).Raw(" plus its modelled waits."u8);
+        }
+        else
+        {
+            w.Raw("on the capture's clock (kernel-side <code>ts</code>; calls between them interpolated)."u8);
+        }
+        w.Raw(" Long idle stretches are drawn shortened (hatched, with their length).</p>\n"u8);
+        w.Raw("<div class=\"legend\">"u8)
+         .Raw("<span><i style=\"background:#1f6feb\"></i>call</span><span><i style=\"background:#cf222e\"></i>failed call</span>"u8)
+         .Raw("<span><i style=\"background:#bf8700\"></i>wait on a fence</span><span><i style=\"background:#8250df\"></i>fence init → signal</span>"u8)
+         .Raw("<span><i style=\"background:#3b1f75\"></i>signal</span><span><i style=\"background:#bf8700;height:2px\"></i>waiter → signal</span>"u8)
+         .Raw("<span><i style=\"border-top:2px dashed #1a7f37;height:0\"></i>a buffer's life</span><span><i style=\"background:#cf222e;width:8px\"></i>WARN</span>"u8)
+         .Raw("<span><i style=\"background:#3d444d;width:2px\"></i>kernel trace record</span></div>\n"u8);
+        w.Raw("<div class=\"tools\"><button id=\"zin\" type=\"button\">zoom in</button><button id=\"zout\" type=\"button\">zoom out</button>"u8)
+         .Raw("<button id=\"zfit\" type=\"button\">fit</button><span>or Ctrl + wheel; hover a slice for its details</span></div><div id=\"info\">hover a slice, an arrow or a counter</div>\n"u8);
+        w.Raw("<figure><div class=\"scroll\">"u8);
+        Svg(w, tl);
+        w.Raw("</div><figcaption>"u8).Text("Tracks: one per simulated process (a slice per call, waits inside), one per fence context (a slice per fence from dma_fence_init to dma_fence_signaled), then the counters.")
+         .Raw("</figcaption></figure>\n"u8);
+        Tables(w, sum);
+        w.Raw("<script>"u8).Raw(Script).Raw("</script>\n</body></html>\n"u8);
+    }
 
     // The broken axis: every gap between consecutive times of interest is drawn at most `cap` long.
     private sealed class Axis
@@ -203,7 +211,7 @@ public static class TimelineHtml
         }
     }
 
-    private static void Svg(StringBuilder sb, Timeline tl)
+    private static void Svg(HtmlUtf8Writer w, Timeline tl)
     {
         var axis = new Axis(tl);
         int calls = tl.Slices.Count(s => s.Parent < 0);
@@ -237,39 +245,48 @@ public static class TimelineHtml
         var counters = tl.Counters.Where(c => c.Samples.Count > 0).ToList();
         double height = countersY + counters.Sum(c => c.Samples.Count == 1 ? 20.0 : CounterH + 6) + 8;
         double width = LabelW + plotW + 10;
-        sb.Append(CultureInfo.InvariantCulture, $"<svg id=\"tl\" class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{F(width)}\" height=\"{F(height)}\" data-w=\"{F(LabelW + plotW)}\" data-l=\"{LabelW}\" role=\"img\" aria-label=\"{E(tl.Title)} timeline\">");
-        sb.Append("<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f6f8fa\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d0d7de\" stroke-width=\"2\"/></pattern>")
-          .Append("<marker id=\"ah\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0 0 L8 4 L0 8 z\" fill=\"#bf8700\"/></marker>")
-          .Append("<marker id=\"ahb\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0 0 L8 4 L0 8 z\" fill=\"#1a7f37\"/></marker></defs>");
+        w.Raw("<svg id=\"tl\" class=\"tl\" xmlns=\"http://www.w3.org/2000/svg\" width=\""u8).Num(width).Raw("\" height=\""u8).Num(height)
+         .Raw("\" data-w=\""u8).Num(LabelW + plotW).Raw("\" data-l=\""u8).Int(LabelW).Raw("\" role=\"img\" aria-label=\""u8).Text(tl.Title).Raw(" timeline\">"u8);
+        w.Raw("<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#f6f8fa\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#d0d7de\" stroke-width=\"2\"/></pattern>"u8)
+         .Raw("<marker id=\"ah\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0 0 L8 4 L0 8 z\" fill=\"#bf8700\"/></marker>"u8)
+         .Raw("<marker id=\"ahb\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"6\" markerHeight=\"6\" orient=\"auto-start-reverse\"><path d=\"M0 0 L8 4 L0 8 z\" fill=\"#1a7f37\"/></marker></defs>"u8);
         // Row backgrounds and labels.
         int n = 0;
         foreach (var t in order)
         {
             double h = RowHeight(t, levels);
-            sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"row{(n++ % 2 == 1 ? " alt" : "")}\" x=\"0\" y=\"{F(rowY[t.Id] - 2)}\" width=\"100%\" height=\"{F(h + 4)}\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"{(t.Kind == TimelineTrackKind.Fence ? "small" : "lbl")}\" x=\"6\" y=\"{F(rowY[t.Id] + (t.Kind == TimelineTrackKind.Fence ? 11 : 13))}\">{E(Trim(t.Name, 28))}</text>");
+            bool fence = t.Kind == TimelineTrackKind.Fence;
+            w.Raw(n++ % 2 == 1 ? "<rect class=\"row alt\" x=\"0\" y=\""u8 : "<rect class=\"row\" x=\"0\" y=\""u8).Num(rowY[t.Id] - 2)
+             .Raw("\" width=\"100%\" height=\""u8).Num(h + 4).Raw("\"/>"u8);
+            w.Raw(fence ? "<text class=\"small\" x=\"6\" y=\""u8 : "<text class=\"lbl\" x=\"6\" y=\""u8).Num(rowY[t.Id] + (fence ? 11 : 13))
+             .Raw("\">"u8).Text(Trim(t.Name, 28)).Raw("</text>"u8);
             if (t.Kind == TimelineTrackKind.Process)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(rowY[t.Id] + 24)}\">{E(Trim(t.ProcessName, 32))}</text>");
+                w.Raw("<text class=\"small\" x=\"6\" y=\""u8).Num(rowY[t.Id] + 24).Raw("\">"u8).Text(Trim(t.ProcessName, 32)).Raw("</text>"u8);
             }
         }
         // Axis ticks and compressed gaps.
-        sb.Append(CultureInfo.InvariantCulture, $"<line class=\"axis\" x1=\"{LabelW}\" y1=\"{AxisH - 4}\" x2=\"{F(LabelW + plotW)}\" y2=\"{AxisH - 4}\" data-x=\"{LabelW}\" data-x2=\"{F(LabelW + plotW)}\"/>");
+        w.Raw("<line class=\"axis\" x1=\""u8).Int(LabelW).Raw("\" y1=\""u8).Int(AxisH - 4).Raw("\" x2=\""u8).Num(LabelW + plotW).Raw("\" y2=\""u8).Int(AxisH - 4)
+         .Raw("\" data-x=\""u8).Int(LabelW).Raw("\" data-x2=\""u8).Num(LabelW + plotW).Raw("\"/>"u8);
         const int Ticks = 10;
         for (int k = 0; k <= Ticks; k++)
         {
             double v = axis.Total * k / Ticks;
             double x = LabelW + (plotW * k / Ticks);
             long t = axis.T(v);
-            sb.Append(CultureInfo.InvariantCulture, $"<line class=\"grid\" x1=\"{F(x)}\" y1=\"{AxisH - 8}\" x2=\"{F(x)}\" y2=\"{F(height)}\" data-x=\"{F(x)}\" data-x2=\"{F(x)}\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"{F(x)}\" y=\"{AxisH - 10}\" data-x=\"{F(x)}\">{E("+" + TimelineSummary.Duration(t - tl.Begin))}</text>");
+            w.Raw("<line class=\"grid\" x1=\""u8).Num(x).Raw("\" y1=\""u8).Int(AxisH - 8).Raw("\" x2=\""u8).Num(x).Raw("\" y2=\""u8).Num(height)
+             .Raw("\" data-x=\""u8).Num(x).Raw("\" data-x2=\""u8).Num(x).Raw("\"/>"u8);
+            w.Raw("<text class=\"small\" x=\""u8).Num(x).Raw("\" y=\""u8).Int(AxisH - 10).Raw("\" data-x=\""u8).Num(x).Raw("\">+"u8).Duration(t - tl.Begin).Raw("</text>"u8);
         }
         foreach (var (from, to, v0, v1) in axis.Gaps)
         {
             double x0 = LabelW + (v0 / axis.Total * plotW);
-            double w = (v1 - v0) / axis.Total * plotW;
-            sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"gap\" x=\"{F(x0)}\" y=\"{AxisH - 2}\" width=\"{F(w)}\" height=\"{F(countersY - AxisH)}\" data-x=\"{F(x0)}\" data-w=\"{F(w)}\" opacity=\"0.7\"><title>{E(TimelineSummary.Duration(to - from) + " drawn shortened")}</title></rect>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"gaplbl\" x=\"{F(x0 + 2)}\" y=\"{F(countersY - 2)}\" data-x=\"{F(x0 + 2)}\" data-max=\"{F(w)}\" data-need=\"{F(GapNeed(to - from))}\"{(w < GapNeed(to - from) ? " style=\"display:none\"" : "")}>{E(TimelineSummary.Duration(to - from))}</text>");
+            double gw = (v1 - v0) / axis.Total * plotW;
+            double need = GapNeed(to - from);
+            w.Raw("<rect class=\"gap\" x=\""u8).Num(x0).Raw("\" y=\""u8).Int(AxisH - 2).Raw("\" width=\""u8).Num(gw).Raw("\" height=\""u8).Num(countersY - AxisH)
+             .Raw("\" data-x=\""u8).Num(x0).Raw("\" data-w=\""u8).Num(gw).Raw("\" opacity=\"0.7\"><title>"u8).Duration(to - from).Raw(" drawn shortened</title></rect>"u8);
+            w.Raw("<text class=\"gaplbl\" x=\""u8).Num(x0 + 2).Raw("\" y=\""u8).Num(countersY - 2).Raw("\" data-x=\""u8).Num(x0 + 2).Raw("\" data-max=\""u8).Num(gw)
+             .Raw("\" data-need=\""u8).Num(need).Raw(gw < need ? "\" style=\"display:none\">"u8 : "\">"u8).Duration(to - from).Raw("</text>"u8);
         }
         // Slices.
         var sumY = new double[tl.Slices.Count];
@@ -285,15 +302,27 @@ public static class TimelineHtml
             }
             sumY[k] = sy + (sh / 2);
             double x0 = X(s.Start);
-            double w = X(s.End) - x0;
-            string cls = s.Category + (s.Error ? " error" : "") + (s.Category == "fence" && s.Args.Exists(a => a.Key == "signaled" && a.Value == "false") ? " unsignalled" : "");
-            sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"{cls}\" x=\"{F(x0)}\" y=\"{F(sy)}\" width=\"{F(Math.Max(w, 0.8))}\" height=\"{F(sh)}\" rx=\"2\" data-x=\"{F(x0)}\" data-w=\"{F(w)}\"><title>{E(Tip(tl, s))}</title></rect>");
+            double sw = X(s.End) - x0;
+            w.Raw("<rect class=\""u8).Raw(s.Category);
+            if (s.Error)
+            {
+                w.Raw(" error"u8);
+            }
+            if (s.Category == "fence" && HasArg(s.Store, s.ArgRange, "signaled"u8, "false"u8))
+            {
+                w.Raw(" unsignalled"u8);
+            }
+            w.Raw("\" x=\""u8).Num(x0).Raw("\" y=\""u8).Num(sy).Raw("\" width=\""u8).Num(Math.Max(sw, 0.8)).Raw("\" height=\""u8).Num(sh)
+             .Raw("\" rx=\"2\" data-x=\""u8).Num(x0).Raw("\" data-w=\""u8).Num(sw).Raw("\"><title>"u8);
+            Tip(w, tl, s);
+            w.Raw("</title></rect>"u8);
             if (depth[k] == 0 && s.Category != "signal")
             {
                 double ty = s.Category == "fence" ? sy + 11 : sy + 12;
-                string label = s.Name.StartsWith("DRM_IOCTL_", StringComparison.Ordinal) ? s.Name[10..] : s.Name;
+                var label = s.Name.StartsWith("DRM_IOCTL_", StringComparison.Ordinal) ? s.Name.AsSpan(10) : s.Name.AsSpan();
                 double need = (label.Length * 6.2) + 6;
-                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"in\" x=\"{F(x0 + 3)}\" y=\"{F(ty)}\" data-x=\"{F(x0 + 3)}\" data-max=\"{F(w)}\" data-need=\"{F(need)}\"{(w < need ? " style=\"display:none\"" : "")}>{E(label)}</text>");
+                w.Raw("<text class=\"in\" x=\""u8).Num(x0 + 3).Raw("\" y=\""u8).Num(ty).Raw("\" data-x=\""u8).Num(x0 + 3).Raw("\" data-max=\""u8).Num(sw)
+                 .Raw("\" data-need=\""u8).Num(need).Raw(sw < need ? "\" style=\"display:none\">"u8 : "\">"u8).Text(label).Raw("</text>"u8);
             }
         }
         // Instants: WARNs (triangles), kernel trace records (ticks), notes (dots).
@@ -301,23 +330,32 @@ public static class TimelineHtml
         {
             double x = X(i.Ts);
             double by = rowY[i.Track] + RowH - 4;
-            string tip = i.Name + (i.Args.Count > 0 ? " " + string.Join(" ", i.Args.Select(a => a.Key + "=" + a.Value)) : "") + " @ +" + TimelineSummary.Duration(i.Ts - tl.Begin);
             switch (i.Category)
             {
                 case "warn":
-                    sb.Append(CultureInfo.InvariantCulture, $"<polygon class=\"warn\" points=\"{F(x - 4)},{F(by)} {F(x + 4)},{F(by)} {F(x)},{F(by - 7)}\" data-x=\"{F(x)}\" data-y=\"{F(by)}\"><title>{E(tip)}</title></polygon>");
+                    w.Raw("<polygon class=\"warn\" points=\""u8).Num(x - 4).Raw(","u8).Num(by).Raw(" "u8).Num(x + 4).Raw(","u8).Num(by).Raw(" "u8).Num(x).Raw(","u8).Num(by - 7)
+                     .Raw("\" data-x=\""u8).Num(x).Raw("\" data-y=\""u8).Num(by).Raw("\"><title>"u8);
+                    InstantTip(w, tl, i);
+                    w.Raw("</title></polygon>"u8);
                     break;
                 case "kernel":
-                    sb.Append(CultureInfo.InvariantCulture, $"<line class=\"kern\" x1=\"{F(x)}\" y1=\"{F(by)}\" x2=\"{F(x)}\" y2=\"{F(by + 4)}\" data-x=\"{F(x)}\" data-x2=\"{F(x)}\"><title>{E(tip)}</title></line>");
+                    w.Raw("<line class=\"kern\" x1=\""u8).Num(x).Raw("\" y1=\""u8).Num(by).Raw("\" x2=\""u8).Num(x).Raw("\" y2=\""u8).Num(by + 4)
+                     .Raw("\" data-x=\""u8).Num(x).Raw("\" data-x2=\""u8).Num(x).Raw("\"><title>"u8);
+                    InstantTip(w, tl, i);
+                    w.Raw("</title></line>"u8);
                     break;
                 default:
-                    sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"note\" x=\"{F(x - 1.5)}\" y=\"{F(rowY[i.Track] - 2)}\" width=\"3\" height=\"3\" data-x=\"{F(x - 1.5)}\" data-w=\"3\"><title>{E(tip)}</title></rect>");
+                    w.Raw("<rect class=\"note\" x=\""u8).Num(x - 1.5).Raw("\" y=\""u8).Num(rowY[i.Track] - 2).Raw("\" width=\"3\" height=\"3\" data-x=\""u8).Num(x - 1.5)
+                     .Raw("\" data-w=\"3\"><title>"u8);
+                    InstantTip(w, tl, i);
+                    w.Raw("</title></rect>"u8);
                     break;
             }
         }
         // Flows.
         foreach (var f in tl.Flows)
         {
+            bool fence = f.Category == "fence";
             for (int k = 1; k < f.Slices.Count; k++)
             {
                 int a = f.Slices[k - 1];
@@ -327,19 +365,23 @@ public static class TimelineHtml
                 double y1 = sumY[a];
                 double y2 = sumY[b];
                 double m = (x1 + x2) / 2;
-                string cls = f.Category == "fence" ? "flow fence" : "flow buffer";
-                string marker = f.Category == "fence" ? "url(#ah)" : "url(#ahb)";
-                sb.Append(CultureInfo.InvariantCulture, $"<path class=\"{cls}\" marker-end=\"{marker}\" d=\"M{F(x1)} {F(y1)} C{F(m)} {F(y1)} {F(m)} {F(y2)} {F(x2)} {F(y2)}\" data-x=\"{F(x1)}\" data-x2=\"{F(x2)}\" data-y1=\"{F(y1)}\" data-y2=\"{F(y2)}\"><title>{E(f.Name + ": " + f.Labels[k - 1] + " → " + f.Labels[k])}</title></path>");
+                w.Raw(fence ? "<path class=\"flow fence\" marker-end=\"url(#ah)\" d=\"M"u8 : "<path class=\"flow buffer\" marker-end=\"url(#ahb)\" d=\"M"u8)
+                 .Num(x1).Raw(" "u8).Num(y1).Raw(" C"u8).Num(m).Raw(" "u8).Num(y1).Raw(" "u8).Num(m).Raw(" "u8).Num(y2).Raw(" "u8).Num(x2).Raw(" "u8).Num(y2)
+                 .Raw("\" data-x=\""u8).Num(x1).Raw("\" data-x2=\""u8).Num(x2).Raw("\" data-y1=\""u8).Num(y1).Raw("\" data-y2=\""u8).Num(y2).Raw("\"><title>"u8)
+                 .Text(f.Name).Raw(": "u8).Text(f.Labels[k - 1]).Raw(" \u2192 "u8).Text(f.Labels[k]).Raw("</title></path>"u8);
             }
         }
         // Counters.
         double cy = countersY;
+        var pts = new List<(double X, double Y)>();
         foreach (var c in counters)
         {
             if (c.Samples.Count == 1)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"row alt\" x=\"0\" y=\"{F(cy)}\" width=\"100%\" height=\"18\"/>");
-                sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(cy + 13)}\">{E(c.Name + ": " + Human(c.Samples[0].Value, c.Unit) + " throughout")}</text>");
+                w.Raw("<rect class=\"row alt\" x=\"0\" y=\""u8).Num(cy).Raw("\" width=\"100%\" height=\"18\"/>"u8);
+                w.Raw("<text class=\"small\" x=\"6\" y=\""u8).Num(cy + 13).Raw("\">"u8).Text(c.Name).Raw(": "u8);
+                Human(w, c.Samples[0].Value, c.Unit);
+                w.Raw(" throughout</text>"u8);
                 cy += 20;
                 continue;
             }
@@ -347,7 +389,7 @@ public static class TimelineHtml
             long max = Math.Max(1, peak);
             long min = Math.Min(0, c.Samples.Min(s => s.Value));
             double Y(long v) => cy + CounterH - 4 - ((double)(v - min) / (max - min) * (CounterH - 14));
-            var pts = new List<(double X, double Y)>();
+            pts.Clear();
             double lastY = Y(c.Samples[0].Value);
             foreach (var (ts, v) in c.Samples)
             {
@@ -357,97 +399,234 @@ public static class TimelineHtml
                 pts.Add((x, lastY));
             }
             pts.Add((LabelW + plotW, lastY));
-            string data = string.Join(" ", pts.Select(p => F(p.X) + "," + F(p.Y)));
-            string d = string.Join(" ", pts.Select((p, i) => (i == 0 ? "M" : "L") + F(p.X) + " " + F(p.Y)));
             double baseY = cy + CounterH - 4;
-            sb.Append(CultureInfo.InvariantCulture, $"<rect class=\"row\" x=\"0\" y=\"{F(cy)}\" width=\"100%\" height=\"{CounterH}\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<path class=\"carea\" d=\"{d} L{F(LabelW + plotW)} {F(baseY)} L{F(pts[0].X)} {F(baseY)} Z\" data-x=\"{F(pts[0].X)}\" data-d=\"{data}\" data-xe=\"{F(LabelW + plotW)}\" data-close=\"{F(baseY)}\"/>");
-            sb.Append(CultureInfo.InvariantCulture, $"<path class=\"cline\" d=\"{d}\" data-x=\"{F(pts[0].X)}\" data-d=\"{data}\"><title>{E(CounterTip(c))}</title></path>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"lbl\" x=\"6\" y=\"{F(cy + 16)}\">{E(Trim(c.Name, 28))}</text>");
-            sb.Append(CultureInfo.InvariantCulture, $"<text class=\"small\" x=\"6\" y=\"{F(cy + 30)}\">{E(string.Create(CultureInfo.InvariantCulture, $"peak {Human(peak, c.Unit)}, end {Human(c.Samples[^1].Value, c.Unit)}"))}</text>");
+            w.Raw("<rect class=\"row\" x=\"0\" y=\""u8).Num(cy).Raw("\" width=\"100%\" height=\""u8).Int(CounterH).Raw("\"/>"u8);
+            w.Raw("<path class=\"carea\" d=\""u8);
+            PathD(w, pts);
+            w.Raw(" L"u8).Num(LabelW + plotW).Raw(" "u8).Num(baseY).Raw(" L"u8).Num(pts[0].X).Raw(" "u8).Num(baseY).Raw(" Z\" data-x=\""u8).Num(pts[0].X).Raw("\" data-d=\""u8);
+            PathData(w, pts);
+            w.Raw("\" data-xe=\""u8).Num(LabelW + plotW).Raw("\" data-close=\""u8).Num(baseY).Raw("\"/>"u8);
+            w.Raw("<path class=\"cline\" d=\""u8);
+            PathD(w, pts);
+            w.Raw("\" data-x=\""u8).Num(pts[0].X).Raw("\" data-d=\""u8);
+            PathData(w, pts);
+            w.Raw("\"><title>"u8);
+            CounterTip(w, c);
+            w.Raw("</title></path>"u8);
+            w.Raw("<text class=\"lbl\" x=\"6\" y=\""u8).Num(cy + 16).Raw("\">"u8).Text(Trim(c.Name, 28)).Raw("</text>"u8);
+            w.Raw("<text class=\"small\" x=\"6\" y=\""u8).Num(cy + 30).Raw("\">peak "u8);
+            Human(w, peak, c.Unit);
+            w.Raw(", end "u8);
+            Human(w, c.Samples[^1].Value, c.Unit);
+            w.Raw("</text>"u8);
             cy += CounterH + 6;
         }
-        sb.Append("</svg>");
+        w.Raw("</svg>"u8);
+    }
+
+    // A counter's points as an SVG path (M x y L x y ...) and as the script's data (x,y x,y ...).
+    private static void PathD(HtmlUtf8Writer w, List<(double X, double Y)> pts)
+    {
+        for (int i = 0; i < pts.Count; i++)
+        {
+            w.Raw(i == 0 ? "M"u8 : " L"u8).Num(pts[i].X).Raw(" "u8).Num(pts[i].Y);
+        }
+    }
+
+    private static void PathData(HtmlUtf8Writer w, List<(double X, double Y)> pts)
+    {
+        for (int i = 0; i < pts.Count; i++)
+        {
+            if (i > 0)
+            {
+                w.Raw(" "u8);
+            }
+            w.Num(pts[i].X).Raw(","u8).Num(pts[i].Y);
+        }
     }
 
     private static double RowHeight(TimelineTrack t, int[] levels) =>
         t.Kind == TimelineTrackKind.Fence ? FenceH : Math.Max((Math.Max(levels[t.Id], 1) * (RowH - 6)) + 4, 30);
 
-    private static double GapNeed(long ns) => (TimelineSummary.Duration(ns).Length * 5.6) + 6;
+    private static double GapNeed(long ns) => (TimelineSummary.Duration(ns, stackalloc char[40]).Length * 5.6) + 6;
 
-    private static string Human(long v, string unit) => unit == "bytes"
-        ? v >= 1 << 20 ? F(v / 1048576.0) + " MiB" : v >= 1 << 10 ? F(v / 1024.0) + " KiB" : v.ToString(CultureInfo.InvariantCulture) + " B"
-        : v.ToString(CultureInfo.InvariantCulture) + " " + unit;
+    private static void Human(HtmlUtf8Writer w, long v, string unit)
+    {
+        if (unit != "bytes")
+        {
+            w.Int(v).Raw(" "u8).Text(unit);
+        }
+        else if (v >= 1 << 20)
+        {
+            w.Num(v / 1048576.0).Raw(" MiB"u8);
+        }
+        else if (v >= 1 << 10)
+        {
+            w.Num(v / 1024.0).Raw(" KiB"u8);
+        }
+        else
+        {
+            w.Int(v).Raw(" B"u8);
+        }
+    }
 
-    private static string CounterTip(TimelineCounter c) =>
-        c.Name + ": " + string.Join(", ", c.Samples.Take(40).Select(s => Human(s.Value, c.Unit))) + (c.Samples.Count > 40 ? ", …" : "");
+    private static void CounterTip(HtmlUtf8Writer w, TimelineCounter c)
+    {
+        w.Text(c.Name).Raw(": "u8);
+        int n = Math.Min(c.Samples.Count, 40);
+        for (int i = 0; i < n; i++)
+        {
+            if (i > 0)
+            {
+                w.Raw(", "u8);
+            }
+            Human(w, c.Samples[i].Value, c.Unit);
+        }
+        if (c.Samples.Count > 40)
+        {
+            w.Raw(", \u2026"u8);
+        }
+    }
 
     private static string Trim(string s, int n) => s.Length > n ? s[..(n - 1)] + "…" : s;
 
-    private static string Tip(Timeline tl, TimelineSlice s)
+    // True when the stored argument set has key = value (a string's text, or a number's or literal's JSON).
+    private static bool HasArg(TimelineArgStore? store, TimelineArgRange range, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var sb = new StringBuilder();
-        sb.Append(s.Name);
-        if (s.Index >= 0)
+        if (store is null || range.IsEmpty)
         {
-            sb.Append(CultureInfo.InvariantCulture, $" (i={s.Index})");
+            return false;
         }
-        sb.Append(" @ +").Append(TimelineSummary.Duration(s.Start - tl.Begin)).Append(", ").Append(TimelineSummary.Duration(s.Dur));
-        foreach (var a in s.Args)
+        var r = new Utf8JsonReader(store.Get(range));
+        r.Read(); // {
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
-            if (a.Key != "i")
+            bool match = r.ValueTextEquals(key);
+            r.Read();
+            if (match)
             {
-                sb.Append('\n').Append(a.Key).Append(" = ").Append(a.Value);
+                return r.TokenType == JsonTokenType.String ? r.ValueTextEquals(value) : r.ValueSpan.SequenceEqual(value);
             }
         }
-        return sb.ToString();
+        return false;
     }
 
-    private static void Tables(StringBuilder sb, TimelineSummary sum)
+    // A call's hover text: name (i=N) @ +start, duration, then one line per argument but i.
+    private static void Tip(HtmlUtf8Writer w, Timeline tl, TimelineSlice s)
     {
-        sb.Append("<h2>Processes</h2><table class=\"facts\"><tr><th>process</th><th>calls</th><th>errors</th><th>longest waits</th></tr>");
+        w.Text(s.Name);
+        if (s.Index >= 0)
+        {
+            w.Raw(" (i="u8).Int(s.Index).Raw(")"u8);
+        }
+        w.Raw(" @ +"u8).Duration(s.Start - tl.Begin).Raw(", "u8).Duration(s.Dur);
+        if (s.Store is null || s.ArgRange.IsEmpty)
+        {
+            return;
+        }
+        var r = new Utf8JsonReader(s.Store.Get(s.ArgRange));
+        r.Read(); // {
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            if (r.ValueTextEquals("i"u8))
+            {
+                r.Read();
+                r.Skip();
+                continue;
+            }
+            w.Raw("\n"u8).JsonValue(ref r).Raw(" = "u8);
+            r.Read();
+            w.JsonValue(ref r);
+        }
+    }
+
+    // An instant's hover text: name key=value ... @ +time.
+    private static void InstantTip(HtmlUtf8Writer w, Timeline tl, TimelineInstant i)
+    {
+        w.Text(i.Name);
+        if (!i.ArgRange.IsEmpty)
+        {
+            var r = new Utf8JsonReader(i.Store.Get(i.ArgRange));
+            r.Read(); // {
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                w.Raw(" "u8).JsonValue(ref r).Raw("="u8);
+                r.Read();
+                w.JsonValue(ref r);
+            }
+        }
+        w.Raw(" @ +"u8).Duration(i.Ts - tl.Begin);
+    }
+
+    private static void Tables(HtmlUtf8Writer w, TimelineSummary sum)
+    {
+        w.Raw("<h2>Processes</h2><table class=\"facts\"><tr><th>process</th><th>calls</th><th>errors</th><th>longest waits</th></tr>"u8);
         foreach (var p in sum.Processes)
         {
-            sb.Append("<tr><td>").Append(E(p.Name)).Append("</td><td>").Append(p.Calls).Append("</td><td>")
-              .Append(p.Errors > 0 ? "<span class=\"err\">" + p.Errors + "</span>" : "0").Append("</td><td>")
-              .Append(p.LongestWaits.Count == 0 ? "none" : E(string.Join("; ", p.LongestWaits.Select(w => string.Create(CultureInfo.InvariantCulture, $"{TimelineSummary.Duration(w.WaitNs)} in {w.Call} i={w.I}")))))
-              .Append("</td></tr>");
+            w.Raw("<tr><td>"u8).Text(p.Name).Raw("</td><td>"u8).Int(p.Calls).Raw("</td><td>"u8);
+            if (p.Errors > 0)
+            {
+                w.Raw("<span class=\"err\">"u8).Int(p.Errors).Raw("</span>"u8);
+            }
+            else
+            {
+                w.Raw("0"u8);
+            }
+            w.Raw("</td><td>"u8);
+            if (p.LongestWaits.Count == 0)
+            {
+                w.Raw("none"u8);
+            }
+            for (int k = 0; k < p.LongestWaits.Count; k++)
+            {
+                var (call, i, waitNs) = p.LongestWaits[k];
+                w.Raw(k > 0 ? "; "u8 : ""u8).Duration(waitNs).Raw(" in "u8).Text(call).Raw(" i="u8).Int(i);
+            }
+            w.Raw("</td></tr>"u8);
         }
-        sb.Append("</table>\n<h2>Fences</h2>");
+        w.Raw("</table>\n<h2>Fences</h2>"u8);
         if (sum.Fences.Count == 0)
         {
-            sb.Append("<p class=\"sub\">No fence was initialised.</p>");
+            w.Raw("<p class=\"sub\">No fence was initialised.</p>"u8);
         }
         else
         {
-            sb.Append("<table class=\"facts\"><tr><th>track</th><th>fence</th><th>driver</th><th>init</th><th>signalled</th><th>waiters</th></tr>");
+            w.Raw("<table class=\"facts\"><tr><th>track</th><th>fence</th><th>driver</th><th>init</th><th>signalled</th><th>waiters</th></tr>"u8);
             foreach (var f in sum.Fences)
             {
-                sb.Append("<tr><td>").Append(E(f.Track)).Append("</td><td>").Append(E(f.Name)).Append("</td><td>").Append(E(f.Driver)).Append("</td><td>")
-                  .Append(E(sum.At(f.Init))).Append("</td><td>").Append(f.Signal is { } s ? E(sum.At(s)) : "never").Append("</td><td>").Append(f.Waiters).Append("</td></tr>");
+                w.Raw("<tr><td>"u8).Text(f.Track).Raw("</td><td>"u8).Text(f.Name).Raw("</td><td>"u8).Text(f.Driver).Raw("</td><td>+"u8)
+                 .Duration(f.Init - sum.Timeline.Begin).Raw("</td><td>"u8);
+                if (f.Signal is { } s)
+                {
+                    w.Raw("+"u8).Duration(s - sum.Timeline.Begin);
+                }
+                else
+                {
+                    w.Raw("never"u8);
+                }
+                w.Raw("</td><td>"u8).Int(f.Waiters).Raw("</td></tr>"u8);
             }
-            sb.Append("</table>");
+            w.Raw("</table>"u8);
         }
-        sb.Append("\n<h2>Buffers</h2>");
-        var rows = sum.BufferRows().ToList();
-        if (rows.Count == 0)
+        w.Raw("\n<h2>Buffers</h2>"u8);
+        if (sum.Timeline.Buffers.Count == 0)
         {
-            sb.Append("<p class=\"sub\">No GEM object or dma-buf was created.</p>");
+            w.Raw("<p class=\"sub\">No GEM object or dma-buf was created.</p>"u8);
         }
         else
         {
-            sb.Append("<table class=\"facts\"><tr><th>#</th><th>buffer</th><th>created</th><th>released</th><th>lifetime</th><th>held by</th><th>life</th></tr>");
-            foreach (var r in rows)
+            w.Raw("<table class=\"facts\"><tr><th>#</th><th>buffer</th><th>created</th><th>released</th><th>lifetime</th><th>held by</th><th>life</th></tr>"u8);
+            foreach (var r in sum.BufferRows())
             {
-                sb.Append("<tr>");
+                w.Raw("<tr>"u8);
                 foreach (var c in r)
                 {
-                    sb.Append("<td>").Append(E(c)).Append("</td>");
+                    w.Raw("<td>"u8).Text(c).Raw("</td>"u8);
                 }
-                sb.Append("</tr>");
+                w.Raw("</tr>"u8);
             }
-            sb.Append("</table>");
+            w.Raw("</table>"u8);
         }
-        sb.Append('\n');
+        w.Raw("\n"u8);
     }
 }

@@ -30,7 +30,10 @@ public static class TimelineOutput
         if (html || !json)
         {
             string path = html ? target : target + ".html";
-            File.WriteAllText(path, TimelineHtml.Render(tl));
+            using (var f = File.Create(path))
+            {
+                TimelineHtml.Write(tl, f);
+            }
             written.Add(path);
         }
         return written;

@@ -82,13 +82,35 @@ public sealed class TimelineSummary
     }
 
     /// <summary>A duration for people: ns, µs, ms or s.</summary>
-    public static string Duration(long ns) => ns switch
+    public static string Duration(long ns) => new(Duration(ns, stackalloc char[40]));
+
+    /// <summary><see cref="Duration(long)"/> into <paramref name="dest"/> (at least 40 chars); returns the part written.</summary>
+    public static ReadOnlySpan<char> Duration(long ns, Span<char> dest)
     {
-        < 1_000 => ns.ToString(CultureInfo.InvariantCulture) + " ns",
-        < 1_000_000 => (ns / 1e3).ToString("0.#", CultureInfo.InvariantCulture) + " µs",
-        < 1_000_000_000 => (ns / 1e6).ToString("0.###", CultureInfo.InvariantCulture) + " ms",
-        _ => (ns / 1e9).ToString("0.###", CultureInfo.InvariantCulture) + " s",
-    };
+        int n;
+        string unit;
+        bool ok;
+        if (ns < 1_000)
+        {
+            (ok, unit) = (ns.TryFormat(dest, out n, default, CultureInfo.InvariantCulture), " ns");
+        }
+        else
+        {
+            var (v, format) = ns switch
+            {
+                < 1_000_000 => (ns / 1e3, "0.#"),
+                < 1_000_000_000 => (ns / 1e6, "0.###"),
+                _ => (ns / 1e9, "0.###"),
+            };
+            unit = ns switch { < 1_000_000 => " µs", < 1_000_000_000 => " ms", _ => " s" };
+            ok = v.TryFormat(dest, out n, format, CultureInfo.InvariantCulture);
+        }
+        if (!ok || !unit.TryCopyTo(dest[n..]))
+        {
+            throw new ArgumentException("too short for a duration", nameof(dest));
+        }
+        return dest[..(n + unit.Length)];
+    }
 
     /// <summary>A time on the axis, relative to its beginning.</summary>
     public string At(long ns) => "+" + Duration(ns - Timeline.Begin);

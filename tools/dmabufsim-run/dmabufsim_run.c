@@ -1,6 +1,7 @@
 /* libdmabufsim-run.so: makes the simulated kernel of `dmabufsim run` the kernel of an unmodified, dynamically
- * linked program. Calls on simulated paths and descriptors go to the host over a private Unix socket (one
- * connection per thread); everything else goes to the real system untouched.
+ * linked program. Calls on simulated paths and descriptors go to the host over a private channel (one connection
+ * per thread: a Unix socket and a shared memory area, see dmabufsim_run_proto.h); everything else goes to the real
+ * system untouched.
  *
  * - A simulated open file is a real descriptor of the program with the same number: a placeholder memfd the host
  *   asks for (lowest free real fd, as get_unused_fd_flags) whenever the simulated kernel installs a file.
@@ -35,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <limits.h>
 #include <unistd.h>
@@ -57,8 +59,14 @@ static int g_physfd = -1, g_sigbusfd = -1;
 static int g_fdbase;
 static unsigned char g_sim[MAXFD];
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The socket of a connection and its shared area (see dmabufsim_run_proto.h). */
+struct chan {
+	int sock, fd;
+	unsigned char *map;
+};
 static __thread int t_conn = -1;
-static int g_conns[256];
+static __thread struct chan t_chan = { -1, -1, NULL };
+static struct chan g_conns[256];
 static int g_nconns;
 static pthread_key_t g_key;
 
@@ -88,19 +96,87 @@ static void die(const char *msg)
 	RSYS(SYS_exit_group, 125);
 }
 
-static int xfer(int fd, void *buf, size_t n, int send)
+static uint32_t *chan_word(unsigned char *region, int off) { return (uint32_t *)(region + off); }
+
+static long mono_ns(void)
 {
-	char *p = buf;
-	while (n) {
-		long r = send ? RSYS(SYS_sendto, fd, p, n, MSG_NOSIGNAL, 0, 0) : RSYS(SYS_recvfrom, fd, p, n, 0, 0, 0);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* How long a side spins on the other's packet before it sleeps: a cheap call comes back well within the longest
+ * spin when the other side has a CPU. The spin adapts, like an adaptive mutex: it grows after a wait the spin
+ * ended and halves after one that had to sleep, so a loaded machine (where spinning only takes the CPU from the
+ * side it waits for) soon sleeps at once; a short spin now and then finds out when the CPUs are free again. */
+#define CHAN_SPIN_MAX_NS 50000L
+#define CHAN_SPIN_MIN_NS 1000L
+static __thread long t_spin = CHAN_SPIN_MAX_NS;
+
+/* Publishes the packet of len bytes written at region + RUN_CHAN_DATA; wakes the reader when it sleeps. */
+static void chan_post(int sock, unsigned char *region, uint32_t len)
+{
+	uint32_t *seq = chan_word(region, RUN_CHAN_SEQ);
+	*chan_word(region, RUN_CHAN_LEN) = len;
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(chan_word(region, RUN_CHAN_SLEEPING), __ATOMIC_SEQ_CST)) {
+		char b = 0;
+		RSYS(SYS_sendto, sock, &b, 1L, MSG_NOSIGNAL | MSG_DONTWAIT, 0, 0);
+	}
+}
+
+/* Waits until the region's seq differs from last; -1 when the host is gone. */
+static int chan_wait(int sock, unsigned char *region, uint32_t last)
+{
+	uint32_t *seq = chan_word(region, RUN_CHAN_SEQ), *sleeping = chan_word(region, RUN_CHAN_SLEEPING);
+	long t0 = 0, budget = t_spin < CHAN_SPIN_MIN_NS ? CHAN_SPIN_MIN_NS : t_spin;
+	for (unsigned k = 1;; k++) {
+		if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) != last) {
+			t_spin = t_spin + CHAN_SPIN_MAX_NS / 8 > CHAN_SPIN_MAX_NS ? CHAN_SPIN_MAX_NS : t_spin + CHAN_SPIN_MAX_NS / 8;
+			return 0;
+		}
+		if ((k & 63) == 0) {
+			long t = mono_ns();
+			if (!t0)
+				t0 = t;
+			else if (t - t0 > budget)
+				break;
+		}
+		cpu_relax();
+	}
+	t_spin /= 2;
+	for (;;) {
+		__atomic_store_n(sleeping, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(seq, __ATOMIC_SEQ_CST) != last) {
+			__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
+			return 0;
+		}
+		char b[64];
+		long r = RSYS(SYS_recvfrom, sock, b, sizeof b, 0, 0, 0);
+		__atomic_store_n(sleeping, 0, __ATOMIC_RELAXED);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return -1;
-		p += r;
-		n -= (size_t)r;
 	}
-	return 0;
+}
+
+/* memcpy that gives -EFAULT instead of SIGSEGV for a bad pointer of the program's (read and write buffers). */
+static int user_copy(void *dst, const void *src, size_t n)
+{
+	if (!n)
+		return 0;
+	struct iovec l = { dst, n }, r = { (void *)src, n };
+	return RSYS(SYS_process_vm_readv, (long)getpid(), &l, 1L, &r, 1L, 0L) == (long)n ? 0 : -EFAULT;
 }
 
 /* Moves a descriptor into the preload's own range at the top of the table (so program fds keep Linux's numbers). */
@@ -116,7 +192,7 @@ static int is_internal(int fd)
 	if (fd == g_physfd || fd == g_sigbusfd)
 		return 1;
 	for (int k = 0; k < g_nconns; k++)
-		if (g_conns[k] == fd)
+		if (g_conns[k].sock == fd || g_conns[k].fd == fd)
 			return 1;
 	return 0;
 }
@@ -129,11 +205,14 @@ static void conn_destroy(void *p)
 	if (t_conn >= 0) {
 		pthread_mutex_lock(&g_lock);
 		for (int k = 0; k < g_nconns; k++)
-			if (g_conns[k] == t_conn)
+			if (g_conns[k].sock == t_conn)
 				g_conns[k] = g_conns[--g_nconns];
 		pthread_mutex_unlock(&g_lock);
 		RSYS(SYS_close, t_conn);
+		RSYS(SYS_munmap, t_chan.map, 2L * RUN_CHAN_REGION);
+		RSYS(SYS_close, t_chan.fd);
 		t_conn = -1;
+		t_chan = (struct chan){ -1, -1, NULL };
 	}
 }
 
@@ -147,11 +226,29 @@ static int conn_open(long kind, long arg)
 	if (RSYS(SYS_connect, s, &a, sizeof a) < 0)
 		die("connect");
 	s = tohigh(s, 1);
+	/* the shared area, announced to the host (which maps it through /proc/PID/fd) */
+	int m = (int)RSYS(SYS_memfd_create, "dmabufsim-chan", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m < 0)
+		die("channel");
+	m = tohigh(m, 1);
+	/* sealed at its size: the host maps it too, and a shrunk file would fault there */
+	if (RSYS(SYS_ftruncate, m, 2L * RUN_CHAN_REGION) < 0 ||
+	    RSYS(SYS_fcntl, m, F_ADD_SEALS, (long)(F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)) < 0)
+		die("channel");
+	void *map = (void *)RSYS(SYS_mmap, 0L, 2L * RUN_CHAN_REGION, (long)(PROT_READ | PROT_WRITE), (long)MAP_SHARED, (long)m, 0L);
+	if (map == MAP_FAILED)
+		die("channel");
+	struct run_req at = { .op = RUN_ATTACH, .len = 0 };
+	at.a[0] = m;
+	at.a[1] = RUN_CHAN_REGION;
+	if (RSYS(SYS_sendto, s, &at, sizeof at, MSG_NOSIGNAL, 0, 0) != (long)sizeof at)
+		die("send");
 	pthread_mutex_lock(&g_lock);
 	if (g_nconns < 256)
-		g_conns[g_nconns++] = s;
+		g_conns[g_nconns++] = (struct chan){ s, m, map };
 	pthread_mutex_unlock(&g_lock);
 	t_conn = s;
+	t_chan = (struct chan){ s, m, map };
 	pthread_setspecific(g_key, (void *)1);
 	hello(s, kind, arg);
 	return s;
@@ -208,44 +305,56 @@ static void check_init(void)
 	g_check = 1;
 }
 
-/* --check: RUN_ORIGIN with the return addresses of the program's call (this library's frames dropped). */
-static void send_origin(int c)
+/* --check: RUN_ORIGIN with the return addresses of the program's call (this library's frames dropped), written
+ * at buf; returns its bytes. */
+static size_t put_origin(unsigned char *buf)
 {
 	void *frames[RUN_MAX_FRAMES + 16];
 	int n = backtrace(frames, RUN_MAX_FRAMES + 16);
-	struct {
-		struct run_req q;
-		uint64_t a[RUN_MAX_FRAMES];
-	} m = { 0 };
+	struct run_req q = { .op = RUN_ORIGIN };
 	int k = 0, j = 0;
 	while (k < n && (uintptr_t)frames[k] >= g_self_lo && (uintptr_t)frames[k] < g_self_hi)
 		k++;
-	for (; k < n && j < RUN_MAX_FRAMES; k++)
-		m.a[j++] = (uint64_t)(uintptr_t)frames[k];
-	m.q.op = RUN_ORIGIN;
-	m.q.len = (uint32_t)(8 * j);
-	if (xfer(c, &m, sizeof m.q + 8 * (size_t)j, 1))
-		die("send");
+	for (; k < n && j < RUN_MAX_FRAMES; k++) {
+		uint64_t a = (uint64_t)(uintptr_t)frames[k];
+		memcpy(buf + sizeof q + 8 * (size_t)j++, &a, 8);
+	}
+	q.len = (uint32_t)(8 * j);
+	memcpy(buf, &q, sizeof q);
+	return sizeof q + q.len;
 }
 
 /* Sends a request and serves the host's callbacks until the final reply. The payload of the reply (after the fd
- * entries) is copied to out (at most outcap bytes); *outlen gets its length. */
+ * entries) is copied to out (at most outcap bytes); *outlen gets its length. RUN_WRITE's payload and RUN_READ's
+ * out are the program's buffers: a bad pointer there is -EFAULT. */
 static long call(uint32_t op, const int64_t *args, int nargs, const void *payload, uint32_t len, struct run_rep *rep,
 		 void *out, size_t outcap, size_t *outlen)
 {
 	int c = conn();
+	unsigned char *req = t_chan.map, *rsp = t_chan.map + RUN_CHAN_REGION, *d = req + RUN_CHAN_DATA;
+	size_t at = 0;
 	if (g_check && op != RUN_HELLO && op != RUN_FORK && op != RUN_FORK_ABORT && op != RUN_EXEC && op != RUN_EXEC_FAILED &&
 	    op != RUN_ADOPT && op != RUN_SEND && op != RUN_EXIT)
-		send_origin(c);
+		at = put_origin(d);
 	struct run_req q = { .op = op, .len = len };
 	for (int k = 0; k < nargs && k < 7; k++)
 		q.a[k] = args[k];
-	if (xfer(c, &q, sizeof q, 1) || (len && xfer(c, (void *)payload, len, 1)))
-		die("send");
+	if (len > RUN_MAX_PAYLOAD)
+		die("oversized request");
+	memcpy(d + at, &q, sizeof q);
+	if (op == RUN_WRITE ? user_copy(d + at + sizeof q, payload, len) : (memcpy(d + at + sizeof q, payload, len), 0))
+		return -EFAULT;
+	uint32_t last = *chan_word(rsp, RUN_CHAN_SEQ);
+	chan_post(c, req, (uint32_t)(at + sizeof q + len));
 	struct run_rep r;
+	const unsigned char *p;
 	for (;;) {
-		if (xfer(c, &r, sizeof r, 0))
+		if (chan_wait(c, rsp, last))
 			die("receive");
+		last = __atomic_load_n(chan_word(rsp, RUN_CHAN_SEQ), __ATOMIC_ACQUIRE);
+		p = rsp + RUN_CHAN_DATA;
+		memcpy(&r, p, sizeof r);
+		p += sizeof r;
 		if (r.kind == RUN_REP_NEWFD) {
 			int fd;
 			if (r.a[2] >= 0)
@@ -264,11 +373,11 @@ static long call(uint32_t op, const int64_t *args, int nargs, const void *payloa
 			struct run_req cb = { .op = RUN_CB_REPLY, .len = 0 };
 			cb.a[0] = fd >= 0 ? fd : -errno;
 			cb.a[1] = (int64_t)st.st_ino;
-			if (xfer(c, &cb, sizeof cb, 1))
-				die("send");
+			memcpy(d, &cb, sizeof cb);
+			chan_post(c, req, sizeof cb);
 			continue;
 		}
-		if (r.kind != RUN_REP_FINAL)
+		if (r.kind != RUN_REP_FINAL || r.len > RUN_CHAN_CAP - sizeof r)
 			die("bad reply");
 		break;
 	}
@@ -276,10 +385,9 @@ static long call(uint32_t op, const int64_t *args, int nargs, const void *payloa
 	uint32_t nfd = (uint32_t)r.a[4];
 	if (nfd > n / 8)
 		die("bad reply");
-	for (uint32_t k = 0; k < nfd; k++) {
+	for (uint32_t k = 0; k < nfd; k++, p += 8) {
 		int32_t e[2];
-		if (xfer(c, e, sizeof e, 0))
-			die("receive");
+		memcpy(e, p, sizeof e);
 		if (e[1] == RUN_FD_CLOSE) {
 			RSYS(SYS_close, e[0]);
 		} else {
@@ -288,22 +396,9 @@ static long call(uint32_t op, const int64_t *args, int nargs, const void *payloa
 		}
 	}
 	n -= nfd * 8;
-	size_t got = 0;
-	char sink[4096];
-	while (n) {
-		size_t chunk;
-		if (out && got < outcap) {
-			chunk = n < outcap - got ? n : outcap - got;
-			if (xfer(c, (char *)out + got, chunk, 0))
-				die("receive");
-			got += chunk;
-		} else {
-			chunk = n < sizeof sink ? n : sizeof sink;
-			if (xfer(c, sink, chunk, 0))
-				die("receive");
-		}
-		n -= (uint32_t)chunk;
-	}
+	size_t got = out ? (n < outcap ? n : outcap) : 0;
+	if (got && (op == RUN_READ ? user_copy(out, p, got) : (memcpy(out, p, got), 0)))
+		r.ret = -EFAULT;
 	if (outlen)
 		*outlen = got;
 	if (rep)
@@ -1603,10 +1698,14 @@ pid_t fork(void)
 	pid_t pid = real_fork();
 	if (pid == 0) {
 		/* the child: the parent's connections are not ours */
-		for (int k = 0; k < g_nconns; k++)
-			RSYS(SYS_close, g_conns[k]);
+		for (int k = 0; k < g_nconns; k++) {
+			RSYS(SYS_close, g_conns[k].sock);
+			RSYS(SYS_munmap, g_conns[k].map, 2L * RUN_CHAN_REGION);
+			RSYS(SYS_close, g_conns[k].fd);
+		}
 		g_nconns = 0;
 		t_conn = -1;
+		t_chan = (struct chan){ -1, -1, NULL };
 		pthread_mutex_init(&g_lock, NULL);
 		conn_open(1, token);
 		return 0;

@@ -1,5 +1,10 @@
-/* The channel between libdmabufsim-run.so (in the program) and `dmabufsim run` (the host): fixed little-endian
- * messages over a Unix stream socket, one connection per program thread. Mirrored in Sim.Run/RunProtocol.cs. */
+/* The channel between libdmabufsim-run.so (in the program) and `dmabufsim run` (the host), one connection per
+ * program thread: a Unix stream socket and a shared memory area (a memfd of the preload's, 2 x RUN_CHAN_REGION
+ * bytes: region 0 program -> host, region 1 host -> program). The socket carries one RUN_ATTACH request (the
+ * memfd's descriptor number) and then only wake-up bytes and the end of the session; the messages (fixed
+ * little-endian headers and their payloads) go through the regions. Each side's turn is one packet of messages in
+ * its region: the program's is an optional RUN_ORIGIN then one request (or one RUN_CB_REPLY), the host's one reply.
+ * Mirrored in Sim.Run/RunProtocol.cs. */
 #ifndef DMABUFSIM_RUN_PROTO_H
 #define DMABUFSIM_RUN_PROTO_H
 #include <stdint.h>
@@ -53,6 +58,7 @@ enum run_op {
 	                       returns after the simulated exit, as on Linux) */
 	RUN_READLINK = 30,  /* payload path; reply ret = length, payload the target */
 	RUN_REALPATH = 31,  /* payload path; reply payload the canonical path */
+	RUN_ATTACH = 32,    /* on the socket, first: a0 the channel memfd's descriptor, a1 RUN_CHAN_REGION */
 };
 
 enum run_rep_kind {
@@ -66,5 +72,15 @@ enum run_fd_action { RUN_FD_CLOSE = 0, RUN_FD_KEEP = 1, RUN_FD_KEEP_CLOEXEC = 2 
 #define RUN_RET_CONTENT (-100001L) /* a simulated seq_file: the payload is its text */
 #define RUN_MAX_PAYLOAD (1u << 20)
 #define RUN_MAX_FRAMES 32
+
+/* A region of the shared area: the writer fills data[0..len), then increments seq; the reader spins on seq for a
+ * while, then sets sleeping and waits for a wake-up byte on the socket (the writer sends one when it sees sleeping
+ * after its increment). seq and len at offset 0, sleeping at 64 (its own cache line), the packet at 128. */
+#define RUN_CHAN_SEQ 0
+#define RUN_CHAN_LEN 4
+#define RUN_CHAN_SLEEPING 64
+#define RUN_CHAN_DATA 128
+#define RUN_CHAN_REGION (RUN_MAX_PAYLOAD + 8192)
+#define RUN_CHAN_CAP (RUN_CHAN_REGION - RUN_CHAN_DATA)
 
 #endif
