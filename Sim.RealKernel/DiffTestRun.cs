@@ -91,6 +91,19 @@ public static class DiffTestRun
         return f;
     }
 
+    /// <summary>
+    /// Which guest a campaign of <paramref name="families"/> boots and what it draws, e.g. <c>families files, dumb, ...
+    /// on one guest: Debian Linux 6.1 under QEMU -machine pc (TCG) with vgem reloaded per sequence</c>. Every family
+    /// of today runs on that one guest (<c>all</c> boots only it).
+    /// </summary>
+    public static string GuestDescription(CallFamilies families, string kernel)
+    {
+        var names = Enum.GetValues<CallFamilies>()
+            .Where(f => f != CallFamilies.None && f != CallFamilies.All && f != CallFamilies.All612 && families.HasFlag(f))
+            .Select(f => f.ToString().ToLowerInvariant());
+        return $"families {string.Join(", ", names)} on one guest: Debian Linux {kernel} under QEMU -machine pc (TCG) with vgem reloaded per sequence";
+    }
+
     /// <summary>Runs a campaign; returns the exit status (0 = no difference, 1 = differences, 2 = could not run).</summary>
     public static int Run(Settings s, TextWriter stdout, TextWriter stderr)
     {
@@ -113,6 +126,7 @@ public static class DiffTestRun
                     image.Prepare(prose);
                     owned = guest = GuestSession.Boot(image);
                     prose.WriteLine($"difftest: booted {guest.KernelRelease} in {guest.BootTime.TotalSeconds:F1} s");
+                    prose.WriteLine($"difftest: {GuestDescription(s.Families, s.Kernel)}");
                 }
                 oracle = new GuestOracle(guest);
             }

@@ -54,6 +54,15 @@ public static class RealKernelRun
 
         /// <summary>Run the fault check.</summary>
         public bool FaultCheck { get; init; }
+
+        /// <summary>
+        /// <c>--family-campaigns LIST</c>: after the main campaign, a short campaign of each of these families alone
+        /// (<see cref="FamilyCampaignCount"/> sequences, same seed), each its own check <c>difftest-FAMILY</c>.
+        /// </summary>
+        public string FamilyCampaigns { get; init; } = "";
+
+        /// <summary>Sequences of each family campaign.</summary>
+        public int FamilyCampaignCount { get; init; } = 20;
     }
 
     /// <summary>The smoke script: open card0, VERSION, one dumb buffer, close.</summary>
@@ -150,6 +159,22 @@ public static class RealKernelRun
                 var r = DiffTestRun.Campaign(settings, new GuestOracle(guest), stdout);
                 Check("difftest", r.Differences == 0 && r.Calls >= o.DiffTestMinCalls,
                     string.Create(CultureInfo.InvariantCulture, $"{r.Sequences} sequences, {r.Calls} calls, {r.Differences} differences, {r.Calls / Math.Max(1e-9, d.Elapsed.TotalSeconds):F0} calls/s"));
+            }
+            foreach (var family in o.FamilyCampaigns.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var settings = new DiffTestRun.Settings
+                {
+                    Seed = o.DiffTestSeed,
+                    Count = o.FamilyCampaignCount,
+                    Length = o.DiffTestLength,
+                    Families = DiffTestRun.ParseFamilies(family, o.Kernel),
+                    Kernel = o.Kernel,
+                    Guest = guest,
+                };
+                var d = Stopwatch.StartNew();
+                var r = DiffTestRun.Campaign(settings, new GuestOracle(guest), stdout);
+                Check("difftest-" + family, r.Differences == 0 && r.Sequences == o.FamilyCampaignCount,
+                    string.Create(CultureInfo.InvariantCulture, $"--families {family} --seed {o.DiffTestSeed}: {r.Sequences} sequences, {r.Calls} calls, {r.Differences} differences, {d.Elapsed.TotalSeconds:F0} s"));
             }
             if (o.FaultCheck)
             {

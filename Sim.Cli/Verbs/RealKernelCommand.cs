@@ -21,10 +21,12 @@ internal static class RealKernelCommand
         var dtMinCalls = Conventions.Number("--difftest-min-calls", "CALLS", "the campaign must execute at least this many calls", 0, 0, int.MaxValue);
         var families = new Option<string>("--families") { Description = "call families of the campaign", HelpName = "FAMILIES", DefaultValueFactory = _ => "all" };
         var faultCheck = new Option<bool>("--fault-check") { Description = "check that a deliberately broken rule (bpp limit) is found and shrunk to at most 3 calls" };
+        var familyCampaigns = Conventions.Text("--family-campaigns", "FAMILIES", "after the campaign, a short campaign of each of these families alone (comma list), one check each");
+        var familyCampaignCount = Conventions.Number("--family-campaign-count", "N", "sequences of each family campaign", 20, 1, 10_000_000);
         var kernel = CaptureCommand.KernelOption();
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
-            prepareOnly, mem, capture, captureOut, program, programOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, kernel,
+            prepareOnly, mem, capture, captureOut, program, programOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, familyCampaigns, familyCampaignCount, kernel,
         };
         cmd.SetAction(pr => RealKernelRun.Run(new RealKernelRun.Options
         {
@@ -40,6 +42,8 @@ internal static class RealKernelCommand
             DiffTestMinCalls = pr.GetValue(dtMinCalls),
             Families = pr.GetValue(families) ?? "all",
             FaultCheck = pr.GetValue(faultCheck),
+            FamilyCampaigns = pr.GetValue(familyCampaigns) ?? "",
+            FamilyCampaignCount = pr.GetValue(familyCampaignCount),
             Kernel = pr.GetValue(kernel) ?? "6.1",
         }, Console.Out, Console.Error));
         return cmd;

@@ -69,6 +69,9 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
 
     internal IPageDataAccess Pages { get; } = pages;
 
+    // The memfds' file operations (one per machine: they reach its page data).
+    private MemfdFops? _fops;
+
     internal LiveObjects Live { get; } = live;
 
     /// <summary>
@@ -130,7 +133,7 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
         }
         var shm = new ShmemFile(Shmem, 0) { Name = "memfd:" + name };
         var inode = new Inode(vfs.NextIno(), Inode.S_IFREG | 0x1ff) { Private = shm };
-        var file = new KernelFile(inode, MemfdFops.Instance, OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, Live, "/memfd:" + name + " (deleted)")
+        var file = new KernelFile(inode, _fops ??= new MemfdFops(this), OpenFlags.O_RDWR | OpenFlags.O_LARGEFILE, Live, "/memfd:" + name + " (deleted)")
         {
             PrivateData = shm,
         };
@@ -151,7 +154,7 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// <summary><c>shmem_mapping(file-&gt;f_mapping)</c>: the shmem file behind <paramref name="file"/>, or null.</summary>
     [Kernel("shmem_mapping", "mm/shmem.c")]
     public static ShmemFile? ShmemMapping(KernelFile file) =>
-        file is not null && ReferenceEquals(file.Ops, MemfdFops.Instance) ? (ShmemFile)file.PrivateData! : null;
+        file is not null && file.Ops is MemfdFops ? (ShmemFile)file.PrivateData! : null;
 
     /// <summary>
     /// <c>memfd_add_seals</c>: the file must be open for writing (<c>-EPERM</c>), only known seals
@@ -324,25 +327,115 @@ public sealed class Memfd(Shmem shmem, IPageDataAccess pages, LiveObjects live, 
     /// <summary>
     /// The memfd's file operations (<c>shmem_file_operations</c>): mmap (<c>shmem_mmap</c>: a shared writable mapping
     /// of a file sealed with F_SEAL_WRITE or F_SEAL_FUTURE_WRITE is <c>-EPERM</c>; faults read the page cache),
-    /// llseek, release (the page cache goes with the last reference).
+    /// llseek (<c>shmem_file_llseek</c>), read and write at the file position (<c>shmem_file_read_iter</c>,
+    /// <c>generic_file_write_iter</c>), release (the page cache goes with the last reference).
     /// </summary>
     [Kernel("shmem_file_operations", "mm/shmem.c")]
-    private sealed class MemfdFops : IFileOperations
+    private sealed class MemfdFops(Memfd memfd) : IFileOperations
     {
-        public static readonly MemfdFops Instance = new();
+        private const int SEEK_DATA = 3, SEEK_HOLE = 4;
 
         public void Release(Inode inode, KernelFile file) => ((ShmemFile)file.PrivateData!).Release();
 
+        /// <summary>
+        /// <c>shmem_file_llseek</c>: SEEK_SET/CUR/END by <c>generic_file_llseek_size</c> (SEEK_CUR by 0 returns the
+        /// position untouched; a negative result <c>-EINVAL</c>); SEEK_DATA/SEEK_HOLE: a negative offset <c>-ENXIO</c>,
+        /// then <c>mapping_seek_hole_data</c> over the page cache up to i_size (at or past it <c>-ENXIO</c>; data is
+        /// a page present in the cache, every one of which is uptodate here; SEEK_HOLE stops at i_size at the latest;
+        /// no data left <c>-ENXIO</c>).
+        /// </summary>
+        [Kernel("shmem_file_llseek", "mm/shmem.c")]
         public long Llseek(KernelFile file, long offset, int whence)
         {
             var shm = (ShmemFile)file.PrivateData!;
-            long pos = whence switch { 0 => offset, 1 => file.Pos + offset, 2 => (long)shm.Size + offset, _ => -1 };
+            long size = (long)shm.Size;
+            long pos;
+            switch (whence)
+            {
+                case 0:
+                    pos = offset;
+                    break;
+                case 1:
+                    if (offset == 0)
+                    {
+                        return file.Pos;
+                    }
+                    pos = unchecked(file.Pos + offset);
+                    break;
+                case 2:
+                    pos = unchecked(offset + size);
+                    break;
+                case SEEK_DATA or SEEK_HOLE:
+                    if (offset < 0)
+                    {
+                        return -(long)Errno.ENXIO;
+                    }
+                    pos = SeekHoleData(shm, offset, size, whence == SEEK_DATA);
+                    if (pos < 0)
+                    {
+                        return pos;
+                    }
+                    break;
+                default:
+                    return -(long)Errno.EINVAL;
+            }
+            // vfs_setpos(file, pos, MAX_LFS_FILESIZE)
             if (pos < 0)
             {
                 return -(long)Errno.EINVAL;
             }
             file.Pos = pos;
             return pos;
+        }
+
+        [Kernel("mapping_seek_hole_data", "mm/filemap.c")]
+        private static long SeekHoleData(ShmemFile shm, long start, long end, bool seekData)
+        {
+            if (end <= start)
+            {
+                return -(long)Errno.ENXIO;
+            }
+            ulong last = (ulong)(end - 1) >> 12;
+            for (ulong index = (ulong)start >> 12; index <= last; index++)
+            {
+                bool present = shm.TryFindPage(index, out _);
+                if (present == seekData)
+                {
+                    long at = Math.Max(start, (long)(index << 12));
+                    return Math.Min(at, end);
+                }
+            }
+            return seekData ? -(long)Errno.ENXIO : end;
+        }
+
+        /// <summary><c>shmem_file_read_iter</c> at the file position, which advances by what was read.</summary>
+        public long Read(KernelFile file, Span<byte> buffer)
+        {
+            long n = memfd.Pread(file, buffer, (ulong)file.Pos);
+            if (n > 0)
+            {
+                file.Pos += n;
+            }
+            return n;
+        }
+
+        /// <summary>
+        /// <c>generic_file_write_iter</c>: nothing to write is 0 before any check (<c>generic_write_checks</c>); then
+        /// <c>shmem_write_begin</c>'s seals and the write at the file position, which advances by what was written.
+        /// </summary>
+        [Kernel("generic_file_write_iter", "mm/filemap.c")]
+        public long Write(KernelFile file, ReadOnlySpan<byte> buffer)
+        {
+            if (buffer.IsEmpty)
+            {
+                return 0;
+            }
+            long n = memfd.Pwrite(file, buffer, (ulong)file.Pos);
+            if (n > 0)
+            {
+                file.Pos += n;
+            }
+            return n;
         }
 
         [Kernel("shmem_mmap", "mm/shmem.c")]

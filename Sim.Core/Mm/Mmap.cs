@@ -45,14 +45,29 @@ public static class Mman
     public const uint MAP_STACK = 0x20000;
     /// <summary>MAP_HUGETLB.</summary>
     public const uint MAP_HUGETLB = 0x40000;
+    /// <summary>MAP_32BIT (x86 only, arch/x86/include/uapi/asm/mman.h; 0 on other architectures).</summary>
+    public const uint MAP_32BIT = 0x40;
+    /// <summary>MAP_FIXED_NOREPLACE.</summary>
+    public const uint MAP_FIXED_NOREPLACE = 0x100000;
+    /// <summary>MAP_HUGE_2MB (HUGETLB_FLAG_ENCODE_2MB: 21 &lt;&lt; MAP_HUGE_SHIFT).</summary>
+    public const uint MAP_HUGE_2MB = 21u << 26;
+    /// <summary>MAP_HUGE_1GB (HUGETLB_FLAG_ENCODE_1GB: 30 &lt;&lt; MAP_HUGE_SHIFT).</summary>
+    public const uint MAP_HUGE_1GB = 30u << 26;
+
+    /// <summary>
+    /// <c>mmap_min_addr</c> = <c>CONFIG_DEFAULT_MMAP_MIN_ADDR</c> of Debian's kernels (65536): below it
+    /// <c>security_mmap_addr</c> (<c>cap_mmap_addr</c>) wants CAP_SYS_RAWIO, <c>-EPERM</c> without it.
+    /// </summary>
+    public const ulong MMAP_MIN_ADDR = 65536;
 
     /// <summary>
     /// LEGACY_MAP_MASK (include/linux/mman.h): the flags MAP_SHARED accepts silently and MAP_SHARED_VALIDATE
     /// accepts at all (MAP_UNINITIALIZED is 0 without CONFIG_MMAP_ALLOW_UNINITIALIZED, as in Debian's kernels).
+    /// MAP_32BIT is in it on x86 only (<see cref="MmStruct"/> adds it there); MAP_FIXED_NOREPLACE and MAP_SYNC are not.
     /// </summary>
     public const uint LEGACY_MAP_MASK = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE |
         MAP_EXECUTABLE | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK |
-        MAP_HUGETLB;
+        MAP_HUGETLB | MAP_HUGE_2MB | MAP_HUGE_1GB;
 }
 
 /// <summary>
@@ -123,15 +138,17 @@ public sealed class MmStruct
     /// </list>
     /// </summary>
     [Kernel("do_mmap", "mm/mmap.c")]
-    public long DoMmap(KernelFile? file, ulong length, uint prot, uint flags, ulong pgoff) => DoMmap(file, 0, length, prot, flags, pgoff);
+    public long DoMmap(KernelFile? file, ulong length, uint prot, uint flags, ulong pgoff) => DoMmap(file, 0, length, prot, flags, pgoff, capSysRawio: true);
 
     /// <summary>
     /// <c>do_mmap</c> with the caller's <paramref name="addr"/>: with MAP_FIXED the mapping goes exactly there
-    /// (<c>get_unmapped_area</c>: an unaligned address is <c>-EINVAL</c>, a range past TASK_SIZE <c>-ENOMEM</c>;
+    /// (<c>get_unmapped_area</c>: a range past TASK_SIZE <c>-ENOMEM</c>, then an unaligned address <c>-EINVAL</c>, then
+    /// <c>security_mmap_addr</c>: below <c>mmap_min_addr</c> without CAP_SYS_RAWIO (<paramref name="capSysRawio"/>,
+    /// root's) <c>-EPERM</c>, so root may map page 0; MAP_FIXED_NOREPLACE over a mapping <c>-EEXIST</c>;
     /// <c>mmap_region</c> unmaps whatever was mapped there first); without it the hint is ignored, as the top-down
     /// search here does not try hints.
     /// </summary>
-    public long DoMmap(KernelFile? file, ulong addr, ulong length, uint prot, uint flags, ulong pgoff)
+    public long DoMmap(KernelFile? file, ulong addr, ulong length, uint prot, uint flags, ulong pgoff, bool capSysRawio)
     {
         ulong ulongMax = _is32 ? uint.MaxValue : ulong.MaxValue;
         // size_t len and unsigned long pgoff arrive in registers of the machine's width.
@@ -159,25 +176,41 @@ public sealed class MmStruct
         {
             return -(long)Errno.ENOMEM;
         }
+        // do_mmap: "force arch specific MAP_FIXED handling in get_unmapped_area".
+        if ((flags & Mman.MAP_FIXED_NOREPLACE) != 0)
+        {
+            flags |= Mman.MAP_FIXED;
+        }
         bool fixedAddr = (flags & Mman.MAP_FIXED) != 0;
         if (fixedAddr)
         {
+            // arch_get_unmapped_area(_topdown) returns a MAP_FIXED address unchecked; get_unmapped_area then
+            // checks the range, the alignment and security_mmap_addr in this order.
+            if (addr > _taskSize - len)
+            {
+                return -(long)Errno.ENOMEM;
+            }
             if ((addr & (Align.PAGE_SIZE - 1)) != 0)
             {
                 return -(long)Errno.EINVAL;
             }
-            if (len > _taskSize - addr)
+            if (addr < Mman.MMAP_MIN_ADDR && !capSysRawio)
             {
-                return -(long)Errno.ENOMEM;
+                return -(long)Errno.EPERM;
+            }
+            // MAP_FIXED_NOREPLACE: find_vma_intersection.
+            if ((flags & Mman.MAP_FIXED_NOREPLACE) != 0 && _vmas.Any(v => v.Start < addr + len && addr < v.End))
+            {
+                return -(long)Errno.EEXIST;
             }
         }
         else
         {
             addr = GetUnmappedArea(len);
-        }
-        if (addr == 0)
-        {
-            return -(long)Errno.ENOMEM;
+            if (addr == 0)
+            {
+                return -(long)Errno.ENOMEM;
+            }
         }
         ulong vmFlags = CalcVmProtBits(prot) | CalcVmFlagBits(flags) | Vma.VM_MAYREAD | Vma.VM_MAYWRITE | Vma.VM_MAYEXEC;
         if (file is not null)
@@ -192,7 +225,7 @@ public sealed class MmStruct
                 case Mman.MAP_SHARED_VALIDATE:
                     // MAP_SHARED drops the non-legacy flags silently; MAP_SHARED_VALIDATE refuses them
                     // (no modelled file has mmap_supported_flags: MAP_SYNC is DAX only).
-                    if ((flags & Mman.MAP_TYPE) == Mman.MAP_SHARED_VALIDATE && (flags & ~Mman.LEGACY_MAP_MASK) != 0)
+                    if ((flags & Mman.MAP_TYPE) == Mman.MAP_SHARED_VALIDATE && (flags & ~(Mman.LEGACY_MAP_MASK | (_is32 ? 0 : Mman.MAP_32BIT))) != 0)
                     {
                         return -(long)Errno.EOPNOTSUPP;
                     }

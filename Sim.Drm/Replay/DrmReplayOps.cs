@@ -96,12 +96,21 @@ public sealed class DrmReplayOps : IReplayOpProvider
         var layout = is32 ? typeof(drm_version32) : typeof(drm_version);
         UapiField F(string name) => UapiLayout.Field(layout, name);
         var buf = new byte[Math.Max(UapiLayout.SizeOf(layout), (int)Ioctl._IOC_SIZE(cmd))];
+        // args.pointers: the program passed NULL ("null") or pointers to memory it cannot touch ("unmapped", not in
+        // the pointees) for the three strings instead of its buffers.
+        string? bad = ev.ArgString("pointers");
+        ulong Ptr(ulong own, ulong len) => bad switch
+        {
+            "null" => 0,
+            "unmapped" => 0x7ffc0000,
+            _ => len == 0 ? 0 : own,
+        };
         F("name_len").Write(buf, nameLen);
-        F("name").Write(buf, nameLen == 0 ? 0 : NamePtr);
+        F("name").Write(buf, Ptr(NamePtr, nameLen));
         F("date_len").Write(buf, dateLen);
-        F("date").Write(buf, dateLen == 0 ? 0 : DatePtr);
+        F("date").Write(buf, Ptr(DatePtr, dateLen));
         F("desc_len").Write(buf, descLen);
-        F("desc").Write(buf, descLen == 0 ? 0 : DescPtr);
+        F("desc").Write(buf, Ptr(DescPtr, descLen));
         long ret = ctx.Syscalls.Ioctl(ctx.RunsProcess(), Fd(ev), cmd, new UserArg(0x7ffe0000, buf) { Pointees = pointees });
         check.Ret(ret);
         check.ResultI64("version_major", F("version_major").ReadSigned(buf));
@@ -116,6 +125,10 @@ public sealed class DrmReplayOps : IReplayOpProvider
             int n = (int)Math.Min((ulong)p.Length, len);
             int nul = Array.IndexOf(p, (byte)0, 0, n);
             return Encoding.ASCII.GetString(p, 0, nul < 0 ? n : nul);
+        }
+        if (bad is not null)
+        {
+            return; // no strings were read back
         }
         check.ResultString("name", Str(pointees[NamePtr], nl));
         check.ResultString("date", Str(pointees[DatePtr], dl));

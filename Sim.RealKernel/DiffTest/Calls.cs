@@ -385,10 +385,27 @@ public static class CallGen
             _ => known,
         });
 
-    /// <summary>An fd a bad call is made on: the sequence's own (card0 4, dma-buf 5, ...), closed ones, out of range (never the agent's stdio or channel).</summary>
+    /// <summary>
+    /// An fd a bad call is made on: the sequence's own (card0 4, then the prologue's dma-buf, sync_file, render node
+    /// and memfd: every fd kind the 6.1 guest has), closed ones, out of range (never the agent's stdio or channel).
+    /// </summary>
     public static Gen<long> BadFd => Gen.Frequency(
-        (6, Gen.Choose(4, 6).Select(x => (long)x)),
+        (8, Gen.Choose(4, 8).Select(x => (long)x)),
         (2, Gen.Elements(-1L, 9L, 11L, 1023L, 1024L, 1048576L, 2147483647L, -2147483648L)));
+
+    /// <summary>
+    /// The bad-input prologue after card0's (and the export's): every other fd kind a bad call may hit, each often:
+    /// a sync_file of the exported buffer (EXPORT_SYNC_FILE of fd 5), the render node, a memfd (a shmem regular
+    /// file). They take the lowest free fds, so fds 4..8 are mostly open and of different kinds.
+    /// </summary>
+    public static Gen<Call[]> BadInputPrologue(bool exported) =>
+        from sync in exported ? Gen.Elements(true, true, false) : Gen.Constant(false)
+        from render in Gen.Elements(true, true, false)
+        from memfd in Gen.Elements(true, true, false)
+        select (Call[])[
+            .. (sync ? [new Call("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", [A("on", 5L), A("flags", 1L), A("fd", -1L)])] : Array.Empty<Call>()),
+            .. (render ? [new Call("openat", [S("path", "/dev/dri/renderD128"), A("flags", 524290L)])] : Array.Empty<Call>()),
+            .. (memfd ? [new Call("memfd_create", [S("name", "m"), A("flags", 3L)])] : Array.Empty<Call>())];
 
     // With fences in the sequence, no DMA_BUF_IOCTL_SYNC with valid flags: it would wait 10 s for a vgem fence.
     private static IEnumerable<(int, Gen<Call>)> BadInputCalls(bool fences) =>
@@ -407,10 +424,25 @@ public static class CallGen
             from off in Gen.Elements(0L, 1L, 4095L, 4096L, Offset0, Offset0 + 1, long.MinValue, unchecked((long)0xfffffffffffff000UL), 0x7ffffffffffff000L)
             from len in Gen.Elements(0L, 1L, 4096L, 4097L, long.MinValue, -4096L, -1L, 0x7ffffffffffff000L)
             from prot in Gen.Elements(0L, 1L, 3L, 4L, 7L, 8L, 0x1000000L)
-            // no MAP_FIXED / MAP_FIXED_NOREPLACE: the agent passes no address, and a fixed mapping at 0 (allowed to
-            // root) is not modelled
-            from flags in Gen.Elements(0L, 1L, 2L, 3L, 0x20003L, 0x80003L, 0x80001L, 0x40001L, 0x8001L)
+            // MAP_SHARED_VALIDATE with each flag LEGACY_MAP_MASK has or lacks (MAP_32BIT 0x40, MAP_HUGE_2MB, MAP_SYNC,
+            // MAP_FIXED_NOREPLACE), MAP_HUGETLB on a file
+            from flags in Gen.Elements(0L, 1L, 2L, 3L, 0x20003L, 0x80003L, 0x80001L, 0x40001L, 0x8001L, 0x43L, 0x54000003L, 0x100003L, 0x4003L)
             select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", off)])),
+        // MAP_FIXED / MAP_FIXED_NOREPLACE at address 0 (the agent passes no address): root may map page 0
+        // (security_mmap_addr: CAP_SYS_RAWIO below mmap_min_addr); a second NOREPLACE there is -EEXIST. Lengths stay
+        // small: a fixed mapping from 0 as long as TASK_SIZE would replace the agent itself.
+        (2, from fd in BadFd
+            from off in Gen.Elements(0L, 4096L, Offset0, Offset0 + 4096)
+            from len in Gen.Elements(0L, 1L, 4096L, 8192L, -4096L, -1L)
+            from prot in Gen.Elements(1L, 3L)
+            from flags in Gen.Elements(0x11L, 0x12L, 0x13L, 0x100001L, 0x100002L, 0x100003L)
+            select new Call("mmap", [A("fd", fd), A("length", len), A("prot", prot), A("flags", flags), A("offset", off)])),
+        // NULL and unmapped pointers inside a struct: drm_version's name/date/desc (drm_copy_field skips a NULL buffer,
+        // an unmapped one is -EFAULT)
+        (2, from fd in BadFd
+            from len in Gen.Elements(0L, 1L, 4L, 63L, 255L)
+            from ptrs in Gen.Elements("null", "unmapped")
+            select new Call("DRM_IOCTL_VERSION", [A("on", fd), A("name_len", len), A("date_len", len), A("desc_len", len), S("pointers", ptrs)])),
         (3, from fd in BadFd
             from h in Handle
             from fl in Gen.Elements(0L, 1L, 3L, 0x80000L, 0x80002L, 0x80003L, 0x4000L, 0x800L, -1L, 0x7fffffffL)
@@ -460,19 +492,21 @@ public static class CallGen
     public static Gen<Call[]> Sequence(CallFamilies f, int maxCalls) =>
         (f & (CallFamilies.Heap | CallFamilies.Udmabuf)) == 0 ? Sequence61(f, maxCalls) : SequenceWithHeaps(f, maxCalls);
 
-    // The 6.1 families' draw, unchanged (recorded answer sets are keyed by the scripts it draws).
+    // The 6.1 families' draw (recorded answer sets are keyed by the scripts it draws); bad input adds its prologue.
     private static Gen<Call[]> Sequence61(CallFamilies f, int maxCalls) =>
         from creates in Gen.Frequency((1, Gen.Constant(0)), (4, Gen.Choose(1, 3)))
         from prologue in CreateSmallOnCard0.ArrayOf(creates)
         from export in f.HasFlag(CallFamilies.Prime) || f.HasFlag(CallFamilies.BadInput) ? Gen.Elements(true, true, false) : Gen.Constant(false)
         from map in f.HasFlag(CallFamilies.Dumb) ? Gen.Elements(true, false) : Gen.Constant(false)
-        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates))
+        from bad in f.HasFlag(CallFamilies.BadInput) ? BadInputPrologue(export && creates > 0) : Gen.Constant(Array.Empty<Call>())
+        from n in Gen.Choose(1, Math.Max(1, maxCalls - 3 - creates - bad.Length))
         from calls in Single(f).ArrayOf(n)
         select (Call[])[
             new Call("openat", [S("path", "/dev/dri/card0"), A("flags", 524290)]),
             .. prologue,
             .. (export ? [new Call("DRM_IOCTL_PRIME_HANDLE_TO_FD", [A("on", 4L), A("handle", 1L), A("flags", 524290L), A("fd", -1L)])] : Array.Empty<Call>()),
             .. (map ? [new Call("DRM_IOCTL_MODE_MAP_DUMB", [A("on", 4L), A("handle", 1L), A("pad", 0L)])] : Array.Empty<Call>()),
+            .. bad,
             .. calls];
 
     private static Gen<Call[]> SequenceWithHeaps(CallFamilies f, int maxCalls) =>

@@ -3,7 +3,8 @@
 # Debian's 6.12.118 (a short campaign of every family it supports, heap and udmabuf included, and a capture).
 #  - builds the LD_PRELOAD tracer and the static guest agent with -Wall -Wextra -Werror
 #  - boots the kernel once; runs a smoke script; records tools/dmabufsim-trace/examples/dumb_prime.c under the
-#    tracer; runs a differential campaign (>= 200 random calls, must find no difference); checks that a
+#    tracer; runs a differential campaign (>= 200 random calls, must find no difference); a short campaign of each
+#    family that has its own check (badinput: DIFFTEST_FAMILY_COUNT sequences, default 20); checks that a
 #    deliberately broken simulator rule is found and shrunk to <= 3 calls
 #  - records tools/dmabufsim-run/tests/share_dumb.c too (two processes, PRIME + SCM_RIGHTS, trace format version 2)
 #  - replays the recorded traces with `dmabufsim replay` (0 failed expected); runs share_dumb under
@@ -119,6 +120,7 @@ share="$work/share_dumb.jsonl"
 timeout 480 dotnet "$dll" realkernel --capture dumb_prime --capture-out "$trace" \
     --program tools/dmabufsim-run/tests/share_dumb.c --program-out "$share" \
     --difftest-seed "${DIFFTEST_SEED:-1}" --difftest-count "${DIFFTEST_COUNT:-40}" --difftest-min-calls 200 \
+    --family-campaigns badinput --family-campaign-count "${DIFFTEST_FAMILY_COUNT:-20}" \
     --fault-check >"$work/realkernel.log" 2>&1
 rc=$?
 set -e

@@ -44,7 +44,7 @@ public sealed partial class Syscalls
                 return -(long)Errno.EINVAL;
             }
         }
-        long ret = caller.Mm.DoMmap(f, addr, length, prot, flags, pgoff);
+        long ret = caller.Mm.DoMmap(f, addr, length, prot, flags, pgoff, capSysRawio: caller.Euid == 0);
         if (ret >= 0 && f is not null && _check is { Enabled: true } check && caller.Mm.Find((ulong)ret) is { } vma)
         {
             vma.Origin = check.Origin();

@@ -335,14 +335,28 @@ static void run_call(long i, const char *op, struct kv *kv, int n)
 		v.desc_len = (size_t)num(kv, n, "desc_len", 255);
 		if (v.name_len > 255 || v.date_len > 255 || v.desc_len > 255)
 			v.name_len = v.date_len = v.desc_len = 255;
-		v.name = name;
-		v.date = date;
-		v.desc = desc;
+		/* pointers=null|unmapped: the three string pointers are NULL (drm_copy_field skips the copy) or
+		 * point at a PROT_NONE page (-EFAULT); the strings are then not read back */
+		const char *ptrs = get(kv, n, "pointers");
+		char *bad = ptrs && strcmp(ptrs, "unmapped") == 0 ? (char *)unmapped_page() : NULL;
+		v.name = ptrs ? bad : name;
+		v.date = ptrs ? bad : date;
+		v.desc = ptrs ? bad : desc;
 		before = v;
 		long ret = ioctl(fd, req, &v);
 		begin(&j, i, op, fd, 1);
 		jb_u64(&j, "request", req);
-		tf_ioctl_args(&j, req, &before, 0, peek);
+		if (ptrs) {
+			jb_open(&j, "args");
+			jb_u64(&j, "name_len", before.name_len);
+			jb_u64(&j, "date_len", before.date_len);
+			jb_u64(&j, "desc_len", before.desc_len);
+			jb_str(&j, "pointers", bad ? "unmapped" : "null");
+			jb_close(&j);
+			before.name_len = before.date_len = before.desc_len = 0; /* nothing to read back */
+		} else {
+			tf_ioctl_args(&j, req, &before, 0, peek);
+		}
 		jb_open(&j, "result");
 		jb_ret(&j, r(ret));
 		tf_ioctl_result(&j, req, &before, &v, r(ret), peek);
