@@ -119,6 +119,7 @@ public static class ServiceCollectionExtensions
         });
         services.AddSingleton<Replay.IReplayOpProvider, Mm.CmaReplayOps>();
         services.AddSingleton<Replay.IReplayOpProvider, Replay.KernelSideReplayOps>();
+        services.AddSingleton<Replay.IReplayOpProvider, Replay.ProcessTreeReplayOps>();
         return services;
     }
 }

@@ -57,7 +57,10 @@ public static class CaptureRun
                     owned = guest = GuestSession.Boot(image);
                     stdout.WriteLine($"capture: booted {guest.KernelRelease} in {guest.BootTime.TotalSeconds:F1} s");
                 }
-                var (status, trace) = guest.RunTraced($"/programs/{name}");
+                var (status, trace, programOut, programErr) = guest.RunTraced($"/programs/{name}");
+                // The program's own output, as it would have printed it: stdout here, stderr on stderr.
+                stdout.Write(programOut);
+                stderr.Write(programErr);
                 var outPath = output ?? $"{name}.jsonl";
                 File.WriteAllText(outPath, trace);
                 int events = trace.Count(c => c == '\n') - 1;

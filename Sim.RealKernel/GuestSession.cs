@@ -210,14 +210,21 @@ public sealed class GuestSession : IDisposable
         }
     }
 
-    /// <summary>Runs a program of the initramfs under the tracer (LD_PRELOAD) and returns its exit status and trace.</summary>
-    public (int Status, string Trace) RunTraced(string commandLine) => Request($"RUN {commandLine}");
+    /// <summary>
+    /// Runs a program of the initramfs under the tracer (LD_PRELOAD) and returns its exit status, its trace and what it
+    /// wrote on stdout and stderr (the agent sends them as <c>OUT</c> and <c>ERR</c> lines before the trace).
+    /// </summary>
+    public TracedRun RunTraced(string commandLine) => Request($"RUN {commandLine}");
 
     /// <summary>Runs <c>sh -c <paramref name="shellCommand"/></c> in the guest (no tracer): its exit status and output (stdout and stderr).</summary>
-    public (int Status, string Output) Exec(string shellCommand) => Request($"EXEC {shellCommand}");
+    public (int Status, string Output) Exec(string shellCommand)
+    {
+        var r = Request($"EXEC {shellCommand}");
+        return (r.Status, r.Trace);
+    }
 
-    // One RUN/EXEC request: "FILE status", the file's lines, "EOF".
-    private (int Status, string Text) Request(string request)
+    // One RUN/EXEC request: OUT/ERR lines (RUN), "FILE status", the file's lines, "EOF".
+    private TracedRun Request(string request)
     {
         string commandLine = request;
         _writer.Write(request);
@@ -225,6 +232,8 @@ public sealed class GuestSession : IDisposable
         _writer.Flush();
         int status = -1;
         var sb = new StringBuilder();
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
         bool inFile = false;
         while (true)
         {
@@ -236,11 +245,19 @@ public sealed class GuestSession : IDisposable
                     status = int.Parse(line[5..], CultureInfo.InvariantCulture);
                     inFile = true;
                 }
+                else if (line.StartsWith("OUT ", StringComparison.Ordinal))
+                {
+                    stdout.Append(line.AsSpan(4)).Append('\n');
+                }
+                else if (line.StartsWith("ERR ", StringComparison.Ordinal))
+                {
+                    stderr.Append(line.AsSpan(4)).Append('\n');
+                }
                 continue;
             }
             if (line == "EOF")
             {
-                return (status, sb.ToString());
+                return new TracedRun(status, sb.ToString(), stdout.ToString(), stderr.ToString());
             }
             sb.Append(line).Append('\n');
         }
@@ -281,3 +298,10 @@ public sealed class GuestSession : IDisposable
         }
     }
 }
+
+/// <summary>A program run under the tracer in the guest: its exit status, trace, stdout and stderr.</summary>
+/// <param name="Status">Exit status (128+signal when killed).</param>
+/// <param name="Trace">The trace's lines.</param>
+/// <param name="Stdout">What it wrote on stdout.</param>
+/// <param name="Stderr">What it wrote on stderr.</param>
+public sealed record TracedRun(int Status, string Trace, string Stdout, string Stderr);

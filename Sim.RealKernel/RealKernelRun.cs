@@ -28,6 +28,12 @@ public static class RealKernelRun
         /// <summary>Its trace file.</summary>
         public string? CaptureOut { get; init; }
 
+        /// <summary>A C program (any path) to record under the tracer too, or null.</summary>
+        public string? Program { get; init; }
+
+        /// <summary>Its trace file (its stdout goes beside it, <c>FILE.stdout</c>).</summary>
+        public string? ProgramOut { get; init; }
+
         /// <summary>Campaign sequences (0: none).</summary>
         public int DiffTestCount { get; init; }
 
@@ -103,6 +109,17 @@ public static class RealKernelRun
             {
                 programs.AddRange(GuestSelftests.Build(image, o.Kernel, stdout));
             }
+            string? programName = null;
+            if (o.Program is not null)
+            {
+                var src = Path.GetFullPath(o.Program);
+                if (!File.Exists(src))
+                {
+                    throw new RealKernelException($"{src}: no such program");
+                }
+                programName = Path.GetFileNameWithoutExtension(src);
+                programs.Add((programName, image.CompileProgram(src, stdout)));
+            }
             image.BuildInitramfs(stdout, programs);
             stdout.WriteLine($"realkernel: prepared {image.KernelPackage} in {sw.Elapsed.TotalSeconds:F1} s (cache {image.CacheDir})");
             if (o.PrepareOnly)
@@ -118,11 +135,20 @@ public static class RealKernelRun
                 string.Create(CultureInfo.InvariantCulture, $"{guest.KernelRelease}, boot {guest.BootTime.TotalSeconds:F1} s, smoke script {answer.Events} calls in {t.Elapsed.TotalMilliseconds:F0} ms"));
             if (o.Capture is not null)
             {
-                var (status, trace) = guest.RunTraced($"/programs/{o.Capture}");
+                var (status, trace, _, _) = guest.RunTraced($"/programs/{o.Capture}");
                 var outPath = o.CaptureOut ?? $"{o.Capture}.jsonl";
                 File.WriteAllText(outPath, trace);
                 int events = Math.Max(0, trace.Count(c => c == '\n') - 1);
                 Check("capture", status == 0 && events > 0, $"{o.Capture} exited {status}, {events} events in {outPath}");
+            }
+            if (programName is not null)
+            {
+                var run = guest.RunTraced($"/programs/{programName}");
+                var outPath = o.ProgramOut ?? $"{programName}.jsonl";
+                File.WriteAllText(outPath, run.Trace);
+                File.WriteAllText(outPath + ".stdout", run.Stdout);
+                int events = Math.Max(0, run.Trace.Count(c => c == '\n') - 1);
+                Check("program-capture", run.Status == 0 && events > 0, $"{programName} exited {run.Status}, {events} events in {outPath}");
             }
             if (o.DiffTestCount > 0)
             {

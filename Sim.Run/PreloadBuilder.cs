@@ -1,5 +1,6 @@
 // Builds libdmabufsim-run.so from the source embedded in this assembly (tools/dmabufsim-run) with the system C
 // compiler, once, into the cache folder (as capture builds the tracer); `make -C tools/dmabufsim-run` builds the same.
+// `run --trace` also builds the real-kernel tracer (tools/dmabufsim-trace) the same way.
 using System.Diagnostics;
 using System.Security.Cryptography;
 
@@ -21,26 +22,38 @@ public static class PreloadBuilder
     }
 
     /// <summary>The built library's path (built now when the cache has no build of this source).</summary>
-    public static string Ensure(TextWriter log)
+    public static string Ensure(TextWriter log) =>
+        Build(log, "run", "libdmabufsim-run.so", ["dmabufsim_run.c", "dmabufsim_run_proto.h"], ["dmabufsim_run.c"]);
+
+    /// <summary>
+    /// The LD_PRELOAD tracer <c>libdmabufsim-trace.so</c> (tools/dmabufsim-trace, the one <c>capture</c> runs on the
+    /// real kernel), built now when the cache has no build of this source.
+    /// </summary>
+    public static string EnsureTracer(TextWriter log) =>
+        Build(log, "trace", "libdmabufsim-trace.so", ["dmabufsim_trace.c", "trace_fmt.c", "trace_fmt.h", "dmabufsim_uapi.h"],
+            ["dmabufsim_trace.c", "trace_fmt.c"]);
+
+    private static string Build(TextWriter log, string kind, string libName, string[] files, string[] sources)
     {
         ArgumentNullException.ThrowIfNull(log);
-        var c = Resource("dmabufsim_run.c");
-        var h = Resource("dmabufsim_run_proto.h");
-        var hash = Convert.ToHexStringLower(SHA256.HashData([.. c, .. h]))[..16];
-        var dir = Path.Combine(CacheDir, "run-" + hash);
-        var lib = Path.Combine(dir, "libdmabufsim-run.so");
+        var bytes = files.Select(Resource).ToArray();
+        var hash = Convert.ToHexStringLower(SHA256.HashData([.. bytes.SelectMany(b => b)]))[..16];
+        var dir = Path.Combine(CacheDir, kind + "-" + hash);
+        var lib = Path.Combine(dir, libName);
         if (File.Exists(lib))
         {
             return lib;
         }
         var cc = Which("gcc") ?? Which("cc")
-            ?? throw new RunException("dmabufsim run: no C compiler to build the preload library: install gcc (apt-get install gcc libc6-dev)");
+            ?? throw new RunException($"dmabufsim run: no C compiler to build {libName}: install gcc (apt-get install gcc libc6-dev)");
         Directory.CreateDirectory(dir);
-        File.WriteAllBytes(Path.Combine(dir, "dmabufsim_run.c"), c);
-        File.WriteAllBytes(Path.Combine(dir, "dmabufsim_run_proto.h"), h);
+        for (int k = 0; k < files.Length; k++)
+        {
+            File.WriteAllBytes(Path.Combine(dir, files[k]), bytes[k]);
+        }
         var tmp = lib + "." + Environment.ProcessId + ".tmp";
         var psi = new ProcessStartInfo(cc) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "-O2", "-Wall", "-std=gnu11", "-fPIC", "-shared", "-o", tmp, Path.Combine(dir, "dmabufsim_run.c"), "-ldl", "-lpthread" })
+        foreach (var a in new[] { "-O2", "-Wall", "-std=gnu11", "-fPIC", "-shared", "-o", tmp }.Concat(sources.Select(f => Path.Combine(dir, f))).Concat(["-ldl", "-lpthread"]))
         {
             psi.ArgumentList.Add(a);
         }
@@ -50,7 +63,7 @@ public static class PreloadBuilder
         p.WaitForExit();
         if (p.ExitCode != 0)
         {
-            throw new RunException($"dmabufsim run: building the preload library with {cc} failed:\n{output}{err.Result}");
+            throw new RunException($"dmabufsim run: building {libName} with {cc} failed:\n{output}{err.Result}");
         }
         File.Move(tmp, lib, overwrite: true);
         log.WriteLine($"dmabufsim run: built {lib}");

@@ -37,6 +37,16 @@ public sealed class RunOptions
     /// </summary>
     public bool Check { get; init; }
 
+    /// <summary>
+    /// <c>--trace FILE.jsonl</c>: what the program and every process it forks or execs did, in the trace format
+    /// (version 2), written by the real-kernel tracer (tools/dmabufsim-trace) stacked in front of the preload
+    /// library, so a run and a <c>capture</c> of the same program are written by the same decoder; null = no trace.
+    /// </summary>
+    public string? Trace { get; init; }
+
+    /// <summary>A prebuilt tracer library for <see cref="Trace"/>; null = build it into the cache on first use.</summary>
+    public string? TracerLibrary { get; init; }
+
     /// <summary>Where the program's stdout goes; null = the host's own stdout, untouched (inherited).</summary>
     public TextWriter? ProgramStdout { get; init; }
 
@@ -178,7 +188,17 @@ public sealed class RunHost : IDisposable
             psi.ArgumentList.Add(a);
         }
         var existing = Environment.GetEnvironmentVariable("LD_PRELOAD");
-        psi.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(existing) ? preload : preload + ":" + existing;
+        string libs = preload;
+        if (options.Trace is { } trace)
+        {
+            // The tracer first: it sees the program's calls and passes them on (RTLD_NEXT) to the preload library, whose
+            // constructor runs before the tracer's (so the tracer's header probes the simulated DRM devices).
+            libs = (options.TracerLibrary ?? PreloadBuilder.EnsureTracer(_stderr)) + ":" + preload;
+            psi.Environment["DMABUFSIM_TRACE_OUT"] = Path.GetFullPath(trace);
+            psi.Environment["DMABUFSIM_TRACE_MACHINE"] = TraceMachine();
+            psi.Environment.Remove("DMABUFSIM_TRACE_FDS");
+        }
+        psi.Environment["LD_PRELOAD"] = string.IsNullOrEmpty(existing) ? libs : libs + ":" + existing;
         psi.Environment["DMABUFSIM_RUN_SOCK"] = SocketPath;
         psi.Environment["DMABUFSIM_RUN_PHYSFD"] = _phys.Fd.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (_check is not null)
@@ -258,6 +278,16 @@ public sealed class RunHost : IDisposable
             return 99;
         }
         return status;
+    }
+
+    // The header's machine_config members the tracer cannot see from inside the program (its uname and sysinfo are the
+    // host's): the simulated machine's architecture, memory and kernel profile, and whether the program is root in it.
+    private string TraceMachine()
+    {
+        var o = _machine.GetRequiredService<MachineOptions>();
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        return string.Create(ci, $"\"arch\":\"{o.Arch}\",\"ram_mib\":{o.RamBytes >> 20},\"kernel_release\":\"{o.Kernel.Profile}.0-dmabufsim\"," +
+            $"\"kernel_version\":\"dmabufsim run (the simulated kernel)\",\"root\":true");
     }
 
     private static int Remaining(long deadline)

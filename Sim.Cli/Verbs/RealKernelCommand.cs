@@ -13,6 +13,8 @@ internal static class RealKernelCommand
         var mem = Conventions.Number("--mem", "MIB", "guest RAM in MiB", 512, 64, 65_536);
         var capture = Conventions.Text("--capture", "NAME", "also record this example program under the tracer (tools/dmabufsim-trace/examples/NAME.c)");
         var captureOut = Conventions.OutputFile("--capture-out", "where to write the captured trace", defaultText: "NAME.jsonl");
+        var program = Conventions.Text("--program", "SOURCE", "also record this C program under the tracer (its stdout is written beside the trace)");
+        var programOut = Conventions.OutputFile("--program-out", "where to write that program's trace (its stdout: FILE.stdout)", defaultText: "NAME.jsonl");
         var dtCount = Conventions.Number("--difftest-count", "N", "also run a differential campaign of this many sequences", 0, 0, 10_000_000);
         var dtSeed = Conventions.Number("--difftest-seed", "SEED", "its seed", 1, int.MinValue, int.MaxValue);
         var dtLength = Conventions.Number("--difftest-length", "CALLS", "most calls per sequence", 30, 1, 10_000);
@@ -25,7 +27,7 @@ internal static class RealKernelCommand
         var kernel = CaptureCommand.KernelOption();
         var cmd = new Command("realkernel", "Prepare and boot a genuine Linux 6.1 or 6.12 kernel under QEMU with the DmaBufSim guest agent")
         {
-            prepareOnly, mem, capture, captureOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, familyCampaigns, familyCampaignCount, selftests, kernel,
+            prepareOnly, mem, capture, captureOut, program, programOut, dtCount, dtSeed, dtLength, dtMinCalls, families, faultCheck, familyCampaigns, familyCampaignCount, selftests, kernel,
         };
         cmd.SetAction(pr => RealKernelRun.Run(new RealKernelRun.Options
         {
@@ -33,6 +35,8 @@ internal static class RealKernelCommand
             MemMib = pr.GetValue(mem),
             Capture = pr.GetValue(capture),
             CaptureOut = pr.GetValue(captureOut),
+            Program = pr.GetValue(program),
+            ProgramOut = pr.GetValue(programOut),
             DiffTestCount = pr.GetValue(dtCount),
             DiffTestSeed = pr.GetValue(dtSeed),
             DiffTestLength = pr.GetValue(dtLength),

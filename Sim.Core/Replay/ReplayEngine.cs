@@ -155,7 +155,7 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
             }
             using var machine = MachineFactory(options);
             var table = ReplayOpTable.Build(machine.GetServices<IReplayOpProvider>());
-            var ctx = new ReplaySession(path, reader.Kind, reader.Header, options, machine);
+            var ctx = new ReplaySession(path, reader.Kind, reader.Header, options, machine, reader.Version);
             foreach (var start in table.FileStart)
             {
                 start(ctx);
@@ -170,6 +170,7 @@ public sealed class ReplayEngine(Func<MachineOptions, ServiceProvider> machineFa
             {
                 var handler = table.Find(ev.Op);
                 var check = new ReplayCheck(ev);
+                ctx.EnterEvent(ev);
                 observer?.EventStarting(ctx, ev, null);
                 if (handler is null)
                 {

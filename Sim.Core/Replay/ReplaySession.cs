@@ -21,13 +21,16 @@ public sealed class ReplaySession
     private readonly Dictionary<Type, object> _state = [];
     private readonly List<(string Name, Action<ReplayCheck> Action)> _atExit = [];
     private Syscalls? _syscalls;
+    private readonly Dictionary<int, Process> _byTracedPid = [];
+    private readonly List<Process> _processes = [];
     private Process? _process;
     private bool _processExitCounted;
 
-    internal ReplaySession(string file, DataFileKind kind, JsonElement header, MachineOptions options, IServiceProvider machine)
+    internal ReplaySession(string file, DataFileKind kind, JsonElement header, MachineOptions options, IServiceProvider machine, int version = 1)
     {
         File = file;
         Kind = kind;
+        Version = version;
         Header = header;
         Options = options;
         Machine = machine;
@@ -44,6 +47,12 @@ public sealed class ReplaySession
 
     /// <summary>Trace or vector file.</summary>
     public DataFileKind Kind { get; }
+
+    /// <summary>
+    /// The trace format version: 1 (one traced process) or 2 (every event names its process: <see cref="Process"/> is the
+    /// process of the event being replayed, and fork, execve and exit events make and end processes).
+    /// </summary>
+    public int Version { get; }
 
     /// <summary>The header (undefined for vector files).</summary>
     public JsonElement Header { get; }
@@ -68,6 +77,7 @@ public sealed class ReplaySession
 
     /// <summary>
     /// The traced process (trace files: made at file start with the header's <c>open_fds</c>), or null (vector files).
+    /// In a version 2 trace it is the process of the event being replayed (its <c>pid</c>).
     /// Reading it does not count its exit: see <see cref="RunsProcess"/>.
     /// </summary>
     public Process? TracedProcessOrNull => _process;
@@ -86,11 +96,79 @@ public sealed class ReplaySession
         if (!_processExitCounted)
         {
             _processExitCounted = true;
-            AtExit("process exit", _ => Syscalls.Exit(p));
+            AtExit("process exit", _ => ExitRemaining());
             AtExit("leak check", LeakCheck);
         }
         return p;
     }
+
+    // The end of the file: every process of the trace that has not exited does (the newest first: children before
+    // the program that forked them).
+    private void ExitRemaining()
+    {
+        for (int k = _processes.Count - 1; k >= 0; k--)
+        {
+            Syscalls.Exit(_processes[k]);
+        }
+    }
+
+    /// <summary>The model process of the traced pid <paramref name="tracedPid"/> (version 2), or null.</summary>
+    public Process? ProcessOfTracedPid(int tracedPid) => _byTracedPid.GetValueOrDefault(tracedPid);
+
+    /// <summary>
+    /// Binds the traced pid <paramref name="tracedPid"/> to <paramref name="process"/>, a process a <c>fork</c> event made
+    /// (version 2): the events of that pid run in it from now on. A pid used again after its process exited is rebound.
+    /// </summary>
+    public void BindTracedPid(int tracedPid, Process process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        _byTracedPid[tracedPid] = process;
+        _processes.Add(process);
+    }
+
+    /// <summary>
+    /// Version 2: makes the process of <paramref name="ev"/>'s <c>pid</c> the current one. The first event's pid is the
+    /// traced program (the process made at file start); any other pid must be the result of an earlier <c>fork</c>
+    /// event, or an <c>execve</c> whose <c>args.ppid</c> is a known process (a child made without fork(), such as
+    /// posix_spawn's, that has just run its new program). A pid whose process exited is an error.
+    /// </summary>
+    internal void EnterEvent(TraceEvent ev)
+    {
+        if (Version < 2 || Kind != DataFileKind.Trace || _processes.Count == 0 || ev.Pid is not int pid)
+        {
+            return;
+        }
+        if (_byTracedPid.Count == 0)
+        {
+            _byTracedPid[pid] = _processes[0];
+        }
+        if (!_byTracedPid.TryGetValue(pid, out var p))
+        {
+            if (ev.Op == "execve" && ev.HasArg("ppid") && _byTracedPid.TryGetValue((int)ev.ArgI64("ppid"), out var parent) && !parent.Exited)
+            {
+                long child = Syscalls.Fork(parent);
+                p = Get<ProcessTable>().Find((int)child)
+                    ?? throw new TraceFormatException(ev.File, ev.Line, $"pid {pid}: the model could not make the process ({child})", "pid");
+                BindTracedPid(pid, p);
+            }
+            else
+            {
+                throw new TraceFormatException(ev.File, ev.Line,
+                    $"pid {pid} is not the traced program's (the first event's) and no earlier fork event returned it", "pid");
+            }
+        }
+        if (p.Exited)
+        {
+            throw new TraceFormatException(ev.File, ev.Line, $"pid {pid} has exited (its exit event came earlier)", "pid");
+        }
+        _process = p;
+    }
+
+    /// <summary>The machine's processes (version 2: the ones fork events make).</summary>
+    public ProcessTable ProcessTable => Get<ProcessTable>();
+
+    /// <summary>The machine's file namespace and inode numbers.</summary>
+    public Vfs Vfs => Get<Vfs>();
 
     /// <summary>The page allocator (the sg family allocates the pages its tables map).</summary>
     public PageAlloc PageAlloc => Get<PageAlloc>();
@@ -200,6 +278,7 @@ public sealed class ReplaySession
             vfs.AddFile("/proc/self/stat", NullFileOperations.Instance, Inode.S_IFREG | 0x124);
         }
         _process = p;
+        _processes.Add(p);
     }
 
     // After the exit nothing the trace made may be alive (a loaded module's data stays with the module), and no

@@ -38,7 +38,8 @@ public sealed record TraceDiffResult(long EventsA, long EventsB, IReadOnlyList<T
 /// <item>not compared: timestamps (<c>ts</c>, <c>captured</c>), <c>mnt_id</c>, global fence counters
 /// (<c>first_context</c>), prose (<c>note</c>, <c>*_note</c>);</item>
 /// <item>equality pattern (a consistent one-to-one renaming between the two traces, per class): inode numbers
-/// (<c>st_ino</c>, <c>ino</c>, the fdinfo and bufinfo ino), fence contexts, process and thread ids, and the values
+/// (<c>st_ino</c>, <c>ino</c>, the fdinfo and bufinfo ino), fence contexts, process and thread ids (a version 2
+/// trace's <c>pid</c>, <c>tid</c>, <c>ppid</c> and the child pid a <c>fork</c> returns), and the values
 /// that depend on the physical allocator or address-space layout (pfns, physical, DMA and user addresses, the
 /// address a successful mmap returns);</item>
 /// <item>timings: <c>elapsed_s</c> both under 1 s, or within 10% (at least 1 s) of each other; <c>elapsed_jiffies</c>
@@ -258,6 +259,12 @@ public static partial class TraceDiff
             && TraceNumber.TryGetI64(ra, out long ia) && TraceNumber.TryGetI64(rb, out long ib) && ia >= 0 && ib >= 0)
         {
             (rule, cls) = (Rule.Pattern, "addresses");
+        }
+        // A successful fork returns the child's pid (version 2 traces).
+        if (key == "ret" && op == "fork" && a is { } fa && b is { } fb
+            && TraceNumber.TryGetI64(fa, out long pa) && TraceNumber.TryGetI64(fb, out long pb) && pa > 0 && pb > 0)
+        {
+            (rule, cls) = (Rule.Pattern, "process ids");
         }
         if (rule == Rule.Ignore)
         {

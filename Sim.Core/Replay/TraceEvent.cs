@@ -64,6 +64,12 @@ public sealed class TraceEvent
     /// <summary>Top-level <c>fd</c>, or null.</summary>
     public long? Fd => Root.TryGetProperty("fd", out var f) && TraceNumber.TryGetI64(f, out long v) ? v : null;
 
+    /// <summary>Top-level <c>pid</c> (version 2: the process that made the call), or null.</summary>
+    public int? Pid => Root.ValueKind == JsonValueKind.Object && Root.TryGetProperty("pid", out var f) && TraceNumber.TryGetI64(f, out long v) ? (int)v : null;
+
+    /// <summary>Top-level <c>tid</c> (version 2: the thread that made the call), or null.</summary>
+    public int? Tid => Root.ValueKind == JsonValueKind.Object && Root.TryGetProperty("tid", out var f) && TraceNumber.TryGetI64(f, out long v) ? (int)v : null;
+
     /// <summary>Top-level ioctl <c>request</c>, or null.</summary>
     public ulong? Request => Root.TryGetProperty("request", out var f) && TraceNumber.TryGetU64(f, out ulong v) ? v : null;
 

@@ -8,7 +8,7 @@ namespace Sim.Core.Replay;
 /// <summary>What kind of file a reader found.</summary>
 public enum DataFileKind
 {
-    /// <summary>A <c>dmabuf-trace</c> version 1 file.</summary>
+    /// <summary>A <c>dmabuf-trace</c> file (version 1, one process, or version 2, several).</summary>
     Trace,
     /// <summary>An <c>sg_trim*</c> vector file.</summary>
     SgTrimVectors,
@@ -28,7 +28,11 @@ public sealed class TraceReader : IDisposable
     /// <summary>The only trace format.</summary>
     public const string Format = "dmabuf-trace";
 
+    /// <summary>The newest version: 2 (every event carries <c>pid</c> and <c>tid</c>; fork, execve, exit and fd passing are events).</summary>
+    public const int LatestVersion = 2;
+
     private static readonly JsonDocumentOptions s_jsonOptions = new() { MaxDepth = 64 };
+    private static readonly string[] s_ids = ["pid", "tid"];
 
     private readonly Utf8LineReader _reader;
     private readonly List<(JsonDocument Doc, byte[] Buffer)> _owned = [];
@@ -72,10 +76,11 @@ public sealed class TraceReader : IDisposable
             {
                 throw new TraceFormatException(DisplayName, _lineNo, "missing", "version");
             }
-            if (!TraceNumber.TryGetU64(ver, out ulong v) || v != 1)
+            if (!TraceNumber.TryGetU64(ver, out ulong v) || v is not (1 or 2))
             {
-                throw new TraceFormatException(DisplayName, _lineNo, $"unsupported version {ver.GetRawText()} (expected 1)", "version");
+                throw new TraceFormatException(DisplayName, _lineNo, $"unsupported version {ver.GetRawText()} (expected 1 or 2)", "version");
             }
+            Version = (int)v;
             Kind = DataFileKind.Trace;
             Header = root.Clone();
             return;
@@ -95,6 +100,9 @@ public sealed class TraceReader : IDisposable
 
     /// <summary>Trace or vector file.</summary>
     public DataFileKind Kind { get; }
+
+    /// <summary>The trace format version (1 or 2); 0 for vector files.</summary>
+    public int Version { get; }
 
     /// <summary>The header object (traces); undefined for vector files.</summary>
     public JsonElement Header { get; }
@@ -198,6 +206,21 @@ public sealed class TraceReader : IDisposable
             if (root.TryGetProperty("result", out var r) && r.ValueKind != JsonValueKind.Object && r.ValueKind != JsonValueKind.Null)
             {
                 throw new TraceFormatException(DisplayName, _lineNo, "not an object", "result");
+            }
+            if (Version >= 2)
+            {
+                // Version 2: the process and thread of every event (positive integers).
+                foreach (string id in s_ids)
+                {
+                    if (!root.TryGetProperty(id, out var ide))
+                    {
+                        throw new TraceFormatException(DisplayName, _lineNo, "missing (a version 2 event names its process and thread)", id);
+                    }
+                    if (!TraceNumber.TryGetI64(ide, out long idv) || idv <= 0 || idv > int.MaxValue)
+                    {
+                        throw new TraceFormatException(DisplayName, _lineNo, $"not a positive integer: {ide.GetRawText()}", id);
+                    }
+                }
             }
             var ev = new TraceEvent(DisplayName, _lineNo, i, ope.GetString()!, root);
             if (ev.During is long during)

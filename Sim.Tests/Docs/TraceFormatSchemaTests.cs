@@ -29,13 +29,16 @@ public class TraceFormatSchemaTests
         return files;
     }
 
-    /// <summary>The $defs entry that line <paramref name="lineNo"/> (1-based) of <paramref name="file"/> must match.</summary>
-    public static string DefinitionFor(string file, int lineNo)
+    /// <summary>
+    /// The $defs entry that line <paramref name="lineNo"/> (1-based) of <paramref name="file"/> must match; the events of a
+    /// trace whose header says version 2 (<paramref name="version"/>) are <c>eventV2</c>.
+    /// </summary>
+    public static string DefinitionFor(string file, int lineNo, int version = 1)
     {
         string name = Path.GetFileName(file);
         return name.StartsWith("sg_trim", StringComparison.Ordinal) ? "sgTrimVector"
             : name.StartsWith("sg_pages", StringComparison.Ordinal) ? "sgPagesVector"
-            : lineNo == 1 ? "header" : "event";
+            : lineNo == 1 ? "header" : version >= 2 ? "eventV2" : "event";
     }
 
     [Theory]
@@ -44,11 +47,17 @@ public class TraceFormatSchemaTests
     {
         var errors = new List<string>();
         int lineNo = 0;
+        int version = 1;
         foreach (var line in File.ReadLines(Path.Combine(DataDir, file)))
         {
             lineNo++;
             using var doc = JsonDocument.Parse(line);
-            foreach (var e in s_schema.Value.Validate(doc.RootElement, DefinitionFor(file, lineNo)))
+            if (lineNo == 1 && doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("version", out var v)
+                && v.ValueKind == JsonValueKind.Number)
+            {
+                version = v.GetInt32();
+            }
+            foreach (var e in s_schema.Value.Validate(doc.RootElement, DefinitionFor(file, lineNo, version)))
             {
                 errors.Add($"{file}:{lineNo}: {e}");
             }
@@ -86,7 +95,10 @@ public class TraceFormatSchemaTests
     [InlineData("event", """{"i":0,"op":"close","args":{},"result":{"unlogged_after":[{"call":"reboot"}]}}""", "is not one of")]
     [InlineData("event", """{"i":0,"op":"close","args":{}}""", "missing \"result\"")]
     [InlineData("event", """{"i":-1,"op":"close","args":{},"result":{}}""", "below 0")]
-    [InlineData("header", """{"format":"dmabuf-trace","version":2}""", "is not 1")]
+    [InlineData("header", """{"format":"dmabuf-trace","version":3}""", "is not one of")]
+    [InlineData("eventV2", """{"i":0,"op":"close","tid":7,"args":{},"result":{}}""", "missing \"pid\"")]
+    [InlineData("eventV2", """{"i":0,"op":"close","pid":0,"tid":7,"args":{},"result":{}}""", "below 1")]
+    [InlineData("eventV2", """{"i":0,"op":"sendmsg","pid":7,"tid":7,"args":{"scm_rights":[{"fd":5}]},"result":{}}""", "missing \"ino\"")]
     [InlineData("header", """{"format":"dmabuf-trace","version":1,"machine_config":{"arch":"riscv"}}""", "is not one of")]
     [InlineData("header", """{"format":"dmabuf-trace","version":1,"machine_config":{"arch":"arm","ramsize":1}}""", "property not in the schema")]
     [InlineData("sgTrimVector", """{"id":"x","sg":[{"dma_address":1,"dma_length":4294967296}],"address":0,"length":1,"page_size":4096,"expect":{"first_sg":0,"first_sg_offset":0,"last_sg":0,"last_sg_trim":0,"nmap":1,"trimmed":[]}}""", "above 4294967295")]

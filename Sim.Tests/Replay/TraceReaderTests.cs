@@ -67,7 +67,7 @@ public class TraceReaderTests
     [InlineData("{\"format\":\"dmabuf-trace\",\"version\":1}\n{\"op\":\"a\"}\n", 2, "'i'")]
     [InlineData("{\"format\":\"dmabuf-trace\",\"version\":1}\n{\"i\":0}\n", 2, "'op'")]
     [InlineData("{\"format\":\"other\",\"version\":1}\n", 1, "unknown format")]
-    [InlineData("{\"format\":\"dmabuf-trace\",\"version\":2}\n", 1, "unsupported version")]
+    [InlineData("{\"format\":\"dmabuf-trace\",\"version\":3}\n", 1, "unsupported version")]
     [InlineData("{\"format\":\"dmabuf-trace\"}\n", 1, "'version'")]
     [InlineData("", 1, "empty file")]
     [InlineData("{\"format\":\"dmabuf-trace\",\"version\":1}\n{\"i\":0,\"op\":\"a\",\"args\":{\"during\":5}}\n", 2, "during")]

@@ -1,13 +1,22 @@
 /* dmabufsim-trace: an LD_PRELOAD library that records a program's calls on DRM, dma-buf, sync_file and
- * kvmfr files in DmaBufSim's trace format (data/traces/README.md). Set DMABUFSIM_TRACE_OUT to the output
- * path; without it every call passes straight through. The traced program sees the same results and the
- * same errno as without the library; the output file lives at a high fd number so the program's fd
- * numbers are unchanged.
+ * kvmfr files in DmaBufSim's trace format, version 2 (docs/trace-format.md, data/traces/README.md). Set
+ * DMABUFSIM_TRACE_OUT to the output path; without it every call passes straight through. The traced program
+ * sees the same results and the same errno as without the library; the output file and the event counter live
+ * at high fd numbers so the program's fd numbers are unchanged.
+ *
+ * Several processes: a child made by fork() (or vfork()) and a program started by execve keep tracing into the
+ * same file (the preload stays in the environment, the two descriptors are inherited: DMABUFSIM_TRACE_FDS names
+ * them), every event carries its pid and tid, and fork, execve, exit, socketpair and SCM_RIGHTS sendmsg/recvmsg
+ * are events. The processes number their events from one counter (a memfd) under a POSIX record lock, and each
+ * line is written at once (O_APPEND), so the file holds every process's events in the order they happened.
+ * fork and sendmsg hold the lock across the real call, so the child's first event and the receive of a passed
+ * fd always come after them.
  *
  * Memory accesses through mappings cannot be seen by interposition: a program may report them by calling
  * dmabufsim_trace_mem_write / dmabufsim_trace_mem_read (found with dlsym, so it runs without the library
- * too); they become mem_write / mem_read events. A forked child is not traced. Calls glibc makes internally
- * (fopen's open, fclose's close) do not pass through the interposed symbols and are not seen. */
+ * too); they become mem_write / mem_read events. Calls glibc makes internally (fopen's open, fclose's close,
+ * posix_spawn's clone) do not pass through the interposed symbols and are not seen; a process killed by a
+ * signal has no exit event. */
 #define _GNU_SOURCE
 #include "dmabufsim_uapi.h"
 #include "trace_fmt.h"
@@ -24,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/uio.h>
@@ -37,7 +47,8 @@
 #define LINE_CAP 65536
 #define BUF_CAP (256 * 1024)
 
-enum fd_kind { K_NONE = 0, K_DRM, K_DMABUF, K_SYNC_FILE, K_KVMFR, K_HEAP, K_UDMABUF, K_MEMFD };
+/* K_SOCK: a socket of a socketpair; only its fd number is traced (socketpair, close, dup, fcntl, fd passing). */
+enum fd_kind { K_NONE = 0, K_DRM, K_DMABUF, K_SYNC_FILE, K_KVMFR, K_HEAP, K_UDMABUF, K_MEMFD, K_SOCK };
 
 struct mapping {
 	uintptr_t addr;
@@ -62,16 +73,22 @@ static struct {
 	int (*ftruncate)(int, off_t);
 	ssize_t (*read)(int, void *, size_t);
 	ssize_t (*write)(int, const void *, size_t);
+	pid_t (*fork)(void);
+	int (*execve)(const char *, char *const[], char *const[]);
+	void (*exit_)(int);
+	int (*socketpair)(int, int, int, int[2]);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*fstat)(int, struct stat *);
 } real;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int enabled;
 static int out_fd = -1;
-static long next_i;
+static int seq_fd = -1;   /* memfd: the next event's i, shared by every process of the trace */
+static int exit_logged;
 static unsigned char kinds[MAX_FDS];
 static struct mapping maps[MAX_MAPS];
-static char outbuf[BUF_CAP];
-static size_t outlen;
 static char line[LINE_CAP];
 
 static void resolve(void)
@@ -93,6 +110,13 @@ static void resolve(void)
 	real.ftruncate = dlsym(RTLD_NEXT, "ftruncate");
 	real.read = dlsym(RTLD_NEXT, "read");
 	real.write = dlsym(RTLD_NEXT, "write");
+	real.fork = dlsym(RTLD_NEXT, "fork");
+	real.execve = dlsym(RTLD_NEXT, "execve");
+	real.exit_ = dlsym(RTLD_NEXT, "_exit");
+	real.socketpair = dlsym(RTLD_NEXT, "socketpair");
+	real.sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+	real.recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+	real.fstat = dlsym(RTLD_NEXT, "fstat");
 	real.ioctl = dlsym(RTLD_NEXT, "ioctl");
 }
 
@@ -104,32 +128,48 @@ static size_t peek(void *dst, const void *src, size_t n)
 	return got < 0 ? 0 : (size_t)got;
 }
 
-static void flush_locked(void)
+/* Writes one line and its newline in one write (the file is O_APPEND: lines of several processes never mix). */
+static void emit_locked(char *s, size_t n, size_t cap)
 {
+	if (n + 1 <= cap) {
+		s[n++] = '\n';
+	}
 	size_t off = 0;
-	while (out_fd >= 0 && off < outlen) {
-		ssize_t w = real.write(out_fd, outbuf + off, outlen - off);
+	while (out_fd >= 0 && off < n) {
+		ssize_t w = real.write(out_fd, s + off, n - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
 			break;
 		off += (size_t)w;
 	}
-	outlen = 0;
+	if (n > cap - 1 || s[n - 1] != '\n')
+		real.write(out_fd, "\n", 1);
 }
 
-static void emit_locked(const char *s, size_t n)
+/* The lock every process of the trace takes around one event (a POSIX record lock on the counter: held per
+ * process, so a forked child does not inherit it; the threads of one process are serialised by `lock`). */
+static void trace_lock(int type)
 {
-	if (outlen + n + 1 > sizeof outbuf)
-		flush_locked();
-	if (n + 1 > sizeof outbuf) {
-		real.write(out_fd, s, n);
-		real.write(out_fd, "\n", 1);
-		return;
-	}
-	memcpy(outbuf + outlen, s, n);
-	outlen += n;
-	outbuf[outlen++] = '\n';
+	struct flock fl;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = (short)type;
+	fl.l_whence = SEEK_SET;
+	fl.l_len = 8;
+	while (real.fcntl(seq_fd, F_SETLKW, &fl) < 0 && errno == EINTR)
+		;
+}
+
+/* The next event's i (under trace_lock). */
+static long seq_next(void)
+{
+	int64_t v = 0, n;
+	if (pread(seq_fd, &v, sizeof v, 0) != (ssize_t)sizeof v)
+		v = 0;
+	n = v + 1;
+	if (pwrite(seq_fd, &n, sizeof n, 0) != (ssize_t)sizeof n)
+		return v;
+	return v;
 }
 
 static enum fd_kind kind_of_path(const char *path)
@@ -162,22 +202,54 @@ static void set_kind(int fd, enum fd_kind k)
 		kinds[fd] = (unsigned char)k;
 }
 
-/* Starts an event line: {"i":n,"op":OP[,"fd":F] ... */
-static void ev_begin(struct jb *j, const char *op, int fd, int has_fd)
+/* Calls on the file itself are traced (not on a socket, whose only traced part is its fd number). */
+static int traced_io(int fd)
 {
+	enum fd_kind k = kind(fd);
+	return k != K_NONE && k != K_SOCK;
+}
+
+/* The kind of an fd this process got without opening it (SCM_RIGHTS): by what /proc says it is. */
+static enum fd_kind kind_of_fd(int fd)
+{
+	char link[64], path[512];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, path, sizeof path - 1);
+	if (n < 0)
+		return K_NONE;
+	path[n] = '\0';
+	if (strncmp(path, "socket:", 7) == 0)
+		return K_SOCK;
+	return kind_of_path(path);
+}
+
+static int is_trace_fd(int fd)
+{
+	return enabled && (fd == out_fd || fd == seq_fd);
+}
+
+/* Starts an event line: {"i":n,"pid":P,"tid":T,"op":OP[,"fd":F] ... (takes the trace lock; ev_end drops it). */
+static long ev_begin(struct jb *j, const char *op, int fd, int has_fd)
+{
+	trace_lock(F_WRLCK);
+	long i = seq_next();
 	jb_init(j, line, sizeof line);
 	jb_open(j, NULL);
-	jb_i64(j, "i", next_i++);
+	jb_i64(j, "i", i);
+	jb_i64(j, "pid", getpid());
+	jb_i64(j, "tid", gettid());
 	jb_str(j, "op", op);
 	if (has_fd)
 		jb_i64(j, "fd", fd);
+	return i;
 }
 
 static void ev_end(struct jb *j)
 {
 	jb_close(j);
 	jb_close(j);  /* result, then the event */
-	emit_locked(j->buf, j->len);
+	emit_locked(j->buf, j->len, j->cap);
+	trace_lock(F_UNLCK);
 }
 
 static double now_s(void)
@@ -271,65 +343,66 @@ static void write_header(void)
 	jb_init(&j, line, sizeof line);
 	jb_open(&j, NULL);
 	jb_str(&j, "format", "dmabuf-trace");
-	jb_i64(&j, "version", 1);
+	jb_i64(&j, "version", 2);
 	jb_str(&j, "source", "dmabufsim-trace (LD_PRELOAD)");
+	jb_i64(&j, "pid", getpid());
 	jb_i64(&j, "page_size", sysconf(_SC_PAGESIZE));
 	jb_open(&j, "machine_config");
-	jb_str(&j, "arch", u.machine);
-	jb_u64(&j, "ram_mib", (uint64_t)si.totalram * si.mem_unit / (1024 * 1024));
-	jb_str(&j, "kernel_release", u.release);
-	jb_str(&j, "kernel_version", u.version);
+	/* Under `dmabufsim run --trace` the kernel is the simulated machine's: the host describes it (trusted JSON
+	 * members: arch, ram_mib, kernel_release, kernel_version, root). */
+	const char *machine = getenv("DMABUFSIM_TRACE_MACHINE");
+	if (machine && *machine) {
+		jb_raw(&j, machine);
+		j.need_comma = 1;
+	} else {
+		jb_str(&j, "arch", u.machine);
+		jb_u64(&j, "ram_mib", (uint64_t)si.totalram * si.mem_unit / (1024 * 1024));
+		jb_str(&j, "kernel_release", u.release);
+		jb_str(&j, "kernel_version", u.version);
+		jb_bool(&j, "root", geteuid() == 0);
+	}
 	jb_i64(&j, "page_size", sysconf(_SC_PAGESIZE));
-	jb_bool(&j, "root", geteuid() == 0);
 	drm_devices(&j);
 	jb_close(&j);
 	open_fds(&j);
 	jb_close(&j);
-	emit_locked(j.buf, j.len);
+	emit_locked(j.buf, j.len, j.cap);
 }
 
-static void flush_all(void)
+/* The process's exit (once): from exit()'s destructors, or _exit. */
+static void log_exit(void)
 {
-	if (!enabled)
+	if (!enabled || exit_logged)
 		return;
+	exit_logged = 1;
+	struct jb j;
 	pthread_mutex_lock(&lock);
-	flush_locked();
+	ev_begin(&j, "exit", 0, 0);
+	jb_open(&j, "args");
+	jb_close(&j);
+	jb_open(&j, "result");
+	jb_bool(&j, "void", 1);
+	ev_end(&j);
 	pthread_mutex_unlock(&lock);
 }
 
-static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT, SIGHUP };
-
-/* Fatal signal: write what is buffered (no lock: the interrupted thread may hold it), then die by the
- * default action so the program's exit status is unchanged. */
-static void on_fatal(int sig)
+/* A new program in a traced process (execve succeeded): its descriptors are the ones DMABUFSIM_TRACE_FDS names. */
+static int inherit_trace(const char *fds)
 {
-	if (outlen && out_fd >= 0) {
-		ssize_t w = real.write(out_fd, outbuf, outlen);
-		(void)w;
-		outlen = 0;
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* fork: the parent's buffered lines are written once (before the fork), and the child does not trace (its
- * events would interleave with the parent's numbering in the same file). */
-static void before_fork(void)
-{
-	pthread_mutex_lock(&lock);
-	flush_locked();
-}
-
-static void after_fork_parent(void)
-{
-	pthread_mutex_unlock(&lock);
-}
-
-static void after_fork_child(void)
-{
-	enabled = 0;
-	out_fd = -1;
-	pthread_mutex_unlock(&lock);
+	int o = -1, q = -1;
+	if (sscanf(fds, "%d,%d", &o, &q) != 2 || o < OUT_FD_MIN || q < OUT_FD_MIN)
+		return 0;
+	char link[64], path[512];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", q);
+	ssize_t n = readlink(link, path, sizeof path - 1);
+	if (n < 0 || real.fcntl(o, F_GETFD) < 0)
+		return 0;
+	path[n] = '\0';
+	if (strncmp(path, "/memfd:dmabufsim-trace-seq", 26) != 0)
+		return 0;
+	out_fd = o;
+	seq_fd = q;
+	return 1;
 }
 
 __attribute__((constructor)) static void trace_init(void)
@@ -341,43 +414,286 @@ __attribute__((constructor)) static void trace_init(void)
 		errno = saved;
 		return;
 	}
-	int fd = real.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	for (int k = 0; k < MAX_MAPS; k++)
+		maps[k].event = -1;
+	const char *fds = getenv("DMABUFSIM_TRACE_FDS");
+	if (fds && inherit_trace(fds)) {
+		/* execve: the program's fds survive exec without their kinds; the ones /proc names are traced again */
+		for (int fd = 0; fd < OUT_FD_MIN; fd++)
+			if (real.fcntl(fd, F_GETFD) >= 0)
+				set_kind(fd, kind_of_fd(fd));
+		enabled = 1;
+		char exe[512], comm[16] = "";
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			const char *base = strrchr(exe, '/');
+			snprintf(comm, sizeof comm, "%s", base ? base + 1 : exe);
+		}
+		struct jb j;
+		pthread_mutex_lock(&lock);
+		ev_begin(&j, "execve", 0, 0);
+		jb_open(&j, "args");
+		jb_str(&j, "comm", comm);
+		jb_i64(&j, "ppid", getppid());
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, 0);
+		ev_end(&j);
+		pthread_mutex_unlock(&lock);
+		errno = saved;
+		return;
+	}
+	/* The first process: the output (O_APPEND, inherited across fork and exec) and the counter. */
+	int fd = real.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 	if (fd < 0) {
 		errno = saved;
 		return;
 	}
-	out_fd = real.fcntl(fd, F_DUPFD_CLOEXEC, OUT_FD_MIN);
+	out_fd = real.fcntl(fd, F_DUPFD, OUT_FD_MIN);
 	real.close(fd);
-	if (out_fd < 0) {
+	int m = real.memfd_create("dmabufsim-trace-seq", 0);
+	seq_fd = m < 0 ? -1 : real.fcntl(m, F_DUPFD, OUT_FD_MIN);
+	if (m >= 0)
+		real.close(m);
+	if (out_fd < 0 || seq_fd < 0) {
 		errno = saved;
 		return;
 	}
-	for (int k = 0; k < MAX_MAPS; k++)
-		maps[k].event = -1;
+	int64_t zero = 0;
+	if (pwrite(seq_fd, &zero, sizeof zero, 0) != (ssize_t)sizeof zero) {
+		errno = saved;
+		return;
+	}
+	char num[32];
+	snprintf(num, sizeof num, "%d,%d", out_fd, seq_fd);
+	setenv("DMABUFSIM_TRACE_FDS", num, 1);
 	pthread_mutex_lock(&lock);
 	write_header();
 	enabled = 1;
 	pthread_mutex_unlock(&lock);
-	atexit(flush_all);
-	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-	for (size_t k = 0; k < sizeof fatal / sizeof fatal[0]; k++) {
-		struct sigaction old;
-		if (sigaction(fatal[k], NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-			struct sigaction sa;
-			memset(&sa, 0, sizeof sa);
-			sa.sa_handler = on_fatal;
-			sigemptyset(&sa.sa_mask);
-			sigaction(fatal[k], &sa, NULL);
-		}
-	}
 	errno = saved;
 }
 
 __attribute__((destructor)) static void trace_fini(void)
 {
 	int saved = errno;
-	flush_all();
+	log_exit();
 	errno = saved;
+}
+
+/* ---- processes: fork, execve, _exit ---- */
+
+/* fork: the event is numbered and the trace lock held across the real fork, so the child's first event comes
+ * after it; the child starts with its own (unlocked) mutex and logs its exit itself. */
+pid_t fork(void)
+{
+	resolve();
+	if (!enabled)
+		return real.fork();
+	struct jb j;
+	pthread_mutex_lock(&lock);
+	ev_begin(&j, "fork", 0, 0);
+	pid_t pid = real.fork();
+	int err = errno;
+	if (pid == 0) {
+		pthread_mutex_init(&lock, NULL);
+		exit_logged = 0;
+		return 0;
+	}
+	jb_open(&j, "args");
+	jb_close(&j);
+	jb_open(&j, "result");
+	jb_ret(&j, pid < 0 ? -err : pid);
+	ev_end(&j);
+	pthread_mutex_unlock(&lock);
+	errno = err;
+	return pid;
+}
+
+pid_t vfork(void)
+{
+	return fork();
+}
+
+/* execve with the program's own environment: the tracer's variables go with it (LD_PRELOAD, the output, the fds). */
+int execve(const char *path, char *const argv[], char *const envp[])
+{
+	resolve();
+	if (!enabled)
+		return real.execve(path, argv, envp);
+	static const char *const keys[] = { "LD_PRELOAD", "DMABUFSIM_TRACE_OUT", "DMABUFSIM_TRACE_FDS", "DMABUFSIM_TRACE_MACHINE", NULL };
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	char **env = malloc((n + 5) * sizeof *env);
+	if (!env)
+		return real.execve(path, argv, envp);
+	size_t m = 0;
+	for (size_t k = 0; k < n; k++) {
+		int ours = 0;
+		for (int q = 0; keys[q]; q++)
+			if (strncmp(envp[k], keys[q], strlen(keys[q])) == 0 && envp[k][strlen(keys[q])] == '=')
+				ours = 1;
+		if (!ours)
+			env[m++] = envp[k];
+	}
+	for (int q = 0; keys[q]; q++) {
+		const char *v = getenv(keys[q]);
+		if (v) {
+			char *e = malloc(strlen(keys[q]) + strlen(v) + 2);
+			if (!e)
+				continue;
+			sprintf(e, "%s=%s", keys[q], v);
+			env[m++] = e;
+		}
+	}
+	env[m] = NULL;
+	int r = real.execve(path, argv, env);
+	int e = errno;
+	for (size_t k = 0; k < m; k++) {
+		int ours = 1;
+		for (size_t q = 0; q < n; q++)
+			if (env[k] == envp[q])
+				ours = 0;
+		if (ours)
+			free(env[k]);
+	}
+	free(env);
+	errno = e;
+	return r;
+}
+
+void _exit(int status)
+{
+	resolve();
+	log_exit();
+	real.exit_(status);
+	__builtin_unreachable();
+}
+
+void _Exit(int status)
+{
+	_exit(status);
+}
+
+/* ---- sockets: socketpair, and fd passing with SCM_RIGHTS ---- */
+
+int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	resolve();
+	int ret = real.socketpair(domain, type, protocol, sv);
+	int err = errno;
+	if (ret == 0) {
+		set_kind(sv[0], K_SOCK);
+		set_kind(sv[1], K_SOCK);
+	}
+	if (enabled) {
+		struct jb j;
+		pthread_mutex_lock(&lock);
+		ev_begin(&j, "socketpair", 0, 0);
+		jb_open(&j, "args");
+		jb_i64(&j, "domain", domain);
+		jb_i64(&j, "type", type);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, ret < 0 ? -err : ret);
+		if (ret == 0) {
+			jb_open_arr(&j, "fds");
+			jb_i64(&j, NULL, sv[0]);
+			jb_i64(&j, NULL, sv[1]);
+			jb_close_arr(&j);
+		}
+		ev_end(&j);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = err;
+	return ret;
+}
+
+#define MAX_RIGHTS 64
+
+/* The fds of the SCM_RIGHTS messages of m (at most cap). */
+static int rights_of(const struct msghdr *m, int *fds, int cap)
+{
+	int n = 0;
+	if (!m || !m->msg_control || m->msg_controllen < sizeof(struct cmsghdr))
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len < CMSG_LEN(0))
+			continue;
+		int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (int q = 0; q < k && n < cap; q++)
+			memcpy(&fds[n++], CMSG_DATA(c) + q * sizeof(int), sizeof(int));
+	}
+	return n;
+}
+
+static void rights_json(struct jb *j, const int *fds, int n)
+{
+	jb_open_arr(j, "scm_rights");
+	for (int k = 0; k < n; k++) {
+		struct stat st;
+		memset(&st, 0, sizeof st);
+		real.fstat(fds[k], &st);
+		jb_open(j, NULL);
+		jb_i64(j, "fd", fds[k]);
+		jb_u64(j, "ino", (uint64_t)st.st_ino);
+		jb_close(j);
+	}
+	jb_close_arr(j);
+}
+
+/* sendmsg with SCM_RIGHTS: numbered before the real call and the trace lock held across it, so the receive that
+ * takes these files is always a later event. */
+ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
+{
+	resolve();
+	int fds[MAX_RIGHTS];
+	int n = enabled ? rights_of(m, fds, MAX_RIGHTS) : 0;
+	if (n == 0)
+		return real.sendmsg(fd, m, flags);
+	struct jb j;
+	pthread_mutex_lock(&lock);
+	ev_begin(&j, "sendmsg", fd, 1);
+	jb_open(&j, "args");
+	jb_i64(&j, "flags", flags);
+	rights_json(&j, fds, n);
+	jb_close(&j);
+	ssize_t ret = real.sendmsg(fd, m, flags);
+	int err = errno;
+	jb_open(&j, "result");
+	jb_ret(&j, ret < 0 ? -err : ret);
+	ev_end(&j);
+	pthread_mutex_unlock(&lock);
+	errno = err;
+	return ret;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *m, int flags)
+{
+	resolve();
+	ssize_t ret = real.recvmsg(fd, m, flags);
+	int err = errno;
+	int fds[MAX_RIGHTS];
+	int n = ret >= 0 ? rights_of(m, fds, MAX_RIGHTS) : 0;
+	for (int k = 0; k < n; k++)
+		set_kind(fds[k], kind_of_fd(fds[k]));
+	if (enabled && n > 0) {
+		struct jb j;
+		pthread_mutex_lock(&lock);
+		ev_begin(&j, "recvmsg", fd, 1);
+		jb_open(&j, "args");
+		jb_i64(&j, "flags", flags);
+		jb_close(&j);
+		jb_open(&j, "result");
+		jb_ret(&j, ret);
+		rights_json(&j, fds, n);
+		ev_end(&j);
+		pthread_mutex_unlock(&lock);
+	}
+	errno = err;
+	return ret;
 }
 
 /* ---- open / close / dup ---- */
@@ -473,8 +789,8 @@ static void simple_event(const char *op, int fd, const char *k1, long v1, const 
 int close(int fd)
 {
 	resolve();
-	if (enabled && fd == out_fd) {
-		errno = EBADF;  /* the trace's own file is not the program's */
+	if (is_trace_fd(fd)) {
+		errno = EBADF;  /* the trace's own files are not the program's */
 		return -1;
 	}
 	enum fd_kind k = kind(fd);
@@ -516,7 +832,7 @@ int dup(int oldfd)
 int dup2(int oldfd, int newfd)
 {
 	resolve();
-	if (enabled && newfd == out_fd) {
+	if (is_trace_fd(newfd)) {
 		errno = EBADF;
 		return -1;
 	}
@@ -532,7 +848,7 @@ int dup2(int oldfd, int newfd)
 int dup3(int oldfd, int newfd, int flags)
 {
 	resolve();
-	if (enabled && newfd == out_fd) {
+	if (is_trace_fd(newfd)) {
 		errno = EBADF;
 		return -1;
 	}
@@ -557,7 +873,7 @@ int ioctl(int fd, unsigned long req, ...)
 	/* UDMABUF_CREATE and KVMFR_DMABUF_CREATE share a number: the fd's kind says which */
 	tf_ioctl_prefer(kind(fd) == K_UDMABUF && req == DSIM_UDMABUF_CREATE ? "UDMABUF_CREATE" : NULL);
 	const char *name = tf_ioctl_name(req);
-	if (!enabled || (kind(fd) == K_NONE && !name)) {
+	if (!enabled || (!traced_io(fd) && !name)) {
 		return real.ioctl(fd, req, arg);
 	}
 	unsigned char in[64], out[64];
@@ -637,7 +953,7 @@ int ftruncate(int fd, off_t length)
 	resolve();
 	int ret = real.ftruncate(fd, length);
 	int err = errno;
-	if (enabled && kind(fd) != K_NONE) {
+	if (enabled && traced_io(fd)) {
 		struct jb j;
 		pthread_mutex_lock(&lock);
 		ev_begin(&j, "ftruncate", fd, 1);
@@ -665,14 +981,13 @@ static void *do_mmap(void *addr, size_t length, int prot, int flags, int fd, off
 	resolve();
 	void *ret = real.mmap(addr, length, prot, flags, fd, offset);
 	int err = errno;
-	if (!enabled || (flags & MAP_ANONYMOUS) || kind(fd) == K_NONE) {
+	if (!enabled || (flags & MAP_ANONYMOUS) || !traced_io(fd)) {
 		errno = err;
 		return ret;
 	}
 	struct jb j;
 	pthread_mutex_lock(&lock);
-	long i = next_i;
-	ev_begin(&j, "mmap", fd, 1);
+	long i = ev_begin(&j, "mmap", fd, 1);
 	jb_open(&j, "args");
 	jb_u64(&j, "length", length);
 	jb_i64(&j, "prot", prot);
@@ -746,7 +1061,7 @@ static off_t do_lseek(int fd, off_t off, int whence)
 	resolve();
 	off_t ret = real.lseek(fd, off, whence);
 	int err = errno;
-	if (enabled && kind(fd) != K_NONE) {
+	if (enabled && traced_io(fd)) {
 		pthread_mutex_lock(&lock);
 		simple_event("lseek", fd, "offset", (long)off, "whence", whence, (long)ret, err);
 		pthread_mutex_unlock(&lock);
@@ -770,7 +1085,7 @@ int poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	resolve();
 	int traced = 0;
 	for (nfds_t k = 0; enabled && k < nfds; k++)
-		if (kind(fds[k].fd) != K_NONE)
+		if (traced_io(fds[k].fd))
 			traced = 1;
 	double t0 = now_s();
 	int ret = real.poll(fds, nfds, timeout);
@@ -828,7 +1143,7 @@ static int do_fcntl(int fd, int cmd, va_list ap)
 	default:
 		arg = va_arg(ap, long);
 	}
-	if (enabled && fd == out_fd) {
+	if (is_trace_fd(fd)) {
 		errno = EBADF;
 		return -1;
 	}
@@ -889,7 +1204,7 @@ ssize_t read(int fd, void *buf, size_t count)
 	resolve();
 	ssize_t ret = real.read(fd, buf, count);
 	int err = errno;
-	if (enabled && kind(fd) != K_NONE) {
+	if (enabled && traced_io(fd)) {
 		pthread_mutex_lock(&lock);
 		simple_event("read", fd, "count", (long)count, NULL, 0, ret, err);
 		pthread_mutex_unlock(&lock);
@@ -901,13 +1216,13 @@ ssize_t read(int fd, void *buf, size_t count)
 ssize_t write(int fd, const void *buf, size_t count)
 {
 	resolve();
-	if (enabled && fd == out_fd) {
+	if (is_trace_fd(fd)) {
 		errno = EBADF;
 		return -1;
 	}
 	ssize_t ret = real.write(fd, buf, count);
 	int err = errno;
-	if (enabled && kind(fd) != K_NONE) {
+	if (enabled && traced_io(fd)) {
 		pthread_mutex_lock(&lock);
 		simple_event("write", fd, "count", (long)count, NULL, 0, ret, err);
 		pthread_mutex_unlock(&lock);

@@ -6,7 +6,10 @@
 #    tracer; runs a differential campaign (>= 200 random calls, must find no difference); a short campaign of each
 #    family that has its own check (badinput: DIFFTEST_FAMILY_COUNT sequences, default 20); checks that a
 #    deliberately broken simulator rule is found and shrunk to <= 3 calls
-#  - replays the recorded trace with `dmabufsim replay` (0 failed expected)
+#  - records tools/dmabufsim-run/tests/share_dumb.c too (two processes, PRIME + SCM_RIGHTS, trace format version 2)
+#  - replays the recorded traces with `dmabufsim replay` (0 failed expected); runs share_dumb under
+#    `dmabufsim run --trace` here and compares: the same stdout, and `dmabufsim diff` 0 differences against the fresh
+#    capture and the bundled one (data/traces/linux-6.1-multiprocess)
 #  - boots 6.1 again with QEMU's virtio-gpu-pci and runs a short virtio-gpu campaign (DIFFTEST_VIRTIO_COUNT, default 15)
 #  - boots 6.12 (`--kernel 6.12`), records dumb_prime again and runs a short campaign of `all` (DIFFTEST612_COUNT,
 #    default 25 sequences, >= 300 calls), replays that capture
@@ -119,7 +122,9 @@ replay_capture() {
 # --- Linux 6.1: one boot: smoke, capture, differential campaign, fault check; then replay of the capture ----
 trace="$work/dumb_prime.jsonl"
 set +e
+share="$work/share_dumb.jsonl"
 timeout 480 dotnet "$dll" realkernel --capture dumb_prime --capture-out "$trace" \
+    --program tools/dmabufsim-run/tests/share_dumb.c --program-out "$share" \
     --difftest-seed "${DIFFTEST_SEED:-1}" --difftest-count "${DIFFTEST_COUNT:-40}" --difftest-min-calls 200 \
     --family-campaigns badinput --family-campaign-count "${DIFFTEST_FAMILY_COUNT:-20}" \
     --fault-check >"$work/realkernel.log" 2>&1
@@ -127,6 +132,39 @@ rc=$?
 set -e
 count_checks "$work/realkernel.log" "" "$rc"
 replay_capture "$trace" "$work/replay.log" "replay-capture"
+replay_capture "$share" "$work/replay-share.log" "replay-share-dumb"
+
+# --- the two-process program both ways: the capture above, and `dmabufsim run --trace` of it here ------------------
+# Same stdout, and the same trace by `dmabufsim diff` (0 differences: pids, inodes and timings by the traces README's
+# rules); the bundled data/traces/linux-6.1-multiprocess capture is compared too.
+if [ -s "$share" ] && gcc -O2 -Wall -Wextra -Werror -I tools/dmabufsim-trace -o "$work/share_dumb" tools/dmabufsim-run/tests/share_dumb.c -ldl \
+    >"$work/share-build.log" 2>&1; then
+    set +e
+    timeout 120 dotnet "$dll" run --trace "$work/share_dumb.run.jsonl" -- "$work/share_dumb" >"$work/share_dumb.run.stdout" 2>"$work/share-run.log"
+    rrc=$?
+    set -e
+    if [ "$rrc" = 0 ] && cmp -s "$work/share_dumb.run.stdout" "$share.stdout"; then
+        ok "run-share-dumb-stdout" "$(tail -n 1 "$share.stdout")"
+    else
+        cat "$work/share-run.log"; diff "$work/share_dumb.run.stdout" "$share.stdout" || true
+        bad "run-share-dumb-stdout" "exit $rrc"
+    fi
+    for against in "$share" data/traces/linux-6.1-multiprocess/share-dumb.jsonl; do
+        set +e
+        sim diff "$work/share_dumb.run.jsonl" "$against" >"$work/share-diff.log" 2>&1
+        drc=$?
+        set -e
+        if [ "$drc" = 0 ]; then
+            ok "diff-run-capture" "$(basename "$against"): $(tail -n 1 "$work/share-diff.log")"
+        else
+            cat "$work/share-diff.log"
+            bad "diff-run-capture" "$(basename "$against"): exit $drc"
+        fi
+    done
+else
+    cat "$work/share-build.log" 2>/dev/null || true
+    bad "run-share-dumb" "no capture, or the program did not build"
+fi
 
 # --- Linux 6.1 with QEMU's virtio-gpu-pci: a short campaign of the virtio-gpu family (its own boot) ----------------
 set +e

@@ -11,8 +11,9 @@
  *   guest: BEGIN <name>, the trace header line, one event line per call, then
  *   guest: DONE <name> <events> <vgem rmmod result: 0 or -errno>
  *   host:  RUN <program> [args]    -> reloads vgem, runs it (with /tracer.so preloaded, the trace in
- *                                    /tmp/run.jsonl), then
- *   guest: FILE <exit status>, the trace's lines, EOF
+ *                                    /tmp/run.jsonl, its stdout and stderr in files), then
+ *   guest: OUT <line> per line of its stdout, ERR <line> per line of its stderr,
+ *          FILE <exit status>, the trace's lines, EOF
  *   host:  EXEC <shell command>    -> reloads vgem, runs `sh -c COMMAND` without the tracer, then
  *   guest: FILE <exit status>, its stdout and stderr lines, EOF (the kernel's selftests)
  *   host:  QUIT                   -> power off
@@ -697,7 +698,10 @@ static void run_program(char *cmdline)
 		for (char *t = strtok(cmdline, " "); t && argc < 15; t = strtok(NULL, " "))
 			argv[argc++] = t;
 		argv[argc] = NULL;
-		dup2(open("/dev/console", O_RDWR), 1);
+		int o = open("/tmp/run.out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int e = open("/tmp/run.err", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(o, 1);
+		dup2(e, 2);
 		for (int fd = CHAN_FD; fd < 64; fd++)
 			close(fd);
 		setenv("DMABUFSIM_TRACE_OUT", "/tmp/run.jsonl", 1);
@@ -707,9 +711,19 @@ static void run_program(char *cmdline)
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
+	char ln[LINE_CAP];
+	static const char *const outputs[][2] = { { "/tmp/run.out", "OUT" }, { "/tmp/run.err", "ERR" } };
+	for (int k = 0; k < 2; k++) {
+		FILE *o = fopen(outputs[k][0], "r");
+		while (o && fgets(ln, sizeof ln, o)) {
+			size_t n = strlen(ln);
+			fprintf(out, "%s %s%s", outputs[k][1], ln, n && ln[n - 1] == '\n' ? "" : "\n");
+		}
+		if (o)
+			fclose(o);
+	}
 	fprintf(out, "FILE %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	FILE *f = fopen("/tmp/run.jsonl", "r");
-	char ln[LINE_CAP];
 	while (f && fgets(ln, sizeof ln, f))
 		fputs(ln, out);
 	if (f)
